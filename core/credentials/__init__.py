@@ -1,0 +1,1 @@
+"""Credentials: profiles (XDG config + OS keyring), SCW_* environment, scw config file."""

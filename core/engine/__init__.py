@@ -1,0 +1,1 @@
+"""Engines: backup, restore, copy and preflight, reporting progress through events."""

@@ -1,0 +1,1 @@
+"""Scaleway API: models, typed errors, IAM permission sets, and the async client."""

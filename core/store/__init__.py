@@ -1,0 +1,1 @@
+"""The encrypted, deduplicated snapshot store (format in docs/FORMAT.md)."""
