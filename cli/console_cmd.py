@@ -7,7 +7,7 @@ import argparse
 from core.errors import KlosetError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="open the console on the built-in emulator and a throw-away store")
     demo.set_defaults(func=run_demo)
 
