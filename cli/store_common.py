@@ -1,0 +1,277 @@
+"""Helpers shared by every command that opens the snapshot store.
+
+The store location comes from, in order: ``--store``, ``SECRET_KLOSET_STORE``, the profile's
+store location (if the profile records one), then a local store under the XDG data dir
+(``platformdirs.user_data_dir("secret-kloset")/store``).
+
+The passphrase comes from, in order: the profile's keyring entry, ``SECRET_KLOSET_PASSPHRASE``,
+``--passphrase-command`` (run through the shell; its stdout minus the trailing newline), then a
+hidden prompt (only when stdin is a terminal; otherwise a clear error).
+
+Command modules call :func:`add_store_arguments` on their parser, then
+``run_async(main(args))`` where ``main`` does ``store = await open_store(args)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import platformdirs
+
+from core.errors import ConfigError, KlosetError
+
+T = TypeVar("T")
+
+ENV_STORE = "SECRET_KLOSET_STORE"
+ENV_PASSPHRASE = "SECRET_KLOSET_PASSPHRASE"
+ENV_PASSPHRASE_COMMAND = "SECRET_KLOSET_PASSPHRASE_COMMAND"
+ENV_PROFILE = "SECRET_KLOSET_PROFILE"
+APP_NAME = "secret-kloset"
+PASSPHRASE_COMMAND_TIMEOUT = 120.0
+
+
+def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
+    return option in parser._option_string_actions
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--store``, ``--passphrase-command`` (and ``--profile`` unless already there)."""
+    group = parser.add_argument_group("store")
+    if not _has_option(parser, "--store"):
+        group.add_argument(
+            "--store",
+            metavar="S",
+            default=None,
+            help=(
+                "store location: a directory, s3://bucket/prefix or memory://name "
+                f"(default: ${ENV_STORE}, the profile's store, or a local store under the "
+                "XDG data dir)"
+            ),
+        )
+    if not _has_option(parser, "--passphrase-command"):
+        group.add_argument(
+            "--passphrase-command",
+            metavar="CMD",
+            default=None,
+            help=(
+                "shell command that prints the store passphrase on stdout "
+                f"(used when neither the profile's keyring entry nor ${ENV_PASSPHRASE} is set)"
+            ),
+        )
+    if not _has_option(parser, "--profile"):
+        group.add_argument(
+            "--profile",
+            metavar="NAME",
+            default=None,
+            help=f"profile whose keyring entry holds the store passphrase (default: ${ENV_PROFILE})",
+        )
+
+
+def default_store_location() -> str:
+    return str(Path(platformdirs.user_data_dir(APP_NAME)) / "store")
+
+
+def _profile_name(args: argparse.Namespace) -> str | None:
+    name = getattr(args, "profile", None)
+    if name:
+        return str(name)
+    env = os.environ.get(ENV_PROFILE)
+    return env or None
+
+
+def _profile_store_location(profile: str | None) -> str | None:
+    """The store location a profile records, when the credentials layer offers one."""
+    try:
+        from core import credentials
+    except ImportError:  # pragma: no cover - the credentials package is part of the tree
+        return None
+    getter = getattr(credentials, "get_store_location", None)
+    if getter is None:
+        return None
+    try:
+        location = getter(profile)
+    except KlosetError:
+        if profile is not None:
+            raise
+        return None
+    return str(location) if location else None
+
+
+def resolve_store_location(args: argparse.Namespace) -> str:
+    """``--store`` > ``$SECRET_KLOSET_STORE`` > the profile's store > the default local store."""
+    explicit = getattr(args, "store", None)
+    if explicit:
+        return str(explicit)
+    env = os.environ.get(ENV_STORE)
+    if env:
+        return env
+    from_profile = _profile_store_location(_profile_name(args))
+    if from_profile:
+        return from_profile
+    return default_store_location()
+
+
+def _profile_passphrase(profile: str | None) -> str | None:
+    """The store passphrase kept in the profile's keyring entry, if any (blocking call)."""
+    try:
+        from core import credentials
+    except ImportError:  # pragma: no cover
+        return None
+    getter = getattr(credentials, "get_store_passphrase", None)
+    if getter is None:
+        return None
+    try:
+        value = getter(profile)
+    except KlosetError:
+        if profile is not None:
+            raise
+        return None
+    return str(value) if value else None
+
+
+def run_passphrase_command(command: str) -> str:
+    """Run ``command`` through the shell; its stdout minus the trailing newline."""
+    try:
+        result = subprocess.run(
+            command,
+            shell=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=None,  # let the helper talk to the user (e.g. a pinentry message)
+            timeout=PASSPHRASE_COMMAND_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise ConfigError(
+            f"the passphrase command did not finish within {PASSPHRASE_COMMAND_TIMEOUT:.0f} s",
+            hint="check --passphrase-command; it must print the passphrase and exit",
+        ) from err
+    except OSError as err:
+        raise ConfigError(
+            f"the passphrase command could not be started ({type(err).__name__})",
+            hint="check --passphrase-command",
+        ) from err
+    if result.returncode != 0:
+        raise ConfigError(
+            f"the passphrase command failed with exit status {result.returncode}",
+            hint="check --passphrase-command; it must print the passphrase and exit 0",
+        )
+    try:
+        text = result.stdout.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            "the passphrase command printed bytes that are not UTF-8",
+            hint="check --passphrase-command",
+        ) from err
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        raise ConfigError(
+            "the passphrase command printed an empty passphrase",
+            hint="check --passphrase-command",
+        )
+    return text
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def prompt_passphrase(*, confirm: bool = False, prompt: str = "Store passphrase: ") -> str:
+    """A hidden prompt (twice with ``confirm``); a clear error when stdin is not a terminal."""
+    if not _stdin_is_tty():
+        raise ConfigError(
+            "no store passphrase given and stdin is not a terminal",
+            hint=(
+                f"set {ENV_PASSPHRASE}, use --passphrase-command, or keep the passphrase in "
+                "the profile's keyring entry"
+            ),
+        )
+    for _ in range(3):
+        first = getpass.getpass(prompt)
+        if not first:
+            print("The passphrase must not be empty.", file=sys.stderr)
+            continue
+        if not confirm:
+            return first
+        second = getpass.getpass("Repeat the passphrase: ")
+        if first == second:
+            return first
+        print("The passphrases differ; try again.", file=sys.stderr)
+    raise ConfigError("no passphrase entered", hint="enter the same non-empty passphrase twice")
+
+
+def resolve_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
+    """Keyring (profile) > ``$SECRET_KLOSET_PASSPHRASE`` > ``--passphrase-command`` > prompt.
+
+    ``confirm`` asks twice at the prompt (for ``init`` and new passphrases). Blocking: call it
+    through :func:`asyncio.to_thread` from async code.
+    """
+    from_keyring = _profile_passphrase(_profile_name(args))
+    if from_keyring:
+        return from_keyring
+    env = os.environ.get(ENV_PASSPHRASE)
+    if env:
+        return env
+    command = getattr(args, "passphrase_command", None) or os.environ.get(ENV_PASSPHRASE_COMMAND)
+    if command:
+        return run_passphrase_command(command)
+    return prompt_passphrase(confirm=confirm)
+
+
+async def open_store(args: argparse.Namespace) -> Any:
+    """Open the store named by ``args`` (location and passphrase resolved as documented)."""
+    import importlib
+
+    store_module: Any = importlib.import_module("core.store")  # typed import once Store lands
+    location = await asyncio.to_thread(resolve_store_location, args)
+    passphrase = await asyncio.to_thread(resolve_passphrase, args)
+    return await store_module.Store.open(location, passphrase)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine to completion (Ctrl-C surfaces as KeyboardInterrupt)."""
+    return asyncio.run(coro)
+
+
+def print_json(document: Any) -> None:
+    """Print exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=_json_default))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def _json_default(value: Any) -> Any:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def human_bytes(count: int | float) -> str:
+    """``1536`` -> ``1.5 KiB``."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
