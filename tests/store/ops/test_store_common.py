@@ -1,0 +1,92 @@
+"""cli.store_common: store location and passphrase resolution order."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli import store_common
+from cli.store_common import (
+    add_store_arguments,
+    default_store_location,
+    resolve_passphrase,
+    resolve_store_location,
+    run_passphrase_command,
+)
+from core.errors import ConfigError
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_store_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_arguments_are_added_once() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile")
+    add_store_arguments(parser)
+    add_store_arguments(parser)  # idempotent: no conflicting option error
+    args = parser.parse_args(["--store", "/x", "--passphrase-command", "echo hi", "--profile", "p"])
+    assert (args.store, args.passphrase_command, args.profile) == ("/x", "echo hi", "p")
+
+
+def test_location_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert resolve_store_location(parse()) == default_store_location()
+    assert (
+        or "secret-kloset" in default_store_location()
+    )
+    monkeypatch.setenv("SECRET_KLOSET_STORE", str(tmp_path / "env"))
+    assert resolve_store_location(parse()) == str(tmp_path / "env")
+    assert resolve_store_location(parse("--store", "memory://x")) == "memory://x"
+
+
+def test_default_location_under_xdg_data(isolated_env: object) -> None:
+    import os
+
+    assert default_store_location() == os.path.join(
+        os.environ["XDG_DATA_HOME"], "secret-kloset", "store"
+    )
+
+
+def test_passphrase_env_beats_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", "from-env")
+    assert resolve_passphrase(parse("--passphrase-command", "echo from-cmd")) == "from-env"
+
+
+def test_passphrase_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_passphrase(parse("--passphrase-command", "printf 'a b\\n'")) == "a b"
+    assert run_passphrase_command("printf 'keep\\n\\n'") == "keep\n"  # only one newline stripped
+
+
+def test_passphrase_command_failures() -> None:
+    with pytest.raises(ConfigError, match="exit status 3"):
+        run_passphrase_command("exit 3")
+    with pytest.raises(ConfigError, match="empty"):
+        run_passphrase_command("true")
+
+
+def test_keyring_entry_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import credentials
+
+    monkeypatch.setattr(
+        credentials, "get_store_passphrase", lambda profile: f"kr-{profile}", raising=False
+    )
+    monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", "from-env")
+    assert resolve_passphrase(parse("--profile", "work")) == "kr-work"
+
+
+def test_no_tty_no_passphrase_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", open("/dev/null"))  # noqa: SIM115
+    with pytest.raises(ConfigError, match="not a terminal"):
+        resolve_passphrase(parse())
+
+
+def test_prompt_on_tty_asks_twice_to_confirm(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(["one", "two", "good", "good"])
+    monkeypatch.setattr(store_common, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(store_common.getpass, "getpass", lambda prompt="": next(answers))
+    assert resolve_passphrase(parse(), confirm=True) == "good"
