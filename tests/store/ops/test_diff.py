@@ -70,7 +70,11 @@ def test_added_removed_changed() -> None:
         "versions_changed": 0,
     }
     doc = diff.to_json()
-    assert [c["change"] for c in doc["changes"]] == [CHANGED, ADDED, REMOVED]  # tree order: api, new, old
+    assert [c["change"] for c in doc["changes"]] == [
+        CHANGED,
+        ADDED,
+        REMOVED,
+    ]  # tree order: api, new, old
 
 
 def test_version_changes() -> None:

@@ -36,9 +36,6 @@ def test_arguments_are_added_once() -> None:
 
 def test_location_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert resolve_store_location(parse()) == default_store_location()
-    assert (
-        or "secret-kloset" in default_store_location()
-    )
     monkeypatch.setenv("SECRET_KLOSET_STORE", str(tmp_path / "env"))
     assert resolve_store_location(parse()) == str(tmp_path / "env")
     assert resolve_store_location(parse("--store", "memory://x")) == "memory://x"
