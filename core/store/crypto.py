@@ -1,0 +1,224 @@
+"""The store's cryptography (docs/FORMAT.md, "Keys" and "Blobs").
+
+- A random 32-byte master key, wrapped in key slots by a key that Argon2id derives from a
+  passphrase (XChaCha20-Poly1305).
+- Subkeys derived from the master key with BLAKE3's key-derivation mode, one per purpose.
+- Blob ids: keyed BLAKE3 of (blob type ‖ plaintext); blobs: XChaCha20-Poly1305 with a random
+  24-byte nonce and associated data ``store id ‖ blob type ‖ blob id``.
+- Objects (pack indexes, index deltas, snapshots, locks): XChaCha20-Poly1305 under the object
+  key with the object's identity as associated data, plus a keyed-BLAKE3 MAC over the whole
+  object envelope.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import zlib
+from dataclasses import dataclass
+
+import blake3
+import nacl.exceptions
+import nacl.pwhash.argon2id as argon2id
+from nacl.bindings import (
+    crypto_aead_xchacha20poly1305_ietf_decrypt,
+    crypto_aead_xchacha20poly1305_ietf_encrypt,
+)
+
+KEY_SIZE = 32
+NONCE_SIZE = 24
+TAG_SIZE = 16
+MAC_SIZE = 32
+ID_SIZE = 32
+SALT_SIZE = argon2id.SALTBYTES  # 16
+
+# Blob types (one byte; part of the blob id and of the associated data).
+BLOB_DATA = 1  # a secret version's data
+BLOB_RECORD = 2  # a SecretRecord (canonical JSON)
+BLOB_TREE = 3  # a snapshot tree (ordered record ids)
+BLOB_TYPES = {BLOB_DATA: "data", BLOB_RECORD: "record", BLOB_TREE: "tree"}
+METADATA_TYPES = frozenset({BLOB_RECORD, BLOB_TREE})
+
+# Compression flag: the first plaintext byte inside a blob's ciphertext.
+COMPRESSION_NONE = 0
+COMPRESSION_ZLIB = 1
+
+# BLAKE3 derive_key contexts: "[application] [commit timestamp] [purpose]".
+_CONTEXTS = {
+    "id": "secret-kloset 2026-11-28 v1 blob id",
+    "blob": "secret-kloset 2026-11-28 v1 blob encryption",
+    "mac": "secret-kloset 2026-11-28 v1 object mac",
+    "object": "secret-kloset 2026-11-28 v1 object encryption",
+}
+
+KDF_ALGORITHM = "argon2id13"
+
+
+class DecryptionError(Exception):
+    """AEAD authentication failed (wrong key, or the bytes are not what was written)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id parameters of one key slot (stored in the slot)."""
+
+    opslimit: int = 3
+    memlimit: int = 64 * 1024 * 1024
+    algorithm: str = KDF_ALGORITHM
+
+    @classmethod
+    def default(cls) -> KdfParams:
+        """64 MiB, 3 passes; ``SECRET_KLOSET_KDF=fast`` selects :meth:`for_tests` (tests only)."""
+        if os.environ.get("SECRET_KLOSET_KDF", "").strip().lower() == "fast":
+            return cls.for_tests()
+        return cls()
+
+    @classmethod
+    def for_tests(cls) -> KdfParams:
+        """Cheap parameters for tests and throw-away stores (8 MiB, 1 pass). Not for real data."""
+        return cls(opslimit=1, memlimit=8 * 1024 * 1024)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"algorithm": self.algorithm, "opslimit": self.opslimit, "memlimit": self.memlimit}
+
+    def validate(self) -> None:
+        if self.algorithm != KDF_ALGORITHM:
+            raise ValueError(f"unknown key derivation {self.algorithm!r}")
+        if not argon2id.OPSLIMIT_MIN <= self.opslimit <= argon2id.OPSLIMIT_MAX:
+            raise ValueError("Argon2id opslimit out of range")
+        if not argon2id.MEMLIMIT_MIN <= self.memlimit <= argon2id.MEMLIMIT_MAX:
+            raise ValueError("Argon2id memlimit out of range")
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def passphrase_key(passphrase: str | bytes, salt: bytes, params: KdfParams) -> bytes:
+    """Argon2id(passphrase, salt) -> 32-byte key-wrapping key."""
+    params.validate()
+    secret = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+    return bytes(
+        argon2id.kdf(KEY_SIZE, secret, salt, opslimit=params.opslimit, memlimit=params.memlimit)
+    )
+
+
+def aead_encrypt(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    """``nonce ‖ ciphertext ‖ tag`` with a fresh random nonce."""
+    nonce = os.urandom(NONCE_SIZE)
+    return nonce + crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
+
+
+def aead_decrypt(key: bytes, sealed: bytes, ad: bytes) -> bytes:
+    if len(sealed) < NONCE_SIZE + TAG_SIZE:
+        raise DecryptionError("ciphertext too short")
+    try:
+        return bytes(
+            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                sealed[NONCE_SIZE:], ad, sealed[:NONCE_SIZE], key
+            )
+        )
+    except nacl.exceptions.CryptoError as err:
+        raise DecryptionError("authentication failed") from err
+
+
+def wrap_ad(store_id: bytes, slot_id: bytes) -> bytes:
+    return b"secret-kloset key slot v1" + store_id + slot_id
+
+
+def compress_maybe(data: bytes, *, metadata: bool) -> bytes:
+    """``flag ‖ body``: zlib when it pays, stored as-is otherwise (cheap sample test for data)."""
+    if len(data) >= 128:
+        if not metadata and len(data) > 2048:
+            sample = data[:1024]
+            if len(zlib.compress(sample, 1)) > len(sample) * 15 // 16:
+                return bytes([COMPRESSION_NONE]) + data
+        packed = zlib.compress(data, 6 if metadata else 1)
+        if len(packed) < len(data) - len(data) // 16:
+            return bytes([COMPRESSION_ZLIB]) + packed
+    return bytes([COMPRESSION_NONE]) + data
+
+
+def decompress(stored: bytes) -> bytes:
+    if not stored:
+        raise ValueError("empty blob plaintext")
+    flag = stored[0]
+    if flag == COMPRESSION_NONE:
+        return stored[1:]
+    if flag == COMPRESSION_ZLIB:
+        return zlib.decompress(stored[1:])
+    raise ValueError(f"unknown compression {flag}")
+
+
+class Keys:
+    """The master key and its purpose-bound subkeys. Never printed, never persisted in clear."""
+
+    __slots__ = ("_blob", "_id", "_mac", "_master", "_object", "store_id")
+
+    def __init__(self, master: bytes, store_id: bytes) -> None:
+        if len(master) != KEY_SIZE or len(store_id) != ID_SIZE:
+            raise ValueError("bad key or store id size")
+        self._master = master
+        self.store_id = store_id
+        self._id = self._derive("id")
+        self._blob = self._derive("blob")
+        self._mac = self._derive("mac")
+        self._object = self._derive("object")
+
+    def _derive(self, purpose: str) -> bytes:
+        return blake3.blake3(self._master, derive_key_context=_CONTEXTS[purpose]).digest()
+
+    @property
+    def master(self) -> bytes:
+        return self._master
+
+    def __repr__(self) -> str:
+        return "Keys(<redacted>)"
+
+    # ---------------------------------------------------------------- blobs
+
+    def blob_id(self, blob_type: int, data: bytes) -> bytes:
+        h = blake3.blake3(bytes([blob_type]), key=self._id)
+        h.update(data)
+        return h.digest()
+
+    def _blob_ad(self, blob_type: int, blob_id: bytes) -> bytes:
+        return self.store_id + bytes([blob_type]) + blob_id
+
+    def encrypt_blob(self, blob_type: int, blob_id: bytes, data: bytes) -> bytes:
+        body = compress_maybe(data, metadata=blob_type in METADATA_TYPES)
+        return aead_encrypt(self._blob, body, self._blob_ad(blob_type, blob_id))
+
+    def decrypt_blob(self, blob_type: int, blob_id: bytes, sealed: bytes) -> bytes:
+        """Decrypt and verify: the AEAD binds store/type/id, and the id must match the content."""
+        body = aead_decrypt(self._blob, sealed, self._blob_ad(blob_type, blob_id))
+        try:
+            data = decompress(body)
+        except (ValueError, zlib.error) as err:
+            raise DecryptionError("blob does not decompress") from err
+        if not hmac.compare_digest(self.blob_id(blob_type, data), blob_id):
+            raise DecryptionError("blob content does not match its id")
+        return data
+
+    # ---------------------------------------------------------------- objects
+
+    def seal_object(self, kind: int, context: bytes, plaintext: bytes) -> bytes:
+        return aead_encrypt(self._object, plaintext, self.store_id + bytes([kind]) + context)
+
+    def open_object(self, kind: int, context: bytes, sealed: bytes) -> bytes:
+        return aead_decrypt(self._object, sealed, self.store_id + bytes([kind]) + context)
+
+    def mac(self, data: bytes | memoryview) -> bytes:
+        return blake3.blake3(data, key=self._mac).digest()
+
+    def mac_hasher(self) -> blake3.blake3:
+        return blake3.blake3(key=self._mac)
+
+    # ---------------------------------------------------------------- key slots
+
+    def wrap(self, wrapping_key: bytes, slot_id: bytes) -> bytes:
+        return aead_encrypt(wrapping_key, self._master, wrap_ad(self.store_id, slot_id))
+
+
+def unwrap_master(wrapping_key: bytes, wrapped: bytes, store_id: bytes, slot_id: bytes) -> bytes:
+    return aead_decrypt(wrapping_key, wrapped, wrap_ad(store_id, slot_id))

@@ -1,0 +1,131 @@
+"""Errors of the snapshot store. All are :class:`core.errors.KlosetError` subclasses.
+
+Two families are kept apart on purpose: a *transport* failure ("could not read": the backend
+did not answer, retry later) is never reported as *corruption* ("read, and it is wrong").
+"""
+
+from __future__ import annotations
+
+from core.errors import ExitCode, KlosetError, UsageError
+
+
+class StoreError(KlosetError):
+    """Base class of store errors."""
+
+
+class StoreNotFoundError(StoreError):
+    exit_code = ExitCode.NO_STORE
+
+    def __init__(self, location: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"no secret-kloset store at {location}",
+            hint=hint or "create one with 'secret-kloset store init', or check the location",
+        )
+
+
+class StoreExistsError(StoreError):
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"a store already exists at {location}",
+            hint="open it instead, or choose an empty location",
+        )
+
+
+class WrongPassphraseError(StoreError):
+    exit_code = ExitCode.WRONG_PASSPHRASE
+
+    def __init__(
+        self, message: str = "wrong passphrase: no key slot of this store opens with it"
+    ) -> None:
+        super().__init__(
+            message,
+            hint="check the passphrase (SECRET_KLOSET_PASSPHRASE, the profile's keyring entry, or the prompt)",
+        )
+
+
+class StoreLockedError(StoreError):
+    exit_code = ExitCode.LOCKED
+
+
+class CorruptStoreError(StoreError):
+    """An object was read, and it is wrong (bad MAC, failed decryption, bad layout)."""
+
+    def __init__(self, message: str, *, kind: str | None = None, name: str | None = None) -> None:
+        super().__init__(
+            message,
+            hint="run 'secret-kloset store check --read-data' to list the damage; "
+            "'store prune' rebuilds the index from the packs that are intact",
+        )
+        self.kind = kind
+        self.name = name
+
+
+class BlobNotFoundError(CorruptStoreError):
+    """A blob a snapshot references is not in the index."""
+
+    def __init__(self, blob_id: str) -> None:
+        super().__init__(
+            f"blob {blob_id[:16]} is not in the store's index", kind="blob", name=blob_id
+        )
+        self.blob_id = blob_id
+
+
+class UnsupportedFormatError(StoreError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="upgrade secret-kloset to a version that knows this format")
+
+
+class BackendError(StoreError):
+    """The backend could not be reached or refused the request (not corruption)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            message,
+            hint=hint or "check the network, the endpoint and the credentials, then retry",
+        )
+
+
+class ObjectNotFoundError(StoreError):
+    """The backend has no object of that kind and name."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"no {kind} object named {name[:16]}")
+        self.kind = kind
+        self.name = name
+
+
+class ObjectExistsError(StoreError):
+    """A create-only put found an object of that name already there."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"{kind} object {name[:16]} already exists")
+        self.kind = kind
+        self.name = name
+
+
+class SnapshotNotFoundError(StoreError):
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"no snapshot matches {ref!r}",
+            hint="list snapshots with 'secret-kloset snapshots'",
+        )
+
+
+class AmbiguousSnapshotError(UsageError):
+    def __init__(self, ref: str, count: int) -> None:
+        super().__init__(
+            f"snapshot prefix {ref!r} matches {count} snapshots",
+            hint="give more characters of the snapshot id",
+        )
+
+
+class LastKeyError(StoreError):
+    exit_code = ExitCode.USAGE
+
+    def __init__(self) -> None:
+        super().__init__(
+            "refusing to remove the store's last key slot: the data would be lost forever",
+            hint="add another passphrase first with 'secret-kloset store key add'",
+        )
