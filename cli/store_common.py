@@ -81,28 +81,34 @@ def default_store_location() -> str:
 
 
 def _profile_name(args: argparse.Namespace) -> str | None:
+    """``--profile`` > ``$SECRET_KLOSET_PROFILE`` (explicit choices only)."""
     name = getattr(args, "profile", None)
     if name:
         return str(name)
-    env = os.environ.get(ENV_PROFILE)
+    env = os.environ.get(ENV_PROFILE, "").strip()
     return env or None
 
 
-def _profile_store_location(profile: str | None) -> str | None:
-    """The store location a profile records, when the credentials layer offers one."""
+def _profile(args: argparse.Namespace) -> Any | None:
+    """The profile in use: the explicit one (an error if it does not exist), else the default."""
     try:
-        from core import credentials
+        from core.credentials.profiles import ProfileStore
     except ImportError:  # pragma: no cover - the credentials package is part of the tree
         return None
-    getter = getattr(credentials, "get_store_location", None)
-    if getter is None:
-        return None
+    profiles = ProfileStore()
+    explicit = _profile_name(args)
+    if explicit:
+        return profiles.get(explicit)
     try:
-        location = getter(profile)
+        default = profiles.default_name()
+        return profiles.find(default) if default else None
     except KlosetError:
-        if profile is not None:
-            raise
-        return None
+        return None  # an unreadable profiles file only matters when a profile was asked for
+
+
+def _profile_store_location(args: argparse.Namespace) -> str | None:
+    profile = _profile(args)
+    location = getattr(profile, "store", None) if profile is not None else None
     return str(location) if location else None
 
 
@@ -114,27 +120,20 @@ def resolve_store_location(args: argparse.Namespace) -> str:
     env = os.environ.get(ENV_STORE)
     if env:
         return env
-    from_profile = _profile_store_location(_profile_name(args))
+    from_profile = _profile_store_location(args)
     if from_profile:
         return from_profile
     return default_store_location()
 
 
-def _profile_passphrase(profile: str | None) -> str | None:
+def _profile_passphrase(args: argparse.Namespace) -> str | None:
     """The store passphrase kept in the profile's keyring entry, if any (blocking call)."""
-    try:
-        from core import credentials
-    except ImportError:  # pragma: no cover
+    profile = _profile(args)
+    if profile is None:
         return None
-    getter = getattr(credentials, "get_store_passphrase", None)
-    if getter is None:
-        return None
-    try:
-        value = getter(profile)
-    except KlosetError:
-        if profile is not None:
-            raise
-        return None
+    from core.credentials import keyring_store
+
+    value = keyring_store.get_store_passphrase(profile.name)
     return str(value) if value else None
 
 
@@ -218,10 +217,17 @@ def prompt_passphrase(*, confirm: bool = False, prompt: str = "Store passphrase:
 def resolve_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
     """Keyring (profile) > ``$SECRET_KLOSET_PASSPHRASE`` > ``--passphrase-command`` > prompt.
 
-    ``confirm`` asks twice at the prompt (for ``init`` and new passphrases). Blocking: call it
-    through :func:`asyncio.to_thread` from async code.
+    ``confirm`` asks twice at the prompt (for ``init`` and new passphrases). When the keyring
+    cannot be read, the other sources are tried; its error is raised only if none gives a
+    passphrase. Blocking: call it through :func:`asyncio.to_thread` from async code.
     """
-    from_keyring = _profile_passphrase(_profile_name(args))
+    keyring_error: KlosetError | None = None
+    try:
+        from_keyring = _profile_passphrase(args)
+    except KlosetError as err:
+        if _profile_name(args) is not None and not isinstance(err, _keyring_errors()):
+            raise  # e.g. the explicitly named profile does not exist
+        keyring_error, from_keyring = err, None
     if from_keyring:
         return from_keyring
     env = os.environ.get(ENV_PASSPHRASE)
@@ -230,7 +236,17 @@ def resolve_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> st
     command = getattr(args, "passphrase_command", None) or os.environ.get(ENV_PASSPHRASE_COMMAND)
     if command:
         return run_passphrase_command(command)
+    if keyring_error is not None and not _stdin_is_tty():
+        raise keyring_error
     return prompt_passphrase(confirm=confirm)
+
+
+def _keyring_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from core.credentials.keyring_store import KeyringUnavailableError
+    except ImportError:  # pragma: no cover
+        return ()
+    return (KeyringUnavailableError,)
 
 
 async def open_store(args: argparse.Namespace) -> Any:

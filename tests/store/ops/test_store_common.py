@@ -66,14 +66,46 @@ def test_passphrase_command_failures() -> None:
         run_passphrase_command("true")
 
 
-def test_keyring_entry_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import credentials
+def test_keyring_entry_of_the_profile_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.credentials import keyring_store
+    from core.credentials.profiles import Profile, ProfileStore
 
-    monkeypatch.setattr(
-        credentials, "get_store_passphrase", lambda profile: f"kr-{profile}", raising=False
-    )
+    ProfileStore().put(Profile(name="work", store="memory://work-store"))
+    keyring_store.set_store_passphrase("work", "from-keyring")
     monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", "from-env")
-    assert resolve_passphrase(parse("--profile", "work")) == "kr-work"
+    args = parse("--profile", "work")
+    assert resolve_passphrase(args) == "from-keyring"
+    assert resolve_store_location(args) == "memory://work-store"
+    monkeypatch.setenv("SECRET_KLOSET_PROFILE", "work")
+    assert resolve_passphrase(parse()) == "from-keyring"
+
+
+def test_default_profile_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.credentials import keyring_store
+    from core.credentials.profiles import Profile, ProfileStore
+
+    ProfileStore().put(Profile(name="main", store="memory://main"), make_default=True)
+    assert resolve_store_location(parse()) == "memory://main"
+    monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", "env")
+    assert resolve_passphrase(parse()) == "env"  # no keyring entry: next source
+    keyring_store.set_store_passphrase("main", "kr")
+    assert resolve_passphrase(parse()) == "kr"
+
+
+def test_unknown_explicit_profile_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="no profile"):
+        resolve_passphrase(parse("--profile", "nope"))
+
+
+def test_unavailable_keyring_falls_back_to_env(
+    monkeypatch: pytest.MonkeyPatch, fail_keyring: object
+) -> None:
+    from core.credentials.profiles import Profile, ProfileStore
+
+    ProfileStore().put(Profile(name="main"), make_default=True)
+    monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", "env")
+    assert resolve_passphrase(parse()) == "env"
+    assert resolve_passphrase(parse("--profile", "main")) == "env"
 
 
 def test_no_tty_no_passphrase_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
