@@ -1,0 +1,223 @@
+"""The ``scw`` CLI's configuration file, read the way Scaleway's SDKs read it.
+
+Location (first that applies): an explicit path › ``$SCW_CONFIG_PATH`` (when non-empty) ›
+``$XDG_CONFIG_HOME/scw/config.yaml`` (when ``XDG_CONFIG_HOME`` is set) ›
+``~/.config/scw/config.yaml``.
+
+YAML; the top level is the ``default`` profile, ``profiles:`` holds named profiles, and a
+named profile is its own fields laid over the top-level ones (as the Python and Go SDKs do).
+
+Which profile is used, when none is named explicitly: ``$SCW_PROFILE`` (read when needed, not
+frozen at import time as the Python SDK does), then ``active_profile`` from the file (as the
+``scw`` CLI and the Go SDK do; the Python SDK ignores it), then ``default``.
+
+The file holds a secret key in clear; this module only reads it, and never puts a value from
+it into an error message (YAML parser errors are reduced to their line and column, because
+PyYAML quotes the offending line).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from core.credentials.profiles import Profile, ProfileStore, add_profile
+from core.credentials.validation import validate_profile_name, validate_secret_key
+from core.errors import ConfigError
+
+DEFAULT_PROFILE = "default"
+
+# scw config key -> our field name
+_FIELDS = {
+    "access_key": "access_key",
+    "secret_key": "secret_key",
+    "default_organization_id": "organization_id",
+    "default_project_id": "project_id",
+    "default_region": "region",
+    "default_zone": "zone",
+    "api_url": "api_url",
+}
+
+
+def scw_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the scw config file is (whether or not it exists)."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env_path = os.environ.get("SCW_CONFIG_PATH")
+    if env_path:
+        return Path(env_path).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / "scw" / "config.yaml"
+    return Path.home() / ".config" / "scw" / "config.yaml"
+
+
+@dataclass(frozen=True)
+class ScwProfile:
+    """One profile of the scw config, after the overlay on the top-level fields."""
+
+    name: str
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    organization_id: str | None = None
+    project_id: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    api_url: str | None = None
+
+    @property
+    def has_secret_key(self) -> bool:
+        return bool(self.secret_key)
+
+    def public_dict(self) -> dict[str, object]:
+        """Every field but the secret key, plus whether there is one."""
+        return {
+            "name": self.name,
+            "access_key": self.access_key,
+            "organization_id": self.organization_id,
+            "project_id": self.project_id,
+            "region": self.region,
+            "zone": self.zone,
+            "api_url": self.api_url,
+            "has_secret_key": self.has_secret_key,
+        }
+
+
+@dataclass(frozen=True)
+class ScwConfig:
+    """A parsed scw config file. ``repr`` shows no value from it."""
+
+    path: Path
+    top: dict[str, str] = field(repr=False)
+    named: dict[str, dict[str, str]] = field(repr=False)
+    active_profile: str | None = None
+
+    def profile_names(self) -> list[str]:
+        """``default`` first (when the top level has any field), then the named ones."""
+        names = [DEFAULT_PROFILE] if self.top or not self.named else []
+        names += sorted(n for n in self.named if n != DEFAULT_PROFILE)
+        return names
+
+    def selected_name(self, explicit: str | None = None) -> str:
+        """explicit › ``$SCW_PROFILE`` › ``active_profile`` › ``default``."""
+        return explicit or os.environ.get("SCW_PROFILE") or self.active_profile or DEFAULT_PROFILE
+
+    def has_profile(self, name: str) -> bool:
+        return name == DEFAULT_PROFILE or name in self.named
+
+    def profile(self, name: str | None = None) -> ScwProfile:
+        """The profile ``name`` (or the selected one), laid over the top-level fields."""
+        name = self.selected_name(name)
+        values = dict(self.top)
+        if name != DEFAULT_PROFILE:
+            if name not in self.named:
+                known = ", ".join(self.profile_names()) or "none"
+                raise ConfigError(
+                    f"the scw config {self.path} has no profile {name!r} (profiles: {known})",
+                    hint="pick one of those (--scw-profile, or SCW_PROFILE)",
+                )
+            values.update(self.named[name])
+        return ScwProfile(name=name, **{_FIELDS[k]: v for k, v in values.items()})
+
+
+def _scalar_fields(raw: object, where: str, path: Path) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} of the scw config {path} is not a mapping")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if key not in _FIELDS or value is None:
+            continue  # other keys (insecure, send_telemetry, s3_*, ...) do not concern us
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{key} in {where} of the scw config {path} must be a plain value")
+        text = str(value).strip()
+        if text:
+            out[key] = text
+    return out
+
+
+def load_scw_config(
+    path: str | os.PathLike[str] | None = None, *, required: bool = False
+) -> ScwConfig | None:
+    """Parse the scw config; None when the file does not exist (unless ``required``)."""
+    location = scw_config_path(path)
+    try:
+        text = location.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required or path:
+            raise ConfigError(
+                f"no scw config file at {location}",
+                hint="create one with 'scw init', or give its path with --config",
+            ) from None
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read the scw config {location}: {type(err).__name__}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"the scw config {location} is not valid YAML{where}",
+            hint="fix it, or recreate it with 'scw init'",
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"the scw config {location} is not a YAML mapping")
+    top = _scalar_fields(data, "the top level", location)
+    named: dict[str, dict[str, str]] = {}
+    raw_profiles = data.get("profiles") or {}
+    if not isinstance(raw_profiles, dict):
+        raise ConfigError(f"'profiles' in the scw config {location} is not a mapping")
+    for name, raw in raw_profiles.items():
+        named[str(name)] = _scalar_fields(raw, f"profile {str(name)!r}", location)
+    active = data.get("active_profile")
+    return ScwConfig(
+        path=location,
+        top=top,
+        named=named,
+        active_profile=str(active) if active else None,
+    )
+
+
+def import_scw_profile(
+    scw_profile: str | None = None,
+    *,
+    name: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+    make_default: bool = False,
+    replace_existing: bool = False,
+    store: ProfileStore | None = None,
+) -> Profile:
+    """Copy a scw config profile into our profiles; its secret key goes to the OS keyring."""
+    config = load_scw_config(path, required=True)
+    assert config is not None
+    source = config.profile(scw_profile)
+    origin = f"scw config profile {source.name!r}"
+    if not source.secret_key:
+        raise ConfigError(
+            f"the {origin} in {config.path} has no secret_key",
+            hint="add one with 'scw init' (or 'scw config set secret-key=...'), then import again",
+        )
+    secret_key = validate_secret_key(source.secret_key, origin=origin)
+    target = validate_profile_name(name or source.name)
+    profile = Profile(
+        name=target,
+        access_key=source.access_key,
+        organization_id=source.organization_id,
+        default_project_id=source.project_id,
+        default_region=source.region,
+        api_url=source.api_url,
+    ).validated(origin=origin)
+    return add_profile(
+        profile,
+        secret_key,
+        make_default=make_default,
+        replace_existing=replace_existing,
+        store=store,
+    )
