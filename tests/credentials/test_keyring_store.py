@@ -1,0 +1,249 @@
+"""The keyring layer: round trips, and every unsafe backend refused with a fix in the hint."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import keyring
+import keyring.backends.chainer
+import keyring.backends.fail
+import keyring.backends.null
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.compat import properties
+
+from core.credentials import keyring_store
+from core.credentials.keyring_store import KeyringUnavailableError
+from core.credentials.testing import MemoryKeyring
+from core.errors import ConfigError
+from tests.conftest import IsolatedEnv, installed_keyring
+
+SECRET = "5f0c5a34-3c1b-4bd8-9f5e-4b4f3f7e8c11"
+
+
+class PlaintextKeyring(KeyringBackend):
+    """A stand-in for keyrings.alt's PlaintextKeyring: it writes passwords into a JSON file."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test backend: never auto-detected")
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _load(self) -> dict[str, str]:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}/{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}/{username}"] = password
+        self.path.write_text(json.dumps(data))
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        data.pop(f"{service}/{username}")
+        self.path.write_text(json.dumps(data))
+
+
+class AltKeyring(MemoryKeyring):
+    """Looks like it comes from keyrings.alt (module name), whatever its class name."""
+
+
+AltKeyring.__module__ = "keyrings.alt.Windows"
+
+
+class VaultKeyring(MemoryKeyring):
+    """A file-backed backend that does not say so in its name: it has a ``file_path``."""
+
+    file_path = "/tmp/somewhere.cfg"
+
+
+class FakeChainer(keyring.backends.chainer.ChainerBackend):
+    """A chainer with a fixed list of members (the real one discovers installed backends)."""
+
+    members: list[KeyringBackend] = []
+    viable = False
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test backend: never auto-detected")
+
+    @properties.classproperty
+    def backends(cls) -> list[KeyringBackend]:
+        return cls.members
+
+
+class LockedKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.InitError("Failed to create the collection: Prompt dismissed..")
+
+
+def test_round_trip_of_both_secrets(memory_keyring: MemoryKeyring) -> None:
+    keyring_store.set_secret_key("prod", SECRET)
+    keyring_store.set_store_passphrase("prod", "a long passphrase")
+    assert keyring_store.get_secret_key("prod") == SECRET
+    assert keyring_store.get_store_passphrase("prod") == "a long passphrase"
+    assert memory_keyring.entries() == [
+        ("secret-kloset", "prod:secret-key"),
+        ("secret-kloset", "prod:store-passphrase"),
+    ]
+    assert keyring_store.get_secret_key("other") is None
+    assert keyring_store.delete_profile_secrets("prod") == ["secret key", "store passphrase"]
+    assert memory_keyring.entries() == []
+    assert keyring_store.delete_secret_key("prod") is False
+    assert keyring_store.delete_profile_secrets("prod") == []
+
+
+def test_replacing_a_secret_keeps_one_entry(memory_keyring: MemoryKeyring) -> None:
+    keyring_store.set_secret_key("prod", SECRET)
+    other = str(uuid.uuid4())
+    keyring_store.set_secret_key("prod", other)
+    assert keyring_store.get_secret_key("prod") == other
+    assert len(memory_keyring.entries()) == 1
+
+
+async def test_async_wrappers(memory_keyring: MemoryKeyring) -> None:
+    await keyring_store.set_secret_key_async("p", SECRET)
+    await keyring_store.set_store_passphrase_async("p", "pw")
+    assert await keyring_store.get_secret_key_async("p") == SECRET
+    assert await keyring_store.get_store_passphrase_async("p") == "pw"
+    assert await keyring_store.delete_store_passphrase_async("p") is True
+    assert await keyring_store.delete_secret_key_async("p") is True
+    assert await keyring_store.delete_profile_secrets_async("p") == []
+    status = await keyring_store.check_backend_async()
+    assert status.usable
+
+
+def test_empty_secret_and_bad_profile_names_are_refused(memory_keyring: MemoryKeyring) -> None:
+    with pytest.raises(ConfigError):
+        keyring_store.set_secret_key("prod", "")
+    for bad in ("", "a:b", "../x", "-x", "x" * 65, "a b"):
+        with pytest.raises(ConfigError, match="invalid profile name"):
+            keyring_store.set_secret_key(bad, SECRET)
+    assert memory_keyring.entries() == []
+
+
+def _assert_refused(err: KeyringUnavailableError, reason: str) -> None:
+    assert reason in err.message
+    assert err.hint is not None
+    assert "Secret Service" in err.hint
+    assert "SCW_SECRET_KEY" in err.hint
+    assert SECRET not in str(err)
+
+
+def test_fail_backend_is_refused(fail_keyring: KeyringBackend) -> None:
+    with pytest.raises(KeyringUnavailableError) as info:
+        keyring_store.set_secret_key("prod", SECRET)
+    _assert_refused(info.value, "no OS keyring is available")
+    with pytest.raises(KeyringUnavailableError):
+        keyring_store.get_secret_key("prod")  # reading is refused too
+    with pytest.raises(KeyringUnavailableError):
+        keyring_store.delete_secret_key("prod")
+    status = keyring_store.check_backend()
+    assert not status.usable
+    assert status.reason and "fail" in status.reason
+    assert status.hint and "gnome-keyring" in status.hint
+    assert status.description.startswith("none")
+    assert isinstance(info.value, ConfigError)
+
+
+def test_null_backend_is_refused(null_keyring: KeyringBackend) -> None:
+    with pytest.raises(KeyringUnavailableError) as info:
+        keyring_store.set_store_passphrase("prod", "pw")
+    _assert_refused(info.value, "null")
+    assert not keyring_store.check_backend().usable
+
+
+def test_plaintext_file_backend_is_refused_and_writes_nothing(
+    isolated_env: IsolatedEnv,
+) -> None:
+    path = isolated_env.data / "keyring_pass.cfg"
+    with installed_keyring(PlaintextKeyring(path)):
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.set_secret_key("prod", SECRET)
+        _assert_refused(info.value, "stores secrets in a file")
+        status = keyring_store.check_backend()
+    assert not status.usable
+    assert not path.exists()
+    assert all(SECRET.encode() not in p.read_bytes() for p in isolated_env.all_files())
+
+
+@pytest.mark.parametrize(
+    ("backend", "reason"),
+    [
+        (AltKeyring(), "keyrings.alt"),
+        (VaultKeyring(), "stores secrets in a file"),
+    ],
+)
+def test_other_file_backends_are_refused(backend: KeyringBackend, reason: str) -> None:
+    with installed_keyring(backend):
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.set_secret_key("prod", SECRET)
+        _assert_refused(info.value, reason)
+    assert isinstance(backend, MemoryKeyring)
+    assert backend.entries() == []
+
+
+def test_chain_of_only_unsafe_backends_is_refused(isolated_env: IsolatedEnv) -> None:
+    plaintext = PlaintextKeyring(isolated_env.data / "p.json")
+    FakeChainer.members = [plaintext, keyring.backends.null.Keyring()]
+    with installed_keyring(FakeChainer()):
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.set_secret_key("prod", SECRET)
+        assert "no backend in keyring's chain is safe" in info.value.message
+        assert "chain of unsafe backends" in keyring_store.backend_description()
+    assert not plaintext.path.exists()
+
+
+def test_empty_chain_is_refused() -> None:
+    FakeChainer.members = []
+    with installed_keyring(FakeChainer()), pytest.raises(KeyringUnavailableError):
+        keyring_store.get_secret_key("prod")
+
+
+def test_chain_with_a_safe_member_writes_only_there(isolated_env: IsolatedEnv) -> None:
+    plaintext = PlaintextKeyring(isolated_env.data / "p.json")
+    safe = MemoryKeyring()
+    FakeChainer.members = [plaintext, safe]  # the plaintext one has the higher priority
+    with installed_keyring(FakeChainer()):
+        keyring_store.set_secret_key("prod", SECRET)
+        assert keyring_store.get_secret_key("prod") == SECRET
+        assert keyring_store.backend_description() == "in-memory (tests only) (via keyring's chain)"
+        assert keyring_store.check_backend().usable
+    assert safe.entries() == [("secret-kloset", "prod:secret-key")]
+    assert not plaintext.path.exists()
+
+
+def test_locked_keyring_says_to_unlock() -> None:
+    with installed_keyring(LockedKeyring()):
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.get_secret_key("prod")
+        assert "locked" in info.value.message
+        assert info.value.hint and "unlock" in info.value.hint
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.set_secret_key("prod", SECRET)
+        assert "locked" in info.value.message
+        assert SECRET not in str(info.value)
+
+
+def test_backend_description_names_the_backend(memory_keyring: MemoryKeyring) -> None:
+    assert keyring_store.backend_description() == "in-memory (tests only)"
+    status = keyring_store.check_backend()
+    assert status.usable and status.reason is None and status.hint is None
+
+
+def test_memory_backend_description_for_secret_service_class() -> None:
+    from keyring.backends import SecretService
+
+    # The class is safe by classification even where no Secret Service runs.
+    assert keyring_store._unsafe_reason(SecretService.Keyring()) is None
