@@ -910,7 +910,13 @@ class ScalewayClient:
         self, op: Operation, url: str, params: Query, page_size: int
     ) -> AsyncIterator[Secret]:
         async for item in self._paginate(op, url, "secrets", params, page_size):
-            yield Secret.from_api(item)
+            yield self._seen_secret(Secret.from_api(item))
+
+    def _seen_secret(self, secret: Secret) -> Secret:
+        """Remember that a secret without versions has revision 0 as its latest."""
+        if secret.version_count == 0 and secret.region:
+            self._remember_revision(secret.region, secret.id, 0)
+        return secret
 
     def browse_secrets(
         self,
@@ -946,7 +952,7 @@ class ScalewayClient:
     async def get_secret(self, region: str, secret_id: str) -> Secret:
         op = Operation.GET_SECRET
         response = await self._call(op, "GET", self._secret_path(region, secret_id, op))
-        return Secret.from_api(self._json(op, response))
+        return self._seen_secret(Secret.from_api(self._json(op, response)))
 
     async def update_secret(
         self,
