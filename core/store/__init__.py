@@ -1,1 +1,75 @@
-"""The encrypted, deduplicated snapshot store (format in docs/FORMAT.md)."""
+"""The encrypted, deduplicated snapshot store (format in docs/FORMAT.md).
+
+```python
+store = await Store.init(location, passphrase)        # or Store.open(...)
+async with store.writer() as w:
+    blob_id = await w.put_payload(data)
+    await w.put_record(record)
+    header = await w.commit(sources=[...])
+```
+"""
+
+from core.store.crypto import KdfParams
+from core.store.errors import (
+    AmbiguousSnapshotError,
+    BackendError,
+    BlobNotFoundError,
+    CorruptStoreError,
+    LastKeyError,
+    SnapshotNotFoundError,
+    StoreError,
+    StoreExistsError,
+    StoreLockedError,
+    StoreNotFoundError,
+    UnsupportedFormatError,
+    WrongPassphraseError,
+)
+from core.store.locks import LockHandle, LockInfo
+from core.store.model import (
+    PayloadRef,
+    SecretRecord,
+    SnapshotError,
+    SnapshotHeader,
+    SnapshotSummary,
+    SourceInfo,
+    VersionRecord,
+)
+from core.store.repository import (
+    DEFAULT_PACK_SIZE,
+    KeyInfo,
+    Store,
+    StoreConfig,
+    Writer,
+    default_cache_dir,
+)
+
+__all__ = [
+    "DEFAULT_PACK_SIZE",
+    "AmbiguousSnapshotError",
+    "BackendError",
+    "BlobNotFoundError",
+    "CorruptStoreError",
+    "KdfParams",
+    "KeyInfo",
+    "LastKeyError",
+    "LockHandle",
+    "LockInfo",
+    "PayloadRef",
+    "SecretRecord",
+    "SnapshotError",
+    "SnapshotHeader",
+    "SnapshotNotFoundError",
+    "SnapshotSummary",
+    "SourceInfo",
+    "Store",
+    "StoreConfig",
+    "StoreError",
+    "StoreExistsError",
+    "StoreLockedError",
+    "StoreNotFoundError",
+    "UnsupportedFormatError",
+    "VersionRecord",
+    "Writer",
+    "WrongPassphraseError",
+    "default_cache_dir",
+]

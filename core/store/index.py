@@ -1,0 +1,376 @@
+"""The index: encrypted append-only deltas on the backend, mirrored in a local SQLite cache.
+
+Delta body (sealed under the object key, associated data ``store id ‖ kind``)::
+
+    "SKIX" ‖ version (1) ‖ n_supersedes (u32) ‖ superseded delta names (32 each)
+    ‖ n_packs (u32) ‖ per pack: pack id (32) ‖ n (u32) ‖ n × (type, blob id, offset, length, raw length)
+
+The delta's name is the hex of its MAC. The cache holds only ids, offsets and lengths: no
+plaintext name, path or value ever reaches it (docs/FORMAT.md, "Index" and "Local cache").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.store import envelope
+from core.store.backends import Backend
+from core.store.crypto import DecryptionError, Keys
+from core.store.errors import CorruptStoreError, UnsupportedFormatError
+from core.store.pack import COUNT, PackEntry, decode_entries, encode_entries
+
+log = logging.getLogger(__name__)
+
+DELTA_MAGIC = b"SKIX"
+DELTA_VERSION = 1
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One blob's location, as the index knows it."""
+
+    blob_id: bytes
+    blob_type: int
+    pack_id: bytes
+    offset: int
+    length: int
+    raw_length: int
+
+    @property
+    def pack_hex(self) -> str:
+        return self.pack_id.hex()
+
+    def __repr__(self) -> str:
+        return f"IndexEntry(id={self.blob_id.hex()[:12]}, pack={self.pack_id.hex()[:12]}, offset={self.offset})"
+
+
+@dataclass(slots=True)
+class IndexDelta:
+    packs: dict[bytes, list[PackEntry]] = field(default_factory=dict)
+    supersedes: list[bytes] = field(default_factory=list)
+
+    def entry_count(self) -> int:
+        return sum(len(v) for v in self.packs.values())
+
+
+def encode_delta(delta: IndexDelta) -> bytes:
+    parts = [DELTA_MAGIC, bytes([DELTA_VERSION]), COUNT.pack(len(delta.supersedes))]
+    parts.extend(delta.supersedes)
+    parts.append(COUNT.pack(len(delta.packs)))
+    for pack_id, entries in delta.packs.items():
+        parts.append(pack_id)
+        parts.append(encode_entries(entries))
+    return b"".join(parts)
+
+
+def decode_delta(raw: bytes) -> IndexDelta:
+    if raw[:4] != DELTA_MAGIC:
+        raise ValueError("not an index delta")
+    if raw[4] != DELTA_VERSION:
+        raise UnsupportedFormatError(f"index delta version {raw[4]} is not supported")
+    pos = 5
+    (ns,) = COUNT.unpack_from(raw, pos)
+    pos += COUNT.size
+    supersedes = [raw[pos + 32 * i : pos + 32 * (i + 1)] for i in range(ns)]
+    pos += 32 * ns
+    (np_,) = COUNT.unpack_from(raw, pos)
+    pos += COUNT.size
+    packs: dict[bytes, list[PackEntry]] = {}
+    for _ in range(np_):
+        pack_id = raw[pos : pos + 32]
+        if len(pack_id) != 32:
+            raise ValueError("truncated index delta")
+        pos += 32
+        entries, pos = decode_entries(raw, pos)
+        packs[pack_id] = entries
+    if pos != len(raw):
+        raise ValueError("trailing bytes in index delta")
+    return IndexDelta(packs=packs, supersedes=supersedes)
+
+
+def seal_delta(keys: Keys, delta: IndexDelta) -> tuple[str, bytes]:
+    """(name, object bytes) of a delta."""
+    body = keys.seal_object(envelope.KIND_INDEX, b"", encode_delta(delta))
+    obj = envelope.seal(keys, envelope.KIND_INDEX, body)
+    return obj[-32:].hex(), obj
+
+
+def open_delta(keys: Keys, name: str, obj: bytes) -> IndexDelta:
+    mac = envelope.verify_mac(keys, obj, envelope.KIND_INDEX, name)
+    if mac.hex() != name:
+        raise CorruptStoreError(
+            f"index delta {name[:16]} does not match its name", kind="index", name=name
+        )
+    try:
+        plain = keys.open_object(
+            envelope.KIND_INDEX, b"", envelope.body_of(obj, envelope.KIND_INDEX)
+        )
+        return decode_delta(plain)
+    except DecryptionError:
+        raise CorruptStoreError(
+            f"index delta {name[:16]} fails authentication", kind="index", name=name
+        ) from None
+    except (ValueError, struct.error):
+        raise CorruptStoreError(
+            f"index delta {name[:16]} is malformed", kind="index", name=name
+        ) from None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deltas (
+    name TEXT PRIMARY KEY,
+    superseded INTEGER NOT NULL DEFAULT 0
+);
+-- primary-key columns first: SQLite 3.40's quick_check misreads WITHOUT ROWID tables otherwise
+CREATE TABLE IF NOT EXISTS blobs (
+    id BLOB NOT NULL,
+    pack BLOB NOT NULL,
+    delta TEXT NOT NULL,
+    type INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    raw_length INTEGER NOT NULL,
+    PRIMARY KEY (id, pack, delta)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blobs_delta ON blobs(delta);
+CREATE INDEX IF NOT EXISTS blobs_pack ON blobs(pack);
+"""
+
+
+class IndexCache:
+    """The SQLite mirror of the index deltas (one file per store, WAL, batched writes)."""
+
+    def __init__(self, path: Path | None, store_id: str) -> None:
+        self.path = path
+        self.store_id = store_id
+        self.damaged: dict[str, str] = {}  # delta name -> why it could not be loaded
+        self.rebuilt = False
+        self._db = self._connect()
+
+    # ------------------------------------------------------------------ opening
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path is None:
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.executescript(_SCHEMA)
+            self._init_meta(db)
+            return db
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            db = self._open_file()
+        except (sqlite3.DatabaseError, ValueError) as err:
+            log.warning("index cache damaged (%s); rebuilding it", type(err).__name__)
+            self._remove_files()
+            self.rebuilt = True
+            db = self._open_file()
+        return db
+
+    def _open_file(self) -> sqlite3.Connection:
+        assert self.path is not None
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            row = db.execute("PRAGMA quick_check").fetchone()
+            if row is None or row[0] != "ok":
+                raise ValueError("quick_check failed")
+            db.executescript(_SCHEMA)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if not meta:
+                self._init_meta(db)
+            elif meta.get("store_id") != self.store_id or meta.get("version") != str(CACHE_VERSION):
+                raise ValueError("cache belongs to another store or version")
+        except BaseException:
+            db.close()
+            raise
+        with contextlib.suppress(OSError):
+            self.path.chmod(0o600)
+        return db
+
+    def _init_meta(self, db: sqlite3.Connection) -> None:
+        db.execute("BEGIN")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('store_id', ?)", (self.store_id,))
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (str(CACHE_VERSION),))
+        db.execute("COMMIT")
+
+    def _remove_files(self) -> None:
+        assert self.path is not None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(self.path) + suffix).unlink()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    def reset(self) -> None:
+        """Forget everything (the next sync reloads every delta)."""
+        self._db.execute("BEGIN")
+        self._db.execute("DELETE FROM blobs")
+        self._db.execute("DELETE FROM deltas")
+        self._db.execute("COMMIT")
+        self.damaged.clear()
+
+    # ------------------------------------------------------------------ sync
+
+    async def sync(self, backend: Backend, keys: Keys, *, concurrency: int = 8) -> int:
+        """Bring the cache up to date with the backend's deltas; returns deltas loaded."""
+        try:
+            return await self._sync(backend, keys, concurrency)
+        except sqlite3.DatabaseError as err:
+            if self.path is None:
+                raise
+            log.warning("index cache damaged (%s); rebuilding it", type(err).__name__)
+            self.close()
+            self._remove_files()
+            self.rebuilt = True
+            self._db = self._connect()
+            return await self._sync(backend, keys, concurrency)
+
+    async def _sync(self, backend: Backend, keys: Keys, concurrency: int) -> int:
+        remote = {o.name for o in await backend.list("index")}
+        known = dict(self._db.execute("SELECT name, superseded FROM deltas").fetchall())
+        gone = [n for n in known if n not in remote]
+        new = sorted(n for n in remote if n not in known)
+        if gone:
+            self._db.execute("BEGIN")
+            for n in gone:
+                self._db.execute("DELETE FROM blobs WHERE delta = ?", (n,))
+                self._db.execute("DELETE FROM deltas WHERE name = ?", (n,))
+            self._db.execute("COMMIT")
+        if not new:
+            return 0
+        sem = asyncio.Semaphore(concurrency)
+
+        async def load(name: str) -> tuple[str, IndexDelta | None]:
+            async with sem:
+                obj = await backend.get("index", name)
+            try:
+                return name, open_delta(keys, name, obj)
+            except (CorruptStoreError, UnsupportedFormatError) as err:
+                self.damaged[name] = err.message
+                log.warning("index delta %s cannot be loaded: %s", name[:16], err.message)
+                return name, None
+
+        loaded = await asyncio.gather(*(load(n) for n in new))
+        superseded: set[str] = set()
+        for _name, delta in loaded:
+            if delta is not None:
+                superseded.update(s.hex() for s in delta.supersedes)
+        self._db.execute("BEGIN")
+        try:
+            for name, delta in loaded:
+                if delta is None:
+                    continue
+                self.damaged.pop(name, None)
+                self._insert(name, delta, name in superseded)
+            for name in superseded:
+                self._db.execute("DELETE FROM blobs WHERE delta = ?", (name,))
+                self._db.execute(
+                    "INSERT INTO deltas (name, superseded) VALUES (?, 1) "
+                    "ON CONFLICT(name) DO UPDATE SET superseded = 1",
+                    (name,),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return sum(1 for _n, d in loaded if d is not None)
+
+    def _insert(self, name: str, delta: IndexDelta, superseded: bool) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO deltas (name, superseded) VALUES (?, ?)",
+            (name, int(superseded)),
+        )
+        if superseded:
+            return
+        self._db.executemany(
+            "INSERT OR IGNORE INTO blobs (id, pack, type, offset, length, raw_length, delta) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (e.blob_id, pack_id, e.blob_type, e.offset, e.length, e.raw_length, name)
+                for pack_id, entries in delta.packs.items()
+                for e in entries
+            ),
+        )
+
+    def add_delta(self, name: str, delta: IndexDelta) -> None:
+        """Record a delta this process has just written (one transaction)."""
+        self._db.execute("BEGIN")
+        try:
+            self._insert(name, delta, False)
+            for s in delta.supersedes:
+                self._db.execute("DELETE FROM blobs WHERE delta = ?", (s.hex(),))
+                self._db.execute(
+                    "INSERT INTO deltas (name, superseded) VALUES (?, 1) "
+                    "ON CONFLICT(name) DO UPDATE SET superseded = 1",
+                    (s.hex(),),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ queries
+
+    def has(self, blob_id: bytes) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM blobs WHERE id = ? LIMIT 1", (blob_id,)).fetchone()
+            is not None
+        )
+
+    def lookup(self, blob_id: bytes) -> list[IndexEntry]:
+        rows = self._db.execute(
+            "SELECT id, type, pack, offset, length, raw_length FROM blobs WHERE id = ?",
+            (blob_id,),
+        ).fetchall()
+        seen: set[tuple[bytes, int]] = set()
+        out = []
+        for r in rows:
+            if (r[2], r[3]) in seen:
+                continue
+            seen.add((r[2], r[3]))
+            out.append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
+        return out
+
+    def entries(self) -> Iterator[IndexEntry]:
+        """Every (blob, pack) location, deduplicated across deltas."""
+        cur = self._db.execute(
+            "SELECT DISTINCT id, type, pack, offset, length, raw_length FROM blobs ORDER BY pack, offset"
+        )
+        for r in cur:
+            yield IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5])
+
+    def packs(self) -> set[bytes]:
+        return {r[0] for r in self._db.execute("SELECT DISTINCT pack FROM blobs")}
+
+    def deltas(self) -> list[str]:
+        """Names of the live (not superseded) deltas."""
+        return [r[0] for r in self._db.execute("SELECT name FROM deltas WHERE superseded = 0")]
+
+    def blob_count(self) -> int:
+        row = self._db.execute("SELECT COUNT(DISTINCT id) FROM blobs").fetchone()
+        return int(row[0]) if row else 0
+
+    def remove_packs(self, pack_ids: Iterable[bytes]) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany("DELETE FROM blobs WHERE pack = ?", ((p,) for p in pack_ids))
+        self._db.execute("COMMIT")
+
+
+def delta_from_entries(entries: Iterable[IndexEntry], supersedes: Iterable[str] = ()) -> IndexDelta:
+    packs: dict[bytes, list[PackEntry]] = {}
+    for e in entries:
+        packs.setdefault(e.pack_id, []).append(
+            PackEntry(e.blob_type, e.blob_id, e.offset, e.length, e.raw_length)
+        )
+    return IndexDelta(packs=packs, supersedes=[bytes.fromhex(s) for s in supersedes])

@@ -1,0 +1,1306 @@
+"""The snapshot store: open/init, key slots, the writer, snapshots and blob reads.
+
+See docs/FORMAT.md for the on-backend format this module implements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from core import __version__
+from core.scaleway.models import format_time, parse_time
+from core.store import envelope
+from core.store.backends import Backend, ObjectInfo, open_backend
+from core.store.crypto import (
+    BLOB_DATA,
+    BLOB_RECORD,
+    BLOB_TREE,
+    ID_SIZE,
+    KEY_SIZE,
+    METADATA_TYPES,
+    SALT_SIZE,
+    DecryptionError,
+    KdfParams,
+    Keys,
+    passphrase_key,
+    random_bytes,
+    unwrap_master,
+)
+from core.store.errors import (
+    AmbiguousSnapshotError,
+    BlobNotFoundError,
+    CorruptStoreError,
+    LastKeyError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    SnapshotNotFoundError,
+    StoreError,
+    StoreExistsError,
+    StoreNotFoundError,
+    UnsupportedFormatError,
+    WrongPassphraseError,
+)
+from core.store.index import (
+    IndexCache,
+    IndexDelta,
+    IndexEntry,
+    delta_from_entries,
+    open_delta,
+    seal_delta,
+)
+from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
+from core.store.model import (
+    STATUS_COMPLETE,
+    STATUS_PARTIAL,
+    SecretRecord,
+    SnapshotError,
+    SnapshotHeader,
+    SnapshotSummary,
+    SourceInfo,
+    decode_tree,
+    encode_tree,
+)
+from core.store.pack import TRAILER_SIZE, PackBuilder, PackEntry, parse_index_tail, parse_pack
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PACK_SIZE = 16 * 1024 * 1024
+MIN_PACK_SIZE = 4 * 1024
+MAX_PACK_SIZE = 512 * 1024 * 1024
+FORMAT_NAME = "secret-kloset"
+INDEX_FLUSH_ENTRIES = 100_000  # write an intermediate index delta past this many entries
+UPLOADS_IN_FLIGHT = 2
+READ_CONCURRENCY = 16
+COALESCE_GAP = 64 * 1024
+COALESCE_MAX = 8 * 1024 * 1024
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("secret-kloset"))
+
+
+# --------------------------------------------------------------------------- config + key slots
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    store_id: str
+    version: int
+    created: datetime
+    pack_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": self.version,
+            "store_id": self.store_id,
+            "created": format_time(self.created),
+            "pack_size": self.pack_size,
+        }
+
+
+def _parse_config(data: bytes) -> StoreConfig:
+    body = envelope.body_of(data, envelope.KIND_CONFIG, "config")
+    try:
+        raw = json.loads(body)
+        if raw.get("format") != FORMAT_NAME:
+            raise ValueError("not a secret-kloset config")
+        version = int(raw["version"])
+        if version != envelope.FORMAT_VERSION:
+            raise UnsupportedFormatError(
+                f"the store uses format version {version}; this program reads version "
+                f"{envelope.FORMAT_VERSION}"
+            )
+        store_id = str(raw["store_id"])
+        if len(bytes.fromhex(store_id)) != ID_SIZE:
+            raise ValueError("bad store id")
+        return StoreConfig(
+            store_id=store_id,
+            version=version,
+            created=parse_time(raw.get("created")) or datetime.now(UTC),
+            pack_size=int(raw.get("pack_size") or DEFAULT_PACK_SIZE),
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        raise CorruptStoreError(
+            "the store's config object is malformed", kind="config", name="config"
+        ) from err
+
+
+@dataclass(frozen=True, slots=True)
+class KeySlot:
+    id: str
+    created: datetime
+    kdf: KdfParams
+    salt: bytes
+    wrapped: bytes
+    host: str = ""
+    username: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "id": self.id,
+            "created": format_time(self.created),
+            "kdf": {**self.kdf.to_dict(), "salt": base64.b64encode(self.salt).decode()},
+            "wrapped": base64.b64encode(self.wrapped).decode(),
+            "host": self.host,
+            "username": self.username,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> KeySlot:
+        kdf = raw["kdf"]
+        return cls(
+            id=str(raw["id"]),
+            created=parse_time(raw.get("created")) or datetime.fromtimestamp(0, UTC),
+            kdf=KdfParams(
+                opslimit=int(kdf["opslimit"]),
+                memlimit=int(kdf["memlimit"]),
+                algorithm=str(kdf.get("algorithm", "argon2id13")),
+            ),
+            salt=base64.b64decode(kdf["salt"]),
+            wrapped=base64.b64decode(raw["wrapped"]),
+            host=str(raw.get("host", "")),
+            username=str(raw.get("username", "")),
+        )
+
+    def __repr__(self) -> str:
+        return f"KeySlot(id={self.id[:8]!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What ``key list`` shows about a key slot."""
+
+    id: str
+    created: datetime
+    current: bool
+    kdf: KdfParams
+    host: str = ""
+    username: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created": format_time(self.created),
+            "current": self.current,
+            "kdf": self.kdf.to_dict(),
+            "host": self.host,
+            "username": self.username,
+        }
+
+
+def _seal_slot(keys: Keys, slot: KeySlot) -> bytes:
+    body = json.dumps(slot.to_dict(), sort_keys=True).encode()
+    return envelope.seal(keys, envelope.KIND_KEY, body)
+
+
+def _parse_slot(name: str, data: bytes) -> KeySlot:
+    body = envelope.body_of(data, envelope.KIND_KEY, name)
+    try:
+        slot = KeySlot.from_dict(json.loads(body))
+    except (ValueError, KeyError, TypeError) as err:
+        raise CorruptStoreError(
+            f"key slot {name[:16]} is malformed", kind="keys", name=name
+        ) from err
+    if slot.id != name:
+        raise CorruptStoreError(
+            f"key slot {name[:16]} does not match its name", kind="keys", name=name
+        )
+    return slot
+
+
+def _make_slot(keys: Keys, passphrase: str, kdf: KdfParams) -> KeySlot:
+    slot_id = secrets.token_bytes(32)
+    salt = random_bytes(SALT_SIZE)
+    wrapping = passphrase_key(passphrase, salt, kdf)
+    return KeySlot(
+        id=slot_id.hex(),
+        created=datetime.now(UTC),
+        kdf=kdf,
+        salt=salt,
+        wrapped=keys.wrap(wrapping, slot_id),
+        host=socket.gethostname(),
+        username=_username(),
+    )
+
+
+def _username() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:
+        return ""
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+@dataclass
+class WriterStats:
+    blobs_added: int = 0
+    blobs_reused: int = 0
+    data_added: int = 0
+    data_reused: int = 0
+    records_added: int = 0
+    records_reused: int = 0
+    bytes_added: int = 0  # bytes written to the backend (packs, index deltas, snapshots)
+    raw_bytes_added: int = 0  # plaintext bytes of the new blobs
+    packs_written: int = 0
+
+
+class BlobSink:
+    """Packs blobs, uploads sealed packs in the background, and writes index deltas.
+
+    Used by the snapshot writer and by maintenance (repacking). Nothing it writes is visible
+    to readers of snapshots until a snapshot refers to it.
+    """
+
+    def __init__(self, store: Store, *, pack_size: int | None = None) -> None:
+        self.store = store
+        self.keys = store.keys
+        self.pack_size = pack_size or store.config.pack_size
+        self._packs: dict[bool, PackBuilder] = {}
+        self._pending: dict[bytes, int] = {}  # blob id -> type, for blobs not yet in the cache
+        self._uploaded: dict[bytes, list[PackEntry]] = {}  # sealed+durable packs, not indexed yet
+        self._uploads: set[asyncio.Task[None]] = set()
+        self._upload_slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
+        self._failure: BaseException | None = None
+        self.stats = WriterStats()
+        self.written_packs: list[str] = []
+        self.written_deltas: list[str] = []
+
+    def known(self, blob_id: bytes) -> bool:
+        return blob_id in self._pending or self.store.cache.has(blob_id)
+
+    async def put_blob(
+        self, blob_type: int, data: bytes, *, blob_id: bytes | None = None
+    ) -> tuple[str, bool]:
+        """Add a blob unless the store has it; returns (id hex, added)."""
+        self._raise_failure()
+        bid = blob_id or self.keys.blob_id(blob_type, data)
+        if self.known(bid):
+            self.stats.blobs_reused += 1
+            return bid.hex(), False
+        metadata = blob_type in METADATA_TYPES
+        pack = self._packs.get(metadata)
+        if pack is None:
+            pack = self._packs[metadata] = PackBuilder(self.keys, metadata=metadata)
+        pack.add(blob_type, bid, data)
+        self._pending[bid] = blob_type
+        self.stats.blobs_added += 1
+        self.stats.raw_bytes_added += len(data)
+        if pack.size >= self.pack_size:
+            await self._seal(metadata)
+        return bid.hex(), True
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    async def _seal(self, metadata: bool) -> None:
+        pack = self._packs.pop(metadata, None)
+        if pack is None or not len(pack):
+            return
+        pack_id, data, entries = pack.finish()
+        await self._upload_slots.acquire()
+        self._raise_failure()
+        task = asyncio.create_task(self._upload(bytes.fromhex(pack_id), data, entries))
+        self._uploads.add(task)
+        task.add_done_callback(self._uploads.discard)
+
+    async def _upload(self, pack_id: bytes, data: bytes, entries: list[PackEntry]) -> None:
+        try:
+            try:
+                await self.store.backend.put("packs", pack_id.hex(), data, create_only=True)
+            except ObjectExistsError:
+                pass  # identical content (its name is its MAC): already durable
+            self._uploaded[pack_id] = entries
+            self.stats.bytes_added += len(data)
+            self.stats.packs_written += 1
+            self.written_packs.append(pack_id.hex())
+        except BaseException as err:
+            if self._failure is None:
+                self._failure = err
+            raise
+        finally:
+            self._upload_slots.release()
+
+    async def _drain(self) -> None:
+        if self._uploads:
+            await asyncio.gather(*list(self._uploads), return_exceptions=True)
+        self._raise_failure()
+
+    async def flush_packs(self) -> dict[bytes, list[PackEntry]]:
+        """Seal open packs and wait for every upload; returns (and forgets) the uploaded packs."""
+        for metadata in (False, True):
+            await self._seal(metadata)
+        await self._drain()
+        done = self._uploaded
+        self._uploaded = {}
+        return done
+
+    async def flush(self) -> str | None:
+        """Make everything added so far durable and indexed; returns the delta name (if any)."""
+        packs = await self.flush_packs()
+        if not packs:
+            return None
+        name = await self.store.write_index_delta(IndexDelta(packs=packs))
+        self.stats.bytes_added += self.store.last_delta_size
+        self.written_deltas.append(name)
+        for entries in packs.values():
+            for e in entries:
+                self._pending.pop(e.blob_id, None)
+        return name
+
+    async def maybe_flush_index(self) -> None:
+        if sum(len(v) for v in self._uploaded.values()) >= INDEX_FLUSH_ENTRIES:
+            packs = self._uploaded
+            self._uploaded = {}
+            name = await self.store.write_index_delta(IndexDelta(packs=packs))
+            self.stats.bytes_added += self.store.last_delta_size
+            self.written_deltas.append(name)
+            for entries in packs.values():
+                for e in entries:
+                    self._pending.pop(e.blob_id, None)
+
+    async def abort(self) -> None:
+        for task in list(self._uploads):
+            task.cancel()
+        if self._uploads:
+            await asyncio.gather(*list(self._uploads), return_exceptions=True)
+        self._packs.clear()
+        self._pending.clear()
+        self._uploaded.clear()
+
+
+class Writer:
+    """Adds blobs and commits snapshots under a shared lock (``async with store.writer()``).
+
+    An exception or a cancellation inside the ``async with`` block commits nothing: packs
+    already uploaded stay unreferenced until ``prune`` removes them.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        tags: Sequence[str] = (),
+        pack_size: int | None = None,
+        lock_lifetime: float = DEFAULT_LIFETIME,
+        lock_wait: float = 0.0,
+    ) -> None:
+        self.store = store
+        self.tags = tuple(tags)
+        self._pack_size = pack_size
+        self._lock_lifetime = lock_lifetime
+        self._lock_wait = lock_wait
+        self.lock: LockHandle | None = None
+        self.sink: BlobSink | None = None
+        self._records: list[tuple[tuple[str, str, str, str, str], str]] = []
+        self._record_ids: set[str] = set()
+        self.commits: list[SnapshotHeader] = []
+        self._closed = False
+
+    async def __aenter__(self) -> Writer:
+        self.lock = await self.store.lock(
+            exclusive=False, lifetime=self._lock_lifetime, wait=self._lock_wait, purpose="backup"
+        )
+        self.sink = BlobSink(self.store, pack_size=self._pack_size)
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._closed = True
+        try:
+            if self.sink is not None and exc_type is not None:
+                await self.sink.abort()
+        finally:
+            if self.lock is not None:
+                await self.lock.release()
+
+    def _ready(self) -> BlobSink:
+        if self.sink is None or self.lock is None or self._closed:
+            raise StoreError("the writer is not open: use 'async with store.writer() as w'")
+        return self.sink
+
+    @property
+    def stats(self) -> WriterStats:
+        return self._ready().stats
+
+    async def put_payload(self, data: bytes) -> str:
+        """Store one version's data (deduplicated); returns its blob id (hex)."""
+        sink = self._ready()
+        bid, added = await sink.put_blob(BLOB_DATA, bytes(data))
+        if added:
+            sink.stats.data_added += 1
+        else:
+            sink.stats.data_reused += 1
+        await sink.maybe_flush_index()
+        return bid
+
+    async def put_record(self, record: SecretRecord) -> str:
+        """Store a secret record and add it to the next snapshot's tree; returns its blob id."""
+        sink = self._ready()
+        bid, added = await sink.put_blob(BLOB_RECORD, record.to_bytes())
+        if added:
+            sink.stats.records_added += 1
+        else:
+            sink.stats.records_reused += 1
+        if bid not in self._record_ids:
+            self._record_ids.add(bid)
+            self._records.append(((*record.key, record.secret_id), bid))
+        return bid
+
+    def has_payload(self, blob_id: str) -> bool:
+        """True when the store (or this writer) already holds that blob."""
+        return self._ready().known(bytes.fromhex(blob_id))
+
+    async def flush(self) -> None:
+        """Make the blobs added so far durable and indexed (no snapshot yet)."""
+        sink = self._ready()
+        self.lock.check()  # type: ignore[union-attr]
+        await sink.flush()
+
+    async def commit(
+        self,
+        *,
+        sources: Iterable[SourceInfo] = (),
+        parent: str | None = None,
+        tags: Iterable[str] | None = None,
+        environment: str | None = None,
+        data_class: str | None = None,
+        errors: Iterable[SnapshotError] = (),
+        summary: SnapshotSummary | None = None,
+        status: str | None = None,
+        host: str | None = None,
+        description: str = "",
+        pinned: bool = False,
+        record_ids: Sequence[str] | None = None,
+        time: datetime | None = None,
+    ) -> SnapshotHeader:
+        """Write the tree, make every blob durable and indexed, then the snapshot object.
+
+        The tree is ``record_ids`` if given, else every record put since the last commit, in
+        key order. The snapshot becomes visible only once its own object is written.
+        """
+        sink = self._ready()
+        assert self.lock is not None
+        self.lock.check()
+        if record_ids is None:
+            ids = [bid for _key, bid in sorted(self._records)]
+        else:
+            ids = list(record_ids)
+        tree_id, _ = await sink.put_blob(BLOB_TREE, encode_tree(ids))
+        await sink.flush()
+        self.lock.check()
+        errs = tuple(errors)
+        st = sink.stats
+        base = summary or SnapshotSummary(secrets=len(ids), errors=len(errs))
+        header = SnapshotHeader(
+            id=secrets.token_hex(32),
+            time=time or datetime.now(UTC),
+            tree=tree_id,
+            sources=tuple(sources),
+            parent=parent,
+            tags=tuple(tags) if tags is not None else self.tags,
+            environment=environment,
+            data_class=data_class,
+            host=host if host is not None else socket.gethostname(),
+            username=_username(),
+            tool_version=__version__,
+            status=status or (STATUS_PARTIAL if errs else STATUS_COMPLETE),
+            errors=errs,
+            summary=base,
+            pinned=pinned,
+            description=description,
+        )
+        obj = self.store.seal_snapshot(header)
+        header = replace(
+            header,
+            summary=replace(
+                base,
+                bytes_added=st.bytes_added + len(obj),
+                blobs_added=st.blobs_added,
+                blobs_reused=st.blobs_reused,
+                records_reused=st.records_reused,
+            ),
+        )
+        obj = self.store.seal_snapshot(header)
+        await self.store.backend.put("snapshots", header.id, obj, create_only=True)
+        self.commits.append(header)
+        self._records = []
+        self._record_ids = set()
+        sink.stats = WriterStats()
+        return header
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass
+class PackInfo:
+    id: str
+    size: int
+
+
+@dataclass
+class IndexStats:
+    blobs: int = 0
+    packs: int = 0
+    deltas: int = 0
+    damaged_deltas: dict[str, str] = field(default_factory=dict)
+
+
+class Store:
+    """An open store. Build one with :meth:`init` or :meth:`open`; close it when done."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        config: StoreConfig,
+        keys: Keys,
+        slot_id: str,
+        cache: IndexCache,
+    ) -> None:
+        self.backend = backend
+        self.config = config
+        self.keys = keys
+        self.slot_id = slot_id
+        self.cache = cache
+        self.damaged_snapshots: dict[str, str] = {}
+        self.last_delta_size = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Store(id={self.id[:8]!r}, location={self.location!r})"
+
+    @property
+    def id(self) -> str:
+        return self.config.store_id
+
+    @property
+    def location(self) -> str:
+        return self.backend.location
+
+    # ------------------------------------------------------------------ init / open
+
+    @classmethod
+    async def init(
+        cls,
+        location: str,
+        passphrase: str,
+        *,
+        kdf: KdfParams | None = None,
+        pack_size: int = DEFAULT_PACK_SIZE,
+        cache_dir: Path | str | None = None,
+        backend: Backend | None = None,
+        **backend_options: Any,
+    ) -> Store:
+        """Create a store at ``location`` (refused if one is there) and return it open."""
+        if not passphrase:
+            raise StoreError("an empty passphrase is not allowed", hint="choose a passphrase")
+        if not MIN_PACK_SIZE <= pack_size <= MAX_PACK_SIZE:
+            raise StoreError(
+                f"pack size {pack_size} is out of range",
+                hint=f"choose between {MIN_PACK_SIZE} and {MAX_PACK_SIZE} bytes",
+            )
+        kdf = kdf or KdfParams.default()
+        be = backend or open_backend(location, **backend_options)
+        try:
+            if await be.exists("config", "config"):
+                raise StoreExistsError(be.location)
+            store_id = random_bytes(ID_SIZE)
+            keys = Keys(random_bytes(KEY_SIZE), store_id)
+            slot = await asyncio.to_thread(_make_slot, keys, passphrase, kdf)
+            config = StoreConfig(
+                store_id=store_id.hex(),
+                version=envelope.FORMAT_VERSION,
+                created=datetime.now(UTC),
+                pack_size=pack_size,
+            )
+            # Key slot first, config last: a store exists once its config does.
+            await be.put("keys", slot.id, _seal_slot(keys, slot), create_only=True)
+            cfg = envelope.seal(
+                keys, envelope.KIND_CONFIG, json.dumps(config.to_dict(), sort_keys=True).encode()
+            )
+            try:
+                await be.put("config", "config", cfg, create_only=True)
+            except ObjectExistsError:
+                with contextlib.suppress(StoreError):
+                    await be.delete("keys", slot.id)
+                raise StoreExistsError(be.location) from None
+            cache = cls._open_cache(cache_dir, config.store_id)
+            return cls(be, config, keys, slot.id, cache)
+        except BaseException:
+            if backend is None:
+                await be.close()
+            raise
+
+    @staticmethod
+    def _open_cache(cache_dir: Path | str | None, store_id: str) -> IndexCache:
+        if cache_dir == ":memory:":
+            return IndexCache(None, store_id)
+        base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        return IndexCache(base / "stores" / store_id / "index.sqlite", store_id)
+
+    @classmethod
+    async def open(
+        cls,
+        location: str,
+        passphrase: str,
+        *,
+        cache_dir: Path | str | None = None,
+        key_id: str | None = None,
+        backend: Backend | None = None,
+        **backend_options: Any,
+    ) -> Store:
+        """Open an existing store; raises StoreNotFoundError or WrongPassphraseError."""
+        be = backend or open_backend(location, **backend_options)
+        try:
+            try:
+                raw_config = await be.get("config", "config")
+            except ObjectNotFoundError:
+                raise StoreNotFoundError(be.location) from None
+            config = _parse_config(raw_config)
+            keys, slot_id = await cls._unlock(be, config, passphrase, key_id)
+            try:
+                envelope.verify_mac(keys, raw_config, envelope.KIND_CONFIG, "config")
+            except CorruptStoreError:
+                raise CorruptStoreError(
+                    "the store's config object fails its MAC check (damaged or tampered with)",
+                    kind="config",
+                    name="config",
+                ) from None
+            cache = cls._open_cache(cache_dir, config.store_id)
+            store = cls(be, config, keys, slot_id, cache)
+            try:
+                await store.refresh_index()
+            except BaseException:
+                cache.close()
+                raise
+            return store
+        except BaseException:
+            if backend is None:
+                await be.close()
+            raise
+
+    @staticmethod
+    async def _unlock(
+        be: Backend, config: StoreConfig, passphrase: str, key_id: str | None
+    ) -> tuple[Keys, str]:
+        store_id = bytes.fromhex(config.store_id)
+        names = [o.name for o in await be.list("keys")]
+        if key_id:
+            names = [n for n in names if n.startswith(key_id)]
+        if not names:
+            raise CorruptStoreError("the store has no key slot", kind="keys", name="")
+        derived: dict[tuple[bytes, KdfParams], bytes] = {}
+        for name in names:
+            try:
+                data = await be.get("keys", name)
+                slot = _parse_slot(name, data)
+            except ObjectNotFoundError:
+                continue
+            except CorruptStoreError as err:
+                log.warning("skipping key slot %s: %s", name[:8], err.message)
+                continue
+            cache_key = (slot.salt, slot.kdf)
+            if cache_key not in derived:
+                try:
+                    derived[cache_key] = await asyncio.to_thread(
+                        passphrase_key, passphrase, slot.salt, slot.kdf
+                    )
+                except ValueError:
+                    log.warning("skipping key slot %s: bad KDF parameters", name[:8])
+                    continue
+            try:
+                master = unwrap_master(
+                    derived[cache_key], slot.wrapped, store_id, bytes.fromhex(name)
+                )
+            except DecryptionError:
+                continue
+            keys = Keys(master, store_id)
+            envelope.verify_mac(keys, data, envelope.KIND_KEY, name)
+            return keys, name
+        raise WrongPassphraseError()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.cache.close()
+        await self.backend.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ key slots
+
+    async def _slots(self) -> list[KeySlot]:
+        out = []
+        for obj in await self.backend.list("keys"):
+            try:
+                out.append(_parse_slot(obj.name, await self.backend.get("keys", obj.name)))
+            except ObjectNotFoundError:
+                continue
+        return out
+
+    async def list_keys(self) -> list[KeyInfo]:
+        return sorted(
+            (
+                KeyInfo(s.id, s.created, s.id == self.slot_id, s.kdf, s.host, s.username)
+                for s in await self._slots()
+            ),
+            key=lambda k: (k.created, k.id),
+        )
+
+    async def add_key(self, passphrase: str, *, kdf: KdfParams | None = None) -> KeyInfo:
+        """Add a key slot for another passphrase (the data is not rewritten)."""
+        if not passphrase:
+            raise StoreError("an empty passphrase is not allowed", hint="choose a passphrase")
+        slot = await asyncio.to_thread(
+            _make_slot, self.keys, passphrase, kdf or KdfParams.default()
+        )
+        await self.backend.put("keys", slot.id, _seal_slot(self.keys, slot), create_only=True)
+        return KeyInfo(slot.id, slot.created, False, slot.kdf, slot.host, slot.username)
+
+    async def remove_key(self, key_id: str) -> str:
+        """Remove a key slot by id or unique prefix; the last one is refused. Returns its id."""
+        slots = await self._slots()
+        matches = [s for s in slots if s.id.startswith(key_id.lower())] if key_id else []
+        if not matches:
+            raise StoreError(
+                f"no key slot matches {key_id!r}", hint="list them with 'store key list'"
+            )
+        if len(matches) > 1:
+            raise StoreError(
+                f"key id {key_id!r} matches {len(matches)} slots", hint="give more characters"
+            )
+        if len(slots) <= 1:
+            raise LastKeyError()
+        target = matches[0]
+        await self.backend.delete("keys", target.id)
+        return target.id
+
+    async def change_passphrase(
+        self,
+        new_passphrase: str,
+        *,
+        old_passphrase: str | None = None,
+        kdf: KdfParams | None = None,
+    ) -> KeyInfo:
+        """Replace the slot this store was opened with (or the one ``old_passphrase`` opens)."""
+        target = self.slot_id
+        if old_passphrase is not None:
+            _keys, target = await self._unlock(self.backend, self.config, old_passphrase, None)
+        info = await self.add_key(new_passphrase, kdf=kdf)
+        await self.backend.delete("keys", target)
+        if target == self.slot_id:
+            self.slot_id = info.id
+        return replace(info, current=info.id == self.slot_id)
+
+    # ------------------------------------------------------------------ locks
+
+    async def lock(
+        self,
+        *,
+        exclusive: bool,
+        lifetime: float = DEFAULT_LIFETIME,
+        wait: float = 0.0,
+        purpose: str = "",
+    ) -> LockHandle:
+        """Take a lock (released with ``await handle.release()`` or ``async with``)."""
+        handle = LockHandle(
+            self.backend, self.keys, exclusive=exclusive, lifetime=lifetime, purpose=purpose
+        )
+        await handle.acquire(wait=wait)
+        return handle
+
+    async def list_locks(self) -> list[LockInfo]:
+        return sorted(await list_locks(self.backend, self.keys), key=lambda lk: lk.time)
+
+    async def remove_stale_locks(self) -> list[str]:
+        """Delete stale locks (expired, or their process on this host is gone)."""
+        removed = []
+        for lk in await list_locks(self.backend, self.keys):
+            if lk.stale():
+                await self.backend.delete("locks", lk.id)
+                removed.append(lk.id)
+        return removed
+
+    async def remove_all_locks(self) -> list[str]:
+        """Delete every lock, live or not (``unlock --remove-all``)."""
+        removed = []
+        for obj in await self.backend.list("locks"):
+            await self.backend.delete("locks", obj.name)
+            removed.append(obj.name)
+        return removed
+
+    # ------------------------------------------------------------------ writing
+
+    def writer(
+        self,
+        *,
+        tags: Sequence[str] = (),
+        pack_size: int | None = None,
+        lock_lifetime: float = DEFAULT_LIFETIME,
+        lock_wait: float = 0.0,
+    ) -> Writer:
+        return Writer(
+            self, tags=tags, pack_size=pack_size, lock_lifetime=lock_lifetime, lock_wait=lock_wait
+        )
+
+    def blob_sink(self, *, pack_size: int | None = None) -> BlobSink:
+        """Low-level packing for maintenance (take the exclusive lock first)."""
+        return BlobSink(self, pack_size=pack_size)
+
+    async def write_index_delta(self, delta: IndexDelta) -> str:
+        """Write one index delta (after its packs are durable) and record it in the cache."""
+        name, obj = seal_delta(self.keys, delta)
+        try:
+            await self.backend.put("index", name, obj, create_only=True)
+        except ObjectExistsError:
+            pass  # same content, same name
+        self.last_delta_size = len(obj)
+        self.cache.add_delta(name, delta)
+        return name
+
+    async def write_index(
+        self, entries: Iterable[IndexEntry], *, supersedes: Iterable[str] = ()
+    ) -> str:
+        """Write a (compacted) delta of ``entries`` that replaces the ``supersedes`` deltas."""
+        return await self.write_index_delta(delta_from_entries(entries, supersedes))
+
+    def seal_snapshot(self, header: SnapshotHeader) -> bytes:
+        body = self.keys.seal_object(
+            envelope.KIND_SNAPSHOT, bytes.fromhex(header.id), header.to_bytes()
+        )
+        return envelope.seal(self.keys, envelope.KIND_SNAPSHOT, body)
+
+    def open_snapshot(self, name: str, data: bytes) -> SnapshotHeader:
+        body = envelope.open_(self.keys, data, envelope.KIND_SNAPSHOT, name)
+        try:
+            header = SnapshotHeader.from_bytes(
+                self.keys.open_object(envelope.KIND_SNAPSHOT, bytes.fromhex(name), body)
+            )
+        except DecryptionError:
+            raise CorruptStoreError(
+                f"snapshot {name[:16]} fails authentication", kind="snapshots", name=name
+            ) from None
+        except (ValueError, KeyError, TypeError):
+            raise CorruptStoreError(
+                f"snapshot {name[:16]} is malformed", kind="snapshots", name=name
+            ) from None
+        if header.id != name:
+            raise CorruptStoreError(
+                f"snapshot {name[:16]} does not match its name", kind="snapshots", name=name
+            )
+        return header
+
+    async def put_snapshot(self, header: SnapshotHeader, *, overwrite: bool = False) -> None:
+        """Write a snapshot object (copy, amendments). Its tree must already be in the store."""
+        await self.backend.put(
+            "snapshots", header.id, self.seal_snapshot(header), create_only=not overwrite
+        )
+
+    # ------------------------------------------------------------------ snapshots
+
+    async def get_snapshot(self, snapshot_id: str) -> SnapshotHeader:
+        try:
+            data = await self.backend.get("snapshots", snapshot_id)
+        except ObjectNotFoundError:
+            raise SnapshotNotFoundError(snapshot_id) from None
+        except ValueError:
+            raise SnapshotNotFoundError(snapshot_id) from None
+        return self.open_snapshot(snapshot_id, data)
+
+    async def list_snapshots(
+        self,
+        project: str | None = None,
+        region: str | None = None,
+        tags: Iterable[str] | None = None,
+    ) -> list[SnapshotHeader]:
+        """Readable snapshots, oldest first, filtered by source project/region and tags (all).
+
+        A damaged snapshot object is skipped and named in ``damaged_snapshots``.
+        """
+        objs = await self.backend.list("snapshots")
+        sem = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def load(info: ObjectInfo) -> SnapshotHeader | None:
+            async with sem:
+                try:
+                    data = await self.backend.get("snapshots", info.name)
+                except ObjectNotFoundError:
+                    return None  # forgotten meanwhile
+            try:
+                header = self.open_snapshot(info.name, data)
+            except (CorruptStoreError, UnsupportedFormatError) as err:
+                self.damaged_snapshots[info.name] = err.message
+                log.warning("skipping snapshot %s: %s", info.name[:8], err.message)
+                return None
+            self.damaged_snapshots.pop(info.name, None)
+            return header
+
+        headers = [h for h in await asyncio.gather(*(load(o) for o in objs)) if h is not None]
+        wanted = set(tags or ())
+        out = [
+            h
+            for h in headers
+            if h.covers(project=project, region=region) and wanted.issubset(h.tags)
+        ]
+        out.sort(key=lambda h: (h.time, h.id))
+        return out
+
+    async def resolve_snapshot(
+        self, ref: str, project: str | None = None, region: str | None = None
+    ) -> SnapshotHeader:
+        """``latest``, a full id or a unique prefix (among the filtered snapshots)."""
+        ref = ref.strip().lower()
+        if not ref:
+            raise SnapshotNotFoundError(ref)
+        headers = await self.list_snapshots(project=project, region=region)
+        if ref == "latest":
+            if not headers:
+                raise SnapshotNotFoundError("latest")
+            return headers[-1]
+        matches = [h for h in headers if h.id.startswith(ref)]
+        exact = [h for h in matches if h.id == ref]
+        if exact:
+            return exact[0]
+        if not matches:
+            raise SnapshotNotFoundError(ref)
+        if len(matches) > 1:
+            raise AmbiguousSnapshotError(ref, len(matches))
+        return matches[0]
+
+    async def update_snapshot(
+        self,
+        snapshot_id: str,
+        *,
+        pinned: bool | None = None,
+        tags: Iterable[str] | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+    ) -> SnapshotHeader:
+        """Amend a snapshot's pin or tags (one atomic overwrite of its object)."""
+        header = await self.get_snapshot(snapshot_id)
+        new_tags = list(tags) if tags is not None else list(header.tags)
+        for t in add_tags:
+            if t not in new_tags:
+                new_tags.append(t)
+        drop = set(remove_tags)
+        new_tags = [t for t in new_tags if t not in drop]
+        updated = replace(
+            header,
+            tags=tuple(new_tags),
+            pinned=header.pinned if pinned is None else pinned,
+        )
+        await self.put_snapshot(updated, overwrite=True)
+        return updated
+
+    async def delete_snapshots(self, snapshot_ids: Iterable[str]) -> list[str]:
+        """Remove snapshot objects (their data stays until ``prune``)."""
+        done = []
+        for sid in snapshot_ids:
+            await self.backend.delete("snapshots", sid)
+            done.append(sid)
+        return done
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        await self.delete_snapshots([snapshot_id])
+
+    async def read_tree_ids(self, snapshot: str | SnapshotHeader) -> list[str]:
+        header = (
+            snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
+        )
+        raw = await self.read_blob(header.tree, BLOB_TREE)
+        try:
+            return decode_tree(raw)
+        except ValueError:
+            raise CorruptStoreError(
+                f"the tree of snapshot {header.short_id} is malformed",
+                kind="blob",
+                name=header.tree,
+            ) from None
+
+    async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
+        """Every secret record of a snapshot, in tree order."""
+        ids = await self.read_tree_ids(snapshot)
+        blobs = await self.read_blobs(ids, BLOB_RECORD)
+        out = []
+        for rid in ids:
+            try:
+                out.append(SecretRecord.from_bytes(blobs[rid]))
+            except (ValueError, KeyError, TypeError):
+                raise CorruptStoreError(
+                    f"secret record {rid[:16]} is malformed", kind="blob", name=rid
+                ) from None
+        return out
+
+    async def read_record(self, record_id: str) -> SecretRecord:
+        return SecretRecord.from_bytes(await self.read_blob(record_id, BLOB_RECORD))
+
+    # ------------------------------------------------------------------ blobs
+
+    async def refresh_index(self) -> int:
+        """Load index deltas other processes wrote since the cache was last synced."""
+        return await self.cache.sync(self.backend, self.keys)
+
+    async def has_blob(self, blob_id: str) -> bool:
+        try:
+            return self.cache.has(bytes.fromhex(blob_id))
+        except ValueError:
+            return False
+
+    async def _locate(self, blob_id: str) -> list[IndexEntry]:
+        try:
+            bid = bytes.fromhex(blob_id)
+        except ValueError:
+            raise BlobNotFoundError(blob_id) from None
+        entries = self.cache.lookup(bid)
+        if not entries:
+            await self.refresh_index()
+            entries = self.cache.lookup(bid)
+        if not entries:
+            raise BlobNotFoundError(blob_id)
+        return entries
+
+    def decrypt_entry(self, entry: IndexEntry | PackEntry, sealed: bytes, pack_id: str) -> bytes:
+        """Decrypt and verify one blob's stored bytes (CorruptStoreError if wrong)."""
+        if len(sealed) != entry.length:
+            raise CorruptStoreError(
+                f"blob {entry.blob_id.hex()[:16]} in pack {pack_id[:16]} is truncated",
+                kind="packs",
+                name=pack_id,
+            )
+        try:
+            return self.keys.decrypt_blob(entry.blob_type, entry.blob_id, sealed)
+        except DecryptionError:
+            raise CorruptStoreError(
+                f"blob {entry.blob_id.hex()[:16]} in pack {pack_id[:16]} fails authentication",
+                kind="packs",
+                name=pack_id,
+            ) from None
+
+    async def read_blob(self, blob_id: str, expected_type: int | None = None) -> bytes:
+        """Read, decrypt and verify one blob; tries every copy the index knows of."""
+        entries = await self._locate(blob_id)
+        last: StoreError | None = None
+        for attempt in range(2):
+            for entry in entries:
+                if expected_type is not None and entry.blob_type != expected_type:
+                    continue
+                try:
+                    sealed = await self.backend.get(
+                        "packs", entry.pack_hex, entry.offset, entry.length
+                    )
+                    return self.decrypt_entry(entry, sealed, entry.pack_hex)
+                except ObjectNotFoundError:
+                    last = CorruptStoreError(
+                        f"pack {entry.pack_hex[:16]} holding blob {blob_id[:16]} is missing",
+                        kind="packs",
+                        name=entry.pack_hex,
+                    )
+                except CorruptStoreError as err:
+                    last = err
+            if attempt == 0 and isinstance(last, CorruptStoreError) and "missing" in last.message:
+                # a prune elsewhere may have moved it: reload the index once
+                await self.refresh_index()
+                entries = self.cache.lookup(bytes.fromhex(blob_id)) or entries
+                continue
+            break
+        if last is None:
+            raise BlobNotFoundError(blob_id)
+        raise last
+
+    async def read_payload(self, blob_id: str) -> bytes:
+        """A version's data, decrypted and verified."""
+        return await self.read_blob(blob_id, BLOB_DATA)
+
+    async def read_blobs(
+        self, blob_ids: Iterable[str], expected_type: int | None = None
+    ) -> dict[str, bytes]:
+        """Many blobs at once: grouped by pack, neighbouring ranges read in one request."""
+        wanted = list(dict.fromkeys(blob_ids))
+        by_pack: dict[bytes, list[IndexEntry]] = {}
+        for bid in wanted:
+            entries = await self._locate(bid)
+            if expected_type is not None:
+                entries = [e for e in entries if e.blob_type == expected_type] or entries
+            by_pack.setdefault(entries[0].pack_id, []).append(entries[0])
+        out: dict[str, bytes] = {}
+        sem = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read_run(pack_id: bytes, run: list[IndexEntry]) -> None:
+            start = run[0].offset
+            end = max(e.offset + e.length for e in run)
+            async with sem:
+                try:
+                    data = await self.backend.get("packs", pack_id.hex(), start, end - start)
+                except ObjectNotFoundError:
+                    data = None
+            for e in run:
+                if data is None:
+                    out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
+                    continue
+                piece = data[e.offset - start : e.offset - start + e.length]
+                try:
+                    out[e.blob_id.hex()] = self.decrypt_entry(e, piece, pack_id.hex())
+                except CorruptStoreError:
+                    # another copy may be intact
+                    out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
+
+        tasks = []
+        for pack_id, entries in by_pack.items():
+            entries.sort(key=lambda e: e.offset)
+            run: list[IndexEntry] = []
+            for e in entries:
+                if run and (
+                    e.offset - (run[-1].offset + run[-1].length) > COALESCE_GAP
+                    or e.offset + e.length - run[0].offset > COALESCE_MAX
+                ):
+                    tasks.append(read_run(pack_id, run))
+                    run = []
+                run.append(e)
+            if run:
+                tasks.append(read_run(pack_id, run))
+        await asyncio.gather(*tasks)
+        return out
+
+    async def iter_payloads(
+        self, blob_ids: Iterable[str], *, batch: int = 512
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        """Stream many payloads without holding them all in memory."""
+        ids = list(dict.fromkeys(blob_ids))
+        for i in range(0, len(ids), batch):
+            got = await self.read_blobs(ids[i : i + batch], BLOB_DATA)
+            for bid in ids[i : i + batch]:
+                yield bid, got[bid]
+
+    # ------------------------------------------------------------------ maintenance primitives
+
+    async def list_packs(self) -> list[PackInfo]:
+        return [PackInfo(o.name, o.size) for o in await self.backend.list("packs")]
+
+    async def read_pack_index(self, pack_id: str, size: int | None = None) -> list[PackEntry]:
+        """The entries of one pack, from its own (encrypted) index at the end of the pack."""
+        if size is None:
+            size = await self.backend.stat("packs", pack_id)
+        if size < envelope.HEADER_SIZE + TRAILER_SIZE:
+            raise CorruptStoreError(f"pack {pack_id[:16]} is truncated", kind="packs", name=pack_id)
+        # read a generous tail first: most pack indexes fit
+        guess = min(size, 64 * 1024)
+        tail = await self.backend.get("packs", pack_id, size - guess, guess)
+        if len(tail) != guess:
+            raise CorruptStoreError(f"pack {pack_id[:16]} is truncated", kind="packs", name=pack_id)
+        from core.store.pack import index_region
+
+        start = index_region(size, tail)
+        if start < envelope.HEADER_SIZE:
+            raise CorruptStoreError(
+                f"pack {pack_id[:16]} has a bad index length", kind="packs", name=pack_id
+            )
+        if start < size - guess:
+            tail = await self.backend.get("packs", pack_id, start, size - start)
+        return parse_index_tail(self.keys, tail, pack_id)
+
+    async def read_pack(self, pack_id: str) -> tuple[bytes, list[PackEntry]]:
+        """A whole pack, checked (MAC, name, index); CorruptStoreError if anything is wrong."""
+        data = await self.backend.get("packs", pack_id)
+        return data, parse_pack(self.keys, data, pack_id)
+
+    async def verify_object(self, kind: str, name: str) -> None:
+        """Check one object's header and MAC (and that content-named objects match their name)."""
+        data = await self.backend.get(kind, name)
+        k = envelope.KIND_BY_NAME[kind]
+        mac = envelope.verify_mac(self.keys, data, k, name)
+        if kind in ("packs", "index") and mac.hex() != name:
+            raise CorruptStoreError(
+                f"{kind} object {name[:16]} does not match its name", kind=kind, name=name
+            )
+        if kind == "index":
+            open_delta(self.keys, name, data)
+        elif kind == "snapshots":
+            self.open_snapshot(name, data)
+        elif kind == "packs":
+            parse_pack(self.keys, data, name)
+
+    def index_entries(self) -> list[IndexEntry]:
+        """Every blob location in the (synced) index cache."""
+        return list(self.cache.entries())
+
+    def index_stats(self) -> IndexStats:
+        return IndexStats(
+            blobs=self.cache.blob_count(),
+            packs=len(self.cache.packs()),
+            deltas=len(self.cache.deltas()),
+            damaged_deltas=dict(self.cache.damaged),
+        )
+
+    async def list_index_deltas(self) -> list[ObjectInfo]:
+        return await self.backend.list("index")
+
+    async def read_index_delta(self, name: str) -> IndexDelta:
+        return open_delta(self.keys, name, await self.backend.get("index", name))
+
+    async def delete_index_deltas(self, names: Iterable[str]) -> None:
+        for n in names:
+            await self.backend.delete("index", n)
+
+    async def delete_packs(self, pack_ids: Iterable[str]) -> None:
+        ids = list(pack_ids)
+        for p in ids:
+            await self.backend.delete("packs", p)
+        self.cache.remove_packs(bytes.fromhex(p) for p in ids)
+
+    async def rebuild_cache(self) -> int:
+        """Drop the local index cache and reload it from the store."""
+        self.cache.reset()
+        return await self.refresh_index()
+
+    async def referenced_blobs(self, headers: Iterable[SnapshotHeader] | None = None) -> set[str]:
+        """Every blob id (tree, records, payloads) the given (default: all) snapshots use."""
+        if headers is None:
+            headers = await self.list_snapshots()
+        used: set[str] = set()
+        for h in headers:
+            used.add(h.tree)
+            ids = await self.read_tree_ids(h)
+            new_ids = [i for i in ids if i not in used]
+            used.update(ids)
+            if new_ids:
+                for rec in (await self.read_blobs(new_ids, BLOB_RECORD)).values():
+                    used.update(SecretRecord.from_bytes(rec).payload_ids())
+        return used
+
+
+__all__ = [
+    "DEFAULT_PACK_SIZE",
+    "BlobSink",
+    "IndexStats",
+    "KeyInfo",
+    "PackInfo",
+    "Store",
+    "StoreConfig",
+    "Writer",
+    "WriterStats",
+    "default_cache_dir",
+]
