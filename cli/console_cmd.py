@@ -1,20 +1,101 @@
-"""``secret-kloset`` (no command) and ``secret-kloset demo``: open the console."""
+"""``secret-kloset`` (no command) and ``secret-kloset demo``: open the console.
+
+Textual is imported only here, inside the handlers, so that every other command (and cron
+jobs) never pays for the UI.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
-from core.errors import KlosetError
+from core.errors import ConfigError, KlosetError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser("demo", help="open the console on the built-in emulator and a throw-away store")
+    demo = sub.add_parser(
+        "demo",
+        help="open the console on the built-in emulator and a throw-away store (no account needed)",
+        description=(
+            "Open the console against an in-process emulator of Scaleway Secret Manager with demo "
+            "data, and a throw-away encrypted store (pre-filled with two snapshots). Nothing "
+            "reaches Scaleway; everything is deleted when the console quits."
+        ),
+    )
+    demo.add_argument(
+        "--empty-store",
+        action="store_true",
+        help="start with an empty store (no pre-made snapshots)",
+    )
     demo.set_defaults(func=run_demo)
+    console = sub.add_parser(
+        "console",
+        help="open the console (the same as running secret-kloset without a command)",
+    )
+    console.add_argument("--profile", metavar="NAME", default=None, help="profile to use")
+    console.add_argument("--store", metavar="S", default=None, help="store location")
+    console.set_defaults(func=run_console)
+
+
+def _require_terminal() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get(
+        "SECRET_KLOSET_FORCE_CONSOLE"
+    ):
+        raise ConfigError(
+            "the console needs a terminal (stdin and stdout are not one)",
+            hint="run it in a terminal, or use the CLI commands (secret-kloset --help)",
+        )
+
+
+def build_console_context(args: argparse.Namespace) -> object:
+    """The default profile (or SCW_* / scw config) and the default store location."""
+    from cli.store_common import resolve_store_location
+    from core.credentials import resolve_credentials
+    from core.credentials.keyring_store import get_store_passphrase
+    from tui.context import ConsoleContext
+
+    ctx = ConsoleContext()
+    profile = getattr(args, "profile", None)
+    try:
+        creds = resolve_credentials(profile)
+    except KlosetError:
+        if profile:
+            raise
+        creds = None  # first run: the console asks for a profile
+    if creds is not None:
+        ctx.use_credentials(creds)
+    if not hasattr(args, "store"):
+        args.store = None
+    if not hasattr(args, "profile"):
+        args.profile = None
+    ctx.store_location = resolve_store_location(args)
+    env = os.environ.get("SECRET_KLOSET_PASSPHRASE")
+    if env:
+        ctx.store_passphrase = env
+    elif creds is not None and creds.profile:
+        try:
+            ctx.store_passphrase = get_store_passphrase(creds.profile)
+        except KlosetError:
+            ctx.store_passphrase = None
+    return ctx
 
 
 def run_console(args: argparse.Namespace) -> int:
-    raise KlosetError("the console is not built yet", hint="use the CLI commands (see --help)")
+    _require_terminal()
+    from tui.app import run
+    from tui.context import ConsoleContext
+
+    ctx = build_console_context(args)
+    assert isinstance(ctx, ConsoleContext)
+    run(ctx)
+    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    raise KlosetError("the demo is not built yet", hint="use the CLI commands (see --help)")
+    _require_terminal()
+    from tui.app import run
+    from tui.demo import build_demo_context
+
+    run(build_demo_context(snapshots=not getattr(args, "empty_store", False)))
+    return 0

@@ -1,1 +1,1 @@
-"""The secret-kloset console (Textual)."""
+"""The operator console (Textual). Imported only when the console opens."""

@@ -1,0 +1,96 @@
+"""What the console runs against: how to reach the API, which store, which profile.
+
+A plain dataclass, built by ``cli/console_cmd.py`` (the default profile and store, or the
+demo's in-process emulator and throw-away store) and by tests. The console never builds a
+client or opens a store any other way, so a test controls everything it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.scaleway.client import ScalewayClient
+
+ClientFactory = Callable[[], "ScalewayClient"]
+
+
+@dataclass
+class ConsoleContext:
+    """Everything the console needs from the outside world.
+
+    ``client_factory`` is None when no credentials were found (the console then opens the
+    "add a profile" screen). ``store`` is an already opened store (the demo); otherwise the
+    console opens ``store_location`` with ``store_passphrase`` or asks for the passphrase, and
+    offers to create a store when there is none.
+    """
+
+    client_factory: ClientFactory | None = None
+    organization_id: str | None = None
+    default_project_id: str | None = None
+    default_region: str = "fr-par"
+    profile_name: str | None = None
+    credentials_source: str = ""
+    store: Any | None = None
+    store_location: str | None = None
+    store_passphrase: str | None = None
+    store_cache_dir: Path | None = None
+    store_init_options: dict[str, Any] = field(default_factory=dict)
+    demo: bool = False
+    # Extra keyword arguments for every ScalewayClient the console builds (the demo passes
+    # ``transport=httpx.ASGITransport(...)`` so that new profiles reach the in-process emulator).
+    client_options: dict[str, Any] = field(default_factory=dict)
+    reveal_seconds: float = 5.0
+    # Run (in the app's event loop) before anything else; returns the opened store (the demo
+    # creates its throw-away store and makes its first snapshots there).
+    startup: Callable[[], Awaitable[Any]] | None = None
+    # The in-process emulator of the demo (tests and screenshots read its state).
+    emulator: Any | None = None
+    # Called (in the app's event loop) when the console quits: closes demo resources.
+    on_close: Callable[[], Awaitable[None]] | None = None
+    # When set, replaces the clipboard (tests record what would have been copied).
+    clipboard: Callable[[str], None] | None = None
+
+    def make_client(
+        self,
+        secret_key: str,
+        *,
+        api_url: str | None,
+        organization_id: str | None,
+        default_project_id: str | None,
+        default_region: str,
+    ) -> ScalewayClient:
+        """A client for credentials typed into the console (``test connection``)."""
+        from core.scaleway.client import ScalewayClient
+
+        return ScalewayClient(
+            secret_key=secret_key,
+            api_url=api_url,
+            organization_id=organization_id,
+            default_project_id=default_project_id,
+            default_region=default_region,
+            **self.client_options,
+        )
+
+    def use_credentials(self, creds: Any) -> None:
+        """Switch the console to ``creds`` (a :class:`core.credentials.Credentials`)."""
+        options = dict(self.client_options)
+        self.client_factory = lambda: creds.client(**options)
+        self.organization_id = creds.organization_id
+        self.default_project_id = creds.default_project_id
+        self.default_region = creds.default_region
+        self.profile_name = creds.profile
+        self.credentials_source = creds.source
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.client_factory is not None
+
+    def __repr__(self) -> str:  # never a passphrase or a key
+        return (
+            f"ConsoleContext(profile={self.profile_name!r}, region={self.default_region!r}, "
+            f"demo={self.demo}, store={'open' if self.store is not None else self.store_location!r})"
+        )

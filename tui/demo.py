@@ -1,0 +1,143 @@
+"""``secret-kloset demo``: the console on the in-process emulator and a throw-away store.
+
+Nothing leaves the process: the emulator (``EmulatorApp(demo_state())``) is reached through
+``httpx.ASGITransport``, the store lives in a temporary directory with cheap KDF parameters
+and a fixed passphrase, and both vanish when the console quits. Two snapshots are made with
+the real backup engine before the console shows (the second after a "rotation" of one secret
+in the emulator), so a new user finds something to browse, diff and restore at once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from tui.context import ConsoleContext
+
+DEMO_PASSPHRASE = "demo passphrase: not for real data"
+DEMO_API_URL = "http://emulator.invalid"
+
+
+def demo_transport(state: Any = None) -> tuple[Any, Any]:
+    """A fresh emulator on the demo data and an httpx transport that reaches it in-process."""
+    import httpx
+
+    from core.emulator.app import EmulatorApp
+    from core.emulator.demo import demo_state
+
+    app = EmulatorApp(state if state is not None else demo_state(), seed=7)
+    return app, httpx.ASGITransport(app=app)
+
+
+def demo_client(
+    transport: Any, *, secret_key: str | None = None, project_id: str | None = None
+) -> Any:
+    from core.emulator.demo import DEMO_ORGANIZATION_ID, DEMO_PRODUCTION_PROJECT_ID, DEMO_SECRET_KEY
+    from core.scaleway.client import ScalewayClient
+
+    return ScalewayClient(
+        secret_key=secret_key or DEMO_SECRET_KEY,
+        api_url=DEMO_API_URL,
+        organization_id=DEMO_ORGANIZATION_ID,
+        default_project_id=project_id or DEMO_PRODUCTION_PROJECT_ID,
+        default_region="fr-par",
+        transport=transport,
+        backoff_base=0.01,
+    )
+
+
+async def prefill(client: Any, store: Any, project_id: str, region: str = "fr-par") -> list[str | None]:
+    """Two real backups of ``project_id``, with a rotated secret in between; their ids."""
+    from core.engine.backup import BackupOptions, run_backup
+
+    ids: list[str | None] = []
+    first = await run_backup(
+        client,
+        store,
+        BackupOptions(
+            regions=(region,),
+            projects=(project_id,),
+            snapshot_tags=("nightly",),
+            environment="production",
+            data_class="confidential",
+        ),
+        organization_id=client.organization_id,
+    )
+    ids.append(first.snapshot_id)
+    # A rotation: the first secret with data gets a new version, so the two snapshots differ.
+    async for secret in client.list_secrets(region, project_id=project_id):
+        if secret.version_count and not secret.protected and secret.type == "opaque":
+            await client.create_version(
+                region, secret.id, b"rotated-by-the-demo", description="rotation"
+            )
+            break
+    second = await run_backup(
+        client,
+        store,
+        BackupOptions(
+            regions=(region,),
+            projects=(project_id,),
+            snapshot_tags=("nightly",),
+            environment="production",
+            data_class="confidential",
+        ),
+        organization_id=client.organization_id,
+    )
+    ids.append(second.snapshot_id)
+    return ids
+
+
+def build_demo_context(workdir: Path | None = None, *, snapshots: bool = True) -> ConsoleContext:
+    """The demo's context. ``workdir`` (default: a new temporary directory, removed on quit)
+    holds the throw-away store and its cache."""
+    from core.emulator.demo import (
+        DEMO_ORGANIZATION_ID,
+        DEMO_PRODUCTION_PROJECT_ID,
+    )
+    from core.store.crypto import KdfParams
+
+    owned = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="secret-kloset-demo-")) if workdir is None else workdir
+    emulator, transport = demo_transport()
+    location = str(root / "store")
+    cache = root / "cache"
+    ctx = ConsoleContext(
+        client_factory=lambda: demo_client(transport),
+        organization_id=DEMO_ORGANIZATION_ID,
+        default_project_id=DEMO_PRODUCTION_PROJECT_ID,
+        default_region="fr-par",
+        profile_name=None,
+        credentials_source="demo",
+        store_location=location,
+        store_passphrase=DEMO_PASSPHRASE,
+        store_cache_dir=cache,
+        store_init_options={"kdf": KdfParams.for_tests()},
+        demo=True,
+        client_options={"transport": transport, "backoff_base": 0.01},
+    )
+    ctx.emulator = emulator
+
+    async def startup() -> Any:
+        from core.store import Store
+
+        store = await Store.init(
+            location, DEMO_PASSPHRASE, kdf=KdfParams.for_tests(), cache_dir=cache
+        )
+        if snapshots:
+            async with demo_client(transport) as client:
+                await prefill(client, store, DEMO_PRODUCTION_PROJECT_ID)
+        return store
+
+    async def close() -> None:
+        if owned:
+            shutil.rmtree(root, ignore_errors=True)
+
+    ctx.startup = startup
+    ctx.on_close = close
+    return ctx
+
+
+StartupHook = Callable[[], Awaitable[Any]]

@@ -1,0 +1,150 @@
+"""Browse one snapshot (the same browser as a live project) and diff two snapshots."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from tui.sources import SnapshotSource, snapshot_source_text
+from tui.widgets.browser import SecretsBrowser, short_time
+from tui.widgets.vtable import Column, Row, VirtualTable
+
+ICON = "[K]"
+
+
+class SnapshotScreen(Screen[None]):
+    """A snapshot's tree, browsed exactly like a live project; values masked the same way."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("R", "restore", "Restore from it"),
+    ]
+
+    def __init__(self, header: Any) -> None:
+        super().__init__()
+        self.header = header
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon=ICON)
+        h = self.header
+        s = h.summary
+        info = Text()
+        info.append(f"Snapshot {h.id[:8]}", style="bold")
+        info.append(f" · {short_time(h.time)} · {snapshot_source_text(h)} · {h.status}")
+        info.append(f" · {s.secrets} secrets, {s.versions} versions", style="dim")
+        if h.tags:
+            info.append(f" · tags {', '.join(h.tags)}", style="dim")
+        yield Static(info, classes="step-title")
+        app: Any = self.app
+        yield SecretsBrowser(
+            SnapshotSource(app.require_store(), h), markable=True, id="snapshot-browser"
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#snapshot-browser #secrets").focus()
+
+    def action_back(self) -> None:
+        browser = self.query_one("#snapshot-browser", SecretsBrowser)
+        if browser.table.filter_text:
+            browser.action_clear_filter()
+            return
+        self.dismiss(None)
+
+    def action_restore(self) -> None:
+        from tui.screens.actions import RestoreScreen
+
+        browser = self.query_one("#snapshot-browser", SecretsBrowser)
+        self.app.push_screen(RestoreScreen(self.header.id, preselected=browser.marked_ids))
+
+
+class DiffScreen(Screen[None]):
+    """What changed from an older snapshot to a newer one: secrets and versions."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+
+    def __init__(self, older: Any, newer: Any) -> None:
+        super().__init__()
+        self.older = older
+        self.newer = newer
+        self.diff: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon=ICON)
+        yield Static(
+            f"Diff {self.older.id[:8]} ({short_time(self.older.time)}) → "
+            f"{self.newer.id[:8]} ({short_time(self.newer.time)})",
+            classes="step-title",
+        )
+        yield Static("Reading both trees…", id="diff-counts")
+        yield VirtualTable(
+            (
+                Column("Change", 8),
+                Column("Secret", 16, grow=2),
+                Column("Where", 10, grow=1),
+                Column("Details", 16, grow=3),
+            ),
+            empty_text="The two snapshots hold the same secrets and versions.",
+            id="diff",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#diff").focus()
+        self._load()
+
+    @work(exclusive=True, group="diff", exit_on_error=False)
+    async def _load(self) -> None:
+        from core.store.diff import diff_snapshots
+
+        app: Any = self.app
+        store = app.require_store()
+        tree_a = await store.read_tree(self.older.id)
+        tree_b = await store.read_tree(self.newer.id)
+        diff = diff_snapshots(tree_a, tree_b)
+        self.diff = diff
+        rows = []
+        for n, change in enumerate(diff.changes):
+            rec = change.record
+            where = f"{rec.region} · {rec.project_id[:8]}"
+            details = []
+            for f in change.fields:
+                details.append(f"{f.field} changed")
+            for v in change.versions:
+                what = f"rev {v.revision} {v.kind}"
+                if v.kind == "changed":
+                    changed = [f.field for f in v.fields]
+                    what += f" ({', '.join(changed)})" if changed else ""
+                details.append(what)
+            if change.kind == "added":
+                details.append(f"{len(rec.versions)} versions")
+            if change.kind == "removed":
+                details.append(f"had {len(rec.versions)} versions")
+            style = {"added": "", "removed": "bad", "changed": "warn"}.get(change.kind, "")
+            rows.append(
+                Row(f"{n}", (change.kind, rec.full_path, where, "; ".join(details)), style=style)
+            )
+        self.query_one("#diff", VirtualTable).set_rows(rows)
+        c = diff.counts()
+        self.query_one("#diff-counts", Static).update(
+            Text.assemble(
+                ("secrets ", "bold"),
+                (f"+{c['secrets_added']} added  ", "green"),
+                (f"-{c['secrets_removed']} removed  ", "red"),
+                (f"~{c['secrets_changed']} changed  ", "yellow"),
+                (f"{c['secrets_unchanged']} unchanged   ", "dim"),
+                ("versions ", "bold"),
+                (f"+{c['versions_added']} ", "green"),
+                (f"-{c['versions_removed']} ", "red"),
+                (f"~{c['versions_changed']}", "yellow"),
+            )
+        )
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,264 @@
+"""Where a secrets browser gets its rows: a live project (the API) or a snapshot (the store).
+
+The browser widget only knows :class:`SecretSource`; the same widget shows a live project and
+a snapshot's tree, and masks values the same way. Nothing here fetches more than it is asked:
+``list`` reads metadata only, ``versions`` one secret's version metadata, ``reveal`` one value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from core.scaleway.models import join_path
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    """One version's metadata as the browser shows it."""
+
+    revision: int
+    status: str
+    created_at: datetime | None = None
+    description: str = ""
+    latest: bool = False
+    size: int | None = None  # known for snapshots, not for live versions
+    has_data: bool = True  # False: the snapshot holds metadata only (disabled, deleted)
+    ref: Any = None
+
+    def __repr__(self) -> str:
+        return f"VersionEntry(revision={self.revision}, status={self.status!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretEntry:
+    """One secret's metadata as the browser shows it."""
+
+    id: str
+    name: str
+    path: str
+    type: str
+    version_count: int
+    tags: tuple[str, ...]
+    status: str
+    protected: bool
+    region: str
+    project_id: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    description: str = ""
+    scheduled_for_deletion: bool = False
+    ephemeral: str = ""
+    versions: tuple[VersionEntry, ...] | None = None  # None: not loaded yet
+    ref: Any = None
+
+    @property
+    def full_path(self) -> str:
+        return join_path(self.path, self.name)
+
+    def __repr__(self) -> str:  # names and paths are secret-bearing
+        return f"SecretEntry(id={self.id!r}, versions={self.version_count})"
+
+
+class SecretSource(Protocol):
+    """A browsable set of secrets."""
+
+    @property
+    def label(self) -> str:
+        """A short title for the screen ("project 1234… in fr-par", "snapshot 5a1c…")."""
+        ...
+
+    @property
+    def live(self) -> bool:
+        """True for the API (values are read from Scaleway), False for a snapshot."""
+        ...
+
+    async def list_secrets(self) -> list[SecretEntry]: ...
+
+    async def versions(self, entry: SecretEntry) -> list[VersionEntry]: ...
+
+    async def reveal(self, entry: SecretEntry, revision: int) -> bytes: ...
+
+
+def _ephemeral_text(policy: Any) -> str:
+    if policy is None:
+        return ""
+    parts = []
+    ttl = getattr(policy, "time_to_live", None)
+    if ttl:
+        parts.append(f"ttl {ttl}")
+    if getattr(policy, "expires_once_accessed", None):
+        parts.append("expires once accessed")
+    action = getattr(policy, "action", "")
+    if action and not str(action).startswith("unknown"):
+        parts.append(f"then {action}")
+    return ", ".join(parts)
+
+
+class LiveSource:
+    """A project's secrets in one region, read from the API through the shared client."""
+
+    live = True
+
+    def __init__(self, client: Any, region: str, project_id: str, project_name: str = "") -> None:
+        self.client = client
+        self.region = region
+        self.project_id = project_id
+        self.project_name = project_name
+
+    @property
+    def label(self) -> str:
+        name = self.project_name or self.project_id
+        return f"{name} · {self.region} (live)"
+
+    async def list_secrets(self) -> list[SecretEntry]:
+        out: list[SecretEntry] = []
+        seen: set[str] = set()
+        # The API lists live secrets and those scheduled for deletion separately.
+        for scheduled in (False, True):
+            async for s in self.client.list_secrets(
+                self.region, project_id=self.project_id, scheduled_for_deletion=scheduled
+            ):
+                if s.id in seen:
+                    continue
+                seen.add(s.id)
+                out.append(secret_entry(s, self.region))
+        out.sort(key=lambda e: (e.path, e.name))
+        return out
+
+    async def versions(self, entry: SecretEntry) -> list[VersionEntry]:
+        out = []
+        async for v in self.client.list_versions(self.region, entry.id):
+            out.append(
+                VersionEntry(
+                    revision=v.revision,
+                    status=str(v.status),
+                    created_at=v.created_at,
+                    description=v.description,
+                    latest=v.latest,
+                    ref=v,
+                )
+            )
+        out.sort(key=lambda v: v.revision, reverse=True)
+        return out
+
+    async def reveal(self, entry: SecretEntry, revision: int) -> bytes:
+        accessed = await self.client.access_version(self.region, entry.id, revision)
+        return bytes(accessed.data)
+
+
+class SnapshotSource:
+    """A snapshot's tree, read from the store; values come from the store, never the API."""
+
+    live = False
+
+    def __init__(self, store: Any, header: Any) -> None:
+        self.store = store
+        self.header = header
+
+    @property
+    def label(self) -> str:
+        return f"snapshot {str(self.header.id)[:8]} · {snapshot_source_text(self.header)}"
+
+    async def list_secrets(self) -> list[SecretEntry]:
+        records = await self.store.read_tree(self.header.id)
+        out = [record_entry(r) for r in records]
+        out.sort(key=lambda e: (e.path, e.name))
+        return out
+
+    async def versions(self, entry: SecretEntry) -> list[VersionEntry]:
+        return list(entry.versions or ())
+
+    async def reveal(self, entry: SecretEntry, revision: int) -> bytes:
+        for v in entry.versions or ():
+            if v.revision == revision:
+                blob = getattr(v.ref, "payload", None)
+                if blob is None:
+                    raise LookupError(
+                        f"revision {revision} of secret {entry.id} has no data in this snapshot"
+                    )
+                return bytes(await self.store.read_payload(blob))
+        raise LookupError(f"secret {entry.id} has no revision {revision} in this snapshot")
+
+
+def secret_entry(s: Any, region: str) -> SecretEntry:
+    """An API ``Secret`` as a browser entry (versions not loaded)."""
+    return SecretEntry(
+        id=s.id,
+        name=s.name,
+        path=s.path,
+        type=str(s.type),
+        version_count=s.version_count,
+        tags=tuple(s.tags),
+        status=str(s.status),
+        protected=s.protected,
+        region=s.region or region,
+        project_id=s.project_id,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+        description=s.description,
+        scheduled_for_deletion=s.deletion_requested_at is not None,
+        ephemeral=_ephemeral_text(s.ephemeral_policy),
+        ref=s,
+    )
+
+
+def record_entry(r: Any) -> SecretEntry:
+    """A store ``SecretRecord`` as a browser entry (versions included)."""
+    versions = []
+    for v in getattr(r, "versions", ()) or ():
+        blob = getattr(v, "payload", None)
+        versions.append(
+            VersionEntry(
+                revision=int(v.revision),
+                status=str(v.status),
+                created_at=getattr(v, "created_at", None),
+                description=getattr(v, "description", "") or "",
+                latest=bool(getattr(v, "latest", False)),
+                size=getattr(v, "size", None),
+                has_data=blob is not None,
+                ref=v,
+            )
+        )
+    versions.sort(key=lambda v: v.revision, reverse=True)
+    return SecretEntry(
+        id=r.secret_id,
+        name=r.name,
+        path=getattr(r, "path", "/") or "/",
+        type=str(getattr(r, "type", "opaque")),
+        version_count=len(versions) or int(getattr(r, "version_count", 0) or 0),
+        tags=tuple(getattr(r, "tags", ()) or ()),
+        status=str(getattr(r, "status", "ready")),
+        protected=bool(getattr(r, "protected", False)),
+        region=getattr(r, "region", ""),
+        project_id=getattr(r, "project_id", ""),
+        created_at=getattr(r, "created_at", None),
+        updated_at=getattr(r, "updated_at", None),
+        description=getattr(r, "description", "") or "",
+        scheduled_for_deletion=getattr(r, "deletion_requested_at", None) is not None,
+        ephemeral=_ephemeral_dict_text(getattr(r, "ephemeral_policy", None)),
+        versions=tuple(versions),
+        ref=r,
+    )
+
+
+def _ephemeral_dict_text(policy: dict[str, Any] | None) -> str:
+    if not policy:
+        return ""
+    from core.scaleway.models import EphemeralPolicy
+
+    return _ephemeral_text(EphemeralPolicy.from_api(policy))
+
+
+def snapshot_source_text(header: Any) -> str:
+    """``name (project-id…) · region`` of a snapshot's source(s)."""
+    sources = list(getattr(header, "sources", ()) or ())
+    if not sources:
+        return "no source"
+    first = sources[0]
+    name = first.project_name or first.project_id[:8]
+    text = f"{name} · {first.region}"
+    if len(sources) > 1:
+        text += f" (+{len(sources) - 1} more)"
+    return text

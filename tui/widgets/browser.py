@@ -1,0 +1,535 @@
+"""The secrets browser: a folder tree beside a virtual table, a filter, and a detail pane.
+
+The same widget shows a live project (values read from the API) and a snapshot (values read
+from the store): it only knows a :class:`tui.sources.SecretSource`. Values are masked; ``r``
+reveals the highlighted version for a few seconds, ``c`` copies it to the clipboard without
+showing it. Version metadata is read when a secret is highlighted (after a short pause, so
+scrolling through 10,000 rows sends nothing); a value only when asked.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from tui.sources import SecretEntry, SecretSource, VersionEntry
+from tui.widgets.vtable import Column, Row, VirtualTable
+
+TYPE_SHORT = {
+    "opaque": "opaque",
+    "certificate": "cert",
+    "key_value": "key/value",
+    "basic_credentials": "basic",
+    "database_credentials": "database",
+    "ssh_key": "ssh key",
+    "unknown_type": "?",
+}
+
+MASK = "••••••••••••"
+
+
+def short_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def secret_status(entry: SecretEntry) -> str:
+    if entry.scheduled_for_deletion:
+        return "deleting"
+    return entry.status
+
+
+def entry_row(entry: SecretEntry) -> Row:
+    tags = ",".join(entry.tags)
+    cells = (
+        entry.name,
+        TYPE_SHORT.get(entry.type, entry.type),
+        str(entry.version_count),
+        tags,
+        secret_status(entry),
+        "yes" if entry.protected else "",
+        short_time(entry.updated_at)[:10],
+    )
+    style = "warn" if entry.scheduled_for_deletion else ("bad" if entry.status == "locked" else "")
+    search = f"{entry.full_path} {entry.type} {tags} {entry.status} {entry.id}".lower()
+    return Row(entry.id, cells, search=search, style=style)
+
+
+SECRET_COLUMNS = (
+    Column("Name", 10, grow=3),
+    Column("Type", 8),
+    Column("Ver", 3, align="right"),
+    Column("Tags", 4, grow=2),
+    Column("Status", 8),
+    Column("Prot", 4),
+    Column("Updated", 10),
+)
+
+
+def render_value(data: bytes) -> str:
+    """A value as text: UTF-8 when it is printable, otherwise base64 (said so)."""
+    try:
+        text = data.decode("utf-8")
+        if all(ch.isprintable() or ch in "\n\r\t" for ch in text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    return "base64:" + base64.b64encode(data).decode("ascii")
+
+
+class SecretsBrowser(Widget):
+    """Browse a :class:`SecretSource`: tree of folders, table of secrets, detail, versions."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("r", "reveal", "Reveal"),
+        Binding("c", "copy", "Copy value"),
+        Binding("v", "focus_versions", "Versions", show=False),
+        Binding("t", "focus_tree", "Folders", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    SecretsBrowser { height: 1fr; layout: vertical; }
+    SecretsBrowser #browser-title { height: 1; padding: 0 1; background: $boost; color: $text; }
+    SecretsBrowser #browser-body { height: 1fr; }
+    SecretsBrowser #folders {
+        width: 22; min-width: 16; max-width: 40%; height: 1fr;
+        border-right: vkey $border-blurred; background: $surface;
+    }
+    SecretsBrowser #browser-main { width: 1fr; height: 1fr; }
+    SecretsBrowser #filter { height: 1; border: none; padding: 0 1; display: none; background: $boost; }
+    SecretsBrowser #filter.-active { display: block; }
+    SecretsBrowser #filter:focus { background: $boost; }
+    SecretsBrowser #detail { height: 11; border-top: hkey $border-blurred; }
+    SecretsBrowser #meta { width: 1fr; padding: 0 1; height: 1fr; overflow-y: auto; }
+    SecretsBrowser #versions-pane { width: 1fr; height: 1fr; }
+    SecretsBrowser #versions { height: 1fr; background: $surface; }
+    SecretsBrowser #value { height: 1; padding: 0 1; color: $text-muted; }
+    SecretsBrowser #value.-revealed { color: $text-warning; text-style: bold; }
+    """
+
+    class Loaded(Message):
+        """The source's secrets were listed (``count`` of them)."""
+
+        def __init__(self, browser: SecretsBrowser, count: int) -> None:
+            super().__init__()
+            self.browser = browser
+            self.count = count
+
+    class SecretHighlighted(Message):
+        def __init__(self, browser: SecretsBrowser, entry: SecretEntry | None) -> None:
+            super().__init__()
+            self.browser = browser
+            self.entry = entry
+
+    def __init__(
+        self,
+        source: SecretSource | None = None,
+        *,
+        markable: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.source = source
+        self.markable = markable
+        self.entries: dict[str, SecretEntry] = {}
+        self._versions: dict[str, list[VersionEntry]] = {}
+        self._scope_path = "/"
+        self._pending_versions: Timer | None = None
+        self._mask_timer: Timer | None = None
+        self.revealed: tuple[str, int] | None = None  # (secret id, revision) shown right now
+        self.version_cursor: int | None = None  # revision highlighted in the versions table
+        self.loading_done = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="browser-title")
+        with Horizontal(id="browser-body"):
+            tree: Tree[str] = Tree("/", id="folders", data="/")
+            tree.show_root = True
+            tree.guide_depth = 2
+            yield tree
+            with Vertical(id="browser-main"):
+                yield Input(
+                    placeholder="filter: name, path, tag, type, id…  (Esc clears)", id="filter"
+                )
+                yield VirtualTable(
+                    SECRET_COLUMNS,
+                    markable=self.markable,
+                    empty_text="No secrets here.",
+                    id="secrets",
+                )
+                with Horizontal(id="detail"):
+                    yield Static("", id="meta")
+                    with Vertical(id="versions-pane"):
+                        versions: DataTable[str] = DataTable(
+                            id="versions", cursor_type="row", zebra_stripes=False
+                        )
+                        yield versions
+                        yield Static("", id="value")
+
+    def on_mount(self) -> None:
+        versions = self.query_one("#versions", DataTable)
+        versions.add_columns("Rev", "Status", "Created", "Size", "Description")
+        self._show_title()
+        if self.source is not None:
+            self.load(self.source)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#secrets", VirtualTable)
+
+    @property
+    def current(self) -> SecretEntry | None:
+        key = self.table.cursor_key
+        return None if key is None else self.entries.get(key)
+
+    @property
+    def marked_ids(self) -> list[str]:
+        return sorted(self.table.marked)
+
+    def load(self, source: SecretSource) -> None:
+        """Show ``source`` (lists its secrets in a worker)."""
+        self.source = source
+        self.entries = {}
+        self._versions = {}
+        self.loading_done = False
+        self._hide_value()
+        self.table.set_rows([])
+        self.table.empty_text = "Loading…"
+        self._show_title()
+        self._list_worker(source)
+
+    def show_entries(self, entries: Iterable[SecretEntry]) -> None:
+        """Fill the browser with already listed entries (the worker's result, or a test's)."""
+        entries = list(entries)
+        self.entries = {e.id: e for e in entries}
+        for e in entries:
+            if e.versions is not None:
+                self._versions[e.id] = list(e.versions)
+        self.table.empty_text = "No secrets here."
+        self.table.set_rows([entry_row(e) for e in entries], keep_cursor=False)
+        self._build_tree(entries)
+        self.loading_done = True
+        self._show_title()
+        self.post_message(self.Loaded(self, len(entries)))
+
+    def set_filter(self, text: str) -> None:
+        inp = self.query_one("#filter", Input)
+        inp.add_class("-active")
+        inp.value = text
+        self.table.set_filter(text)
+        self._show_title()
+
+    # ------------------------------------------------------------------ workers
+
+    @work(exclusive=True, group="browser-list", exit_on_error=False)
+    async def _list_worker(self, source: SecretSource) -> None:
+        entries = await source.list_secrets()
+        if source is self.source:
+            self.show_entries(entries)
+
+    @work(exclusive=True, group="browser-versions", exit_on_error=False)
+    async def _versions_worker(self, entry: SecretEntry) -> None:
+        assert self.source is not None
+        versions = await self.source.versions(entry)
+        self._versions[entry.id] = versions
+        if self.current is not None and self.current.id == entry.id:
+            self._show_versions(entry)
+
+    @work(exclusive=True, group="browser-value", exit_on_error=False)
+    async def _reveal_worker(self, entry: SecretEntry, revision: int, copy: bool) -> None:
+        assert self.source is not None
+        data = await self.source.reveal(entry, revision)
+        text = render_value(data)
+        app = self.app
+        if copy:
+            ctx_clip = getattr(getattr(app, "context", None), "clipboard", None)
+            if ctx_clip is not None:
+                ctx_clip(text)
+            else:
+                app.copy_to_clipboard(text)
+            self._set_value_line(f"revision {revision} copied to the clipboard (not shown)")
+            log = getattr(app, "log_activity", None)
+            if log is not None:
+                log("copy value", f"secret {entry.id} rev {revision}", "ok")
+            return
+        seconds = float(getattr(getattr(app, "context", None), "reveal_seconds", 5.0))
+        self.revealed = (entry.id, revision)
+        value = self.query_one("#value", Static)
+        value.add_class("-revealed")
+        first_line = text.splitlines()[0] if text else ""
+        more = " …" if "\n" in text else ""
+        value.update(Text(f"rev {revision}: {first_line}{more}"))
+        if self._mask_timer is not None:
+            self._mask_timer.stop()
+        self._mask_timer = self.set_timer(seconds, self._hide_value)
+        log = getattr(app, "log_activity", None)
+        if log is not None:
+            log("reveal value", f"secret {entry.id} rev {revision}", "ok")
+
+    # ------------------------------------------------------------------ rendering
+
+    def _show_title(self) -> None:
+        title = self.query_one("#browser-title", Static)
+        if self.source is None:
+            title.update("No source selected.")
+            return
+        t = self.table
+        counts = f"{t.total_count} secrets"
+        if t.row_count != t.total_count:
+            counts = f"{t.row_count} of {t.total_count} secrets"
+        extra = []
+        if self._scope_path != "/":
+            extra.append(f"in {self._scope_path}")
+        if t.filter_text:
+            extra.append(f"matching “{t.filter_text}”")
+        if self.markable:
+            extra.append(f"{len(t.marked)} marked")
+        if not self.loading_done:
+            counts = "loading…"
+        label = Text(self.source.label, style="bold")
+        label.append(f"   {counts} {' '.join(extra)}", style="")
+        title.update(label)
+
+    def _build_tree(self, entries: list[SecretEntry]) -> None:
+        tree = self.query_one("#folders", Tree)
+        tree.clear()
+        tree.root.set_label(f"/ ({len(entries)})")
+        tree.root.data = "/"
+        counts: dict[str, int] = {}
+        for e in entries:
+            path = e.path if e.path.startswith("/") else "/" + e.path
+            parts = [p for p in path.split("/") if p]
+            prefix = ""
+            counts["/"] = counts.get("/", 0) + 1
+            for part in parts:
+                prefix = f"{prefix}/{part}"
+                counts[prefix] = counts.get(prefix, 0) + 1
+        nodes: dict[str, TreeNode[str]] = {"/": tree.root}
+        for folder in sorted(k for k in counts if k != "/"):
+            parent_path, _, leaf = folder.rpartition("/")
+            parent = nodes.get(parent_path or "/", tree.root)
+            nodes[folder] = parent.add(f"{leaf} ({counts[folder]})", data=folder, expand=False)
+        tree.root.expand()
+        self._scope_path = "/"
+        self.table.set_scope(None)
+
+    def _show_versions(self, entry: SecretEntry) -> None:
+        table = self.query_one("#versions", DataTable)
+        table.clear()
+        self.version_cursor = None
+        versions = self._versions.get(entry.id)
+        if versions is None:
+            return
+        for v in versions:
+            status = v.status + (" (latest)" if v.latest else "")
+            size = "—" if v.size is None else f"{v.size} B"
+            if not v.has_data:
+                size = "no data"
+            table.add_row(
+                str(v.revision),
+                status,
+                short_time(v.created_at),
+                size,
+                v.description,
+                key=str(v.revision),
+            )
+
+    def _show_meta(self, entry: SecretEntry | None) -> None:
+        meta = self.query_one("#meta", Static)
+        if entry is None:
+            meta.update("")
+            self.query_one("#versions", DataTable).clear()
+            return
+        t = Text()
+
+        def line(label: str, value: str, style: str = "") -> None:
+            t.append(f"{label:<10}", style="bold")
+            t.append(value + "\n", style=style)
+
+        line("path", entry.full_path)
+        line("id", entry.id, "dim")
+        line("type", entry.type)
+        status = secret_status(entry) + (", protected" if entry.protected else "")
+        line("status", status, "yellow" if entry.scheduled_for_deletion else "")
+        line("tags", ", ".join(entry.tags) or "—")
+        if entry.description:
+            line("about", entry.description)
+        if entry.ephemeral:
+            line("expiry", entry.ephemeral)
+        line("created", short_time(entry.created_at))
+        line("updated", short_time(entry.updated_at))
+        line("where", f"{entry.region} · project {entry.project_id}", "dim")
+        meta.update(t)
+
+    def _set_value_line(self, text: str) -> None:
+        value = self.query_one("#value", Static)
+        value.remove_class("-revealed")
+        value.update(text)
+
+    def _hide_value(self) -> None:
+        self.revealed = None
+        if self._mask_timer is not None:
+            self._mask_timer.stop()
+            self._mask_timer = None
+        try:
+            self._set_value_line(f"value {MASK}   r reveal · c copy")
+        except Exception:  # unmounted
+            pass
+
+    # ------------------------------------------------------------------ events
+
+    @on(VirtualTable.Highlighted, "#secrets")
+    def _highlighted(self, event: VirtualTable.Highlighted) -> None:
+        event.stop()
+        entry = None if event.key is None else self.entries.get(event.key)
+        self._hide_value()
+        self._show_meta(entry)
+        self.query_one("#versions", DataTable).clear()
+        if self._pending_versions is not None:
+            self._pending_versions.stop()
+            self._pending_versions = None
+        if entry is not None:
+            if entry.id in self._versions:
+                self._show_versions(entry)
+            else:
+                # Wait until the cursor rests before asking the API for version metadata.
+                self._pending_versions = self.set_timer(0.25, lambda: self._fetch_versions(entry))
+        self.post_message(self.SecretHighlighted(self, entry))
+
+    def _fetch_versions(self, entry: SecretEntry) -> None:
+        self._pending_versions = None
+        current = self.current
+        if current is not None and current.id == entry.id and entry.id not in self._versions:
+            self._versions_worker(entry)
+
+    @on(DataTable.RowHighlighted, "#versions")
+    def _version_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        self.version_cursor = int(key) if key is not None else None
+
+    def chosen_revision(self) -> int | None:
+        """The revision highlighted in the versions table, else the newest one with data."""
+        entry = self.current
+        if entry is None:
+            return None
+        versions = self._versions.get(entry.id) or []
+        if self.version_cursor is not None and any(
+            v.revision == self.version_cursor for v in versions
+        ):
+            return self.version_cursor
+        with_data = [v.revision for v in versions if v.has_data]
+        return max(with_data) if with_data else None
+
+    @on(VirtualTable.MarksChanged, "#secrets")
+    def _marks_changed(self, event: VirtualTable.MarksChanged) -> None:
+        self._show_title()
+
+    @on(Tree.NodeHighlighted, "#folders")
+    def _folder(self, event: Tree.NodeHighlighted[str]) -> None:
+        event.stop()
+        folder = event.node.data or "/"
+        if folder == self._scope_path:
+            return
+        self._scope_path = folder
+        entries = self.entries
+        if folder == "/":
+            self.table.set_scope(None)
+        else:
+            prefix = folder + "/"
+
+            def scope(row: Row) -> bool:
+                e = entries.get(row.key)
+                return e is not None and (e.path == folder or e.path.startswith(prefix))
+
+            self.table.set_scope(scope)
+        self._show_title()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.table.set_filter(event.value)
+        self._show_title()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_filter(self) -> None:
+        inp = self.query_one("#filter", Input)
+        inp.add_class("-active")
+        inp.focus()
+
+    def action_clear_filter(self) -> None:
+        inp = self.query_one("#filter", Input)
+        if inp.value or inp.has_class("-active"):
+            inp.value = ""
+            inp.remove_class("-active")
+            self.table.set_filter("")
+            self._show_title()
+            self.table.focus()
+
+    def action_focus_versions(self) -> None:
+        self.query_one("#versions", DataTable).focus()
+
+    def action_focus_tree(self) -> None:
+        self.query_one("#folders", Tree).focus()
+
+    def _target(self) -> tuple[SecretEntry, int] | None:
+        entry = self.current
+        if entry is None:
+            self.notify("Highlight a secret first.", severity="warning")
+            return None
+        versions = self._versions.get(entry.id)
+        if not versions:
+            self.notify("Its versions are still loading; try again.", severity="warning")
+            return None
+        table = self.query_one("#versions", DataTable)
+        revision: int | None = None
+        if table.has_focus and table.row_count:
+            revision = int(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+        else:
+            enabled = [v for v in versions if v.status == "enabled" and v.has_data]
+            if enabled:
+                revision = max(v.revision for v in enabled)
+        if revision is None:
+            self.notify(
+                "No enabled version to read; pick one in the versions table (v).",
+                severity="warning",
+            )
+            return None
+        chosen = next((v for v in versions if v.revision == revision), None)
+        if chosen is not None and not chosen.has_data:
+            self.notify(f"Revision {revision} has no data in this snapshot.", severity="warning")
+            return None
+        return entry, revision
+
+    def action_reveal(self) -> None:
+        target = self._target()
+        if target is not None:
+            self._reveal_worker(target[0], target[1], False)
+
+    def action_copy(self) -> None:
+        target = self._target()
+        if target is not None:
+            self._reveal_worker(target[0], target[1], True)

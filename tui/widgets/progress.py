@@ -1,0 +1,199 @@
+"""Progress of an engine run, built from the engine's own events (core/engine/events.py).
+
+The engine calls a plain callback; :class:`RunPanel` turns each event into a Textual message
+(so the engine never touches a widget), keeps running totals, and redraws at most ten times
+a second however fast events come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import ProgressBar, RichLog, Static
+
+from core.engine import events as ev
+
+
+class EngineEvent(Message):
+    """One engine event, delivered to the widget that started the run."""
+
+    def __init__(self, event: ev.Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+@dataclass
+class RunTotals:
+    phase: str = "starting"
+    detail: str = ""
+    secrets_listed: int = 0
+    secrets_done: int = 0
+    versions_read: int = 0
+    versions_skipped: int = 0
+    versions_metadata_only: int = 0
+    bytes_added: int = 0
+    bytes_read: int = 0
+    errors: int = 0
+    planned: int = 0
+    applied: int = 0
+    done: int = 0
+    total: int = 0
+    unit: str = "secrets"
+    outcomes: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+class RunPanel(Vertical):
+    """Counters, a progress bar and a per-secret log of one engine run."""
+
+    DEFAULT_CSS = """
+    RunPanel { height: 1fr; }
+    RunPanel #run-counters { height: auto; padding: 0 1; }
+    RunPanel #run-bar { height: 1; padding: 0 1; }
+    RunPanel #run-log { height: 1fr; border-top: hkey $border-blurred; background: $surface; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.totals = RunTotals()
+        self._dirty = False
+        self.events: list[ev.Event] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="run-counters")
+        yield ProgressBar(total=None, show_eta=False, id="run-bar")
+        yield RichLog(id="run-log", max_lines=5000, markup=False, wrap=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._flush)
+        self._render_counters()
+
+    def sink(self) -> ev.EventSink:
+        """The callback to hand to an engine (posts a message per event)."""
+
+        def emit(event: ev.Event) -> None:
+            self.post_message(EngineEvent(event))
+
+        return emit
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        message.stop()
+        self.apply(message.event)
+
+    def apply(self, event: ev.Event) -> None:
+        t = self.totals
+        self.events.append(event)
+        log = self.query_one("#run-log", RichLog)
+        if isinstance(event, ev.Phase):
+            t.phase = event.name
+            t.detail = event.detail
+        elif isinstance(event, ev.SecretsListed):
+            t.secrets_listed += event.count
+        elif isinstance(event, ev.VersionRead):
+            if event.skipped:
+                t.versions_skipped += 1
+            elif event.metadata_only:
+                t.versions_metadata_only += 1
+            else:
+                t.versions_read += 1
+                t.bytes_read += event.size
+        elif isinstance(event, ev.BlobStored):
+            t.bytes_added += event.bytes_added
+        elif isinstance(event, ev.SecretDone):
+            t.secrets_done += 1
+            t.outcomes[event.outcome] = t.outcomes.get(event.outcome, 0) + 1
+            if event.outcome == ev.Outcome.FAILED:
+                t.errors += 1
+            style = {"failed": "red", "unchanged": "dim", "ok": "green"}.get(event.outcome, "")
+            line = Text(f"{event.outcome:<9}", style=style)
+            line.append(f" {event.display or event.secret_id}")
+            line.append(f"  {event.versions} versions, {event.versions_read} read", style="dim")
+            if event.error:
+                line.append(f"  {event.error}", style="red")
+            log.write(line)
+        elif isinstance(event, ev.ActionPlanned):
+            t.planned += 1
+        elif isinstance(event, ev.ActionDone):
+            t.applied += 1
+            t.outcomes[event.outcome] = t.outcomes.get(event.outcome, 0) + 1
+            if event.outcome in (ev.Outcome.FAILED, ev.Outcome.CONFLICT):
+                t.errors += 1
+            style = {
+                "failed": "red",
+                "conflict": "yellow",
+                "ok": "green",
+                "unchanged": "dim",
+                "skipped": "dim",
+            }.get(event.outcome, "")
+            line = Text(f"{event.outcome:<9}", style=style)
+            line.append(f" {event.action:<16} {event.display or event.secret_id}")
+            if event.detail:
+                line.append(f"  {event.detail}", style="dim")
+            log.write(line)
+        elif isinstance(event, ev.EngineWarning):
+            t.warnings.append(event.message)
+            log.write(Text(f"warning   {event.message}", style="yellow"))
+        elif isinstance(event, ev.Progress):
+            t.done, t.total, t.unit = event.done, event.total, event.unit
+            t.errors = max(t.errors, event.errors)
+            if event.bytes:
+                t.bytes_added = max(t.bytes_added, event.bytes)
+        self._dirty = True
+
+    def note(self, text: Text | str) -> None:
+        self.query_one("#run-log", RichLog).write(text)
+
+    def _flush(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self._render_counters()
+
+    def finish(self) -> None:
+        self._dirty = False
+        self._render_counters()
+        bar = self.query_one("#run-bar", ProgressBar)
+        total = max(self.totals.total, self.totals.secrets_done, self.totals.applied, 1)
+        bar.update(total=total, progress=total)
+
+    def _render_counters(self) -> None:
+        t = self.totals
+        text = Text()
+        text.append(f"{t.phase}", style="bold")
+        if t.detail:
+            text.append(f"  {t.detail}", style="dim")
+        text.append("\n")
+        text.append(f"secrets listed {t.secrets_listed}   done {t.secrets_done}   ")
+        text.append(f"versions read {t.versions_read}   reused {t.versions_skipped}   ")
+        if t.versions_metadata_only:
+            text.append(f"metadata only {t.versions_metadata_only}   ")
+        text.append(f"bytes added {human(t.bytes_added)}   ")
+        if t.planned or t.applied:
+            text.append(f"actions {t.applied}/{t.planned}   ")
+        text.append(f"errors {t.errors}", style="red" if t.errors else "")
+        self.query_one("#run-counters", Static).update(text)
+        bar = self.query_one("#run-bar", ProgressBar)
+        total = t.total or (t.secrets_listed if t.secrets_listed else 0)
+        done = t.done or t.secrets_done
+        if total:
+            bar.update(total=total, progress=min(done, total))
+
+
+def summary_text(lines: list[tuple[str, Any]], title: str, style: str = "bold green") -> Text:
+    text = Text(title + "\n", style=style)
+    for label, value in lines:
+        text.append(f"{label:<16}", style="bold")
+        text.append(f"{value}\n")
+    return text
