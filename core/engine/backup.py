@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from core import __version__
 from core.engine import events as ev
 from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
 from core.engine.preflight import require
@@ -665,7 +664,6 @@ async def run_backup(
             environment=options.environment,
             data_class=options.data_class,
             host=socket.gethostname(),
-            tool_version=__version__,
             status=status,
             errors=tuple(run.errors),
             summary=summary,

@@ -4,10 +4,8 @@ Scaleway's IAM cannot be asked "what may this key do?", so the preflight probes 
 whose answer tells a missing permission set apart from everything else:
 
 - ``SecretManagerReadOnly``: list secrets with ``page_size=1``. 403 means missing.
-- ``SecretManagerSecretAccess``: access a version that exists when the project has one (403
-  missing; anything else, even 412 for a disabled version, means granted); otherwise access
-  ``latest`` of a random secret id, which the API rejects with 403 before it looks the secret
-  up (404) when the set is missing.
+- ``SecretManagerSecretAccess``: access ``latest`` of a random secret id, which the API rejects
+  with 403 before it looks the secret up (404) when the set is missing. No data is read.
 - ``SecretManagerSecretCreate`` / ``SecretManagerSecretWrite`` / ``SecretManagerSecretRestore``:
   create a version of, update, or restore a random (non-existent) secret id. The permission
   check comes before the lookup, so 403 means missing and 404 means granted; nothing is ever
@@ -156,38 +154,23 @@ async def preflight(
     results: dict[str, str] = {}
     notes: list[str] = []
 
-    # ReadOnly first: it also finds a real version to probe Access with.
-    sample: Any = None
-    found_secret: Any = None
-
     async def read_probe() -> None:
-        nonlocal found_secret
-        found_secret = await _first(client.list_secrets(region, project_id=project_id, page_size=1))
+        await _first(client.list_secrets(region, project_id=project_id, page_size=1))
 
     state, _ = await _probe(read_probe)
     results[str(PermissionSet.SECRET_READ_ONLY)] = state
-    if state == Check.PRESENT and found_secret is not None and found_secret.version_count:
-        try:
-            sample = await _first(client.list_versions(region, found_secret.id, page_size=1))
-        except ScalewayError:
-            sample = None
 
+    # Every other probe targets a random secret id, so no data is ever read or changed.
     probes: dict[str, Callable[[], Awaitable[Any]]] = {}
     if str(PermissionSet.SECRET_ACCESS) in required:
-        if sample is not None and found_secret is not None:
-            sid, rev = found_secret.id, sample.revision
-            probes[str(PermissionSet.SECRET_ACCESS)] = lambda: client.access_version(
-                region, sid, rev
-            )
-        else:
-            rid = _random_id()
-            probes[str(PermissionSet.SECRET_ACCESS)] = lambda: client.access_version(
-                region, rid, "latest"
-            )
+        rid = _random_id()
+        probes[str(PermissionSet.SECRET_ACCESS)] = lambda: client.access_version(
+            region, rid, "latest"
+        )
     if str(PermissionSet.SECRET_CREATE) in required:
         rid_c = _random_id()
         probes[str(PermissionSet.SECRET_CREATE)] = lambda: client.create_version(
-            region, rid_c, b"preflight"
+            region, rid_c, b"preflight", known_latest_revision=0
         )
     if str(PermissionSet.SECRET_WRITE) in required:
         rid_w = _random_id()

@@ -689,7 +689,9 @@ async def apply_plan(
         )
     emit(ev.Phase(PhaseName.APPLYING, f"applying {len(plan.actions)} action(s)"))
     for a in plan.actions:
-        if not a.changes:
+        if a.action == Action.CONFLICT:
+            a.outcome = Outcome.CONFLICT
+        elif not a.changes:
             a.outcome = Outcome.UNCHANGED if a.action == Action.SKIP_IDENTICAL else Outcome.SKIPPED
     todo = [a for a in plan.actions if a.changes]
     total = len(todo)
