@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from typing import Any
 
 import httpx
 import pytest
