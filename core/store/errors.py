@@ -46,6 +46,13 @@ class WrongPassphraseError(StoreError):
 class StoreLockedError(StoreError):
     exit_code = ExitCode.LOCKED
 
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            message,
+            hint=hint
+            or "wait for the other process to finish; 'secret-kloset store unlock' removes stale locks",
+        )
+
 
 class CorruptStoreError(StoreError):
     """An object was read, and it is wrong (bad MAC, failed decryption, bad layout)."""

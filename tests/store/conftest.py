@@ -116,3 +116,45 @@ async def backend(backend_factory: BackendFactory) -> AsyncIterator[Backend]:
         await be.close()
         if backend_factory.kind == "memory":
             forget_memory_store(location)
+
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@dataclass
+class StoreFactory:
+    """Creates and opens stores on one backend kind, with a per-test cache dir."""
+
+    backends: BackendFactory
+    cache_dir: Path
+    opened: list[object]
+
+    async def init(self, location: str | None = None, **kwargs: object) -> object:
+        from core.store import KdfParams, Store
+
+        loc = location or self.backends.location()
+        kwargs.setdefault("kdf", KdfParams.for_tests())
+        kwargs.setdefault("cache_dir", self.cache_dir)
+        store = await Store.init(loc, PASSPHRASE, **kwargs, **self.backends.options())  # type: ignore[arg-type]
+        self.opened.append(store)
+        return store
+
+    async def open(self, location: str, passphrase: str = PASSPHRASE, **kwargs: object) -> object:
+        from core.store import Store
+
+        kwargs.setdefault("cache_dir", self.cache_dir)
+        store = await Store.open(location, passphrase, **kwargs, **self.backends.options())  # type: ignore[arg-type]
+        self.opened.append(store)
+        return store
+
+
+@pytest.fixture
+async def store_factory(
+    backend_factory: BackendFactory, tmp_path: Path
+) -> AsyncIterator[StoreFactory]:
+    factory = StoreFactory(backend_factory, tmp_path / "cache", [])
+    try:
+        yield factory
+    finally:
+        for store in factory.opened:
+            await store.close()  # type: ignore[attr-defined]
