@@ -699,9 +699,12 @@ async def apply_plan(
     errors = 0
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
+    in_progress: set[int] = set()
+
     async def run(action: PlannedAction) -> None:
         nonlocal finished, errors
         async with semaphore:
+            in_progress.add(id(action))
             try:
                 await _apply_one(client, read, action)
                 if verify:
@@ -731,18 +734,16 @@ async def apply_plan(
             emit(ev.Progress(PhaseName.APPLYING, finished, total, unit="secrets", errors=errors))
 
     tasks = [asyncio.ensure_future(run(a)) for a in todo]
+    gathered = asyncio.gather(*tasks)
     try:
         # Each action runs to its end even when the restore is cancelled: stop between actions.
-        await asyncio.shield(asyncio.gather(*tasks))
+        await asyncio.shield(gathered)
     except asyncio.CancelledError:
         for task, action in zip(tasks, todo, strict=True):
-            if (
-                not task.done()
-                and action.outcome == Outcome.PLANNED
-                and not action.restored_revisions
-            ):
-                task.cancel()
+            if not task.done() and id(action) not in in_progress:
+                task.cancel()  # still waiting for its turn: it never touched the destination
         await asyncio.gather(*tasks, return_exceptions=True)
+        _retrieve(gathered)
         for action in todo:
             if action.outcome == Outcome.PLANNED:
                 action.outcome = Outcome.SKIPPED
@@ -766,6 +767,12 @@ async def apply_plan(
         status = "partial"
     emit(ev.Phase(PhaseName.DONE, "restore finished"))
     return RestoreResult(plan, status, verify=verify, duration_seconds=time.monotonic() - started)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as seen (no "never retrieved" warning)."""
+    if future.done() and not future.cancelled():
+        future.exception()
 
 
 def restore_error(result: RestoreResult) -> KlosetError | None:
