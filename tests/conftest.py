@@ -7,6 +7,8 @@ Fixtures offered to every test:
   and the ``scw_config`` path (``SCW_CONFIG_PATH``, not created) as an :class:`IsolatedEnv`.
 - ``memory_keyring`` (installed automatically, except for tests marked ``real_keyring``): the
   :class:`core.credentials.testing.MemoryKeyring` in use, to inspect what was stored.
+  Child processes get ``PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring``, so a
+  ``secret-kloset`` run as a subprocess can never reach the developer's real keyring.
 - ``fail_keyring``: installs ``keyring.backends.fail.Keyring`` (the "no Secret Service" case).
 - ``null_keyring``: installs ``keyring.backends.null.Keyring``.
 
@@ -96,11 +98,15 @@ def isolated_env(
 
 @pytest.fixture(autouse=True)
 def memory_keyring(
-    request: pytest.FixtureRequest, isolated_env: IsolatedEnv
+    request: pytest.FixtureRequest, isolated_env: IsolatedEnv, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[MemoryKeyring | None]:
     if request.node.get_closest_marker("real_keyring") is not None:
         yield None
         return
+    # Child processes (a test running `secret-kloset` as a subprocess) cannot see this
+    # in-memory keyring; make sure they get keyring's "fail" backend rather than the
+    # developer's real keyring.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     with installed_keyring(MemoryKeyring()) as backend:
         assert isinstance(backend, MemoryKeyring)
         yield backend

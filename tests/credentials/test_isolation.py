@@ -71,3 +71,14 @@ def test_real_keyring_tests_do_not_get_the_memory_keyring(
 ) -> None:
     assert memory_keyring is None
     assert not isinstance(keyring.get_keyring(), MemoryKeyring)
+
+
+def test_child_processes_cannot_reach_a_real_keyring(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "import keyring; print(type(keyring.get_keyring()).__module__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
+    assert out == "keyring.backends.fail"
