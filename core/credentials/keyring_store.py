@@ -221,9 +221,14 @@ def _username(profile: str, kind: str) -> str:
     return f"{validate_profile_name(profile)}:{kind}"
 
 
-def _failed(action: str, kind: str, profile: str, err: Exception) -> KeyringUnavailableError:
+def _failed(
+    action: str, kind: str, profile: str, err: Exception, value: str | None = None
+) -> KeyringUnavailableError:
     what = "secret key" if kind == SECRET_KEY else "store passphrase"
     detail = type(err).__name__
+    text = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+    if text and (value is None or value not in text):
+        detail = f"{detail}: {text}"
     if isinstance(err, keyring.errors.KeyringLocked) or "dismissed" in str(err).lower():
         return KeyringUnavailableError(
             f"could not {action} the {what} of profile {profile!r}: the keyring is locked ({detail})",
@@ -241,15 +246,15 @@ def _set(profile: str, kind: str, value: str) -> None:
     backend = safe_backend()
     try:
         backend.set_password(SERVICE, _username(profile, kind), value)
-    except keyring.errors.KeyringError as err:
-        raise _failed("store", kind, profile, err) from None
+    except Exception as err:  # D-Bus, secretstorage and OS errors too, not only KeyringError
+        raise _failed("store", kind, profile, err, value) from None
 
 
 def _get(profile: str, kind: str) -> str | None:
     backend = safe_backend()
     try:
         value = backend.get_password(SERVICE, _username(profile, kind))
-    except keyring.errors.KeyringError as err:
+    except Exception as err:  # D-Bus, secretstorage and OS errors too, not only KeyringError
         raise _failed("read", kind, profile, err) from None
     return value or None
 
@@ -260,7 +265,7 @@ def _delete(profile: str, kind: str) -> bool:
         backend.delete_password(SERVICE, _username(profile, kind))
     except keyring.errors.PasswordDeleteError:
         return False
-    except keyring.errors.KeyringError as err:
+    except Exception as err:  # D-Bus, secretstorage and OS errors too, not only KeyringError
         raise _failed("delete", kind, profile, err) from None
     return True
 

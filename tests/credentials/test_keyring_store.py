@@ -247,3 +247,25 @@ def test_memory_backend_description_for_secret_service_class() -> None:
 
     # The class is safe by classification even where no Secret Service runs.
     assert keyring_store._unsafe_reason(SecretService.Keyring()) is None
+
+
+class BrokenBusKeyring(MemoryKeyring):
+    """Raises what secretstorage raises when D-Bus is gone (not a keyring.errors class)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise OSError("Environment variable DBUS_SESSION_BUS_ADDRESS is unset")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError(f"backend echoing the value {password}")
+
+
+def test_any_backend_failure_becomes_a_clear_error() -> None:
+    with installed_keyring(BrokenBusKeyring()):
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.get_secret_key("prod")
+        assert "could not read the secret key of profile 'prod'" in info.value.message
+        assert "DBUS_SESSION_BUS_ADDRESS" in info.value.message
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.set_secret_key("prod", SECRET)
+        assert SECRET not in str(info.value)  # a backend message quoting the value is dropped
+        assert "RuntimeError" in info.value.message
