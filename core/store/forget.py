@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from core.errors import KlosetError, UsageError
+from core.errors import UsageError
 
 if TYPE_CHECKING:
     from core.store.model import SnapshotHeader
@@ -463,9 +463,32 @@ async def forget(
     if dry_run or not result.removed:
         return result
     ids = [d.snapshot_id for d in result.removed]
-    try:
-        await store.delete_snapshots(ids)
-    except KlosetError:
-        raise
+    await store.delete_snapshots(ids)
     result.removed_done = ids
+    return result
+
+
+async def forget_ids(store: Any, refs: Sequence[str], *, dry_run: bool = True) -> ForgetResult:
+    """Remove exactly the snapshots ``refs`` (ids or unique prefixes); pinned ones are refused."""
+    chosen: dict[str, Any] = {}
+    for ref in refs:
+        header = await store.resolve_snapshot(ref)
+        chosen[str(header.id)] = header
+    pinned = [h for h in chosen.values() if snapshot_pinned(h)]
+    if pinned:
+        raise UsageError(
+            f"snapshot {pinned[0].id[:8]} is pinned; forget keeps pinned snapshots",
+            hint="unpin it first if you really want to remove it",
+        )
+    policy = RetentionPolicy(group_by=GroupBy.NONE, allow_empty=True)
+    group = ForgetGroup(key=(), label={})
+    for header in sorted(
+        chosen.values(), key=lambda h: (snapshot_time(h), str(h.id)), reverse=True
+    ):
+        group.decisions.append(ForgetDecision(header, False, (), ()))
+    result = ForgetResult(policy=policy, groups=[group] if group.decisions else [], dry_run=dry_run)
+    if not dry_run and chosen:
+        ids = list(chosen)
+        await store.delete_snapshots(ids)
+        result.removed_done = ids
     return result
