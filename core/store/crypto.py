@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
 import zlib
 from dataclasses import dataclass
 
 import blake3
-import nacl.exceptions
 import nacl.pwhash.argon2id as argon2id
-from nacl.bindings import (
-    crypto_aead_xchacha20poly1305_ietf_decrypt,
-    crypto_aead_xchacha20poly1305_ietf_encrypt,
-)
+from nacl._sodium import ffi, lib
 
 KEY_SIZE = 32
 NONCE_SIZE = 24
@@ -103,23 +100,59 @@ def passphrase_key(passphrase: str | bytes, salt: bytes, params: KdfParams) -> b
     )
 
 
+_alloc = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+class _NoncePool:
+    """Random nonces from the OS CSPRNG, fetched 256 at a time (one syscall, not 256)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buf = b""
+        self._pos = 0
+        self._pid = os.getpid()
+
+    def take(self) -> bytes:
+        with self._lock:
+            if self._pos >= len(self._buf) or self._pid != os.getpid():
+                self._buf = os.urandom(NONCE_SIZE * 256)
+                self._pos = 0
+                self._pid = os.getpid()  # a forked child must not reuse the parent's pool
+            nonce = self._buf[self._pos : self._pos + NONCE_SIZE]
+            self._pos += NONCE_SIZE
+            return nonce
+
+
+_NONCES = _NoncePool()
+
+
 def aead_encrypt(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
-    """``nonce ‖ ciphertext ‖ tag`` with a fresh random nonce."""
-    nonce = os.urandom(NONCE_SIZE)
-    return nonce + crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
+    """``nonce ‖ ciphertext ‖ tag`` with a fresh random nonce (libsodium, GIL released)."""
+    nonce = _NONCES.take()
+    mlen = len(plaintext)
+    out = _alloc("unsigned char[]", mlen + TAG_SIZE)
+    clen = ffi.new("unsigned long long *")
+    rc = lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        out, clen, plaintext, mlen, ad, len(ad), ffi.NULL, nonce, key
+    )
+    if rc != 0:
+        raise RuntimeError("encryption failed")
+    return nonce + ffi.buffer(out, clen[0])[:]
 
 
 def aead_decrypt(key: bytes, sealed: bytes, ad: bytes) -> bytes:
-    if len(sealed) < NONCE_SIZE + TAG_SIZE:
+    if len(sealed) < NONCE_SIZE + TAG_SIZE or len(key) != KEY_SIZE:
         raise DecryptionError("ciphertext too short")
-    try:
-        return bytes(
-            crypto_aead_xchacha20poly1305_ietf_decrypt(
-                sealed[NONCE_SIZE:], ad, sealed[:NONCE_SIZE], key
-            )
-        )
-    except nacl.exceptions.CryptoError as err:
-        raise DecryptionError("authentication failed") from err
+    nonce = sealed[:NONCE_SIZE]
+    body = sealed[NONCE_SIZE:]
+    out = _alloc("unsigned char[]", max(1, len(body) - TAG_SIZE))
+    mlen = ffi.new("unsigned long long *")
+    rc = lib.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        out, mlen, ffi.NULL, body, len(body), ad, len(ad), nonce, key
+    )
+    if rc != 0:
+        raise DecryptionError("authentication failed")
+    return ffi.buffer(out, mlen[0])[:]
 
 
 def wrap_ad(store_id: bytes, slot_id: bytes) -> bytes:

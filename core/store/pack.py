@@ -58,46 +58,52 @@ def decode_entries(raw: bytes | memoryview, pos: int = 0) -> tuple[list[PackEntr
 
 
 class PackBuilder:
-    """Accumulates encrypted blobs in memory until the pack is sealed."""
+    """Collects blobs for one pack; :meth:`finish` encrypts and seals them.
+
+    Encryption happens in ``finish`` (which callers run in a worker thread: libsodium and
+    zlib release the GIL), so hashing the next blobs overlaps with sealing this pack.
+    """
+
+    BLOB_OVERHEAD = 24 + 16 + 1  # nonce, tag, compression flag
 
     def __init__(self, keys: Keys, *, metadata: bool) -> None:
         self.keys = keys
         self.metadata = metadata
-        self._parts: list[bytes] = [envelope.header(envelope.KIND_PACK)]
-        self.size = envelope.HEADER_SIZE
-        self.entries: list[PackEntry] = []
+        # (type, id, bytes, already sealed?, plaintext length)
+        self._items: list[tuple[int, bytes, bytes, bool, int]] = []
+        self.size = envelope.HEADER_SIZE  # upper bound of the sealed size so far
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._items)
 
-    def add(self, blob_type: int, blob_id: bytes, data: bytes) -> PackEntry:
-        sealed = self.keys.encrypt_blob(blob_type, blob_id, data)
-        entry = PackEntry(blob_type, blob_id, self.size, len(sealed), len(data))
-        self._parts.append(sealed)
-        self.size += len(sealed)
-        self.entries.append(entry)
-        return entry
+    def add(self, blob_type: int, blob_id: bytes, data: bytes) -> None:
+        self._items.append((blob_type, blob_id, data, False, len(data)))
+        self.size += len(data) + self.BLOB_OVERHEAD
 
-    def add_sealed(
-        self, blob_type: int, blob_id: bytes, sealed: bytes, raw_length: int
-    ) -> PackEntry:
+    def add_sealed(self, blob_type: int, blob_id: bytes, sealed: bytes, raw_length: int) -> None:
         """Append an already encrypted blob (repacking within one store)."""
-        entry = PackEntry(blob_type, blob_id, self.size, len(sealed), raw_length)
-        self._parts.append(sealed)
+        self._items.append((blob_type, blob_id, sealed, True, raw_length))
         self.size += len(sealed)
-        self.entries.append(entry)
-        return entry
 
     def finish(self) -> tuple[str, bytes, list[PackEntry]]:
-        """Seal: returns (pack id hex, the pack's bytes, its entries)."""
-        index_plain = INDEX_MAGIC + bytes([INDEX_VERSION]) + encode_entries(self.entries)
+        """Encrypt and seal: returns (pack id hex, the pack's bytes, its entries)."""
+        parts: list[bytes] = [envelope.header(envelope.KIND_PACK)]
+        offset = envelope.HEADER_SIZE
+        entries: list[PackEntry] = []
+        for blob_type, blob_id, data, sealed, raw_length in self._items:
+            stored = data if sealed else self.keys.encrypt_blob(blob_type, blob_id, data)
+            entries.append(PackEntry(blob_type, blob_id, offset, len(stored), raw_length))
+            parts.append(stored)
+            offset += len(stored)
+        self._items = []
+        index_plain = INDEX_MAGIC + bytes([INDEX_VERSION]) + encode_entries(entries)
         sealed_index = self.keys.seal_object(envelope.KIND_PACK, PACK_INDEX_CONTEXT, index_plain)
-        self._parts.append(sealed_index)
-        self._parts.append(COUNT.pack(len(sealed_index)))
-        body = b"".join(self._parts)
-        self._parts = []
+        parts.append(sealed_index)
+        parts.append(COUNT.pack(len(sealed_index)))
+        body = b"".join(parts)
+        del parts
         mac = self.keys.mac(body)
-        return mac.hex(), body + mac, self.entries
+        return mac.hex(), body + mac, entries
 
 
 def parse_index_tail(keys: Keys, tail: bytes, pack_id: str) -> list[PackEntry]:

@@ -316,23 +316,25 @@ class BlobSink:
         pack = self._packs.pop(metadata, None)
         if pack is None or not len(pack):
             return
-        pack_id, data, entries = pack.finish()
         await self._upload_slots.acquire()
-        self._raise_failure()
-        task = asyncio.create_task(self._upload(bytes.fromhex(pack_id), data, entries))
+        if self._failure is not None:
+            self._upload_slots.release()
+            raise self._failure
+        task = asyncio.create_task(self._upload(pack))
         self._uploads.add(task)
         task.add_done_callback(self._uploads.discard)
 
-    async def _upload(self, pack_id: bytes, data: bytes, entries: list[PackEntry]) -> None:
+    async def _upload(self, pack: PackBuilder) -> None:
         try:
+            pack_hex, data, entries = await asyncio.to_thread(pack.finish)
             try:
-                await self.store.backend.put("packs", pack_id.hex(), data, create_only=True)
+                await self.store.backend.put("packs", pack_hex, data, create_only=True)
             except ObjectExistsError:
                 pass  # identical content (its name is its MAC): already durable
-            self._uploaded[pack_id] = entries
+            self._uploaded[bytes.fromhex(pack_hex)] = entries
             self.stats.bytes_added += len(data)
             self.stats.packs_written += 1
-            self.written_packs.append(pack_id.hex())
+            self.written_packs.append(pack_hex)
         except BaseException as err:
             if self._failure is None:
                 self._failure = err

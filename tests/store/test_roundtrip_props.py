@@ -92,10 +92,11 @@ def test_compression_roundtrip(data: bytes, metadata: bool) -> None:
 @given(st.lists(st.tuples(blob_types, payloads), max_size=25), st.booleans())
 def test_pack_roundtrip(blobs: list[tuple[int, bytes]], metadata: bool) -> None:
     builder = PackBuilder(KEYS, metadata=metadata)
-    added = [builder.add(t, KEYS.blob_id(t, d), d) for t, d in blobs]
+    for t, d in blobs:
+        builder.add(t, KEYS.blob_id(t, d), d)
     pack_id, data, entries = builder.finish()
-    assert entries == added
-    assert parse_pack(KEYS, data, pack_id) == added
+    assert [e.blob_id for e in entries] == [KEYS.blob_id(t, d) for t, d in blobs]
+    assert parse_pack(KEYS, data, pack_id) == entries
     for (t, d), e in zip(blobs, entries, strict=True):
         assert KEYS.decrypt_blob(t, e.blob_id, data[e.offset : e.offset + e.length]) == d
         assert e.raw_length == len(d)
