@@ -9,11 +9,14 @@ without really exercising the OS keyring.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import keyring
 import pytest
@@ -162,5 +165,55 @@ async def test_async_wrappers_against_gnome_keyring(secret_service: KeyringBacke
         assert await keyring_store.get_secret_key_async(name) == secret_key
         assert await keyring_store.delete_secret_key_async(name) is True
         assert await keyring_store.get_secret_key_async(name) is None
+    finally:
+        _cleanup(name)
+
+
+_CLI = (
+    "import sys, cli.main as m; m.COMMAND_MODULES = ('cli.profile_cmd',); "
+    "sys.exit(m.main(sys.argv[1:]))"
+)
+
+
+def _cli_process(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "-c", _CLI, *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        check=False,
+    )
+
+
+def test_separate_cli_processes_share_the_real_keyring(
+    secret_service: KeyringBackend, isolated_env: IsolatedEnv
+) -> None:
+    assert "PYTHON_KEYRING_BACKEND" not in os.environ
+    name = _profile_name()
+    secret_key = str(uuid.uuid4())
+    try:
+        added = _cli_process(
+            "profile", "add", name, "--access-key", "SCWXXXXXXXXXXXXXXXXX", stdin=secret_key + "\n"
+        )
+        assert added.returncode == 0, added.stderr
+        assert "SecretService" in added.stdout
+        shown = _cli_process("profile", "show", name, "--json")
+        assert shown.returncode == 0, shown.stderr
+        data = json.loads(shown.stdout)
+        assert data["secret_key_stored"] is True
+        assert data["keyring"].startswith("SecretService")
+        for result in (added, shown):
+            assert secret_key not in result.stdout + result.stderr
+        username = f"{name}:secret-key"
+        assert _secret_tool("lookup", "service", keyring_store.SERVICE, "username", username) == (
+            secret_key
+        )
+        assert _files_containing(isolated_env, secret_key) == []
+        removed = _cli_process("profile", "remove", name)
+        assert removed.returncode == 0, removed.stderr
+        assert keyring_store.get_secret_key(name) is None
     finally:
         _cleanup(name)
