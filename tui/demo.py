@@ -49,7 +49,9 @@ def demo_client(
     )
 
 
-async def prefill(client: Any, store: Any, project_id: str, region: str = "fr-par") -> list[str | None]:
+async def prefill(
+    client: Any, store: Any, project_id: str, region: str = "fr-par"
+) -> list[str | None]:
     """Two real backups of ``project_id``, with a rotated secret in between; their ids."""
     from core.engine.backup import BackupOptions, run_backup
 

@@ -451,19 +451,19 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
-        with TabbedContent(initial="projects", id="tabs"):
-            with TabPane("1 Projects", id="projects"):
+        with TabbedContent(initial="tab-projects", id="tabs"):
+            with TabPane("1 Projects", id="tab-projects"):
                 yield ProjectsPane()
-            with TabPane("2 Secrets", id="secrets"):
+            with TabPane("2 Secrets", id="tab-secrets"):
                 yield SecretsPane()
-            with TabPane("3 Snapshots", id="snapshots"):
+            with TabPane("3 Snapshots", id="tab-snapshots"):
                 yield SnapshotsPane()
-            with TabPane("4 Activity", id="activity"):
+            with TabPane("4 Activity", id="tab-activity"):
                 yield ActivityPane()
         yield Footer()
 
     def show_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
+        self.query_one("#tabs", TabbedContent).active = f"tab-{tab}"
         self._focus_tab(tab)
 
     def _focus_tab(self, tab: str) -> None:
@@ -479,7 +479,7 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        tab = event.pane.id or "projects"
+        tab = (event.pane.id or "tab-projects").removeprefix("tab-")
         self._focus_tab(tab)
 
     def on_mount(self) -> None:
@@ -492,7 +492,7 @@ class MainScreen(Screen[None]):
             pane.load()
         else:
             pane.refresh_info()
-        if self.query_one("#tabs", TabbedContent).active == "secrets":
+        if self.query_one("#tabs", TabbedContent).active == "tab-secrets":
             self.query_one(SecretsPane).ensure_loaded()
 
     @on(SecretKlosetApp.StoreChanged)

@@ -129,11 +129,19 @@ class SecretsBrowser(Widget):
             self.browser = browser
             self.count = count
 
+        @property
+        def control(self) -> SecretsBrowser:
+            return self.browser
+
     class SecretHighlighted(Message):
         def __init__(self, browser: SecretsBrowser, entry: SecretEntry | None) -> None:
             super().__init__()
             self.browser = browser
             self.entry = entry
+
+        @property
+        def control(self) -> SecretsBrowser:
+            return self.browser
 
     def __init__(
         self,
@@ -474,6 +482,13 @@ class SecretsBrowser(Widget):
         self.table.focus()
 
     # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            # Esc only clears an active filter; otherwise it goes up (back, close).
+            inp = self.query_one("#filter", Input)
+            return bool(inp.value or inp.has_class("-active"))
+        return True
 
     def action_filter(self) -> None:
         inp = self.query_one("#filter", Input)

@@ -1,0 +1,70 @@
+"""Fixtures of the console's functional tests: the demo world in-process, helpers to wait."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.app import SecretKlosetApp
+from tui.context import ConsoleContext
+from tui.demo import build_demo_context, demo_client
+
+
+async def settle(pilot: Any, rounds: int = 4) -> None:
+    """Let workers finish and messages drain (bounded)."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(rounds):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            pass  # an exclusive worker replaced, or a failure the app shows in a dialog
+        await pilot.pause()
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    """Pause until ``condition()`` holds (bounded: fails after ``timeout`` seconds)."""
+    steps = int(timeout / 0.05)
+    for _ in range(steps):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def ready(pilot: Any) -> None:
+    """Wait until the demo's store is open and the first screens have loaded."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.store is not None)
+    await settle(pilot)
+
+
+@pytest.fixture
+def demo_ctx(tmp_path: Path) -> ConsoleContext:
+    ctx = build_demo_context(tmp_path / "demo")
+    ctx.reveal_seconds = 30.0
+    copied: list[str] = []
+    ctx.clipboard = copied.append
+    ctx.copied = copied  # type: ignore[attr-defined]
+    return ctx
+
+
+@pytest.fixture
+def empty_demo_ctx(tmp_path: Path) -> ConsoleContext:
+    return build_demo_context(tmp_path / "demo", snapshots=False)
+
+
+def transport_of(ctx: ConsoleContext) -> Any:
+    return ctx.client_options["transport"]
+
+
+def peer_client(ctx: ConsoleContext) -> Any:
+    """A second client on the same emulator, to check what the console did."""
+    return demo_client(transport_of(ctx))
+
+
+def make_app(ctx: ConsoleContext) -> SecretKlosetApp:
+    return SecretKlosetApp(ctx)
