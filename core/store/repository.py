@@ -1197,6 +1197,34 @@ class Store:
             for bid in ids[i : i + batch]:
                 yield bid, got[bid]
 
+    # ------------------------------------------------------------------ operations (store-ops)
+
+    async def check(
+        self, read_data: bool = False, subset: tuple[int, int] | None = None, **kwargs: Any
+    ) -> Any:
+        """``core.store.check.check_store`` on this store -> CheckReport."""
+        from core.store.check import check_store
+
+        return await check_store(self, read_data=read_data, subset=subset, **kwargs)
+
+    async def forget(self, policy: Any, dry_run: bool = True, **kwargs: Any) -> Any:
+        """``core.store.forget.forget`` on this store -> ForgetResult."""
+        from core.store.forget import forget
+
+        return await forget(self, policy, dry_run=dry_run, **kwargs)
+
+    async def prune(self, **kwargs: Any) -> Any:
+        """``core.store.prune.prune`` on this store -> PruneReport."""
+        from core.store.prune import prune
+
+        return await prune(self, **kwargs)
+
+    async def copy_to(self, other: Store, snapshot_ids: Iterable[str], **kwargs: Any) -> Any:
+        """``core.store.copy.copy_snapshots`` from this store to ``other`` -> CopyReport."""
+        from core.store.copy import copy_snapshots
+
+        return await copy_snapshots(self, other, snapshot_ids, **kwargs)
+
     # ------------------------------------------------------------------ maintenance primitives
 
     async def list_packs(self) -> list[PackInfo]:

@@ -484,3 +484,12 @@ async def test_memory_store_is_shared_by_name() -> None:
     await s1.backend.destroy()
     await s1.close()
     await s2.close()
+
+
+async def test_store_operation_methods_delegate(store_factory: StoreFactory) -> None:
+    store = await store_factory.init()
+    await backup(store, 2)
+    report = await store.check(read_data=True)
+    assert report.ok
+    pruned = await store.prune()
+    assert pruned.snapshots == 1
