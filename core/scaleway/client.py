@@ -162,6 +162,7 @@ class ClientStats:
     server_errors: int = 0
     transport_errors: int = 0
     deduplicated: int = 0
+    waited_seconds: float = 0.0
     per_operation: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,12 +173,14 @@ class ClientStats:
             "server_errors": self.server_errors,
             "transport_errors": self.transport_errors,
             "deduplicated": self.deduplicated,
+            "waited_seconds": round(self.waited_seconds, 3),
             "per_operation": dict(sorted(self.per_operation.items())),
         }
 
     def reset(self) -> None:
         self.requests = self.retries = self.rate_limited = 0
         self.server_errors = self.transport_errors = self.deduplicated = 0
+        self.waited_seconds = 0.0
         self.per_operation.clear()
 
 
@@ -633,9 +636,11 @@ class ScalewayClient:
                 else:
                     status = response.status_code
                     log.debug("%s %s -> %d (attempt %d)", method, operation, status, attempts)
-                    if status < 400:
+                    if status < 300:
                         self.limiter.on_success(ticket)
                         return response
+                    if status < 400:
+                        raise self._redirect_error(operation, response)
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     if status == 429:
                         self.stats.rate_limited += 1
@@ -666,8 +671,23 @@ class ScalewayClient:
                 self._retry.max_retries,
                 delay,
             )
+            self.stats.waited_seconds += delay
             await budget.wait(delay)
         raise error  # pragma: no cover - the budget ends the loop first
+
+    def _redirect_error(self, operation: Operation, response: httpx.Response) -> ScalewayError:
+        """The Scaleway API never redirects: a 3xx means the API URL points elsewhere."""
+        location = response.headers.get("Location", "")
+        target = httpx.URL(location).copy_with(query=None, fragment=None) if location else None
+        where = f" to {target}" if target else ""
+        return ScalewayError(
+            f"{operation}: {self.api_url} answered HTTP {response.status_code} (a redirect{where}), "
+            "not the Scaleway API",
+            hint="set SCW_API_URL (or the profile's api_url) to the API's address, e.g. "
+            "https://api.scaleway.com",
+            status_code=response.status_code,
+            operation=operation,
+        )
 
     @staticmethod
     def _json(operation: Operation, response: httpx.Response) -> JsonDict:
@@ -844,6 +864,7 @@ class ScalewayClient:
             if delay is None:
                 raise ambiguous.error
             self.stats.retries += 1
+            self.stats.waited_seconds += delay
             await budget.wait(delay)
         raise (ambiguous.error if ambiguous else ServerError(f"{op}: retries exhausted"))
 
@@ -1102,6 +1123,7 @@ class ScalewayClient:
             if delay is None:
                 raise ambiguous.error
             self.stats.retries += 1
+            self.stats.waited_seconds += delay
             await budget.wait(delay)
         raise (ambiguous.error if ambiguous else ServerError(f"{op}: retries exhausted"))
 

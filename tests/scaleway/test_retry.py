@@ -13,6 +13,7 @@ from core.scaleway.errors import (
     InvalidArgumentsError,
     NotFoundError,
     RateLimitedError,
+    ScalewayError,
     ServerError,
     TransportError,
 )
@@ -237,4 +238,29 @@ async def test_invalid_arguments_on_create_is_not_retried(
     with pytest.raises(InvalidArgumentsError) as err:
         await client.create_secret("fr-par", name="")
     assert "name (required)" in err.value.message
+    assert len(api.requests) == 1
+
+
+async def test_waited_seconds_sum_the_backoff(
+    api: ScriptedApi, client: ScalewayClient, fake_time: FakeTime
+) -> None:
+    api.on("GET", GET_SECRET, error(503), error(503), ok(secret_json()))
+    await client.get_secret("fr-par", SECRET_ID)
+    assert client.stats.waited_seconds == pytest.approx(sum(fake_time.sleeps))
+    assert client.stats.as_dict()["retries"] == 2
+    client.stats.reset()
+    assert client.stats.as_dict()["requests"] == 0 and client.stats.per_operation == {}
+
+
+async def test_redirect_means_a_wrong_api_url(api: ScriptedApi, client: ScalewayClient) -> None:
+    api.on(
+        "GET",
+        GET_SECRET,
+        httpx.Response(301, headers={"Location": "https://elsewhere.test/x?token=1"}),
+    )
+    with pytest.raises(ScalewayError) as err:
+        await client.get_secret("fr-par", SECRET_ID)
+    assert err.value.status_code == 301
+    assert "https://elsewhere.test/x" in err.value.message and "token" not in err.value.message
+    assert "SCW_API_URL" in (err.value.hint or "")
     assert len(api.requests) == 1
