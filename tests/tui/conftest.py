@@ -25,9 +25,9 @@ async def settle(pilot: Any, rounds: int = 4) -> None:
         await pilot.pause()
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
-    """Pause until ``condition()`` holds (bounded: fails after ``timeout`` seconds)."""
-    steps = int(timeout / 0.05)
+async def wait_for(pilot: Any, condition: Callable[[], bool], *, limit: float = 10.0) -> None:
+    """Pause until ``condition()`` holds (bounded: fails after ``limit`` seconds)."""
+    steps = int(limit / 0.05)
     for _ in range(steps):
         if condition():
             return

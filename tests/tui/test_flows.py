@@ -208,7 +208,9 @@ async def test_restore_one_secret_into_another_project_and_region(demo_ctx: Cons
         record = tree[entry.id]
         latest = record.latest_version
         assert latest is not None and latest.payload is not None
-        assert await _latest_data(ctx, "nl-ams", restored.id) == await app.store.read_payload(latest.payload)
+        assert await _latest_data(ctx, "nl-ams", restored.id) == await app.store.read_payload(
+            latest.payload
+        )
         assert screen.result.status == "ok"
         assert app.activity[-1].operation == "restore"
 
@@ -227,7 +229,9 @@ async def test_restore_one_old_version(demo_ctx: ConsoleContext) -> None:
             return len(with_data) >= 2 and not r.protected and r.deletion_requested_at is None
 
         record = next(r for r in tree.values() if old_enabled(r))
-        oldest = min(v.revision for v in record.versions if v.payload is not None and v.status == "enabled")
+        oldest = min(
+            v.revision for v in record.versions if v.payload is not None and v.status == "enabled"
+        )
         assert browser.table.move_to_key(record.secret_id)
         await settle(pilot)
         versions = screen.query_one("#versions")
