@@ -190,7 +190,9 @@ class LockHandle:
             username=_username(),
             purpose=purpose,
         )
-        self._deadline = asyncio.get_running_loop().time() + lifetime - CLOCK_SKEW
+        # trust the lock until this loop time; renewed by each successful refresh
+        self.margin = min(CLOCK_SKEW, lifetime / 4)
+        self._deadline = asyncio.get_running_loop().time() + lifetime - self.margin
         self._task: asyncio.Task[None] | None = None
         self.lost_reason: str | None = None
         self.released = False
@@ -236,7 +238,7 @@ class LockHandle:
                 if lk.id != self.info.id and not lk.stale() and (self.exclusive or lk.exclusive)
             ]
             if not conflicts:
-                self._deadline = loop.time() + self.lifetime - CLOCK_SKEW
+                self._deadline = loop.time() + self.lifetime - self.margin
                 self._task = asyncio.create_task(self._refresher())
                 return
             with contextlib.suppress(StoreError):
@@ -282,7 +284,7 @@ class LockHandle:
         )
         await self.backend.put("locks", new.id, seal_lock(self.keys, new), create_only=True)
         self.info = new
-        self._deadline = started + self.lifetime - CLOCK_SKEW
+        self._deadline = started + self.lifetime - self.margin
         try:
             await self.backend.delete("locks", old)
         except StoreError as err:

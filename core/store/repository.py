@@ -77,7 +77,7 @@ from core.store.pack import TRAILER_SIZE, PackBuilder, PackEntry, parse_index_ta
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PACK_SIZE = 16 * 1024 * 1024
+DEFAULT_PACK_SIZE = 8 * 1024 * 1024
 MIN_PACK_SIZE = 4 * 1024
 MAX_PACK_SIZE = 512 * 1024 * 1024
 FORMAT_NAME = "secret-kloset"

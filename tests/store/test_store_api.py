@@ -493,3 +493,28 @@ async def test_store_operation_methods_delegate(store_factory: StoreFactory) -> 
     assert report.ok
     pruned = await store.prune()
     assert pruned.snapshots == 1
+
+
+async def test_failed_refreshes_lose_the_lock_and_stop_the_commit(tmp_path: Any) -> None:
+    from core.store.backends.memory import MemoryBackend, forget_memory_store
+
+    location = "memory://lock-refresh-failure"
+    store = await Store.init(location, PASSPHRASE, kdf=KdfParams.for_tests(), cache_dir=":memory:")
+    try:
+        async with store.writer(lock_lifetime=1.0) as w:
+            await w.put_payload(b"some data")
+            backend = store.backend
+            assert isinstance(backend, MemoryBackend)
+            backend.fail_next["put"] = 1000  # every refresh (and every other write) fails
+            for _ in range(40):  # bounded wait for the refresher to give up
+                if w.lock is not None and w.lock.lost:
+                    break
+                await asyncio.sleep(0.1)
+            assert w.lock is not None and w.lock.lost
+            with pytest.raises(StoreLockedError):
+                await w.commit()
+            backend.fail_next["put"] = 0
+        assert await store.list_snapshots() == []
+    finally:
+        await store.close()
+        forget_memory_store(location)
