@@ -422,6 +422,13 @@ class Writer:
         self.lock = await self.store.lock(
             exclusive=False, lifetime=self._lock_lifetime, wait=self._lock_wait, purpose="backup"
         )
+        try:
+            # Under the lock no prune runs: sync the cache so that deduplication never
+            # trusts a blob that a prune elsewhere removed while this Store was open.
+            await self.store.refresh_index()
+        except BaseException:
+            await self.lock.release()
+            raise
         self.sink = BlobSink(self.store, pack_size=self._pack_size)
         return self
 

@@ -518,3 +518,21 @@ async def test_failed_refreshes_lose_the_lock_and_stop_the_commit(tmp_path: Any)
     finally:
         await store.close()
         forget_memory_store(location)
+
+
+async def test_writer_resyncs_before_deduplicating(store_factory: StoreFactory) -> None:
+    """A long-open store must not dedup against blobs a prune elsewhere removed."""
+    store = await store_factory.init()
+    data = b"a value that will be forgotten and pruned"
+    async with store.writer() as w:
+        await w.put_payload(data)
+        first = await w.commit()
+    other = await store_factory.open(store.location, cache_dir=store_factory.cache_dir / "o")
+    await other.delete_snapshots([first.id])
+    await other.prune()
+    assert not await other.has_blob(store.keys.blob_id(1, data).hex())
+    async with store.writer() as w:  # the old store object still believes it has the blob
+        blob = await w.put_payload(data)
+        await w.commit()
+    assert await store.read_payload(blob) == data
+    assert (await store.check(read_data=True)).ok
