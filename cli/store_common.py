@@ -23,11 +23,14 @@ import subprocess
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import platformdirs
 
 from core.errors import ConfigError, KlosetError
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 T = TypeVar("T")
 
@@ -249,14 +252,13 @@ def _keyring_errors() -> tuple[type[BaseException], ...]:
     return (KeyringUnavailableError,)
 
 
-async def open_store(args: argparse.Namespace) -> Any:
+async def open_store(args: argparse.Namespace) -> Store:
     """Open the store named by ``args`` (location and passphrase resolved as documented)."""
-    import importlib
+    from core.store import Store
 
-    store_module: Any = importlib.import_module("core.store")  # typed import once Store lands
     location = await asyncio.to_thread(resolve_store_location, args)
     passphrase = await asyncio.to_thread(resolve_passphrase, args)
-    return await store_module.Store.open(location, passphrase)
+    return await Store.open(location, passphrase)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
