@@ -1,4 +1,5 @@
-"""``secret-kloset profile``: add, list, show, remove, set-default, import-scw, passphrase.
+"""``secret-kloset profile``: add, list, show, update, remove, set-default, import-scw,
+passphrase.
 
 Secret keys and store passphrases are read from a hidden prompt or from standard input, never
 from a command-line argument, and go to the OS keyring; ``show`` says where they are and never
@@ -13,10 +14,17 @@ from typing import Any
 
 from cli.common import add_json_argument, print_json, read_secret, stdin_is_tty
 from core.credentials import keyring_store
-from core.credentials.profiles import Profile, ProfileStore, add_profile, remove_profile
+from core.credentials.keyring_store import KeyringUnavailableError
+from core.credentials.profiles import (
+    Profile,
+    ProfileStore,
+    add_profile,
+    remove_profile,
+    update_profile,
+)
 from core.credentials.scw_config import import_scw_profile, load_scw_config
 from core.credentials.validation import DEFAULT_REGION, REGIONS
-from core.errors import ConfigError, KlosetError
+from core.errors import ConfigError, KlosetError, UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,8 +72,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_argument(show)
     show.set_defaults(func=cmd_show)
 
+    update = actions.add_parser(
+        "update",
+        help="change a profile's non-secret fields",
+        description=(
+            "Change fields of an existing profile; the secret key stays as stored (replace it "
+            "with 'profile add NAME --force'). An empty value ('') clears an optional field."
+        ),
+    )
+    update.add_argument("name", metavar="NAME")
+    update.add_argument("--access-key", metavar="SCW...")
+    update.add_argument("--organization-id", metavar="UUID")
+    update.add_argument("--project-id", metavar="UUID")
+    update.add_argument("--region", metavar="R", choices=(*REGIONS, ""))
+    update.add_argument("--api-url", metavar="URL")
+    update.add_argument("--store", metavar="S")
+    update.add_argument("--default", action="store_true", help="also make it the default")
+    update.set_defaults(func=cmd_update)
+
     remove = actions.add_parser("remove", help="remove a profile and its keyring entries")
     remove.add_argument("name", metavar="NAME")
+    remove.add_argument(
+        "--force",
+        action="store_true",
+        help="remove the profile even when its keyring entries cannot be deleted "
+        "(keyring unavailable); they are then left in the keyring",
+    )
     remove.set_defaults(func=cmd_remove)
 
     default = actions.add_parser("set-default", help="make a profile the default")
@@ -274,9 +306,53 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    store = ProfileStore()
+    changes: dict[str, str | None] = {}
+    for option, field in (
+        ("access_key", "access_key"),
+        ("organization_id", "organization_id"),
+        ("project_id", "default_project_id"),
+        ("region", "default_region"),
+        ("api_url", "api_url"),
+        ("store", "store"),
+    ):
+        value = getattr(args, option)
+        if value is not None:
+            changes[field] = value.strip() or None
+    if not changes and not args.default:
+        raise UsageError(
+            "nothing to change",
+            hint="give at least one of --access-key, --organization-id, --project-id, "
+            "--region, --api-url, --store, --default",
+        )
+    profile = update_profile(args.name, changes, store=store)
+    if args.default:
+        store.set_default(profile.name)
+    print(f"Profile {profile.name!r} updated.")
+    return 0
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     store = ProfileStore()
-    removed = remove_profile(args.name, store=store)
+    try:
+        removed = remove_profile(args.name, store=store)
+    except keyring_store.KeyringUnavailableError as err:
+        if not args.force:
+            raise KeyringUnavailableError(
+                f"{err.message}; profile {args.name!r} was not removed",
+                hint=f"{err.hint}; or pass --force to remove the profile and leave its keyring "
+                "entries behind",
+            ) from None
+        store.delete(args.name)
+        _say(
+            f"warning: the keyring entries of profile {args.name!r} were not deleted "
+            f"({err.message}); delete them from your keyring (service "
+            f"{keyring_store.SERVICE!r}, user names {args.name}:secret-key and "
+            f"{args.name}:store-passphrase)"
+        )
+        print(f"Removed profile {args.name!r}.")
+        return 0
     extra = f" and its {' and '.join(removed)} from the OS keyring" if removed else ""
     print(f"Removed profile {args.name!r}{extra}.")
     return 0

@@ -311,3 +311,41 @@ def test_profile_without_action_prints_help(run: Run) -> None:
     result = run("profile")
     assert result.code == 2
     assert "import-scw" in result.err
+
+
+def test_update_changes_fields_and_keeps_the_secret(
+    run: Run, memory_keyring: MemoryKeyring
+) -> None:
+    _add(run)
+    _add(run, "dev", secret=OTHER_SECRET)
+    result = run("profile", "update", "prod", "--store", "/srv/kloset", "--region", "pl-waw")
+    assert result.code == 0, result.err
+    profile = ProfileStore().get("prod")
+    assert (profile.store, profile.default_region) == ("/srv/kloset", "pl-waw")
+    assert profile.access_key == "SCWABCDEFGHJKMNPQRST"
+    assert keyring_store.get_secret_key("prod") == SECRET
+    assert run("profile", "update", "prod", "--api-url", "").code == 0
+    assert ProfileStore().get("prod").api_url is None
+    assert run("profile", "update", "dev", "--default").code == 0
+    assert ProfileStore().default_name() == "dev"
+    bad = run("profile", "update", "prod", "--organization-id", "nope")
+    assert bad.code == 1 and "organization_id must be a UUID" in bad.err
+    nothing = run("profile", "update", "prod")
+    assert nothing.code == 2 and "nothing to change" in nothing.err
+    assert run("profile", "update", "ghost", "--store", "x").code == 1
+
+
+def test_remove_with_a_broken_keyring_needs_force(
+    run: Run, memory_keyring: MemoryKeyring, fail_keyring: object
+) -> None:
+    path = ProfileStore().path
+    path.parent.mkdir(parents=True)
+    path.write_text('default_profile = "p"\n[profiles.p]\n')
+    refused = run("profile", "remove", "p")
+    assert refused.code == 1
+    assert "was not removed" in refused.err and "--force" in refused.err
+    assert ProfileStore().find("p") is not None
+    forced = run("profile", "remove", "p", "--force")
+    assert forced.code == 0
+    assert "were not deleted" in forced.err
+    assert ProfileStore().find("p") is None
