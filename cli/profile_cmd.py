@@ -23,7 +23,7 @@ from core.credentials.profiles import (
     update_profile,
 )
 from core.credentials.scw_config import import_scw_profile, load_scw_config
-from core.credentials.validation import DEFAULT_REGION, REGIONS
+from core.credentials.validation import DEFAULT_REGION, REGIONS, validate_profile_name
 from core.errors import ConfigError, KlosetError, UsageError
 
 
@@ -161,6 +161,7 @@ def _ask(label: str, default: str | None = None) -> str | None:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    validate_profile_name(args.name)
     store = ProfileStore()
     existing = store.find(args.name)
     if existing is not None and not args.force:
