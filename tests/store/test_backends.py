@@ -14,6 +14,7 @@ from core.store.backends.local import LocalBackend
 from core.store.backends.memory import MemoryBackend
 from core.store.backends.s3 import S3Backend
 from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError, StoreError
+from tests.store.conftest import S3Server
 
 
 def _name(i: int) -> str:
@@ -176,3 +177,12 @@ async def test_s3_unreachable_is_a_transport_error() -> None:
     be.read_attempts = 1
     with pytest.raises(BackendError):
         await be.get("config", "config")
+
+
+async def test_s3_missing_bucket(s3_server: S3Server) -> None:
+    opts = {**s3_server.options(), "max_retries": 0}
+    be = open_backend("s3://no-such-bucket/prefix", **opts)
+    with pytest.raises(BackendError) as info:
+        await be.put("packs", _name(1), b"x")
+    assert "does not exist" in str(info.value)
+    assert not await be.exists("config", "config")

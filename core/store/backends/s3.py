@@ -119,6 +119,11 @@ class S3Backend(Backend):
                 self._store, path, data, mode="create" if create_only else "overwrite"
             )
         except Exception as err:
+            if isinstance(err, obx.NotFoundError | FileNotFoundError):
+                raise BackendError(
+                    f"cannot write to bucket {self.bucket}: it does not exist",
+                    hint="create the bucket first, or check the bucket name and the endpoint",
+                ) from err
             raise self._translate(err, "write", path) from err
 
     async def _get(self, path: str, offset: int | None, length: int | None) -> bytes:
