@@ -23,7 +23,12 @@ from core.credentials.profiles import (
     update_profile,
 )
 from core.credentials.scw_config import import_scw_profile, load_scw_config
-from core.credentials.validation import DEFAULT_REGION, REGIONS, validate_profile_name
+from core.credentials.validation import (
+    DEFAULT_REGION,
+    REGIONS,
+    validate_profile_name,
+    validate_uuid,
+)
 from core.errors import ConfigError, KlosetError, UsageError
 
 
@@ -123,6 +128,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_json_argument(imp)
     imp.set_defaults(func=cmd_import_scw)
+
+    test = actions.add_parser(
+        "test",
+        help="test a profile's credentials against the API (which permission sets it holds)",
+        description=(
+            "Resolve the credentials (NAME, else the usual order: SECRET_KLOSET_PROFILE, SCW_*, "
+            "the default profile, the scw config), then probe, without reading or changing "
+            "anything, which permission sets a backup and a restore need are present in the "
+            "project and region. Exits 1 when the key is refused or the API is unreachable, "
+            "also 1 when a permission set a backup needs is missing."
+        ),
+    )
+    test.add_argument("name", metavar="NAME", nargs="?", help="default: the usual resolution")
+    test.add_argument("--project", metavar="ID", help="project (default: the profile's)")
+    test.add_argument("--region", metavar="R", choices=REGIONS, help="region (default: profile's)")
+    add_json_argument(test)
+    test.set_defaults(func=cmd_test)
 
     pp = actions.add_parser(
         "passphrase",
@@ -429,3 +451,71 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
         f"({keyring_store.backend_description()})."
     )
     return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from core.credentials.resolve import resolve_credentials
+    from core.engine.preflight import preflight
+
+    creds = resolve_credentials(args.name)
+    project = args.project or creds.default_project_id
+    if not project:
+        raise UsageError(
+            f"no project to test in: the credentials ({creds.source}) have no default project",
+            hint="pass --project ID, or set one with 'secret-kloset profile update NAME "
+            "--project-id ID'",
+        )
+    project = validate_uuid(project, field="--project")
+    region = args.region or creds.default_region
+
+    async def probe() -> tuple[Any, Any]:
+        async with creds.client(max_retries=2) as client:
+            backup = await preflight(
+                client,
+                operation="backup",
+                region=region,
+                project_id=project,
+                organization_id=creds.organization_id,
+            )
+            restore = await preflight(
+                client,
+                operation="restore",
+                region=region,
+                project_id=project,
+                organization_id=creds.organization_id,
+                check_projects=False,
+            )
+        return backup, restore
+
+    backup, restore = asyncio.run(probe())
+    ok = backup.ok
+    if args.json:
+        print_json(
+            {
+                "credentials": creds.public_dict(),
+                "project_id": project,
+                "region": region,
+                "authenticated": True,
+                "backup": backup.to_dict(),
+                "restore": restore.to_dict(),
+                "ok": ok,
+            }
+        )
+        return 0 if ok else 1
+    print(f"Credentials from {creds.source} are accepted by {creds.api_url}.")
+    print(f"Project {project}, region {region}:")
+    for label, report in (("backup", backup), ("restore", restore)):
+        parts = []
+        for name in report.required:
+            parts.append(f"{name} {report.results.get(name, 'unknown')}")
+        verdict = "ok" if report.ok else "MISSING " + ", ".join(report.missing)
+        print(f"  {label:8} {verdict}")
+        for part in parts:
+            print(f"    {part}")
+    if backup.project_names:
+        print("  ProjectReadOnly present: project names are recorded")
+    for note in backup.notes:
+        print(f"  note: {note}")
+    return 0 if ok else 1

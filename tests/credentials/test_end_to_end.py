@@ -4,6 +4,7 @@ the official SDK also reads) drives the project's client against the emulator ov
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from core.emulator.demo import (
     DEMO_ORGANIZATION_ID,
     DEMO_PRODUCTION_PROJECT_ID,
     DEMO_PROJECTS,
+    DEMO_READONLY_ACCESS_KEY,
+    DEMO_READONLY_SECRET_KEY,
     DEMO_SECRET_KEY,
 )
 from core.scaleway.errors import AuthenticationError
@@ -127,3 +130,68 @@ async def test_scw_config_read_alike_by_us_and_the_official_sdk(
     async with creds.client(max_retries=0) as client:
         names = [s.name async for s in client.list_secrets("fr-par")]
     assert names
+
+
+def _add_demo_profile(
+    monkeypatch: pytest.MonkeyPatch, name: str, access: str, secret: str, emulator: str
+) -> None:
+    code = _cli(
+        monkeypatch,
+        "profile",
+        "add",
+        name,
+        "--access-key",
+        access,
+        "--organization-id",
+        DEMO_ORGANIZATION_ID,
+        "--project-id",
+        DEMO_PRODUCTION_PROJECT_ID,
+        "--api-url",
+        emulator,
+        stdin=secret + "\n",
+    )
+    assert code == 0
+
+
+def test_profile_test_reports_the_permission_sets(
+    emulator: str,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _add_demo_profile(monkeypatch, "full", DEMO_ACCESS_KEY, DEMO_SECRET_KEY, emulator)
+    _add_demo_profile(
+        monkeypatch, "readonly", DEMO_READONLY_ACCESS_KEY, DEMO_READONLY_SECRET_KEY, emulator
+    )
+    capsys.readouterr()
+
+    assert _cli(monkeypatch, "profile", "test", "full", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["authenticated"] is True
+    assert report["backup"]["missing"] == [] and report["restore"]["missing"] == []
+    assert report["backup"]["project_names"] is True
+    assert DEMO_SECRET_KEY not in json.dumps(report)
+
+    assert _cli(monkeypatch, "profile", "test", "readonly", "--region", "nl-ams") == 1
+    out = capsys.readouterr().out
+    assert "MISSING SecretManagerSecretAccess" in out
+    assert "region nl-ams" in out
+
+    assert _cli(monkeypatch, "profile", "test", "full", "--project", "nope") == 1
+    assert "--project must be a UUID" in capsys.readouterr().err
+
+
+def test_profile_test_with_a_refused_key(
+    emulator: str,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _add_demo_profile(
+        monkeypatch, "wrong", DEMO_ACCESS_KEY, "00000000-0000-4000-8000-000000000000", emulator
+    )
+    capsys.readouterr()
+    assert _cli(monkeypatch, "profile", "test", "wrong") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("secret-kloset: error:")
+    assert "Traceback" not in err
