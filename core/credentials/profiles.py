@@ -272,7 +272,8 @@ class ProfileStore:
         text = self._render(doc)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            os.fchmod(fd, 0o600)
+            if hasattr(os, "fchmod"):  # POSIX; mkstemp already creates the file 0600
+                os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
