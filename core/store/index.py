@@ -176,14 +176,16 @@ class IndexCache:
 
     def _open_file(self) -> sqlite3.Connection:
         assert self.path is not None
+        fresh = not self.path.exists()
         db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            row = db.execute("PRAGMA quick_check").fetchone()
-            if row is None or row[0] != "ok":
-                raise ValueError("quick_check failed")
-            db.executescript(_SCHEMA)
+            if not fresh:
+                row = db.execute("PRAGMA quick_check").fetchone()
+                if row is None or row[0] != "ok":
+                    raise ValueError("quick_check failed")
+            db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if not meta:
                 self._init_meta(db)
@@ -327,6 +329,13 @@ class IndexCache:
             self._db.execute("SELECT 1 FROM blobs WHERE id = ? LIMIT 1", (blob_id,)).fetchone()
             is not None
         )
+
+    def all_ids(self, limit: int) -> set[bytes] | None:
+        """Every indexed blob id, or None when there are more than ``limit``."""
+        row = self._db.execute("SELECT COUNT(*) FROM blobs").fetchone()
+        if row is None or int(row[0]) > limit:
+            return None
+        return {r[0] for r in self._db.execute("SELECT id FROM blobs")}
 
     def lookup(self, blob_id: bytes) -> list[IndexEntry]:
         rows = self._db.execute(

@@ -82,6 +82,7 @@ MIN_PACK_SIZE = 4 * 1024
 MAX_PACK_SIZE = 512 * 1024 * 1024
 FORMAT_NAME = "secret-kloset"
 INDEX_FLUSH_ENTRIES = 100_000  # write an intermediate index delta past this many entries
+KNOWN_IDS_IN_MEMORY = 1_000_000  # above this many indexed blobs, dedup queries SQLite per blob
 UPLOADS_IN_FLIGHT = 2
 READ_CONCURRENCY = 16
 COALESCE_GAP = 64 * 1024
@@ -283,9 +284,16 @@ class BlobSink:
         self.stats = WriterStats()
         self.written_packs: list[str] = []
         self.written_deltas: list[str] = []
+        self._uploaded_entries = 0
+        # Known blob ids in memory (one query instead of one per blob) unless the index is huge.
+        self._known: set[bytes] | None = store.cache.all_ids(limit=KNOWN_IDS_IN_MEMORY)
 
     def known(self, blob_id: bytes) -> bool:
-        return blob_id in self._pending or self.store.cache.has(blob_id)
+        if blob_id in self._pending:
+            return True
+        if self._known is not None:
+            return blob_id in self._known
+        return self.store.cache.has(blob_id)
 
     async def put_blob(
         self, blob_type: int, data: bytes, *, blob_id: bytes | None = None
@@ -332,6 +340,7 @@ class BlobSink:
             except ObjectExistsError:
                 pass  # identical content (its name is its MAC): already durable
             self._uploaded[bytes.fromhex(pack_hex)] = entries
+            self._uploaded_entries += len(entries)
             self.stats.bytes_added += len(data)
             self.stats.packs_written += 1
             self.written_packs.append(pack_hex)
@@ -354,7 +363,16 @@ class BlobSink:
         await self._drain()
         done = self._uploaded
         self._uploaded = {}
+        self._uploaded_entries = 0
         return done
+
+    def _forget_pending(self, packs: dict[bytes, list[PackEntry]]) -> None:
+        """Blobs of these packs are now in the index: move them from pending to known."""
+        for entries in packs.values():
+            for e in entries:
+                self._pending.pop(e.blob_id, None)
+                if self._known is not None:
+                    self._known.add(e.blob_id)
 
     async def flush(self) -> str | None:
         """Make everything added so far durable and indexed; returns the delta name (if any)."""
@@ -364,21 +382,19 @@ class BlobSink:
         name = await self.store.write_index_delta(IndexDelta(packs=packs))
         self.stats.bytes_added += self.store.last_delta_size
         self.written_deltas.append(name)
-        for entries in packs.values():
-            for e in entries:
-                self._pending.pop(e.blob_id, None)
+        self._forget_pending(packs)
         return name
 
     async def maybe_flush_index(self) -> None:
-        if sum(len(v) for v in self._uploaded.values()) >= INDEX_FLUSH_ENTRIES:
+        """Bound memory: index the uploaded packs early once they list many blobs."""
+        if self._uploaded_entries >= INDEX_FLUSH_ENTRIES:
             packs = self._uploaded
             self._uploaded = {}
+            self._uploaded_entries = 0
             name = await self.store.write_index_delta(IndexDelta(packs=packs))
             self.stats.bytes_added += self.store.last_delta_size
             self.written_deltas.append(name)
-            for entries in packs.values():
-                for e in entries:
-                    self._pending.pop(e.blob_id, None)
+            self._forget_pending(packs)
 
     async def abort(self) -> None:
         for task in list(self._uploads):
