@@ -19,6 +19,7 @@ them in a thread through :func:`asyncio.to_thread`.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,9 +127,23 @@ def _select(backend: KeyringBackend) -> tuple[KeyringBackend | None, str | None]
     return backend, None
 
 
+def _active() -> KeyringBackend:
+    """keyring's active backend; a backend that cannot even load is a clear error."""
+    try:
+        return keyring.get_keyring()
+    except Exception as err:  # e.g. PYTHON_KEYRING_BACKEND names a backend that cannot load
+        chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+        where = f" (PYTHON_KEYRING_BACKEND={chosen})" if chosen else ""
+        raise KeyringUnavailableError(
+            f"the keyring backend could not be loaded{where}: {type(err).__name__}: {err}",
+            hint="unset PYTHON_KEYRING_BACKEND or fix keyring's configuration "
+            "('python -m keyring diagnose'); " + _FIX_HINT,
+        ) from None
+
+
 def safe_backend() -> KeyringBackend:
     """The keyring backend secrets go to, or :class:`KeyringUnavailableError`."""
-    chosen, reason = _select(keyring.get_keyring())
+    chosen, reason = _select(_active())
     if chosen is None:
         raise KeyringUnavailableError(f"refusing to use the OS keyring: {reason}")
     return chosen
@@ -190,7 +205,10 @@ def _describe(backend: KeyringBackend) -> str:
 
 def backend_description() -> str:
     """A short human description of the keyring secrets would go to (blocking)."""
-    active = keyring.get_keyring()
+    try:
+        active = _active()
+    except KeyringUnavailableError:
+        return "none (the keyring backend could not be loaded)"
     chosen, _reason = _select(active)
     if isinstance(active, keyring.backends.chainer.ChainerBackend):
         if chosen is not None:
@@ -204,7 +222,11 @@ def backend_description() -> str:
 def check_backend() -> BackendStatus:
     """Whether secrets can be kept in the keyring, and if not why and how to fix (blocking)."""
     description = backend_description()
-    chosen, reason = _select(keyring.get_keyring())
+    try:
+        active = _active()
+    except KeyringUnavailableError as err:
+        return BackendStatus(False, description, err.message, err.hint)
+    chosen, reason = _select(active)
     if chosen is None:
         return BackendStatus(False, description, reason, _FIX_HINT)
     return BackendStatus(True, description)

@@ -269,3 +269,19 @@ def test_any_backend_failure_becomes_a_clear_error() -> None:
             keyring_store.set_secret_key("prod", SECRET)
         assert SECRET not in str(info.value)  # a backend message quoting the value is dropped
         assert "RuntimeError" in info.value.message
+
+
+def test_a_backend_that_cannot_load_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> KeyringBackend:
+        raise RuntimeError("pycryptodome/x required")
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.EncryptedKeyring")
+    monkeypatch.setattr(keyring, "get_keyring", broken)
+    with pytest.raises(KeyringUnavailableError) as info:
+        keyring_store.set_secret_key("prod", SECRET)
+    assert "could not be loaded (PYTHON_KEYRING_BACKEND=keyrings.alt.file.EncryptedKeyring)" in (
+        info.value.message
+    )
+    assert info.value.hint and "unset PYTHON_KEYRING_BACKEND" in info.value.hint
+    status = keyring_store.check_backend()
+    assert not status.usable and status.description.startswith("none")
