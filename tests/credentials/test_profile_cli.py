@@ -349,3 +349,10 @@ def test_remove_with_a_broken_keyring_needs_force(
     assert forced.code == 0
     assert "were not deleted" in forced.err
     assert ProfileStore().find("p") is None
+
+
+def test_the_full_command_line_has_the_profile_commands() -> None:
+    parser = cli.main.build_parser()
+    args = parser.parse_args(["profile", "list", "--json"])
+    assert args.json is True
+    assert args.func.__name__ == "cmd_list"
