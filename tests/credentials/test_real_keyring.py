@@ -217,3 +217,71 @@ def test_separate_cli_processes_share_the_real_keyring(
         assert keyring_store.get_secret_key(name) is None
     finally:
         _cleanup(name)
+
+
+def _product(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The real command line (every command group), in its own process."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, SECRET_KLOSET_KDF="fast")
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=root,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_profile_in_the_keyring_drives_init_and_backup(
+    secret_service: KeyringBackend, isolated_env: IsolatedEnv
+) -> None:
+    from core.emulator import EmulatorApp, ThreadedServer, demo_state
+    from core.emulator.demo import (
+        DEMO_ACCESS_KEY,
+        DEMO_ORGANIZATION_ID,
+        DEMO_PRODUCTION_PROJECT_ID,
+        DEMO_SECRET_KEY,
+    )
+
+    name = _profile_name()
+    passphrase = f"store passphrase {uuid.uuid4().hex}"
+    store = isolated_env.data / "store"
+    with ThreadedServer(EmulatorApp(demo_state())) as server:
+        try:
+            steps = [
+                _product(
+                    "profile",
+                    "add",
+                    name,
+                    "--access-key",
+                    DEMO_ACCESS_KEY,
+                    "--organization-id",
+                    DEMO_ORGANIZATION_ID,
+                    "--project-id",
+                    DEMO_PRODUCTION_PROJECT_ID,
+                    "--api-url",
+                    server.url,
+                    "--store",
+                    str(store),
+                    "--default",
+                    stdin=DEMO_SECRET_KEY + "\n",
+                ),
+                _product("profile", "passphrase", name, stdin=passphrase + "\n"),
+                _product("init"),  # location and passphrase from the profile
+                _product("backup", "--json"),
+            ]
+            for step in steps:
+                assert step.returncode == 0, step.stderr
+                assert DEMO_SECRET_KEY not in step.stdout + step.stderr
+                assert passphrase not in step.stdout + step.stderr
+            backup = json.loads(steps[-1].stdout)
+            assert backup["status"] == "complete"
+            assert backup["secrets"] > 0
+            assert store.is_dir()
+            assert _files_containing(isolated_env, DEMO_SECRET_KEY) == []
+            assert _files_containing(isolated_env, passphrase) == []
+        finally:
+            _cleanup(name)
