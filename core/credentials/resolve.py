@@ -11,8 +11,9 @@ Order, first match wins:
 4. the scw config file's selected profile (``$SCW_PROFILE`` › ``active_profile`` ›
    ``default``), with any ``SCW_*`` variable that is set overriding its field.
 
-Our profiles are self-contained (their secret key comes from the OS keyring); the one thing the
-environment adds to them is ``$SCW_API_URL``, used when the profile sets no ``api_url``.
+An explicitly chosen profile, and our default profile, are self-contained (our secret keys come
+from the OS keyring); the one thing the environment adds to them is ``$SCW_API_URL``, used when
+the profile sets no ``api_url``.
 Defaults: region ``fr-par``, API URL ``https://api.scaleway.com``.
 """
 
@@ -205,6 +206,8 @@ def _from_scw(config: ScwConfig, name: str | None, *, overlay_env: bool) -> Cred
     values = _scw_values(scw, f"{origin} in {config.path}")
     if overlay_env:
         values.update(_environment_fields())
+    elif "api_url" not in values and (env_url := _env("SCW_API_URL")) is not None:
+        values["api_url"] = (env_url, "SCW_API_URL")
     return _build(values, origin)
 
 

@@ -345,3 +345,12 @@ def test_alternate_profiles_file_and_scw_config(
     add_profile(Profile(name="x"), NAMED_SECRET, store=store)
     assert resolve_credentials(profiles=store).source == "profile 'x'"
     assert keyring_store.get_secret_key("x") == NAMED_SECRET
+
+
+def test_scw_api_url_fills_an_explicit_scw_profile_without_one(
+    isolated_env: IsolatedEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_scw(isolated_env)
+    monkeypatch.setenv("SCW_API_URL", "http://127.0.0.1:8421")
+    assert resolve_credentials("dev").api_url == "http://127.0.0.1:8421"
+    assert resolve_credentials("default").api_url == "http://127.0.0.1:8421"
