@@ -48,7 +48,9 @@ from core.scaleway.errors import (
     NotFoundError,
     PermissionDeniedError,
     PreconditionFailedError,
+    RateLimitedError,
     ScalewayError,
+    ServerError,
     TransportError,
 )
 from core.scaleway.models import REGIONS, Project, Secret, SecretVersion, VersionStatus
@@ -66,6 +68,7 @@ from core.store.model import (
 
 DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 256
+RETRY_PAUSE = 1.0  # seconds before the second pass over secrets that failed transiently
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,7 @@ class _Run:
         self.done = 0
         self.total = 0
         self.blob_cache: dict[str, bool] = {}
+        self.retry: list[Secret] = []
 
     def progress(self) -> None:
         self.emit(
@@ -348,11 +352,15 @@ class _Run:
 
     # ---------------------------------------------------------------- one secret
 
-    async def backup_secret(self, secret: Secret) -> None:
+    async def backup_secret(self, secret: Secret, *, final: bool = True) -> None:
+        """Back up one secret. A secret that fails with only transient errors (5xx, 429,
+        after the client's own retries) is deferred to a second pass unless ``final``."""
         region = secret.region
         display = secret.full_path
         self.emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
+        counters = (self.versions_read, self.versions_reused, self.bytes_read)
         error: str | None = None
+        transient = False
         versions_read = 0
         record: SecretRecord | None = None
         parent = self.parents.records.get((region, secret.id))
@@ -380,11 +388,16 @@ class _Run:
                     if v.payload is not None:
                         self.versions_reused += 1
             else:
-                record, versions_read, error = await self._read_secret(secret)
+                record, versions_read, error, transient = await self._read_secret(secret)
         except (AuthenticationError, TransportError):
             raise
         except ScalewayError as err:
             error = _describe(err, secret.id)
+            transient = _is_transient(err)
+        if error is not None and transient and not final:
+            self.versions_read, self.versions_reused, self.bytes_read = counters
+            self.retry.append(secret)
+            return
         if record is None:
             record = SecretRecord.from_api(secret, (), error=error)
         elif error is not None and record.error is None:
@@ -428,8 +441,11 @@ class _Run:
                 return False
         return True
 
-    async def _read_secret(self, secret: Secret) -> tuple[SecretRecord, int, str | None]:
+    async def _read_secret(self, secret: Secret) -> tuple[SecretRecord, int, str | None, bool]:
+        """List a secret's versions and read those not held by a parent: (record, versions
+        read, error or None, whether every error was transient)."""
         region = secret.region
+        transient = True
         versions: list[SecretVersion] = [
             v async for v in self.client.list_versions(region, secret.id)
         ]
@@ -475,6 +491,8 @@ class _Run:
             except (AuthenticationError, TransportError):
                 raise
             except ScalewayError as err:
+                nonlocal transient
+                transient = transient and _is_transient(err)
                 errors.append(_describe(err, secret.id, version.revision))
                 return 0
             if crc is not None and crc != zlib.crc32(data):
@@ -493,7 +511,8 @@ class _Run:
         read = sum(counts)
         self.versions_read += read
         error = "; ".join(errors) if errors else None
-        return SecretRecord.from_api(secret, versions, payloads, error=error), read, error
+        record = SecretRecord.from_api(secret, versions, payloads, error=error)
+        return record, read, error, transient
 
     async def _access(
         self, secret: Secret, version: SecretVersion, *, toggle: bool
@@ -509,6 +528,11 @@ class _Run:
             # Shielded: a cancelled run must still leave the version disabled as it found it.
             await asyncio.shield(self.client.disable_version(region, secret.id, version.revision))
         return accessed.data, accessed.data_crc32
+
+
+def _is_transient(err: ScalewayError) -> bool:
+    """5xx and 429 that outlasted the client's retries: worth one more pass later."""
+    return isinstance(err, ServerError | RateLimitedError) or (err.status_code or 0) >= 500
 
 
 def _describe(err: ScalewayError, secret_id: str, revision: int | None = None) -> str:
@@ -569,7 +593,7 @@ async def collect(
             secret = await queue.get()
             if secret is None:
                 return
-            await run.backup_secret(secret)
+            await run.backup_secret(secret, final=False)
 
     async def produce() -> None:
         try:
@@ -583,6 +607,21 @@ async def collect(
         group.create_task(produce())
         for _ in range(workers):
             group.create_task(worker())
+    if run.retry:
+        # Transient failures (5xx, 429 storms) get a second pass after a pause, with less
+        # parallelism; what still fails then is recorded as an error.
+        pending, run.retry = run.retry, []
+        emit(
+            ev.Phase(PhaseName.READING, f"retrying {len(pending)} secret(s) after transient errors")
+        )
+        await asyncio.sleep(RETRY_PAUSE)
+        gate = asyncio.Semaphore(max(1, workers // 4))
+
+        async def again(secret: Secret) -> None:
+            async with gate:
+                await run.backup_secret(secret, final=True)
+
+        await asyncio.gather(*(again(s) for s in pending))
     return run
 
 

@@ -47,7 +47,9 @@ from core.scaleway.errors import (
     NotFoundError,
     PermissionDeniedError,
     PreconditionFailedError,
+    RateLimitedError,
     ScalewayError,
+    ServerError,
     TransportError,
 )
 from core.scaleway.models import REGIONS, Secret, SecretVersion, VersionStatus, normalize_path
@@ -56,6 +58,7 @@ from core.store.model import SecretRecord, SnapshotHeader, VersionRecord
 PayloadReader = Callable[[str], Awaitable[bytes]]
 
 DEFAULT_CONCURRENCY = 16
+RETRY_PAUSE = 1.0  # seconds before the second pass over actions that failed transiently
 
 
 class Action(StrEnum):
@@ -121,7 +124,9 @@ class PlannedAction:
     outcome: str = Outcome.PLANNED
     error: str | None = None
     restored_revisions: list[int] = field(default_factory=list)  # destination revisions
+    added: list[tuple[int, VersionToAdd]] = field(default_factory=list, repr=False)
     verified: bool | None = None
+    transient: bool = False  # the last failure was a 5xx/429 that outlasted the retries
 
     @property
     def secret_id(self) -> str:
@@ -343,6 +348,12 @@ async def _plan_existing(
         action.action = Action.SKIP
         action.detail = "the snapshot holds no data for the chosen versions"
         return
+    if dest.version_count == 0:
+        # An empty secret (e.g. left by an interrupted restore) is filled, never a conflict.
+        action.action = Action.ADD_VERSION
+        action.versions = tuple(_to_add(v) for v in chosen)
+        action.detail = "the destination secret has no version: adding the snapshot's"
+        return
     current = await _access_data(client, region, dest.id, "latest_enabled")
     if await _same(read, candidate, current):
         action.action = Action.SKIP_IDENTICAL
@@ -383,6 +394,66 @@ async def _matching_prefix(
                 return count
         count += 1
     return count
+
+
+async def _decide(
+    client: Any,
+    read: PayloadReader,
+    action: PlannedAction,
+    dest: Secret | None,
+    chosen: list[VersionRecord],
+    mode: str,
+    on_conflict: str,
+    *,
+    explicit: bool,
+    notes: list[str],
+) -> None:
+    """Set ``action``'s action and versions for one record against its destination."""
+    record = action.record
+    if record.deletion_requested_at is not None and not explicit:
+        action.action = Action.SKIP
+        action.destination_secret_id = dest.id if dest is not None else None
+        action.detail = (
+            "scheduled for deletion when the snapshot was taken; select it explicitly "
+            "(--secret) to restore it"
+        )
+    elif dest is None:
+        action.action = Action.CREATE
+        action.versions = tuple(_to_add(v) for v in chosen)
+        action.detail = f"create the secret with {len(chosen)} version(s)"
+    elif dest.deletion_requested_at is not None:
+        action.action = Action.RECOVER
+        action.destination_secret_id = dest.id
+        candidate = _candidate(chosen)
+        action.versions = (_to_add(candidate),) if candidate is not None else ()
+        action.only_if_differs = True
+        action.detail = (
+            "the destination secret is scheduled for deletion: recover it, then add a "
+            "version if its data differs"
+        )
+    else:
+        action.destination_secret_id = dest.id
+        if dest.type != record.type:
+            notes.append(f"the destination's type is {dest.type}, the snapshot's {record.type}")
+        await _plan_existing(client, read, action, dest, chosen, mode, on_conflict)
+
+
+async def _find_destination(client: Any, action: PlannedAction) -> Secret | None:
+    """The destination secret at the record's path and name (live first), if any."""
+    found: Secret | None = None
+    record = action.record
+    wanted = normalize_path(record.path)
+    for scheduled in (True, False):
+        async for secret in client.list_secrets(
+            action.region,
+            project_id=action.project_id,
+            name=record.name,
+            path=wanted,
+            scheduled_for_deletion=scheduled,
+        ):
+            if secret.name == record.name and normalize_path(secret.path) == wanted:
+                found = secret
+    return found
 
 
 async def plan_restore(
@@ -489,34 +560,17 @@ async def plan_restore(
         seen.add(key)
         dest = existing[(region, project)].get((normalize_path(record.path), record.name))
         async with semaphore:
-            if record.deletion_requested_at is not None and selection.everything:
-                action.action = Action.SKIP
-                action.destination_secret_id = dest.id if dest is not None else None
-                action.detail = (
-                    "scheduled for deletion when the snapshot was taken; select it explicitly "
-                    "(--secret) to restore it"
-                )
-            elif dest is None:
-                action.action = Action.CREATE
-                action.versions = tuple(_to_add(v) for v in chosen)
-                action.detail = f"create the secret with {len(chosen)} version(s)"
-            elif dest.deletion_requested_at is not None:
-                action.action = Action.RECOVER
-                action.destination_secret_id = dest.id
-                candidate = _candidate(chosen)
-                action.versions = (_to_add(candidate),) if candidate is not None else ()
-                action.only_if_differs = True
-                action.detail = (
-                    "the destination secret is scheduled for deletion: recover it, then add a "
-                    "version if its data differs"
-                )
-            else:
-                action.destination_secret_id = dest.id
-                if dest.type != record.type:
-                    notes.append(
-                        f"the destination's type is {dest.type}, the snapshot's {record.type}"
-                    )
-                await _plan_existing(client, read, action, dest, chosen, versions, on_conflict)
+            await _decide(
+                client,
+                read,
+                action,
+                dest,
+                chosen,
+                versions,
+                on_conflict,
+                explicit=not selection.everything,
+                notes=notes,
+            )
         if notes:
             action.detail = (
                 "; ".join([action.detail, *notes]) if action.detail else "; ".join(notes)
@@ -582,6 +636,7 @@ async def _add_versions(
         )
         latest = created.revision
         action.restored_revisions.append(created.revision)
+        action.added.append((created.revision, v))
         if v.disable:
             await client.disable_version(action.region, secret_id, created.revision)
 
@@ -626,10 +681,10 @@ async def _apply_one(client: Any, read: PayloadReader, action: PlannedAction) ->
 async def _verify_one(client: Any, action: PlannedAction) -> None:
     """Read every restored version back and compare its CRC32 with the snapshot's."""
     sid = action.destination_secret_id
-    if sid is None or not action.restored_revisions:
+    if sid is None or not action.added:
         return
     ok = True
-    for dest_rev, src in zip(action.restored_revisions, action.versions, strict=False):
+    for dest_rev, src in action.added:
         if src.expires_once_accessed:
             continue  # reading it would expire it
         if src.disable:
@@ -647,6 +702,27 @@ async def _verify_one(client: Any, action: PlannedAction) -> None:
     if not ok:
         action.outcome = Outcome.FAILED
         action.error = f"secret {action.secret_id}: verification failed (CRC32 differs)"
+
+
+async def _attempt(client: Any, read: PayloadReader, action: PlannedAction, verify: bool) -> None:
+    """Apply (and verify) one action, recording its outcome; fatal errors propagate."""
+    try:
+        await _apply_one(client, read, action)
+        if verify:
+            await _verify_one(client, action)
+        if action.outcome != Outcome.FAILED:
+            action.outcome = Outcome.OK
+    except (AuthenticationError, TransportError) as err:
+        action.outcome = Outcome.FAILED
+        action.error = _error_text(err, action)
+        raise
+    except ScalewayError as err:
+        action.outcome = Outcome.FAILED
+        action.error = _error_text(err, action)
+        action.transient = isinstance(err, ServerError | RateLimitedError)
+    except KlosetError as err:
+        action.outcome = Outcome.FAILED
+        action.error = _error_text(err, action)
 
 
 def _error_text(err: BaseException, action: PlannedAction) -> str:
@@ -705,19 +781,7 @@ async def apply_plan(
         nonlocal finished, errors
         async with semaphore:
             in_progress.add(id(action))
-            try:
-                await _apply_one(client, read, action)
-                if verify:
-                    await _verify_one(client, action)
-                if action.outcome != Outcome.FAILED:
-                    action.outcome = Outcome.OK
-            except (AuthenticationError, TransportError) as err:
-                action.outcome = Outcome.FAILED
-                action.error = _error_text(err, action)
-                raise
-            except (ScalewayError, KlosetError) as err:
-                action.outcome = Outcome.FAILED
-                action.error = _error_text(err, action)
+            await _attempt(client, read, action, verify)
             finished += 1
             if action.outcome == Outcome.FAILED:
                 errors += 1
@@ -758,6 +822,55 @@ async def apply_plan(
     except (AuthenticationError, TransportError):
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    again = [a for a in todo if a.outcome == Outcome.FAILED and a.transient]
+    if again:
+        # A second pass for what failed transiently (5xx, 429 storms): re-plan each secret
+        # against what its destination holds now (the first attempt may have done part of
+        # it), then apply what is still missing.
+        emit(
+            ev.Phase(PhaseName.APPLYING, f"retrying {len(again)} action(s) after transient errors")
+        )
+        await asyncio.sleep(RETRY_PAUSE)
+        gate = asyncio.Semaphore(max(1, concurrency // 4))
+
+        async def retry(action: PlannedAction) -> None:
+            async with gate:
+                action.error, action.transient = None, False
+                action.outcome = Outcome.PLANNED
+                try:
+                    dest = await _find_destination(client, action)
+                    chosen, _ = choose_versions(action.record, plan.versions, plan.revision)
+                    await _decide(
+                        client,
+                        read,
+                        action,
+                        dest,
+                        chosen,
+                        plan.versions,
+                        OnConflict.NEW_VERSION,  # our own partial work is never a conflict
+                        explicit=True,
+                        notes=[],
+                    )
+                except (ScalewayError, KlosetError) as err:
+                    action.outcome = Outcome.FAILED
+                    action.error = _error_text(err, action)
+                    return
+                if action.changes:
+                    await _attempt(client, read, action, verify)
+                else:
+                    action.outcome = Outcome.OK
+                emit(
+                    ev.ActionDone(
+                        action.secret_id,
+                        str(action.action),
+                        str(action.outcome),
+                        detail=action.error or action.detail,
+                        destination_secret_id=action.destination_secret_id,
+                        display=action.record.full_path,
+                    )
+                )
+
+        await asyncio.gather(*(retry(a) for a in again))
     failed = [a for a in plan.actions if a.outcome in (Outcome.FAILED, Outcome.CONFLICT)]
     if not failed:
         status = "ok"

@@ -53,3 +53,13 @@ async def store() -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture(autouse=True)
+def short_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engines pause before their second pass over transient failures; not in tests."""
+    import core.engine.backup
+    import core.engine.restore
+
+    monkeypatch.setattr(core.engine.backup, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.restore, "RETRY_PAUSE", 0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from core.emulator import EmulatorApp, parse_config
@@ -373,3 +374,46 @@ async def test_copy_and_its_dry_run(app: EmulatorApp, client: ScalewayClient, st
 
     with pytest.raises(UsageError):
         await run_copy(client, store, project_id=SOURCE, region="fr-par", to_project=SOURCE)
+
+
+class FlakyVersions(httpx.AsyncBaseTransport):
+    """Answers 503 to the first ``count`` version creations, then lets everything through."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, count: int) -> None:
+        self.inner = inner
+        self.left = count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/versions") and self.left > 0:
+            self.left -= 1
+            return httpx.Response(503, json={"message": "unavailable", "type": "unavailable"})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_transient_failures_get_a_second_pass(
+    app: EmulatorApp, client: ScalewayClient, store: Store
+) -> None:
+    snap = await backup(client, store)
+    transport = FlakyVersions(httpx.ASGITransport(app=app), count=4)
+    async with make_client(app, transport=transport, max_retries=2) as flaky:
+        plan = await plan_restore(
+            flaky,
+            store,
+            snap.snapshot_id or "",
+            selection=Selection.parse(["stripe-key"]),
+            to_project=TARGET,
+        )
+        result = await apply_plan(flaky, store, plan, verify=True, concurrency=1)
+    assert transport.left == 0
+    action = result.actions[0]
+    assert result.status == "ok" and action.outcome == "ok", action.error
+    # The first pass created the secret and failed on its first version; the second pass
+    # found the empty secret and added every version, in order, once.
+    assert action.action == Action.ADD_VERSION, (action.detail, action.restored_revisions)
+    assert action.restored_revisions == [1, 2, 3] and action.verified is True
+    target = await read_project(client, "fr-par", TARGET)
+    assert [d for _, d in target[("/prod/api", "stripe-key")]["versions"]] == [
+        b"sk_live_v1",
+        b"sk_live_v2",
+        "sk_live_v3 ünïcödé ✓".encode(),
+    ]
