@@ -7,7 +7,7 @@ an error dialog that says what went wrong and what to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -161,10 +161,11 @@ class SecretKlosetApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(self.ActivityLogged(entry))
 
-    def show_error(self, error: BaseException) -> None:
+    def show_error(self, error: BaseException, then: Callable[[], None] | None = None) -> None:
+        """The error dialog: what went wrong and what to do; ``then`` runs once it is closed."""
         report = describe(error)
         self.error_reports.append(report)
-        self.push_screen(ErrorDialog(report))
+        self.push_screen(ErrorDialog(report), (lambda _: then()) if then is not None else None)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -254,19 +255,31 @@ class SecretKlosetApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """Every worker failure ends here: one dialog saying what happened and what to do."""
+        self.report_worker_failure(event)
+
+    def report_worker_failure(self, event: Worker.StateChanged) -> None:
+        """Every worker failure ends here (``Worker.StateChanged`` does not bubble, so each
+        node that runs workers forwards it, see :class:`tui.workers.ReportsFailures`): one
+        dialog saying what happened and what to do."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
         if error is None:
             return
         if event.worker.group == "store-open":
-            from core.store.errors import WrongPassphraseError
+            from core.store.errors import StoreNotFoundError, WrongPassphraseError
 
-            if isinstance(error, WrongPassphraseError) and self.context.store_location:
-                self.log_activity(
-                    "open store", self.context.store_location, "failed", "wrong passphrase"
-                )
+            if isinstance(error, StoreNotFoundError):
+                from tui.screens.setup import StoreSetupScreen
+
+                self.push_screen(StoreSetupScreen(self.context.store_location))
+                return
+
+            location = self.context.store_location
+            if isinstance(error, WrongPassphraseError) and location:
+                self.log_activity("open store", location, "failed", "wrong passphrase")
+                self.show_error(error, then=lambda: self.ask_passphrase(location))
+                return
         self.show_error(error)
 
     # ------------------------------------------------------------------ actions

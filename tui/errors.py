@@ -43,9 +43,16 @@ def describe(error: BaseException) -> ErrorReport:
     if isinstance(error, KlosetError):
         name = type(error).__name__
         title = {
-            "WrongPassphrase": "Wrong passphrase",
-            "StoreNotFound": "No store there",
-            "StoreLocked": "Store locked",
+            "WrongPassphraseError": "Wrong passphrase",
+            "StoreNotFoundError": "No store there",
+            "StoreExistsError": "A store is already there",
+            "StoreLockedError": "Store locked",
+            "CorruptStoreError": "Store damaged",
+            "BlobNotFoundError": "Store damaged",
+            "BackendError": "Cannot reach the store",
+            "KeyringUnavailableError": "No safe keyring",
+            "RestoreConflict": "Conflicts: nothing changed",
+            "UsageError": "Not possible",
             "NotFoundError": "Not found",
             "PreflightError": "Missing permissions",
             "PartialFailure": "Finished with failures",

@@ -13,7 +13,7 @@ from tui.context import ConsoleContext
 from tui.demo import build_demo_context, demo_client
 
 
-async def settle(pilot: Any, rounds: int = 4) -> None:
+async def settle(pilot: Any, rounds: int = 2) -> None:
     """Let workers finish and messages drain (bounded)."""
     from textual.worker import WorkerCancelled, WorkerFailed
 

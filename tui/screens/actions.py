@@ -30,6 +30,7 @@ from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.browser import SecretsBrowser
 from tui.widgets.progress import RunPanel, human, summary_text
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.workers import ReportsFailures
 
 ICON = "[K]"
 
@@ -38,7 +39,7 @@ def split_tags(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
 
 
-class RunScreen(Screen[None]):
+class RunScreen(ReportsFailures, Screen[None]):
     """Shared behaviour: a run in a worker, cancellable with Esc (after a confirmation)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back / cancel")]

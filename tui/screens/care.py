@@ -28,6 +28,7 @@ from tui.screens.setup import passphrase_strength
 from tui.widgets.browser import short_time
 from tui.widgets.progress import human
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.workers import ReportsFailures
 
 ICON = "[K]"
 
@@ -46,7 +47,7 @@ def _int(text: str, name: str) -> int:
         ) from None
 
 
-class StoreCareScreen(Screen[None]):
+class StoreCareScreen(ReportsFailures, Screen[None]):
     """Maintenance of the open store."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]

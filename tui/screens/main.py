@@ -17,6 +17,7 @@ from tui.app import ICON, ActivityEntry, SecretKlosetApp
 from tui.sources import LiveSource, snapshot_source_text
 from tui.widgets.browser import SecretsBrowser, short_time
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.workers import ReportsFailures
 
 
 def human_bytes(n: int | float | None) -> str:
@@ -30,7 +31,7 @@ def human_bytes(n: int | float | None) -> str:
     return f"{value:.1f} GiB"
 
 
-class ProjectsPane(Vertical):
+class ProjectsPane(ReportsFailures, Vertical):
     """The organization's projects; the highlighted one's secret count and last snapshot."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -214,7 +215,7 @@ class ProjectsPane(Vertical):
         )
 
 
-class SecretsPane(Vertical):
+class SecretsPane(ReportsFailures, Vertical):
     """The current project's secrets (live, from the API)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -291,7 +292,7 @@ def snapshot_row(h: Any) -> Row:
     return Row(h.id, cells, search=search, style="" if h.status == "complete" else "warn")
 
 
-class SnapshotsPane(Vertical):
+class SnapshotsPane(ReportsFailures, Vertical):
     """The store's snapshots; open one, or mark two and diff them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from core.scaleway.models import REGIONS
+from tui.workers import ReportsFailures
 
 ICON = "[K]"
 
@@ -60,7 +61,7 @@ def passphrase_strength(passphrase: str) -> tuple[int, str]:
     return bits, word
 
 
-class ProfileScreen(Screen[bool]):
+class ProfileScreen(ReportsFailures, Screen[bool]):
     """Add a profile: fields, keyring status, import from the scw config, test connection."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -353,7 +354,7 @@ class ProfileScreen(Screen[bool]):
         self.action_cancel()
 
 
-class StoreSetupScreen(Screen[bool]):
+class StoreSetupScreen(ReportsFailures, Screen[bool]):
     """Create a store (location, passphrase twice, strength) or open an existing one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Back")]

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Static
 from tui.sources import SnapshotSource, snapshot_source_text
 from tui.widgets.browser import SecretsBrowser, short_time
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.workers import ReportsFailures
 
 ICON = "[K]"
 
@@ -64,7 +65,7 @@ class SnapshotScreen(Screen[None]):
         self.app.push_screen(RestoreScreen(self.header.id, preselected=browser.marked_ids))
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(ReportsFailures, Screen[None]):
     """What changed from an older snapshot to a newer one: secrets and versions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]

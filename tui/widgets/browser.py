@@ -27,6 +27,7 @@ from textual.widgets.tree import TreeNode
 
 from tui.sources import SecretEntry, SecretSource, VersionEntry
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.workers import ReportsFailures
 
 TYPE_SHORT = {
     "opaque": "opaque",
@@ -89,7 +90,7 @@ def render_value(data: bytes) -> str:
     return "base64:" + base64.b64encode(data).decode("ascii")
 
 
-class SecretsBrowser(Widget):
+class SecretsBrowser(ReportsFailures, Widget):
     """Browse a :class:`SecretSource`: tree of folders, table of secrets, detail, versions."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
