@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -103,7 +104,7 @@ async def test_mismatched_passphrases_create_nothing(tmp_path: Path) -> None:
         setup.query_one("#create", Button).press()
         await settle(pilot)
         assert app.store is None
-        assert not os.path.exists(ctx.store_location or "")
+        assert not await asyncio.to_thread(os.path.exists, ctx.store_location or "")
         assert app.error_reports == []
 
 
