@@ -75,26 +75,43 @@ def _add_key(
     return secret_key
 
 
-def install_world(app: EmulatorApp, url: str) -> World:
-    """Add this suite's keys to ``app`` and pick two of its projects."""
-    state = app.state
-    with state.lock:
-        projects = sorted(state.projects)
-        organization_id = state.organization_id
-    assert len(projects) >= 2, "the conformance world needs two projects"
-    project_id = next((p for p in projects if p != organization_id), projects[0])
-    other = next(p for p in projects if p != project_id)
-    world = World(
-        url=url,
-        app=app,
-        organization_id=organization_id,
-        project_id=project_id,
-        other_project_id=other,
-        admin_key=_add_key(
-            app, "admin", [PermissionSet.SECRET_FULL_ACCESS, PermissionSet.PROJECT_READ_ONLY]
-        ),
-        scoped_key=_add_key(app, "scoped", [PermissionSet.SECRET_FULL_ACCESS], projects=(other,)),
-    )
+def install_world(app: EmulatorApp, url: str, config: Any = None) -> World:
+    """Add this suite's keys to ``app``; ids and the full/scoped keys come from the
+    conformance config when given (``tests/conformance/conftest.py``), else from the state."""
+    if config is not None:
+        world = World(
+            url=url,
+            app=app,
+            organization_id=config.organization_id,
+            project_id=config.project_id,
+            other_project_id=config.other_project_id,
+            admin_key=config.key("full").secret_key,
+            scoped_key=config.key("scoped").secret_key,
+        )
+    else:
+        state = app.state
+        with state.lock:
+            projects = sorted(state.projects)
+            organization_id = state.organization_id
+        assert len(projects) >= 2, "the conformance world needs two projects"
+        project_id = next((p for p in projects if p != organization_id), projects[0])
+        other = next(p for p in projects if p != project_id)
+        world = World(
+            url=url,
+            app=app,
+            organization_id=organization_id,
+            project_id=project_id,
+            other_project_id=other,
+            admin_key=_add_key(
+                app, "admin", [PermissionSet.SECRET_FULL_ACCESS, PermissionSet.PROJECT_READ_ONLY]
+            ),
+            scoped_key=_add_key(
+                app,
+                "scoped",
+                [PermissionSet.SECRET_FULL_ACCESS, PermissionSet.PROJECT_READ_ONLY],
+                projects=(other,),
+            ),
+        )
     for missing in ALL_NARROW_SETS:
         world.lacking[str(missing)] = _add_key(
             app, f"lacks-{missing}", [s for s in ALL_NARROW_SETS if s != missing]
