@@ -24,6 +24,10 @@ STATUS_COMPLETE = "complete"
 STATUS_PARTIAL = "partial"
 
 
+class NewerVersionError(ValueError):
+    """A record or header written by a newer program (a reader must not guess)."""
+
+
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
     return json.dumps(
@@ -250,7 +254,9 @@ class SecretRecord:
         if not isinstance(data, dict):
             raise ValueError("a secret record must be a JSON object")
         if int(data.get("v", 1)) > MODEL_VERSION:
-            raise ValueError(f"secret record version {data.get('v')} is newer than this program")
+            raise NewerVersionError(
+                f"secret record version {data.get('v')} is newer than this program"
+            )
         return cls.from_dict(data)
 
     @classmethod
@@ -491,7 +497,7 @@ class SnapshotHeader:
         if not isinstance(data, dict):
             raise ValueError("a snapshot header must be a JSON object")
         if int(data.get("v", 1)) > MODEL_VERSION:
-            raise ValueError(f"snapshot version {data.get('v')} is newer than this program")
+            raise NewerVersionError(f"snapshot version {data.get('v')} is newer than this program")
         return cls.from_dict(data)
 
     def __repr__(self) -> str:  # tags and project names are secret-bearing

@@ -65,6 +65,7 @@ from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.model import (
     STATUS_COMPLETE,
     STATUS_PARTIAL,
+    NewerVersionError,
     SecretRecord,
     SnapshotError,
     SnapshotHeader,
@@ -929,6 +930,8 @@ class Store:
             raise CorruptStoreError(
                 f"snapshot {name[:16]} fails authentication", kind="snapshots", name=name
             ) from None
+        except NewerVersionError as err:
+            raise UnsupportedFormatError(f"snapshot {name[:16]}: {err}") from None
         except (ValueError, KeyError, TypeError):
             raise CorruptStoreError(
                 f"snapshot {name[:16]} is malformed", kind="snapshots", name=name
@@ -1074,6 +1077,8 @@ class Store:
         for rid in ids:
             try:
                 out.append(SecretRecord.from_bytes(blobs[rid]))
+            except NewerVersionError as err:
+                raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
             except (ValueError, KeyError, TypeError):
                 raise CorruptStoreError(
                     f"secret record {rid[:16]} is malformed", kind="blob", name=rid

@@ -536,3 +536,34 @@ async def test_writer_resyncs_before_deduplicating(store_factory: StoreFactory) 
         await w.commit()
     assert await store.read_payload(blob) == data
     assert (await store.check(read_data=True)).ok
+
+
+async def test_newer_snapshot_and_record_versions_are_refused(store_factory: StoreFactory) -> None:
+    import json
+
+    from core.store import UnsupportedFormatError
+    from core.store.crypto import BLOB_RECORD
+    from core.store.model import encode_tree
+
+    store = await store_factory.init()
+    base = await backup(store, 1)
+    # a snapshot written by a newer program
+    future = json.loads(base.to_bytes())
+    future["v"] = 99
+    future["id"] = "ee" * 32
+    body = store.keys.seal_object(5, bytes.fromhex(future["id"]), json.dumps(future).encode())
+    from core.store import envelope
+
+    await store.backend.put("snapshots", future["id"], envelope.seal(store.keys, 5, body))
+    with pytest.raises(UnsupportedFormatError):
+        await store.get_snapshot(future["id"])
+    # a record written by a newer program
+    rec = json.loads(record(1).to_bytes())
+    rec["v"] = 7
+    async with store.writer() as w:
+        bid, _ = await w._ready().put_blob(BLOB_RECORD, json.dumps(rec).encode())
+        tree_id, _ = await w._ready().put_blob(3, encode_tree([bid]))
+        header = await w.commit(record_ids=[bid])
+    with pytest.raises(UnsupportedFormatError):
+        await store.read_tree(header.id)
+    assert tree_id == header.tree
