@@ -250,3 +250,75 @@ def test_unknown_format_version_is_refused() -> None:
     obj[4] = envelope.KIND_SNAPSHOT
     with pytest.raises(CorruptStoreError):
         envelope.open_(KEYS, bytes(obj), envelope.KIND_INDEX)
+
+
+store_secrets = st.lists(
+    st.tuples(
+        st.text(min_size=1, max_size=20),  # name
+        st.sampled_from(["/", "/a", "/a/b"]),  # path
+        st.lists(payloads, min_size=1, max_size=3),  # version data
+    ),
+    min_size=0,
+    max_size=12,
+    unique_by=lambda t: (t[0], t[1]),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(store_secrets, st.integers(min_value=4096, max_value=64 * 1024))
+def test_store_snapshot_roundtrip(
+    secrets_: list[tuple[str, str, list[bytes]]], pack_size: int
+) -> None:
+    """Whatever is written through a writer reads back exactly, in tree order, deduplicated."""
+    import asyncio
+    import secrets as pysecrets
+
+    from core.store import KdfParams, SourceInfo, Store
+    from core.store.backends.memory import forget_memory_store
+
+    async def run() -> None:
+        location = f"memory://prop-{pysecrets.token_hex(6)}"
+        store = await Store.init(
+            location, "pw", kdf=KdfParams.for_tests(), cache_dir=":memory:", pack_size=pack_size
+        )
+        try:
+            written: list[SecretRecord] = []
+            async with store.writer() as w:
+                for i, (name, path, datas) in enumerate(secrets_):
+                    vers = []
+                    for rev, data in enumerate(datas, start=1):
+                        blob = await w.put_payload(data)
+                        assert blob == KEYS_FOR(store).blob_id(BLOB_DATA, data).hex()
+                        vers.append(VersionRecord(rev, "enabled", payload=blob, size=len(data)))
+                    rec = SecretRecord("fr-par", "p", f"id-{i}", name, path, versions=tuple(vers))
+                    await w.put_record(rec)
+                    written.append(rec)
+                header = await w.commit(sources=[SourceInfo(region="fr-par", project_id="p")])
+            reopened = await Store.open(location, "pw", cache_dir=":memory:")
+            try:
+                tree = await reopened.read_tree(header.id)
+                assert tree == sorted(written, key=lambda r: (*r.key, r.secret_id))
+                for rec, (_n, _p, datas) in zip(
+                    sorted(written, key=lambda r: int(r.secret_id[3:])), secrets_, strict=True
+                ):
+                    for v, data in zip(rec.versions, datas, strict=True):
+                        assert v.payload is not None
+                        assert await reopened.read_payload(v.payload) == data
+                distinct = {d for _n, _p, ds in secrets_ for d in ds}
+                assert (
+                    reopened.index_stats().blobs
+                    == len(distinct) + len({r.to_bytes() for r in written}) + 1
+                )
+            finally:
+                await reopened.close()
+        finally:
+            await store.close()
+            forget_memory_store(location)
+
+    asyncio.run(run())
+
+
+def KEYS_FOR(store: object) -> Keys:
+    keys = store.keys  # type: ignore[attr-defined]
+    assert isinstance(keys, Keys)
+    return keys
