@@ -186,3 +186,20 @@ async def test_s3_missing_bucket(s3_server: S3Server) -> None:
         await be.put("packs", _name(1), b"x")
     assert "does not exist" in str(info.value)
     assert not await be.exists("config", "config")
+
+
+async def test_s3_without_conditional_writes_falls_back(s3_server: S3Server) -> None:
+    be = open_backend(s3_server.location(), **s3_server.options())
+    assert isinstance(be, S3Backend)
+    be.atomic_create = False  # as after a server answered 501 to If-None-Match
+    await be.put("keys", _name(1), b"first", create_only=True)
+    with pytest.raises(ObjectExistsError):
+        await be.put("keys", _name(1), b"second", create_only=True)
+    assert await be.get("keys", _name(1)) == b"first"
+
+
+def test_unsupported_conditional_write_detection() -> None:
+    from core.store.backends.s3 import _unsupported
+
+    assert _unsupported(RuntimeError("501 Not Implemented: If-None-Match"))
+    assert not _unsupported(RuntimeError("connection reset"))

@@ -9,6 +9,7 @@ write (``If-None-Match: *``).
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,15 @@ from core.store.backends.base import Backend
 from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError, StoreError
 
 _TRUE = {"1", "true", "yes", "on"}
+log = logging.getLogger(__name__)
+
+
+def _unsupported(err: Exception) -> bool:
+    """The server does not implement ``If-None-Match`` on PUT."""
+    if isinstance(err, obx.NotSupportedError):
+        return True
+    text = str(err).lower()
+    return "notimplemented" in text or "not implemented" in text or "501" in text
 
 
 def _env(*names: str) -> str | None:
@@ -114,11 +124,29 @@ class S3Backend(Backend):
         return BackendError(f"could not {op} {path} in bucket {self.bucket} ({type(err).__name__})")
 
     async def _put(self, path: str, data: bytes, create_only: bool) -> None:
+        if create_only and not self.atomic_create:
+            # The server has no conditional writes: check, then write (not atomic; every name
+            # we create is random or content-addressed, so a race only rewrites equal data).
+            try:
+                await self._stat(path)
+            except ObjectNotFoundError:
+                pass
+            else:
+                kind, _, name = path.partition("/")
+                raise ObjectExistsError(kind, name.rsplit("/", 1)[-1])
+            create_only = False
         try:
             await obstore.put_async(
                 self._store, path, data, mode="create" if create_only else "overwrite"
             )
         except Exception as err:
+            if create_only and _unsupported(err):
+                log.warning(
+                    "the S3 server refuses conditional writes; falling back to check-then-put"
+                )
+                self.atomic_create = False
+                await self._put(path, data, True)
+                return
             if isinstance(err, obx.NotFoundError | FileNotFoundError):
                 raise BackendError(
                     f"cannot write to bucket {self.bucket}: it does not exist",
