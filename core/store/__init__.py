@@ -39,6 +39,7 @@ from core.store.repository import (
     KeyInfo,
     Store,
     StoreConfig,
+    StoreStats,
     Writer,
     default_cache_dir,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "StoreExistsError",
     "StoreLockedError",
     "StoreNotFoundError",
+    "StoreStats",
     "UnsupportedFormatError",
     "VersionRecord",
     "Writer",

