@@ -25,6 +25,7 @@ from core.engine.copy import run_copy
 from core.engine.restore import (
     Action,
     OnConflict,
+    RestoreConflict,
     RestoreInterrupted,
     RestoreResult,
     VersionsMode,
@@ -539,8 +540,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     try:
         result = run_async(main())
-    except RestoreInterrupted as interrupted:
-        _emit_restore(interrupted.result, args, "restore")
+    except (RestoreInterrupted, RestoreConflict) as stopped:
+        if stopped.result is not None:
+            _emit_restore(stopped.result, args, "restore")
         raise
     _emit_restore(result, args, "restore")
     return _finish_restore(result, args, "restore")
@@ -589,8 +591,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
     try:
         result = run_async(main())
-    except RestoreInterrupted as interrupted:
-        _emit_restore(interrupted.result, args, "copy")
+    except (RestoreInterrupted, RestoreConflict) as stopped:
+        if stopped.result is not None:
+            _emit_restore(stopped.result, args, "copy")
         raise
     if args.json:
         print_json(result.to_json())

@@ -83,7 +83,14 @@ class VersionsMode(StrEnum):
 
 
 class RestoreConflict(KlosetError):
-    """``--on-conflict fail`` met destination secrets that differ: nothing was changed."""
+    """``--on-conflict fail`` met destination secrets that differ: nothing was changed.
+    ``result`` holds the plan, with the conflicting actions marked."""
+
+    def __init__(
+        self, message: str, *, result: RestoreResult | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
 
 
 class RestoreInterrupted(KlosetError):
@@ -757,9 +764,13 @@ async def apply_plan(
         status = "conflict" if plan.conflicts else "dry_run"
         return RestoreResult(plan, status, dry_run=True, verify=verify)
     if plan.conflicts and plan.on_conflict == OnConflict.FAIL:
+        for a in plan.actions:
+            if a.action != Action.CONFLICT:
+                a.outcome = Outcome.SKIPPED
         raise RestoreConflict(
             f"{len(plan.conflicts)} destination secret(s) differ from the snapshot "
             f"({', '.join(a.secret_id for a in plan.conflicts[:5])}); nothing was changed",
+            result=RestoreResult(plan, "conflict", verify=verify),
             hint="see them with --dry-run; use --on-conflict new-version to add a version, or "
             "skip to leave them",
         )

@@ -153,6 +153,8 @@ def test_single_secret_single_version_and_conflicts(cli: Cli, emulator: Emulator
     generation = emulator.app.state.generation
     fail = cli(*args, "--on-conflict", "fail", "--json")
     assert fail.code == 1 and "nothing was changed" in fail.err
+    assert fail.json()["status"] == "conflict"
+    assert [a["outcome"] for a in fail.json()["actions"]] == ["conflict"]
     assert emulator.app.state.generation == generation
     skip = cli(*args, "--on-conflict", "skip", "--json")
     assert skip.code == 0 and skip.json()["actions"][0]["action"] == "skip"
