@@ -1,0 +1,171 @@
+"""``state_path``: every change saved atomically, reads never rewrite, shutdown flushes; and
+the ``secret-kloset emulator`` command end to end (state across runs, Ctrl-C, port in use)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from core.emulator import EmulatorApp, EmulatorState, ThreadedServer, demo_state
+from core.emulator.demo import DEMO_PRODUCTION_PROJECT_ID, DEMO_SECRET_KEY
+from tests.emulator.conftest import SM, asgi_client, ok
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_mutations_are_saved_reads_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = EmulatorApp(demo_state(), state_path=path)
+    async with asgi_client(app) as client:
+        created = ok(
+            await client.post(
+                f"{SM}/secrets",
+                json={"project_id": DEMO_PRODUCTION_PROJECT_ID, "name": "persisted"},
+            )
+        )
+        assert path.exists()
+        saved = EmulatorState.load(path)
+        assert saved.secrets["fr-par"][created["id"]].name == "persisted"
+        stamp = path.stat().st_mtime_ns
+        content = path.read_bytes()
+        ok(await client.get(f"{SM}/secrets/{created['id']}"))
+        ok(await client.get(f"{SM}/secrets", params={"project_id": DEMO_PRODUCTION_PROJECT_ID}))
+        assert path.stat().st_mtime_ns == stamp and path.read_bytes() == content
+        # A refused mutation changes nothing either way, and the file stays complete.
+        r = await client.post(
+            f"{SM}/secrets", json={"project_id": DEMO_PRODUCTION_PROJECT_ID, "name": "bad name"}
+        )
+        assert r.status_code == 400
+        ok(await client.post(f"{SM}/secrets/{created['id']}/versions", json={"data": "eHl6"}))
+    again = EmulatorState.load(path)
+    assert len(again.secrets["fr-par"][created["id"]].versions) == 1
+    assert sorted(os.listdir(tmp_path)) == ["state.json"]
+
+
+def test_shutdown_flushes(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    app = EmulatorApp(demo_state(), state_path=path)
+    with ThreadedServer(app), app.state.lock:
+        next(app.state.iter_secrets()).description = "changed behind the API"
+        app.state.touch()
+    assert any(
+        s.description == "changed behind the API" for s in EmulatorState.load(path).iter_secrets()
+    )
+
+
+def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "emulator", "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        if "listening on " in line:
+            return proc, line.split("listening on ", 1)[1].strip()
+    proc.kill()
+    raise AssertionError(f"the emulator did not start: {proc.stderr.read() if proc.stderr else ''}")
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_cli_state_survives_restarts_and_ctrl_c_exits_0(tmp_path: Path) -> None:
+    state = tmp_path / "emulator-state.json"
+    proc, url = _start(["--state", str(state)])
+    try:
+        headers = {"X-Auth-Token": DEMO_SECRET_KEY}
+        r = httpx.post(
+            f"{url}{SM}/secrets",
+            headers=headers,
+            json={"project_id": DEMO_PRODUCTION_PROJECT_ID, "name": "survivor"},
+        )
+        assert r.status_code == 200, r.text
+        secret_id = r.json()["id"]
+    finally:
+        code = _interrupt(proc)
+    assert code == 0
+    assert state.exists()
+
+    proc, url = _start(["--state", str(state)])
+    try:
+        r = httpx.get(f"{url}{SM}/secrets/{secret_id}", headers={"X-Auth-Token": DEMO_SECRET_KEY})
+        assert r.status_code == 200 and r.json()["name"] == "survivor"
+    finally:
+        assert _interrupt(proc) == 0
+
+
+def test_cli_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli.main", "emulator", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert proc.returncode == 1
+    assert f"port {port}" in proc.stderr and "already in use" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_bad_config_and_bad_options(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('organization_id = "x"\n', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "emulator", "--port", "0", "--config", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert "organization_id" in proc.stderr and "Traceback" not in proc.stderr
+    from cli.main import main
+
+    for option in (
+        ["--error-rate", "2"],
+        ["--rate-limit", "0"],
+        ["--latency-ms", "-5"],
+        ["--port", "70000"],
+    ):
+        try:
+            code = main(["emulator", *option])
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        assert code == 2, option
