@@ -858,14 +858,8 @@ class EmulatorApp:
     ) -> SecretState | None:
         if not ctx.state.settings.reject_duplicate_names:
             return None
-        for s in ctx.state.secrets[ctx.region].values():
-            if (
-                s.id != exclude
-                and s.project_id == project_id
-                and s.path == path
-                and s.name == name
-                and not s.scheduled_for_deletion
-            ):
+        for s in ctx.state.secrets_named(ctx.region, project_id, path, name):
+            if s.id != exclude and not s.scheduled_for_deletion:
                 return s
         return None
 
@@ -1125,8 +1119,8 @@ class EmulatorApp:
             existing = self._live_duplicate(ctx, secret.project_id, new_path, new_name, secret.id)
             if existing is not None:
                 raise self._conflict(existing)
-        secret.name = new_name
-        secret.path = new_path
+        if (new_name, new_path) != (secret.name, secret.path):
+            ctx.state.rename_secret(secret, name=new_name, path=new_path)
         if tags is not None:
             secret.tags = tags
         if description is not None:
@@ -1143,7 +1137,7 @@ class EmulatorApp:
         if secret.scheduled_for_deletion:
             return Reply(204)
         if not secret.versions or secret.ephemeral_policy is not None:
-            del ctx.state.secrets[ctx.region][secret.id]
+            ctx.state.remove_secret(secret)
             return Reply(204)
         secret.deletion_requested_at = ctx.now
         secret.updated_at = ctx.now
@@ -1368,13 +1362,8 @@ class EmulatorApp:
         path = normalize_folder_path(q.get_str("secret_path") or "/")
         if path is None:
             raise invalid("secret_path", "secret_path must start with /")
-        for s in ctx.state.secrets[ctx.region].values():
-            if (
-                s.project_id == project_id
-                and s.path == path
-                and s.name == name
-                and not s.scheduled_for_deletion
-            ):
+        for s in ctx.state.secrets_named(ctx.region, project_id, path, name):
+            if not s.scheduled_for_deletion:
                 return self._access(ctx, s, ctx.params["revision"])
         raise not_found("secret", "")
 

@@ -393,6 +393,9 @@ class EmulatorState:
         for key in api_keys:
             self.add_api_key(key)
         self.secrets: dict[str, dict[str, SecretState]] = {r: {} for r in REGIONS}
+        # (region, project, path, name) -> ids, live or scheduled: duplicate checks and
+        # access by path stay O(1) however many secrets a benchmark creates.
+        self._by_name: dict[tuple[str, str, str, str], set[str]] = {}
         for secret in secrets:
             self.add_secret(secret)
         self.settings = settings or Settings()
@@ -409,6 +412,30 @@ class EmulatorState:
         if secret.region not in self.secrets:
             raise ValueError(f"unknown region {secret.region!r}")
         self.secrets[secret.region][secret.id] = secret
+        self._by_name.setdefault(_name_key(secret), set()).add(secret.id)
+
+    def remove_secret(self, secret: SecretState) -> None:
+        self.secrets[secret.region].pop(secret.id, None)
+        ids = self._by_name.get(_name_key(secret))
+        if ids is not None:
+            ids.discard(secret.id)
+            if not ids:
+                del self._by_name[_name_key(secret)]
+
+    def rename_secret(self, secret: SecretState, *, name: str, path: str) -> None:
+        """Change a secret's name/path, keeping the name index right."""
+        self.remove_secret(secret)
+        secret.name = name
+        secret.path = path
+        self.add_secret(secret)
+
+    def secrets_named(
+        self, region: str, project_id: str, path: str, name: str
+    ) -> list[SecretState]:
+        """Secrets (live or scheduled for deletion) at ``path/name`` in a project and region."""
+        ids = self._by_name.get((region, project_id, path, name), ())
+        found = [self.secrets[region].get(i) for i in ids]
+        return sorted((s for s in found if s is not None), key=lambda s: (s.created_at, s.id))
 
     def touch(self) -> None:
         self.generation += 1
@@ -440,7 +467,7 @@ class EmulatorState:
             for secret_id in list(region):
                 secret = region[secret_id]
                 if secret.deletion_requested_at and now - secret.deletion_requested_at >= grace:
-                    del region[secret_id]
+                    self.remove_secret(secret)
                     changed = True
                     continue
                 for v in secret.versions:
@@ -538,6 +565,10 @@ class EmulatorState:
     def __repr__(self) -> str:
         count = sum(len(r) for r in self.secrets.values())
         return f"EmulatorState(organization_id={self.organization_id!r}, projects={len(self.projects)}, secrets={count})"
+
+
+def _name_key(secret: SecretState) -> tuple[str, str, str, str]:
+    return (secret.region, secret.project_id, secret.path, secret.name)
 
 
 def mark_version_deleted(v: VersionState, now: datetime) -> None:
