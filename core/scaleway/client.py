@@ -524,9 +524,11 @@ class ScalewayClient:
                 "Accept": "application/json",
                 "User-Agent": user_agent or f"secret-kloset/{__version__}",
             },
+            # The limiter already bounds requests in flight; a pool just as large keeps
+            # httpcore's per-request scan of its connections short.
             limits=httpx.Limits(
-                max_connections=max(max_concurrency, 1) * 2,
-                max_keepalive_connections=max(max_concurrency, 1),
+                max_connections=max_concurrency + 2,
+                max_keepalive_connections=max_concurrency,
             ),
             follow_redirects=False,
         )
@@ -626,6 +628,12 @@ class ScalewayClient:
                     if isinstance(exc, _FATAL):
                         raise error from exc
                     ambiguous = not isinstance(exc, _NOT_SENT)
+                    if isinstance(exc, httpx.TimeoutException) and not isinstance(
+                        exc, httpx.ConnectTimeout
+                    ):
+                        # An answer that does not come in time is congestion too (TCP treats
+                        # a timeout as loss): fewer requests in flight give it room.
+                        self.limiter.on_throttle(ticket)
                     log.debug(
                         "%s %s failed: %s (attempt %d)",
                         method,
@@ -678,7 +686,10 @@ class ScalewayClient:
     def _redirect_error(self, operation: Operation, response: httpx.Response) -> ScalewayError:
         """The Scaleway API never redirects: a 3xx means the API URL points elsewhere."""
         location = response.headers.get("Location", "")
-        target = httpx.URL(location).copy_with(query=None, fragment=None) if location else None
+        try:
+            target = httpx.URL(location).copy_with(query=None, fragment=None) if location else None
+        except httpx.InvalidURL:
+            target = None
         where = f" to {target}" if target else ""
         return ScalewayError(
             f"{operation}: {self.api_url} answered HTTP {response.status_code} (a redirect{where}), "

@@ -196,3 +196,16 @@ async def test_client_concurrency_is_bounded_over_many_tasks(
     await asyncio.gather(*(client.get_secret("fr-par", SECRET_ID) for _ in range(40)))
     assert 1 < peak <= 5
     assert client.stats.requests == 40
+
+
+async def test_read_timeouts_shrink_but_refused_connections_do_not(
+    api: ScriptedApi, make_client: Callable[..., ScalewayClient]
+) -> None:
+    client = make_client(max_concurrency=8)
+    api.on("GET", f"{SM}/secrets/{SECRET_ID}", httpx.ConnectError("refused"), ok(secret_json()))
+    await client.get_secret("fr-par", SECRET_ID)
+    assert client.concurrency_limit == 8
+    api.routes.clear()
+    api.on("GET", f"{SM}/secrets/{SECRET_ID}", httpx.ReadTimeout("slow"), ok(secret_json()))
+    await client.get_secret("fr-par", SECRET_ID)
+    assert client.concurrency_limit == 4
