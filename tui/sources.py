@@ -7,6 +7,7 @@ a snapshot's tree, and masks values the same way. Nothing here fetches more than
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,7 +32,7 @@ class VersionEntry:
         return f"VersionEntry(revision={self.revision}, status={self.status!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class SecretEntry:
     """One secret's metadata as the browser shows it."""
 
@@ -148,6 +149,11 @@ class LiveSource:
         return bytes(accessed.data)
 
 
+# Decoded trees of the last few snapshots opened (snapshots are immutable). In memory only.
+_TREES: dict[tuple[int, str], list[SecretEntry]] = {}
+_TREES_KEPT = 4
+
+
 class SnapshotSource:
     """A snapshot's tree, read from the store; values come from the store, never the API."""
 
@@ -162,16 +168,48 @@ class SnapshotSource:
         return f"snapshot {str(self.header.id)[:8]} · {snapshot_source_text(self.header)}"
 
     async def list_secrets(self) -> list[SecretEntry]:
-        records = await self.store.read_tree(self.header.id)
-        out = [record_entry(r) for r in records]
-        out.sort(key=lambda e: (e.path, e.name))
+        out: list[SecretEntry] = []
+        async for batch in self.stream():
+            out.extend(batch)
         return out
 
+    async def stream(self, first: int = 200, batch: int = 2500) -> AsyncIterator[list[SecretEntry]]:
+        """The tree in batches (a small first one), so a 10,000-secret snapshot shows its
+        first screen at once while the rest is decrypted. Records come in tree order
+        (region, project, path, name)."""
+        from core.store.model import SecretRecord
+
+        key = (id(self.store), str(self.header.id))
+        cached = _TREES.get(key)
+        if cached is not None:  # a snapshot never changes: a second open costs nothing
+            yield list(cached)
+            return
+        ids = await self.store.read_tree_ids(self.header)
+        out: list[SecretEntry] = []
+        start = 0
+        size = first
+        while start < len(ids):
+            chunk = ids[start : start + size]
+            blobs = await self.store.read_blobs(chunk)
+            entries = [record_entry(SecretRecord.from_bytes(blobs[i])) for i in chunk]
+            out.extend(entries)
+            yield entries
+            start += size
+            size = batch
+        _TREES[key] = out
+        while len(_TREES) > _TREES_KEPT:
+            _TREES.pop(next(iter(_TREES)))
+
+    def versions_now(self, entry: SecretEntry) -> list[VersionEntry]:
+        if entry.versions is None:
+            entry.versions = tuple(record_versions(entry.ref))
+        return list(entry.versions)
+
     async def versions(self, entry: SecretEntry) -> list[VersionEntry]:
-        return list(entry.versions or ())
+        return self.versions_now(entry)
 
     async def reveal(self, entry: SecretEntry, revision: int) -> bytes:
-        for v in entry.versions or ():
+        for v in self.versions_now(entry):
             if v.revision == revision:
                 blob = getattr(v.ref, "payload", None)
                 if blob is None:
@@ -204,8 +242,8 @@ def secret_entry(s: Any, region: str) -> SecretEntry:
     )
 
 
-def record_entry(r: Any) -> SecretEntry:
-    """A store ``SecretRecord`` as a browser entry (versions included)."""
+def record_versions(r: Any) -> list[VersionEntry]:
+    """A store record's versions as browser entries, newest first."""
     versions = []
     for v in getattr(r, "versions", ()) or ():
         blob = getattr(v, "payload", None)
@@ -222,23 +260,29 @@ def record_entry(r: Any) -> SecretEntry:
             )
         )
     versions.sort(key=lambda v: v.revision, reverse=True)
+    return versions
+
+
+def record_entry(r: Any) -> SecretEntry:
+    """A store ``SecretRecord`` as a browser entry (its versions are converted on demand)."""
+    policy = r.ephemeral_policy
     return SecretEntry(
         id=r.secret_id,
         name=r.name,
-        path=getattr(r, "path", "/") or "/",
-        type=str(getattr(r, "type", "opaque")),
-        version_count=len(versions) or int(getattr(r, "version_count", 0) or 0),
-        tags=tuple(getattr(r, "tags", ()) or ()),
-        status=str(getattr(r, "status", "ready")),
-        protected=bool(getattr(r, "protected", False)),
-        region=getattr(r, "region", ""),
-        project_id=getattr(r, "project_id", ""),
-        created_at=getattr(r, "created_at", None),
-        updated_at=getattr(r, "updated_at", None),
-        description=getattr(r, "description", "") or "",
-        scheduled_for_deletion=getattr(r, "deletion_requested_at", None) is not None,
-        ephemeral=_ephemeral_dict_text(getattr(r, "ephemeral_policy", None)),
-        versions=tuple(versions),
+        path=r.path or "/",
+        type=r.type,
+        version_count=len(r.versions) or r.version_count,
+        tags=r.tags,
+        status=r.status,
+        protected=r.protected,
+        region=r.region,
+        project_id=r.project_id,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        description=r.description,
+        scheduled_for_deletion=r.deletion_requested_at is not None,
+        ephemeral=_ephemeral_dict_text(policy) if policy else "",
+        versions=None,
         ref=r,
     )
 

@@ -9,6 +9,7 @@ scrolling through 10,000 rows sends nothing); a value only when asked.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterable
 from datetime import datetime
@@ -162,6 +163,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._mask_timer: Timer | None = None
         self.revealed: tuple[str, int] | None = None  # (secret id, revision) shown right now
         self.version_cursor: int | None = None  # revision highlighted in the versions table
+        self.loaded_count = 0
         self.loading_done = False
 
     def compose(self) -> ComposeResult:
@@ -224,15 +226,14 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._show_title()
         self._list_worker(source)
 
-    def show_entries(self, entries: Iterable[SecretEntry]) -> None:
-        """Fill the browser with already listed entries (the worker's result, or a test's)."""
+    def show_entries(self, entries: Iterable[SecretEntry], *, rows_ready: bool = False) -> None:
+        """Fill the browser with listed entries (the worker's result, or a test's)."""
         entries = list(entries)
         self.entries = {e.id: e for e in entries}
-        for e in entries:
-            if e.versions is not None:
-                self._versions[e.id] = list(e.versions)
+        self.loaded_count = len(entries)
         self.table.empty_text = "No secrets here."
-        self.table.set_rows([entry_row(e) for e in entries], keep_cursor=False)
+        if not rows_ready:
+            self.table.set_rows([entry_row(e) for e in entries], keep_cursor=False)
         self._build_tree(entries)
         self.loading_done = True
         self._show_title()
@@ -249,9 +250,32 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     @work(exclusive=True, group="browser-list", exit_on_error=False)
     async def _list_worker(self, source: SecretSource) -> None:
-        entries = await source.list_secrets()
+        stream = getattr(source, "stream", None)
+        if stream is None:
+            entries = await source.list_secrets()
+            if source is self.source:
+                self.show_entries(entries)
+            return
+        # Progressive: the first batch is on screen while the rest is decrypted.
+        collected: list[SecretEntry] = []
+        async for batch in stream():
+            if source is not self.source:
+                return
+            first = not collected
+            collected.extend(batch)
+            for e in batch:
+                self.entries[e.id] = e
+            rows = [entry_row(e) for e in batch]
+            if first:
+                self.table.empty_text = "No secrets here."
+                self.table.set_rows(rows, keep_cursor=False)
+            else:
+                self.table.append_rows(rows)
+            self.loaded_count = len(collected)
+            self._show_title()
+            await asyncio.sleep(0)  # let the screen paint between batches
         if source is self.source:
-            self.show_entries(entries)
+            self.show_entries(collected, rows_ready=True)
 
     @work(exclusive=True, group="browser-versions", exit_on_error=False)
     async def _versions_worker(self, entry: SecretEntry) -> None:
@@ -311,7 +335,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         if self.markable:
             extra.append(f"{len(t.marked)} marked")
         if not self.loading_done:
-            counts = "loading…"
+            counts = f"loading… {self.loaded_count}" if self.loaded_count else "loading…"
         label = Text(self.source.label, style="bold")
         label.append(f"   {counts} {' '.join(extra)}", style="")
         title.update(label)
@@ -415,6 +439,9 @@ class SecretsBrowser(ReportsFailures, Widget):
             self._pending_versions.stop()
             self._pending_versions = None
         if entry is not None:
+            now = getattr(self.source, "versions_now", None)
+            if entry.id not in self._versions and now is not None:
+                self._versions[entry.id] = now(entry)  # a snapshot: already in memory
             if entry.id in self._versions:
                 self._show_versions(entry)
             else:

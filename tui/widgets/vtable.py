@@ -187,6 +187,22 @@ class VirtualTable(ScrollView, can_focus=True):
         self.marked &= set(self._index)
         self._refilter(old_key)
 
+    def append_rows(self, rows: Iterable[Row]) -> None:
+        """Add rows at the end (progressive loading); cursor, filter and marks are kept."""
+        start = len(self._rows)
+        new = list(rows)
+        self._rows.extend(new)
+        for i, row in enumerate(new, start):
+            self._index[row.key] = i
+        if not self._filter_text and self._scope is None:
+            self._view.extend(range(start, len(self._rows)))
+            self.virtual_size = Size(self._content_width(), len(self._view) + 1)
+            self.refresh()
+            if self._last_key is None:
+                self._announce()
+        else:
+            self._refilter(self.cursor_key)
+
     def get_row(self, key: str) -> Row | None:
         i = self._index.get(key)
         return None if i is None else self._rows[i]
