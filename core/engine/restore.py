@@ -251,7 +251,13 @@ def choose_versions(
     record: SecretRecord, mode: str, revision: int | None
 ) -> tuple[list[VersionRecord], int]:
     """The versions to restore (with data) and how many chosen ones have no data."""
-    with_data = [v for v in sorted(record.versions, key=lambda v: v.revision) if v.payload]
+    # Versions being deleted when the snapshot was taken are not brought back, unless asked
+    # for by revision.
+    with_data = [
+        v
+        for v in sorted(record.versions, key=lambda v: v.revision)
+        if v.payload and v.status in (VersionStatus.ENABLED, VersionStatus.DISABLED)
+    ]
     if mode == VersionsMode.REVISION:
         chosen = [v for v in record.versions if v.revision == revision]
         return [v for v in chosen if v.payload], sum(1 for v in chosen if not v.payload)

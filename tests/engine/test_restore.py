@@ -417,3 +417,32 @@ async def test_transient_failures_get_a_second_pass(
         b"sk_live_v2",
         "sk_live_v3 ünïcödé ✓".encode(),
     ]
+
+
+async def test_versions_being_deleted_are_not_brought_back(
+    client: ScalewayClient, store: Store
+) -> None:
+    await backup(client, store)
+    primary = await find_secret(client, "primary")
+    await client.delete_version("fr-par", primary.id, 1)
+    snap = await backup(client, store, rescan=True)
+    record = next(r for r in snap.records if r.name == "primary")
+    assert record.versions[0].status == "scheduled_for_deletion"
+    assert record.versions[0].payload is not None  # the data is still in the store
+    everything = await restore(
+        client,
+        store,
+        snap.snapshot_id or "",
+        selection=Selection.parse(["primary"]),
+        to_project=TARGET,
+    )
+    assert [v.revision for v in everything.actions[0].versions] == [2]
+    one = await restore(
+        client,
+        store,
+        snap.snapshot_id or "",
+        selection=Selection.parse(["primary"]),
+        revision=1,
+        to_project=OTHER,
+    )
+    assert [v.revision for v in one.actions[0].versions] == [1]  # asked for by revision
