@@ -130,7 +130,11 @@ async def test_bare_429_shrinks_concurrency_and_everything_completes(
     bare = [a for a in answers if a.status_code == 429]
     assert bare and all(a.content == b"" and "retry-after" not in a.headers for a in bare)
 
-    async with _client(throttled_server, max_concurrency=16) as client:
+    # Realistic backoff against a 60 requests/s bucket (the defaults are 0.25 s and 20 s):
+    # waits long enough for the bucket to refill, short enough to keep the test quick.
+    async with _client(
+        throttled_server, max_concurrency=16, backoff_base=0.1, backoff_max=1.0, max_retries=15
+    ) as client:
         secrets = [s async for s in client.list_secrets(REGION)]
         assert secrets
         results = await asyncio.gather(*(client.get_secret(REGION, s.id) for s in secrets * 4))
@@ -164,7 +168,9 @@ async def test_full_read_under_every_fault_matches_a_clean_read(
         await asyncio.gather(*(one(i) for i in ids))
         return out
 
-    async with _client(hostile_server, max_concurrency=8) as client:
+    async with _client(
+        hostile_server, max_concurrency=8, backoff_base=0.05, backoff_max=0.5, max_retries=15
+    ) as client:
         faulty = await read_all(client)
         stats = client.stats.as_dict()
 
