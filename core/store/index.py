@@ -354,6 +354,26 @@ class IndexCache:
             out.append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
         return out
 
+    def lookup_many(self, blob_ids: list[bytes], chunk: int = 500) -> dict[bytes, list[IndexEntry]]:
+        """Locations of many blobs in a few queries (missing ids are absent from the result)."""
+        out: dict[bytes, list[IndexEntry]] = {}
+        seen: set[tuple[bytes, bytes, int]] = set()
+        for i in range(0, len(blob_ids), chunk):
+            part = blob_ids[i : i + chunk]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                "SELECT id, type, pack, offset, length, raw_length FROM blobs "
+                f"WHERE id IN ({marks})",
+                part,
+            ).fetchall()
+            for r in rows:
+                key = (r[0], r[2], r[3])
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.setdefault(r[0], []).append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
+        return out
+
     def entries(self) -> Iterator[IndexEntry]:
         """Every (blob, pack) location, deduplicated across deltas."""
         cur = self._db.execute(

@@ -42,7 +42,13 @@ def _t(value: datetime | None) -> str | None:
 def _pt(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    return parse_time(str(value))
+    text = str(value)
+    if len(text) == 27 and text[-1] == "Z":  # our own format_time output: the fast path
+        try:
+            return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" itself
+        except ValueError:
+            pass
+    return parse_time(text)
 
 
 def _opt_dict(value: Any) -> dict[str, Any] | None:

@@ -1199,8 +1199,16 @@ class Store:
         """Many blobs at once: grouped by pack, neighbouring ranges read in one request."""
         wanted = list(dict.fromkeys(blob_ids))
         by_pack: dict[bytes, list[IndexEntry]] = {}
+        raw_ids: dict[str, bytes] = {}
         for bid in wanted:
-            entries = await self._locate(bid)
+            with contextlib.suppress(ValueError):
+                raw_ids[bid] = bytes.fromhex(bid)
+        located = self.cache.lookup_many(list(raw_ids.values()))
+        for bid in wanted:
+            raw = raw_ids.get(bid)
+            entries = located.get(raw) if raw is not None else None
+            if not entries:
+                entries = await self._locate(bid)
             if expected_type is not None:
                 entries = [e for e in entries if e.blob_type == expected_type] or entries
             by_pack.setdefault(entries[0].pack_id, []).append(entries[0])
