@@ -452,7 +452,9 @@ class Writer:
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._closed = True
         try:
-            if self.sink is not None and exc_type is not None:
+            if self.sink is not None:
+                # Anything not committed is dropped (uploads in flight are cancelled), whether
+                # the block failed or simply ended without a commit.
                 await self.sink.abort()
         finally:
             if self.lock is not None:

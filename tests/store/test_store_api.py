@@ -585,3 +585,17 @@ async def test_stats(store_factory: StoreFactory) -> None:
     assert st.packs == 2 and st.pack_bytes > 0 and st.index_deltas == 1
     assert st.total_bytes == st.pack_bytes + st.index_bytes + st.snapshot_bytes
     assert st.to_dict()["total_bytes"] == st.total_bytes
+
+
+async def test_leaving_the_writer_without_commit_writes_no_snapshot(
+    store_factory: StoreFactory,
+) -> None:
+    store = await store_factory.init(pack_size=4096)
+    async with store.writer() as w:
+        for i in range(30):
+            await w.put_payload(os.urandom(600) + bytes([i]))
+    assert w.sink is not None and not w.sink._uploads
+    assert await store.list_snapshots() == []
+    assert await store.list_locks() == []
+    with pytest.raises(KlosetError):
+        await w.put_payload(b"after the block")
