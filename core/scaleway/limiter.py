@@ -12,7 +12,9 @@ Design points:
   *epoch* it was granted in and a decrease only happens once per epoch, so 16 concurrent 429s
   halve the limit once, not sixteen times.
 * A ``Retry-After`` answer pauses *every* new request until it has passed (the gateway limits
-  the account, not one connection).
+  the account, not one connection). Throttled again while already at one request in flight
+  (the real gateway sends no ``Retry-After``), the limiter pauses new requests itself, for a
+  time that doubles on each such throttle and resets on success.
 * Everything is synchronous bookkeeping on one event loop, with waiters served in FIFO order,
   so a released slot is handed to the oldest waiter and nobody starves.
 """
@@ -50,6 +52,8 @@ class AdaptiveLimiter:
         min_limit: int = 1,
         decrease_factor: float = 0.5,
         increase_after: int | None = None,
+        floor_pause: float = 0.1,
+        max_pause: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -66,6 +70,9 @@ class AdaptiveLimiter:
         self.min_limit = min_limit
         self.decrease_factor = decrease_factor
         self.increase_after = increase_after
+        self.floor_pause = floor_pause
+        self.max_pause = max_pause
+        self._floor_throttles = 0
         self._limit = min(max(start, min_limit), max_concurrency)
         self._in_flight = 0
         self._epoch = 0
@@ -173,6 +180,7 @@ class AdaptiveLimiter:
     def on_success(self, ticket: Ticket | None = None) -> None:
         """Count a success; after a full window of them, allow one more request in flight."""
         self._successes += 1
+        self._floor_throttles = 0
         window = self.increase_after or self._limit
         if self._successes >= window and self._limit < self.max_concurrency:
             self._limit += 1
@@ -193,6 +201,12 @@ class AdaptiveLimiter:
         self._successes = 0
         if ticket is not None and ticket.epoch != self._epoch:
             return
+        if self._limit <= self.min_limit and retry_after is None:
+            # Already at the floor and still throttled: one request at a time is too much
+            # for the gateway, so space requests out with a pause that doubles each time.
+            self._floor_throttles += 1
+            pause = min(self.max_pause, self.floor_pause * 2 ** (self._floor_throttles - 1))
+            self._resume_at = max(self._resume_at, self._clock() + pause)
         new_limit = max(self.min_limit, int(self._limit * self.decrease_factor))
         self._epoch += 1
         if new_limit < self._limit:

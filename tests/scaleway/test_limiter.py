@@ -209,3 +209,27 @@ async def test_read_timeouts_shrink_but_refused_connections_do_not(
     api.on("GET", f"{SM}/secrets/{SECRET_ID}", httpx.ReadTimeout("slow"), ok(secret_json()))
     await client.get_secret("fr-par", SECRET_ID)
     assert client.concurrency_limit == 4
+
+
+async def test_throttled_at_the_floor_pauses_with_doubling() -> None:
+    clock = FakeTime()
+    limiter = AdaptiveLimiter(
+        2, floor_pause=0.1, max_pause=0.35, clock=clock.clock, sleep=clock.sleep
+    )
+    limiter.on_throttle()  # 2 -> 1: no pause yet
+    assert limiter.limit == 1 and limiter.paused_for == 0.0
+    limiter.on_throttle()
+    assert limiter.paused_for == pytest.approx(0.1)
+    limiter.on_throttle()
+    assert limiter.paused_for == pytest.approx(0.2)
+    limiter.on_throttle()
+    assert limiter.paused_for == pytest.approx(0.35)  # capped
+    async with limiter:
+        pass
+    assert clock.sleeps == [pytest.approx(0.35)]
+    limiter.on_success()  # a full window at limit 1: back to 2, doubling reset
+    assert limiter.limit == 2
+    limiter.on_throttle()
+    assert limiter.limit == 1 and limiter.paused_for == 0.0
+    limiter.on_throttle()
+    assert limiter.paused_for == pytest.approx(0.1)
