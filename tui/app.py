@@ -284,6 +284,18 @@ class SecretKlosetApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
+    _MAIN_ONLY = frozenset(
+        {"backup", "restore", "copy_project", "store_care", "next_region", "show_tab", "profile"}
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Global actions apply on the main screen; wizards and dialogs keep their own keys."""
+        if action in self._MAIN_ONLY:
+            from tui.screens.main import MainScreen
+
+            return isinstance(self.screen, MainScreen)
+        return True
+
     def _main(self) -> Any:
         from tui.screens.main import MainScreen
 

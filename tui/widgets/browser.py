@@ -99,7 +99,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         Binding("r", "reveal", "Reveal"),
         Binding("c", "copy", "Copy value"),
         Binding("v", "focus_versions", "Versions", show=False),
-        Binding("t", "focus_tree", "Folders", show=False),
+        Binding("t", "focus_tree", "Folders"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -116,9 +116,15 @@ class SecretsBrowser(ReportsFailures, Widget):
     SecretsBrowser #filter.-active { display: block; }
     SecretsBrowser #filter:focus { background: $boost; }
     SecretsBrowser #detail { height: 11; border-top: hkey $border-blurred; }
-    SecretsBrowser #meta { width: 1fr; padding: 0 1; height: 1fr; overflow-y: auto; }
+    SecretsBrowser #meta {
+        width: 1fr; padding: 0 1; height: 1fr; overflow-y: auto;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     SecretsBrowser #versions-pane { width: 1fr; height: 1fr; }
-    SecretsBrowser #versions { height: 1fr; background: $surface; }
+    SecretsBrowser #versions { height: 1fr; background: $surface; overflow-x: hidden; }
+    SecretsBrowser.-narrow #folders { display: none; }
+    SecretsBrowser.-narrow.-tree #folders { display: block; width: 20; }
+    SecretsBrowser.-short #detail { height: 7; }
     SecretsBrowser #value { height: 1; padding: 0 1; color: $text-muted; }
     SecretsBrowser #value.-revealed { color: $text-warning; text-style: bold; }
     """
@@ -191,6 +197,11 @@ class SecretsBrowser(ReportsFailures, Widget):
                         )
                         yield versions
                         yield Static("", id="value")
+
+    def on_resize(self) -> None:
+        # Small terminals: the folder tree hides (t shows it), the detail pane shrinks.
+        self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.height < 26, "-short")
 
     def on_mount(self) -> None:
         versions = self.query_one("#versions", DataTable)
@@ -390,11 +401,13 @@ class SecretsBrowser(ReportsFailures, Widget):
             meta.update("")
             self.query_one("#versions", DataTable).clear()
             return
-        t = Text()
+        lines: list[Text] = []
 
         def line(label: str, value: str, style: str = "") -> None:
-            t.append(f"{label:<10}", style="bold")
-            t.append(value + "\n", style=style)
+            row = Text(no_wrap=True, overflow="ellipsis")
+            row.append(f"{label:<8}", style="bold")
+            row.append(value.replace("\n", " "), style=style)
+            lines.append(row)
 
         line("path", entry.full_path)
         line("id", entry.id, "dim")
@@ -409,7 +422,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         line("created", short_time(entry.created_at))
         line("updated", short_time(entry.updated_at))
         line("where", f"{entry.region} · project {entry.project_id}", "dim")
-        meta.update(t)
+        meta.update(Text("\n", no_wrap=True, overflow="ellipsis").join(lines))
 
     def _set_value_line(self, text: str) -> None:
         value = self.query_one("#value", Static)
@@ -536,6 +549,11 @@ class SecretsBrowser(ReportsFailures, Widget):
         self.query_one("#versions", DataTable).focus()
 
     def action_focus_tree(self) -> None:
+        if self.has_class("-narrow"):
+            self.toggle_class("-tree")
+            if not self.has_class("-tree"):
+                self.table.focus()
+                return
         self.query_one("#folders", Tree).focus()
 
     def _target(self) -> tuple[SecretEntry, int] | None:

@@ -1,0 +1,361 @@
+"""Screenshots of every main screen of the console, on the demo data.
+
+    python -m tui.screenshots screenshots        # (make screenshots)
+
+Each scene runs the demo headless (``App.run_test``), drives it with the pilot like a user
+would, and saves an SVG (``App.save_screenshot``) and a PNG (``rsvg-convert``, Debian package
+``librsvg2-bin``; skipped with a warning when it is missing), at 140x42 and at 80x24.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+SIZES: tuple[tuple[int, int], ...] = ((140, 42), (80, 24))
+
+Scene = Callable[[Any, Any], Awaitable[None]]
+
+
+async def _settle(pilot: Any, rounds: int = 3) -> None:
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(rounds):
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            pass
+        await pilot.pause()
+
+
+async def _until(pilot: Any, condition: Callable[[], bool], limit: float = 20.0) -> None:
+    for _ in range(int(limit / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise RuntimeError("the console did not reach the expected state")
+
+
+async def _ready(pilot: Any) -> None:
+    await _until(pilot, lambda: pilot.app.store is not None)
+    await _settle(pilot)
+    await pilot.pause(0.4)  # the project info panel's debounce
+    await _settle(pilot)
+
+
+async def _browser_ready(pilot: Any, browser: Any) -> None:
+    await _until(pilot, lambda: browser.loading_done)
+    await pilot.pause(0.4)
+    await _settle(pilot)
+
+
+async def scene_projects(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+
+
+async def scene_secrets(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+    await pilot.press("enter")
+    await _settle(pilot)
+    browser = app.screen.query_one("#live-browser")
+    await _browser_ready(pilot, browser)
+    for _ in range(12):
+        await pilot.press("down")
+    await pilot.pause(0.4)
+    await _settle(pilot)
+
+
+async def scene_secrets_filtered(app: Any, pilot: Any) -> None:
+    await scene_secrets(app, pilot)
+    await pilot.press("slash", *"database")
+    await pilot.press("enter")
+    await pilot.pause(0.4)
+    await _settle(pilot)
+
+
+async def scene_snapshots(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+    await pilot.press("3")
+    await _settle(pilot)
+
+
+async def scene_snapshot_browse(app: Any, pilot: Any) -> None:
+    await scene_snapshots(app, pilot)
+    await pilot.press("enter")
+    await _settle(pilot)
+    browser = app.screen.query_one("#snapshot-browser")
+    await _browser_ready(pilot, browser)
+    for _ in range(5):
+        await pilot.press("down")
+    await pilot.press("r")
+    await _settle(pilot)
+
+
+async def scene_diff(app: Any, pilot: Any) -> None:
+    await scene_snapshots(app, pilot)
+    await pilot.press("space", "space", "d")
+    await _settle(pilot)
+
+
+async def scene_backup(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+    await pilot.press("b")
+    await _settle(pilot)
+    screen = app.screen
+    screen.query_one("#tags").value = "before-migration"
+    screen.query_one("#environment").value = "production"
+    screen.query_one("#data-class").value = "confidential"
+    await pilot.pause()
+
+
+async def scene_backup_done(app: Any, pilot: Any) -> None:
+    await scene_backup(app, pilot)
+    screen = app.screen
+    await pilot.click("#start")
+    await _until(pilot, lambda: screen.result is not None)
+    await _settle(pilot)
+    await pilot.pause(0.3)
+
+
+async def _restore_to_plan(app: Any, pilot: Any) -> Any:
+    from core.emulator.demo import DEMO_STAGING_PROJECT_ID
+
+    await scene_snapshots(app, pilot)
+    await pilot.press("R")
+    await _settle(pilot)
+    screen = app.screen
+    browser = screen.query_one("#restore-browser")
+    await _browser_ready(pilot, browser)
+    for _ in range(3):
+        await pilot.press("space")
+    await pilot.click("#next")
+    await _settle(pilot)
+    screen.query_one("#dest-project").value = DEMO_STAGING_PROJECT_ID
+    screen.query_one("#dest-region").value = "nl-ams"
+    return screen
+
+
+async def scene_restore_secrets(app: Any, pilot: Any) -> None:
+    await scene_snapshots(app, pilot)
+    await pilot.press("R")
+    await _settle(pilot)
+    browser = app.screen.query_one("#restore-browser")
+    await _browser_ready(pilot, browser)
+    for _ in range(3):
+        await pilot.press("space")
+    await pilot.pause(0.3)
+    await _settle(pilot)
+
+
+async def scene_restore_destination(app: Any, pilot: Any) -> None:
+    await _restore_to_plan(app, pilot)
+    await pilot.pause()
+
+
+async def scene_restore_plan(app: Any, pilot: Any) -> None:
+    screen = await _restore_to_plan(app, pilot)
+    await pilot.click("#next")
+    await _until(pilot, lambda: screen.plan is not None)
+    await _settle(pilot)
+
+
+async def scene_restore_report(app: Any, pilot: Any) -> None:
+    screen = await _restore_to_plan(app, pilot)
+    await pilot.click("#next")
+    await _until(pilot, lambda: screen.plan is not None and not screen.busy)
+    await pilot.click("#next")
+    await _settle(pilot)
+    await pilot.click("#yes")
+    await _until(pilot, lambda: screen.result is not None)
+    await _settle(pilot)
+    await pilot.pause(0.3)
+
+
+async def scene_copy_plan(app: Any, pilot: Any) -> None:
+    from core.emulator.demo import DEMO_DATA_PROJECT_ID
+
+    await _ready(pilot)
+    await pilot.press("C")
+    await _settle(pilot)
+    screen = app.screen
+    screen.query_one("#dest-project").value = DEMO_DATA_PROJECT_ID
+    screen.query_one("#dest-region").value = "nl-ams"
+    await pilot.click("#next")
+    await _until(pilot, lambda: screen.plan is not None)
+    await _settle(pilot)
+
+
+async def scene_retention(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+    await pilot.press("m")
+    await _settle(pilot)
+    screen = app.screen
+    screen.query_one("#care-tabs").active = "retention"
+    await pilot.pause()
+    screen.query_one("#keep-last").value = "1"
+    await pilot.click("#preview")
+    await _until(pilot, lambda: screen.preview is not None)
+    await _settle(pilot)
+
+
+async def scene_activity(app: Any, pilot: Any) -> None:
+    await scene_backup_done(app, pilot)
+    await pilot.press("escape")
+    await _settle(pilot)
+    await pilot.press("4")
+    await _settle(pilot)
+
+
+async def scene_help(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+    await pilot.press("question_mark")
+    await _settle(pilot)
+
+
+async def scene_palette(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
+    await pilot.press("ctrl+p")
+    await _settle(pilot)
+    await pilot.press(*"restore")
+    await pilot.pause(0.5)
+    await _settle(pilot)
+
+
+async def scene_error_403(app: Any, pilot: Any) -> None:
+    from core.emulator.demo import DEMO_READONLY_SECRET_KEY
+    from tui.demo import demo_client
+
+    transport = app.context.client_options["transport"]
+    app.context.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
+    await _ready(pilot)
+    await pilot.press("enter")
+    await _settle(pilot)
+    browser = app.screen.query_one("#live-browser")
+    await _browser_ready(pilot, browser)
+    await pilot.press("r")
+    await _settle(pilot)
+
+
+async def scene_first_run_profile(app: Any, pilot: Any) -> None:
+    await _settle(pilot)
+    await pilot.pause(0.3)
+
+
+async def scene_store_setup(app: Any, pilot: Any) -> None:
+    await _settle(pilot)
+    screen = app.screen
+    screen.query_one("#passphrase").value = "correct horse battery staple"
+    screen.query_one("#passphrase2").value = "correct horse battery staple"
+    await pilot.pause(0.2)
+
+
+SCENES: dict[str, tuple[Scene, str]] = {
+    "projects": (scene_projects, "demo"),
+    "secrets": (scene_secrets, "demo"),
+    "secrets-filtered": (scene_secrets_filtered, "demo"),
+    "snapshots": (scene_snapshots, "demo"),
+    "snapshot-browse": (scene_snapshot_browse, "demo"),
+    "diff": (scene_diff, "demo"),
+    "backup": (scene_backup, "demo"),
+    "backup-done": (scene_backup_done, "demo"),
+    "restore-secrets": (scene_restore_secrets, "demo"),
+    "restore-destination": (scene_restore_destination, "demo"),
+    "restore-plan": (scene_restore_plan, "demo"),
+    "restore-report": (scene_restore_report, "demo"),
+    "copy-plan": (scene_copy_plan, "demo"),
+    "retention": (scene_retention, "demo"),
+    "activity": (scene_activity, "demo"),
+    "help": (scene_help, "demo"),
+    "palette": (scene_palette, "demo"),
+    "error-403": (scene_error_403, "demo"),
+    "first-run-profile": (scene_first_run_profile, "no-profile"),
+    "store-setup": (scene_store_setup, "no-store"),
+}
+
+
+def _context(kind: str, workdir: Path) -> Any:
+    from core.store.crypto import KdfParams
+    from tui.context import ConsoleContext
+    from tui.demo import build_demo_context, demo_client, demo_transport
+
+    if kind == "demo":
+        return build_demo_context(workdir)
+    _emulator, transport = demo_transport()
+    from core.emulator.demo import DEMO_ORGANIZATION_ID, DEMO_PRODUCTION_PROJECT_ID
+
+    ctx = ConsoleContext(
+        default_project_id=DEMO_PRODUCTION_PROJECT_ID,
+        organization_id=DEMO_ORGANIZATION_ID,
+        store_location=str(workdir / "store"),
+        store_cache_dir=workdir / "cache",
+        store_init_options={"kdf": KdfParams.for_tests()},
+        client_options={"transport": transport},
+    )
+    if kind == "no-store":
+        ctx.client_factory = lambda: demo_client(transport)
+        ctx.credentials_source = "demo"
+    return ctx
+
+
+async def shoot(name: str, size: tuple[int, int], out: Path) -> Path:
+    import keyring
+
+    from core.credentials.testing import MemoryKeyring
+    from tui.app import SecretKlosetApp
+
+    scene, kind = SCENES[name]
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())  # never the user's keyring
+    try:
+        with tempfile.TemporaryDirectory(prefix="sk-shot-") as tmp:
+            app = SecretKlosetApp(_context(kind, Path(tmp)))
+            async with app.run_test(size=size) as pilot:
+                await scene(app, pilot)
+                filename = f"{name}-{size[0]}x{size[1]}.svg"
+                app.save_screenshot(filename, path=str(out))
+    finally:
+        keyring.set_keyring(previous)
+    return out / filename
+
+
+def to_png(svg: Path) -> Path | None:
+    tool = shutil.which("rsvg-convert")
+    if tool is None:
+        return None
+    png = svg.with_suffix(".png")
+    subprocess.run([tool, "-o", str(png), str(svg)], check=True, timeout=120)
+    return png
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="SVG and PNG screenshots of the console (demo data)."
+    )
+    parser.add_argument("outdir", nargs="?", default="screenshots")
+    parser.add_argument("--only", nargs="*", default=None, help="scene names (default: all)")
+    parser.add_argument("--small-too", action="store_true", default=True)
+    args = parser.parse_args(argv)
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = args.only or list(SCENES)
+    warned = False
+    for name in names:
+        for size in SIZES:
+            svg = asyncio.run(shoot(name, size, out))
+            png = to_png(svg)
+            if png is None and not warned:
+                print("rsvg-convert not found (Debian: librsvg2-bin): SVG only", file=sys.stderr)
+                warned = True
+            print(f"{svg}" + (f"  {png.name}" if png else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
