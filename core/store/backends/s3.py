@@ -137,7 +137,11 @@ class S3Backend(Backend):
             create_only = False
         try:
             await obstore.put_async(
-                self._store, path, data, mode="create" if create_only else "overwrite"
+                self._store,
+                path,
+                data,
+                mode="create" if create_only else "overwrite",
+                use_multipart=False,  # one PUT: atomic, and the conditional header applies
             )
         except Exception as err:
             if create_only and _unsupported(err):
