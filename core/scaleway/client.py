@@ -88,6 +88,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.scaleway.com"
 DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100  # Scaleway's list endpoints accept 1 to 100
 # A list that has not ended after this many pages is a server bug, not data.
 MAX_PAGES = 100_000
 # Highest revision seen per secret, remembered to de-duplicate ambiguous version creates.
@@ -734,7 +735,7 @@ class ScalewayClient:
         gives a count (so a server that caps ``page_size`` below ours loses nothing); without
         a count, stops on a page shorter than asked.
         """
-        if not 1 <= page_size <= 1000:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise _local_invalid(operation, "page_size", "constraint")
         seen = 0
         for page in range(1, MAX_PAGES + 1):

@@ -17,6 +17,7 @@ from core.scaleway.errors import (
     AlreadyExistsError,
     InvalidArgumentsError,
     NotFoundError,
+    PermissionDeniedError,
     PreconditionFailedError,
     QuotaExceededError,
 )
@@ -296,3 +297,79 @@ async def test_data_is_base64_on_the_wire(world: World) -> None:
         accessed = await client.access_version(REGION, secret.id, "latest")
     assert accessed.data == payload
     assert base64.b64encode(accessed.data) == base64.b64encode(payload)
+
+
+async def test_list_filters(world: World) -> None:
+    tag = unique("tag")
+    path = "/" + unique("filters")
+    names = sorted(unique("s") for _ in range(6))
+    async with world.client() as client:
+        for i, name in enumerate(names):
+            await client.create_secret(
+                REGION,
+                name=name,
+                tags=[tag, "even" if i % 2 == 0 else "odd"],
+                path=path if i < 4 else path + "/deeper",
+                type=SecretType.KEY_VALUE if i == 3 else SecretType.OPAQUE,
+                ephemeral_policy=(
+                    EphemeralPolicy(time_to_live="600s", action="delete") if i == 5 else None
+                ),
+            )
+
+        async def listed(**filters: Any) -> list[str]:
+            return [s.name async for s in client.list_secrets(REGION, page_size=2, **filters)]
+
+        assert await listed(tags=[tag]) == names  # name_asc by default, across pages
+        assert sorted(await listed(tags=[tag, "even"])) == names[0::2]  # all tags must match
+        assert sorted(await listed(tags=[tag], path=path)) == names[:4]  # exact folder
+        assert await listed(tags=[tag], type=SecretType.KEY_VALUE) == [names[3]]
+        assert await listed(tags=[tag], ephemeral=True) == [names[5]]
+        assert await listed(tags=[tag], order_by="name_desc") == names[::-1]
+
+        # Organization-wide listing (no project): the same secrets.
+        org_wide = [
+            s.name
+            async for s in client.list_secrets(
+                REGION, organization_id=world.organization_id, tags=[tag]
+            )
+        ]
+        assert org_wide == names
+        # Another organization is not ours to list.
+        with pytest.raises(PermissionDeniedError):
+            _ = [
+                s
+                async for s in client.list_secrets(
+                    REGION, organization_id="00000000-0000-4000-8000-00000000beef"
+                )
+            ]
+
+
+async def test_update_moves_and_renames(world: World) -> None:
+    name = unique()
+    async with world.client() as client:
+        created = await client.create_secret(REGION, name=name, path="/client/app")
+        moved = await client.update_secret(
+            REGION, created.id, name=name + "-renamed", path="/client/moved/"
+        )
+        assert moved.name == name + "-renamed" and moved.path == "/client/moved"
+        assert moved.created_at == created.created_at
+        found = [s.id async for s in client.list_secrets(REGION, path="/client/moved")]
+        assert created.id in found
+        by_path = [
+            s
+            async for s in client.list_secrets(REGION, name=name + "-renamed", path="/client/moved")
+        ]
+        assert [s.id for s in by_path] == [created.id]
+
+
+async def test_latest_enabled_when_none_is_enabled(world: World) -> None:
+    async with world.client(max_retries=0) as client:
+        secret = await client.create_secret(REGION, name=unique())
+        with pytest.raises(NotFoundError):
+            await client.get_version(REGION, secret.id, "latest")
+        await client.create_version(REGION, secret.id, b"x")
+        await client.disable_version(REGION, secret.id, 1)
+        with pytest.raises(NotFoundError):
+            await client.access_version(REGION, secret.id, "latest_enabled")
+        with pytest.raises(InvalidArgumentsError):
+            _ = [s async for s in client.list_secrets(REGION, page_size=101)]
