@@ -638,6 +638,8 @@ class Store:
         self.slot_id = slot_id
         self.cache = cache
         self.damaged_snapshots: dict[str, str] = {}
+        # decrypted headers of this session, keyed by name -> (size, change tag, header)
+        self._headers: dict[str, tuple[int, str, SnapshotHeader]] = {}
         self.last_delta_size = 0
         self._closed = False
 
@@ -974,6 +976,7 @@ class Store:
 
     async def put_snapshot(self, header: SnapshotHeader, *, overwrite: bool = False) -> None:
         """Write a snapshot object (copy, amendments). Its tree must already be in the store."""
+        self._headers.pop(header.id, None)
         await self.backend.put(
             "snapshots", header.id, self.seal_snapshot(header), create_only=not overwrite
         )
@@ -1003,6 +1006,9 @@ class Store:
         sem = asyncio.Semaphore(READ_CONCURRENCY)
 
         async def load(info: ObjectInfo) -> SnapshotHeader | None:
+            cached = self._headers.get(info.name)
+            if cached is not None and info.tag is not None and cached[:2] == (info.size, info.tag):
+                return cached[2]
             async with sem:
                 try:
                     data = await self.backend.get("snapshots", info.name)
@@ -1015,8 +1021,13 @@ class Store:
                 log.warning("skipping snapshot %s: %s", info.name[:8], err.message)
                 return None
             self.damaged_snapshots.pop(info.name, None)
+            if info.tag is not None:
+                self._headers[info.name] = (info.size, info.tag, header)
             return header
 
+        present = {o.name for o in objs}
+        for gone in [n for n in self._headers if n not in present]:
+            del self._headers[gone]
         headers = [h for h in await asyncio.gather(*(load(o) for o in objs)) if h is not None]
         wanted = set(tags or ())
         out = [
@@ -1078,6 +1089,7 @@ class Store:
         """Remove snapshot objects (their data stays until ``prune``)."""
         done = []
         for sid in snapshot_ids:
+            self._headers.pop(sid, None)
             await self.backend.delete("snapshots", sid)
             done.append(sid)
         return done

@@ -599,3 +599,25 @@ async def test_leaving_the_writer_without_commit_writes_no_snapshot(
     assert await store.list_locks() == []
     with pytest.raises(KlosetError):
         await w.put_payload(b"after the block")
+
+
+async def test_snapshot_listing_sees_amendments_from_elsewhere(store_factory: StoreFactory) -> None:
+    store = await store_factory.init()
+    header = await backup(store, 1, tags=("aaaa",))
+    assert (await store.list_snapshots())[0].tags == ("aaaa",)
+    other = await store_factory.open(store.location, cache_dir=store_factory.cache_dir / "o")
+    await other.update_snapshot(header.id, tags=["bbbb"])  # same size, new content
+    assert (await store.list_snapshots())[0].tags == ("bbbb",)
+    gets = 0
+    original = store.backend.get
+
+    async def counting_get(kind: str, name: str, *args: Any, **kwargs: Any) -> bytes:
+        nonlocal gets
+        gets += kind == "snapshots"
+        return await original(kind, name, *args, **kwargs)
+
+    store.backend.get = counting_get  # type: ignore[method-assign]
+    assert (await store.list_snapshots())[0].tags == ("bbbb",)
+    assert gets == 0  # unchanged objects are not fetched again
+    await other.delete_snapshots([header.id])
+    assert await store.list_snapshots() == []

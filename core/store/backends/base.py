@@ -39,6 +39,8 @@ T = TypeVar("T")
 class ObjectInfo:
     name: str
     size: int
+    #: changes whenever the object is rewritten (S3 ETag, local mtime+inode); None if unknown
+    tag: str | None = None
 
 
 def check_name(kind: str, name: str) -> None:
@@ -88,8 +90,8 @@ class Backend(abc.ABC):
     async def _stat(self, path: str) -> int: ...
 
     @abc.abstractmethod
-    async def _list(self, prefix: str) -> list[tuple[str, int]]:
-        """(path relative to the root, size) of every object under ``prefix/``."""
+    async def _list(self, prefix: str) -> list[tuple[str, int, str | None]]:
+        """(path relative to the root, size, change tag) of every object under ``prefix/``."""
 
     @abc.abstractmethod
     async def _delete(self, path: str) -> None:
@@ -157,13 +159,13 @@ class Backend(abc.ABC):
             raise ValueError(f"cannot list kind {kind!r}")
         entries = await self._retry(lambda: self._list(kind))
         out: list[ObjectInfo] = []
-        for rel, size in entries:
+        for rel, size, tag in entries:
             name = rel.rsplit("/", 1)[-1]
             if not _NAME.match(name):
                 continue
             if object_path(kind, name) != rel:
                 continue
-            out.append(ObjectInfo(name, size))
+            out.append(ObjectInfo(name, size, tag))
         out.sort(key=lambda o: o.name)
         return out
 

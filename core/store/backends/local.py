@@ -131,9 +131,9 @@ class LocalBackend(Backend):
         except OSError as err:
             raise self._error("stat", path, err) from err
 
-    def _list_sync(self, prefix: str) -> list[tuple[str, int]]:
+    def _list_sync(self, prefix: str) -> list[tuple[str, int, str | None]]:
         base = self._path(prefix)
-        out: list[tuple[str, int]] = []
+        out: list[tuple[str, int, str | None]] = []
         if not base.is_dir():
             return out
         try:
@@ -144,15 +144,16 @@ class LocalBackend(Backend):
                         continue
                     full = Path(dirpath) / fname
                     try:
-                        size = full.stat().st_size
+                        st = full.stat()
                     except FileNotFoundError:
                         continue
-                    out.append((full.relative_to(self.root).as_posix(), size))
+                    tag = f"{st.st_mtime_ns}-{st.st_ino}"
+                    out.append((full.relative_to(self.root).as_posix(), st.st_size, tag))
         except OSError as err:
             raise self._error("list", prefix, err) from err
         return out
 
-    async def _list(self, prefix: str) -> list[tuple[str, int]]:
+    async def _list(self, prefix: str) -> list[tuple[str, int, str | None]]:
         return await asyncio.to_thread(self._list_sync, prefix)
 
     def _delete_sync(self, rel: str) -> None:

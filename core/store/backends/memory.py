@@ -14,12 +14,15 @@ from core.store.backends.base import Backend
 from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError
 
 _STORES: dict[str, dict[str, bytes]] = {}
+_GENERATIONS: dict[str, dict[str, int]] = {}
 _GUARD = threading.Lock()
+_COUNTER = [0]
 
 
 def forget_memory_store(location: str) -> None:
     with _GUARD:
         _STORES.pop(location, None)
+        _GENERATIONS.pop(location, None)
 
 
 class MemoryBackend(Backend):
@@ -31,6 +34,7 @@ class MemoryBackend(Backend):
         super().__init__(location)
         with _GUARD:
             self._objects = _STORES.setdefault(location, {})
+            self._generations = _GENERATIONS.setdefault(location, {})
         self.fail_next: dict[str, int] = {}  # operation name -> number of calls to fail
         self.calls: dict[str, int] = {}
 
@@ -49,6 +53,8 @@ class MemoryBackend(Backend):
                 kind, _, name = path.partition("/")
                 raise ObjectExistsError(kind, name.rsplit("/", 1)[-1])
             self._objects[path] = data
+            _COUNTER[0] += 1
+            self._generations[path] = _COUNTER[0]
 
     def _missing(self, path: str) -> ObjectNotFoundError:
         kind, _, name = path.partition("/")
@@ -71,11 +77,15 @@ class MemoryBackend(Backend):
             raise self._missing(path)
         return len(data)
 
-    async def _list(self, prefix: str) -> list[tuple[str, int]]:
+    async def _list(self, prefix: str) -> list[tuple[str, int, str | None]]:
         await asyncio.sleep(0)
         self._maybe_fail("list")
         with _GUARD:
-            return [(p, len(d)) for p, d in self._objects.items() if p.startswith(prefix + "/")]
+            return [
+                (p, len(d), str(self._generations.get(p, 0)))
+                for p, d in self._objects.items()
+                if p.startswith(prefix + "/")
+            ]
 
     async def _delete(self, path: str) -> None:
         self._maybe_fail("delete")

@@ -190,13 +190,14 @@ class S3Backend(Backend):
             raise self._translate(err, "stat", path) from err
         return int(meta["size"])
 
-    async def _list(self, prefix: str) -> list[tuple[str, int]]:
-        out: list[tuple[str, int]] = []
+    async def _list(self, prefix: str) -> list[tuple[str, int, str | None]]:
+        out: list[tuple[str, int, str | None]] = []
         try:
             stream = obstore.list(self._store, prefix + "/", chunk_size=1000)
             async for batch in stream:
                 for meta in batch:
-                    out.append((str(meta["path"]), int(meta["size"])))
+                    tag = meta.get("e_tag")
+                    out.append((str(meta["path"]), int(meta["size"]), str(tag) if tag else None))
         except Exception as err:
             raise self._translate(err, "list", prefix) from err
         return out
