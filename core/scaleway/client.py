@@ -143,10 +143,16 @@ def _install_log_filter() -> None:
             logger.addFilter(_StripQuery())
 
 
-@lru_cache(maxsize=1)
-def _shared_ssl_context() -> ssl.SSLContext:
-    """One TLS context per process: building one (loading the CA bundle) costs ~50 ms, and
-    the CLI, the console and the tests create many short-lived clients."""
+@lru_cache(maxsize=2)
+def _shared_ssl_context(plain_http: bool) -> ssl.SSLContext:
+    """One TLS context per process: building one (loading the CA bundle) costs 50-100 ms,
+    and the CLI, the console and the tests create many short-lived clients.
+
+    An ``http://`` API URL (the emulator) never does TLS (redirects are not followed), so
+    it gets an empty, still-verifying context instead of paying for the CA bundle at all.
+    """
+    if plain_http:
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     return httpx.create_ssl_context()
 
 
@@ -520,7 +526,11 @@ class ScalewayClient:
             auth=_TokenAuth(secret_key),
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             transport=transport,
-            verify=_shared_ssl_context() if transport is None else True,
+            verify=(
+                _shared_ssl_context(self.api_url.startswith("http://"))
+                if transport is None
+                else True
+            ),
             headers={
                 "Accept": "application/json",
                 "User-Agent": user_agent or f"secret-kloset/{__version__}",
