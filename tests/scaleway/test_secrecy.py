@@ -117,3 +117,14 @@ async def test_context_manager_closes(client: ScalewayClient) -> None:
     async with client as entered:
         assert entered is client
     assert client.closed
+
+
+@pytest.mark.parametrize("url", ["https://api.scaleway.com", "http://127.0.0.1:8421"])
+def test_tls_verification_is_never_off(url: str) -> None:
+    import ssl
+
+    client = ScalewayClient(secret_key=SECRET_KEY, api_url=url)
+    context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    again = ScalewayClient(secret_key=SECRET_KEY, api_url=url)
+    assert again._http._transport._pool._ssl_context is context  # type: ignore[attr-defined]
