@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import blake3
 import nacl.pwhash.argon2id as argon2id
+import zstandard
 from nacl._sodium import ffi, lib
 
 KEY_SIZE = 32
@@ -38,7 +39,9 @@ METADATA_TYPES = frozenset({BLOB_RECORD, BLOB_TREE})
 
 # Compression flag: the first plaintext byte inside a blob's ciphertext.
 COMPRESSION_NONE = 0
-COMPRESSION_ZLIB = 1
+COMPRESSION_ZLIB = 1  # zlib stream (read only: written by early version-1 stores)
+COMPRESSION_ZSTD = 2  # a zstd frame with its content size (data blobs)
+COMPRESSION_DEFLATE_DICT = 3  # raw deflate primed with RECORD_DICTIONARY_V1 (metadata blobs)
 
 # BLAKE3 derive_key contexts: "[application] [commit timestamp] [purpose]".
 _CONTEXTS = {
@@ -159,16 +162,84 @@ def wrap_ad(store_id: bytes, slot_id: bytes) -> bytes:
     return b"secret-kloset key slot v1" + store_id + slot_id
 
 
+# Metadata blobs (records, trees) are compressed with zlib (raw deflate) primed with this
+# dictionary: a canonical secret record, so that the keys and the usual values of a small
+# record cost almost nothing. It is part of the format (flag 3): never change these bytes;
+# a better dictionary would get a new flag.
+_VERSION_TEMPLATE = (
+    b'{"crc32":0,"created_at":"2026-01-01T00:00:00.000000Z","deleted_at":null,'
+    b'"deletion_requested_at":null,"description":"","ephemeral_properties":null,'
+    b'"latest":false,"payload":"","revision":1,"size":0,"status":"enabled",'
+    b'"updated_at":"2026-01-01T00:00:00.000000Z"}'
+)
+RECORD_DICTIONARY_V1 = (
+    b'"type":"key_value""type":"certificate""type":"database_credentials"'
+    b'"type":"basic_credentials""type":"ssh_key""status":"disabled"'
+    b'"status":"scheduled_for_deletion""status":"deleted""status":"locked"'
+    b'"region":"nl-ams""region":"pl-waw"'
+    b'"ephemeral_policy":{"action":"delete","expires_once_accessed":false,"time_to_live":"3600s"}'
+    b'"ephemeral_properties":{"action":"disable","expires_at":"2026-01-01T00:00:00.000000Z",'
+    b'"expires_once_accessed":true}"protected":true"managed":true'
+    b'{"created_at":"2026-01-01T00:00:00.000000Z","deletion_requested_at":null,"description":"",'
+    b'"ephemeral_policy":null,"error":null,"key_id":null,"managed":false,"name":"","path":"/",'
+    b'"project_id":"","protected":false,"region":"fr-par","secret_id":"","status":"ready",'
+    b'"tags":[],"type":"opaque","updated_at":"2026-01-01T00:00:00.000000Z","used_by":[],"v":1,'
+    b'"version_count":1,"versions":['
+    + _VERSION_TEMPLATE
+    + b","
+    + _VERSION_TEMPLATE.replace(b'"latest":false', b'"latest":true')
+    + b"]}"
+)
+ZSTD_LEVEL = 3
+MAX_BLOB_PLAINTEXT = 1 << 30  # a decompression bomb is refused, not allocated
+
+_local = threading.local()
+
+
+def _zstd_compressor() -> zstandard.ZstdCompressor:
+    comp = getattr(_local, "zc", None)
+    if comp is None:
+        comp = _local.zc = zstandard.ZstdCompressor(
+            level=ZSTD_LEVEL, write_checksum=False, write_content_size=True, write_dict_id=False
+        )
+    return comp
+
+
+def _zstd_decompressor() -> zstandard.ZstdDecompressor:
+    dec = getattr(_local, "zd", None)
+    if dec is None:
+        dec = _local.zd = zstandard.ZstdDecompressor()
+    return dec
+
+
+def _deflate_with_dictionary(data: bytes) -> bytes:
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, RECORD_DICTIONARY_V1)
+    return comp.compress(data) + comp.flush()
+
+
+def _inflate_with_dictionary(body: bytes) -> bytes:
+    dec = zlib.decompressobj(-15, RECORD_DICTIONARY_V1)
+    out = dec.decompress(body, MAX_BLOB_PLAINTEXT)
+    if dec.unconsumed_tail or not dec.eof:
+        raise ValueError("truncated or oversized compressed blob")
+    return out
+
+
 def compress_maybe(data: bytes, *, metadata: bool) -> bytes:
-    """``flag ‖ body``: zlib when it pays, stored as-is otherwise (cheap sample test for data)."""
-    if len(data) >= 128:
-        if not metadata and len(data) > 2048:
-            sample = data[:1024]
-            if len(zlib.compress(sample, 1)) > len(sample) * 15 // 16:
-                return bytes([COMPRESSION_NONE]) + data
-        packed = zlib.compress(data, 6 if metadata else 1)
+    """``flag ‖ body``, compressed when it saves at least 1/16, stored as-is otherwise.
+
+    Data blobs use zstd (flag 2); metadata blobs use deflate primed with the record
+    dictionary (flag 3). Values under 64 bytes are stored as they are.
+    """
+    if len(data) >= 64:
+        if metadata:
+            packed = _deflate_with_dictionary(data)
+            flag = COMPRESSION_DEFLATE_DICT
+        else:
+            packed = _zstd_compressor().compress(data)
+            flag = COMPRESSION_ZSTD
         if len(packed) < len(data) - len(data) // 16:
-            return bytes([COMPRESSION_ZLIB]) + packed
+            return bytes([flag]) + packed
     return bytes([COMPRESSION_NONE]) + data
 
 
@@ -176,8 +247,22 @@ def decompress(stored: bytes) -> bytes:
     if not stored:
         raise ValueError("empty blob plaintext")
     flag = stored[0]
+    body = stored[1:]
     if flag == COMPRESSION_NONE:
-        return stored[1:]
+        return body
+    if flag == COMPRESSION_ZSTD:
+        try:
+            size = zstandard.frame_content_size(body)
+        except zstandard.ZstdError as err:
+            raise ValueError("bad zstd frame") from err
+        if size < 0 or size > MAX_BLOB_PLAINTEXT:
+            raise ValueError("zstd frame without a plausible content size")
+        try:
+            return _zstd_decompressor().decompress(body, max_output_size=size)
+        except zstandard.ZstdError as err:
+            raise ValueError("bad zstd frame") from err
+    if flag == COMPRESSION_DEFLATE_DICT:
+        return _inflate_with_dictionary(body)
     if flag == COMPRESSION_ZLIB:
         return zlib.decompress(stored[1:])
     raise ValueError(f"unknown compression {flag}")
