@@ -21,6 +21,7 @@ from typing import Any
 import platformdirs
 
 from core import __version__
+from core.errors import UsageError
 from core.scaleway.models import format_time, parse_time
 from core.store import envelope
 from core.store.backends import Backend, ObjectInfo, open_backend
@@ -854,6 +855,12 @@ class Store:
         if len(slots) <= 1:
             raise LastKeyError()
         target = matches[0]
+        if target.id == self.slot_id:
+            raise UsageError(
+                f"refusing to remove key slot {target.id[:8]}: this session opened the store with it",
+                hint="open the store with another passphrase to remove this one, "
+                "or change it with 'secret-kloset store key passwd'",
+            )
         await self.backend.delete("keys", target.id)
         return target.id
 

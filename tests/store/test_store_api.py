@@ -319,13 +319,20 @@ async def test_key_management(store_factory: StoreFactory) -> None:
         await store_factory.open(store.location, "second passphrase")
     with pytest.raises(LastKeyError):
         await store.remove_key(keys[0].id)
-    changed = await store.change_passphrase("new one", kdf=KdfParams.for_tests())
-    assert changed.current
+    await store.add_key("third", kdf=KdfParams.for_tests())
+    with pytest.raises(KlosetError, match="opened the store with it"):
+        await store.remove_key(keys[0].id)
+    third = await store_factory.open(store.location, "third")
+    assert await third.remove_key(keys[0].id[:10]) == keys[0].id
     with pytest.raises(WrongPassphraseError):
         await store_factory.open(store.location, PASSPHRASE)
+    changed = await third.change_passphrase("new one", kdf=KdfParams.for_tests())
+    assert changed.current
+    with pytest.raises(WrongPassphraseError):
+        await store_factory.open(store.location, "third")
     reopened = await store_factory.open(store.location, "new one")
     assert len(await reopened.read_tree(header.id)) == 2
-    assert len(await reopened.list_keys()) == 1
+    assert [k.current for k in await reopened.list_keys()] == [True]
 
 
 async def test_read_blobs_and_pack_primitives(store_factory: StoreFactory) -> None:
