@@ -23,7 +23,7 @@ from pathlib import Path
 from core.store import envelope
 from core.store.backends import Backend
 from core.store.crypto import DecryptionError, Keys
-from core.store.errors import CorruptStoreError, UnsupportedFormatError
+from core.store.errors import CorruptStoreError, ObjectNotFoundError, UnsupportedFormatError
 from core.store.pack import COUNT, PackEntry, decode_entries, encode_entries
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,12 @@ class IndexCache:
 
         async def load(name: str) -> tuple[str, IndexDelta | None]:
             async with sem:
-                obj = await backend.get("index", name)
+                try:
+                    obj = await backend.get("index", name)
+                except ObjectNotFoundError:
+                    # deleted since the listing (a prune compacted it): its successor
+                    # supersedes it; the next sync sees the new state
+                    return name, None
             try:
                 return name, open_delta(keys, name, obj)
             except (CorruptStoreError, UnsupportedFormatError) as err:

@@ -628,3 +628,26 @@ async def test_snapshot_listing_sees_amendments_from_elsewhere(store_factory: St
     assert gets == 0  # unchanged objects are not fetched again
     await other.delete_snapshots([header.id])
     assert await store.list_snapshots() == []
+
+
+async def test_open_tolerates_a_delta_deleted_during_sync(store_factory: StoreFactory) -> None:
+    from core.store.errors import ObjectNotFoundError
+
+    store = await store_factory.init()
+    await backup(store, 1, seed=b"one")
+    second = await backup(store, 1, seed=b"two")
+    victim = (await store.list_index_deltas())[0].name
+    original = store.backend.get
+
+    async def racing_get(kind: str, name: str, *args: Any, **kwargs: Any) -> bytes:
+        if kind == "index" and name == victim:
+            raise ObjectNotFoundError(kind, name)  # as if a prune deleted it after the listing
+        return await original(kind, name, *args, **kwargs)
+
+    store.backend.get = racing_get  # type: ignore[method-assign]
+    store.cache.reset()
+    assert await store.refresh_index() == 1
+    store.backend.get = original  # type: ignore[method-assign]
+    for rec in await store.read_tree(second.id):  # a miss resyncs
+        assert rec.versions[0].payload is not None
+        await store.read_payload(rec.versions[0].payload)
