@@ -40,7 +40,7 @@ _REMOVED_PREFIXES = ("SCW_", "SECRET_KLOSET_", "SCALEWAY_")
 
 @dataclass(frozen=True)
 class IsolatedEnv:
-    """Where this test's files go; all under ``tmp_path``."""
+    """Where this test's files go: all under one fresh temporary directory, ``root``."""
 
     root: Path
     home: Path
