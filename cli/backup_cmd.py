@@ -22,6 +22,7 @@ from cli.store_common import add_store_arguments, human_bytes, open_store, run_a
 from core.engine import events as ev
 from core.engine.backup import BackupOptions, BackupResult, backup_error, run_backup
 from core.engine.copy import run_copy
+from core.engine.http import engine_transport
 from core.engine.restore import (
     Action,
     OnConflict,
@@ -369,6 +370,15 @@ def _renderer(args: argparse.Namespace) -> Iterator[ProgressRenderer]:
         yield renderer
 
 
+def _client(creds: Any, args: argparse.Namespace) -> Any:
+    """The API client for these credentials, on the engines' lean HTTP transport."""
+    options: dict[str, Any] = {"max_concurrency": args.concurrency}
+    transport = engine_transport()
+    if transport is not None:
+        options["transport"] = transport
+    return creds.client(**options)
+
+
 async def _credentials(args: argparse.Namespace) -> Any:
     return await asyncio.to_thread(credentials_from_args, args)
 
@@ -468,7 +478,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     async def main() -> BackupResult:
         creds = await _credentials(args)
         store = await open_store(args)
-        async with creds.client(max_concurrency=args.concurrency) as client:
+        async with _client(creds, args) as client:
             with _renderer(args) as renderer:
                 return await run_backup(
                     client,
@@ -512,7 +522,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             records = [r for r in records if r.project_id == args.project]
         if args.region:
             records = [r for r in records if r.region == args.region]
-        async with creds.client(max_concurrency=args.concurrency) as client:
+        async with _client(creds, args) as client:
             with _renderer(args) as renderer:
                 plan = await plan_restore(
                     client,
@@ -569,7 +579,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
                 "copy needs a destination", hint="pass --to-project ID and/or --to-region R"
             )
         store = await open_store(args)
-        async with creds.client(max_concurrency=args.concurrency) as client:
+        async with _client(creds, args) as client:
             with _renderer(args) as renderer:
                 return await run_copy(
                     client,
