@@ -171,6 +171,7 @@ async def scene_restore_report(app: Any, pilot: Any) -> None:
     await pilot.click("#next")
     await _until(pilot, lambda: screen.plan is not None and not screen.busy)
     await pilot.click("#next")
+    await _until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
     await _settle(pilot)
     await pilot.click("#yes")
     await _until(pilot, lambda: screen.result is not None)

@@ -111,13 +111,13 @@ class BackupScreen(RunScreen):
                 id="include-disabled",
             )
             with Horizontal(classes="buttons"):
-                yield Button("Start backup", variant="primary", id="start")
-                yield Button("Cancel", id="cancel")
+                yield Button("Start backup", variant="primary", id="start", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
         yield RunPanel(id="run")
         yield Static("", id="summary")
         with Horizontal(classes="wizard-buttons", id="after"):
-            yield Button("Close", id="close")
-            yield Button("Browse the snapshot", variant="primary", id="browse")
+            yield Button("Close", id="close", compact=True)
+            yield Button("Browse the snapshot", variant="primary", id="browse", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -396,7 +396,7 @@ class DestinationForm(VerticalScroll):
         names = dict(app.project_names)
         names.setdefault(self.default_project, "")
         options = [
-            (f"{n or '(name unknown)'} · {pid}", pid)
+            (f"{n or '(name unknown)'} · {pid[:8]}…", pid)
             for pid, n in sorted(names.items(), key=lambda kv: kv[1])
         ]
         yield Label("Destination project")
@@ -505,9 +505,9 @@ class WizardScreen(RunScreen):
 
     def buttons(self) -> ComposeResult:
         with Horizontal(classes="wizard-buttons"):
-            yield Button("Back", id="back")
-            yield Button("Next", variant="primary", id="next")
-            yield Button("Cancel", id="close")
+            yield Button("Back", id="back", compact=True)
+            yield Button("Next", variant="primary", id="next", compact=True)
+            yield Button("Cancel", id="close", compact=True)
 
     def confirm_apply(self, where: str, then: Any) -> None:
         changes = sum(1 for a in self.plan.actions if a.changes)

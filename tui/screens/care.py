@@ -75,9 +75,13 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                 )
                 yield Checkbox("Read and verify all data (slower)", value=False, id="read-data")
                 with Horizontal(classes="buttons"):
-                    yield Button("Run check", variant="primary", id="run-check")
+                    yield Button("Run check", variant="primary", id="run-check", compact=True)
                 yield Static("", id="check-result")
             with TabPane("Retention", id="retention"), Vertical():
+                yield Static(
+                    "Keep rules (a count per period, 0 = off, -1 = all; within = 30d, 6m, 1y):",
+                    classes="step-help",
+                )
                 with Horizontal(id="retention-form"):
                     for key, label in (
                         ("last", "last"),
@@ -88,14 +92,14 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                         ("yearly", "yearly"),
                     ):
                         with Vertical(classes="keep"):
-                            yield Label(f"keep {label}")
+                            yield Label(label)
                             yield Input(
                                 compact=True, value="3" if key == "last" else "", id=f"keep-{key}"
                             )
                     with Vertical(classes="keep"):
                         yield Label("within")
                         yield Input(compact=True, placeholder="30d", id="keep-within")
-                    with Vertical(classes="keep"):
+                    with Vertical(classes="keep -wide"):
                         yield Label("group by")
                         yield Select(
                             [
@@ -109,8 +113,8 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                             id="group-by",
                         )
                 with Horizontal(classes="buttons"):
-                    yield Button("Preview", variant="primary", id="preview")
-                    yield Button("Apply: forget + prune", variant="error", id="apply")
+                    yield Button("Preview", variant="primary", id="preview", compact=True)
+                    yield Button("Apply: forget + prune", variant="error", id="apply", compact=True)
                 yield Static(
                     "Set the keep rules, then Preview: nothing is removed until you apply.",
                     id="retention-summary",
@@ -143,8 +147,8 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                 yield Label("Again")
                 yield Input(compact=True, password=True, id="new-pass2")
                 with Horizontal(classes="buttons"):
-                    yield Button("Add passphrase", variant="primary", id="add-key")
-                    yield Button("Change the current one", id="change-key")
+                    yield Button("Add passphrase", variant="primary", id="add-key", compact=True)
+                    yield Button("Change the current one", id="change-key", compact=True)
             with TabPane("Locks", id="locks"), Vertical():
                 yield VirtualTable(
                     (
@@ -160,8 +164,10 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                     id="locks-table",
                 )
                 with Horizontal(classes="buttons"):
-                    yield Button("Remove stale locks", variant="warning", id="remove-locks")
-                    yield Button("Reload", id="reload-locks")
+                    yield Button(
+                        "Remove stale locks", variant="warning", id="remove-locks", compact=True
+                    )
+                    yield Button("Reload", id="reload-locks", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

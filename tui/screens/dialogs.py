@@ -50,7 +50,7 @@ class ErrorDialog(ModalScreen[None]):
                     Text("What to do: " + self.report.hint), classes="hint", id="error-hint"
                 )
             with Horizontal(classes="buttons"):
-                yield Button("Close", variant="error", id="close")
+                yield Button("Close", variant="error", id="close", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
@@ -78,8 +78,8 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(self.title_text, classes="title")
             yield Static(Text(self.body))
             with Horizontal(classes="buttons"):
-                yield Button(self.no, id="no")
-                yield Button(self.yes, variant="warning", id="yes")
+                yield Button(self.no, id="no", compact=True)
+                yield Button(self.yes, variant="warning", id="yes", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -123,8 +123,8 @@ class PromptDialog(ModalScreen[str | None]):
                 value=self.value, password=self.password, placeholder=self.placeholder, id="answer"
             )
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("OK", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("OK", variant="primary", id="ok", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#answer", Input).focus()

@@ -123,10 +123,10 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             yield Label("API URL (empty: https://api.scaleway.com)")
             yield Input(compact=True, id="api-url")
             with Horizontal(classes="buttons"):
-                yield Button("Test connection", id="test")
-                yield Button("Import from scw config", id="import")
-                yield Button("Save", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+                yield Button("Test connection", id="test", compact=True)
+                yield Button("Import from scw config", id="import", compact=True)
+                yield Button("Save", variant="primary", id="save", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
             yield Static("", id="test-result")
         yield Footer()
 
@@ -388,9 +388,9 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
                 id="remember",
             )
             with Horizontal(classes="buttons"):
-                yield Button("Create store", variant="primary", id="create")
-                yield Button("Open store", id="open")
-                yield Button("Cancel", id="cancel")
+                yield Button("Create store", variant="primary", id="create", compact=True)
+                yield Button("Open store", id="open", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
             yield Static("", id="store-result")
         yield Footer()
 
