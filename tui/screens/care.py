@@ -286,7 +286,7 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                         short_time(h.time),
                         h.id[:8],
                         label,
-                        ", ".join(d.reasons),
+                        ", ".join(d.reasons) or ("no rule keeps it" if not d.keep else ""),
                     ),
                     style="" if d.keep else "bad",
                 )
