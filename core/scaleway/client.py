@@ -156,6 +156,82 @@ def _shared_ssl_context(plain_http: bool) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+# --------------------------------------------------------------------------- transport
+
+# Connections per pool shard. httpcore scans every connection of its pool (with a socket
+# poll for each idle one) when a request starts and ends, a cost that grows with the square
+# of the pool size: 32 connections in one pool cost 3-4x more CPU per request than 4 pools
+# of 8 (measured against the emulator: 4.9 vs 1.35 ms of client CPU per request).
+SHARD_SIZE = 8
+
+
+class _CountedStream(httpx.AsyncByteStream):
+    """A response body that tells its shard when it is done (the connection is free)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, done: Callable[[], None]) -> None:
+        self._inner = inner
+        self._done: Callable[[], None] | None = done
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
+        await self._inner.aclose()
+
+
+class _ShardedTransport(httpx.AsyncBaseTransport):
+    """Several small connection pools instead of one big one, least-busy first.
+
+    Same behaviour as one ``httpx.AsyncHTTPTransport`` (same exceptions, same TLS), with a
+    per-request cost that no longer grows with the concurrency.
+    """
+
+    def __init__(self, max_concurrency: int, verify: ssl.SSLContext) -> None:
+        count = max(1, -(-max_concurrency // SHARD_SIZE))
+        per_shard = -(-max_concurrency // count)
+        self.shards = [
+            httpx.AsyncHTTPTransport(
+                verify=verify,
+                limits=httpx.Limits(
+                    max_connections=per_shard + 2, max_keepalive_connections=per_shard
+                ),
+            )
+            for _ in range(count)
+        ]
+        self.active = [0] * count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self.shards)), key=self.active.__getitem__)
+        self.active[index] += 1
+
+        def done() -> None:
+            self.active[index] -= 1
+
+        try:
+            response = await self.shards[index].handle_async_request(request)
+        except BaseException:
+            done()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_CountedStream(response.stream, done),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()
+
+    def __repr__(self) -> str:
+        return f"_ShardedTransport(shards={len(self.shards)}, active={sum(self.active)})"
+
+
 # --------------------------------------------------------------------------- stats
 
 
@@ -521,22 +597,18 @@ class ScalewayClient:
         self.stats = ClientStats()
         self._latest_revision: OrderedDict[tuple[str, str], int] = OrderedDict()
         _install_log_filter()
+        verify = _shared_ssl_context(self.api_url.startswith("http://"))
         self._http = httpx.AsyncClient(
             base_url=self.api_url,
             auth=_TokenAuth(secret_key),
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-            transport=transport,
-            verify=(
-                _shared_ssl_context(self.api_url.startswith("http://"))
-                if transport is None
-                else True
-            ),
+            transport=transport or _ShardedTransport(max_concurrency, verify),
+            verify=verify,
             headers={
                 "Accept": "application/json",
                 "User-Agent": user_agent or f"secret-kloset/{__version__}",
             },
-            # The limiter already bounds requests in flight; a pool just as large keeps
-            # httpcore's per-request scan of its connections short.
+            # For proxy transports httpx builds from the environment; ours is sharded.
             limits=httpx.Limits(
                 max_connections=max_concurrency + 2,
                 max_keepalive_connections=max_concurrency,

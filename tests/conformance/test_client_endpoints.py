@@ -373,3 +373,20 @@ async def test_latest_enabled_when_none_is_enabled(world: World) -> None:
             await client.access_version(REGION, secret.id, "latest_enabled")
         with pytest.raises(InvalidArgumentsError):
             _ = [s async for s in client.list_secrets(REGION, page_size=101)]
+
+
+async def test_connection_pools_are_sharded_and_balanced(world: World) -> None:
+    """32 requests in flight spread over 4 small pools, and every slot is given back."""
+    import asyncio
+
+    async with world.client(max_concurrency=32) as client:
+        secret = await client.create_secret(REGION, name=unique())
+        transport = client._http._transport
+        shards = transport.shards  # type: ignore[attr-defined]
+        assert len(shards) == 4
+        results = await asyncio.gather(*(client.get_secret(REGION, secret.id) for _ in range(96)))
+        assert {r.id for r in results} == {secret.id}
+        assert transport.active == [0, 0, 0, 0]  # type: ignore[attr-defined]
+        used = [len(shard._pool.connections) for shard in shards]
+        assert sum(1 for n in used if n) >= 2, used
+        assert all(n <= 10 for n in used), used

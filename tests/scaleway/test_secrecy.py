@@ -123,8 +123,13 @@ async def test_context_manager_closes(client: ScalewayClient) -> None:
 def test_tls_verification_is_never_off(url: str) -> None:
     import ssl
 
-    client = ScalewayClient(secret_key=SECRET_KEY, api_url=url)
-    context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
-    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    def contexts(client: ScalewayClient) -> list[ssl.SSLContext]:
+        transport = client._http._transport
+        return [shard._pool._ssl_context for shard in transport.shards]  # type: ignore[attr-defined]
+
+    client = ScalewayClient(secret_key=SECRET_KEY, api_url=url, max_concurrency=20)
+    assert len(contexts(client)) == 3  # 20 in flight: 3 pools of at most 7
+    for context in contexts(client):
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     again = ScalewayClient(secret_key=SECRET_KEY, api_url=url)
-    assert again._http._transport._pool._ssl_context is context  # type: ignore[attr-defined]
+    assert contexts(again)[0] is contexts(client)[0]  # built once per process
