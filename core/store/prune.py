@@ -103,10 +103,10 @@ class PruneReport:
         }
 
     def lines(self) -> list[str]:
-        verb = "would" if self.dry_run else "did"
+        verb = "would remove" if self.dry_run else "removed"
         return [
             f"{self.snapshots} snapshot(s) use {self.blobs_used} of {self.blobs_total} blob(s)",
-            f"{verb} remove {self.blobs_removed} unused blob(s)"
+            f"{verb} {self.blobs_removed} unused blob(s)"
             + (f" ({self.duplicates_removed} duplicate copies)" if self.duplicates_removed else ""),
             f"packs: {self.packs_before} before, {self.packs_after} after; "
             f"{self.packs_removed} removed, {self.packs_repacked} repacked into "
