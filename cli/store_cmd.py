@@ -253,38 +253,47 @@ def _register_prune(sub: SubParsers) -> None:
 
 def _register_key(sub: SubParsers) -> None:
     p = sub.add_parser("key", help="manage the store's passphrases (key slots)")
+    add_store_arguments(p)
     ksub = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
     add = ksub.add_parser("add", help="add a passphrase")
-    add_store_arguments(add)
-    add.add_argument(
-        "--new-passphrase-command",
-        metavar="CMD",
-        default=None,
-        help=f"command printing the new passphrase (or ${ENV_NEW_PASSPHRASE}, or a prompt)",
-    )
+    add_store_arguments(add, suppress_defaults=True)
+    _add_new_passphrase_options(add)
     add.add_argument(
         "--kdf", choices=("default", "fast"), default="default", help=argparse.SUPPRESS
     )
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=cmd_key_add)
     lst = ksub.add_parser("list", help="list the key slots")
-    add_store_arguments(lst)
+    add_store_arguments(lst, suppress_defaults=True)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_key_list)
     rm = ksub.add_parser("remove", help="remove a key slot (never the last one)")
-    add_store_arguments(rm)
+    add_store_arguments(rm, suppress_defaults=True)
     rm.add_argument("key_id", metavar="KEY_ID", help="key slot id or unique prefix")
     rm.set_defaults(func=cmd_key_remove)
     pw = ksub.add_parser("passwd", help="change the passphrase you opened the store with")
-    add_store_arguments(pw)
-    pw.add_argument(
+    add_store_arguments(pw, suppress_defaults=True)
+    _add_new_passphrase_options(pw)
+    pw.add_argument("--kdf", choices=("default", "fast"), default="default", help=argparse.SUPPRESS)
+    pw.set_defaults(func=cmd_key_passwd)
+
+
+def _add_new_passphrase_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "--new-passphrase-command",
         metavar="CMD",
         default=None,
-        help=f"command printing the new passphrase (or ${ENV_NEW_PASSPHRASE}, or a prompt)",
+        help="shell command printing the new passphrase",
     )
-    pw.add_argument("--kdf", choices=("default", "fast"), default="default", help=argparse.SUPPRESS)
-    pw.set_defaults(func=cmd_key_passwd)
+    p.add_argument(
+        "--new-passphrase-file",
+        metavar="FILE",
+        default=None,
+        help=(
+            f"file holding the new passphrase (first line). Otherwise ${ENV_NEW_PASSPHRASE}, "
+            "a prompt on a terminal, or the first line of standard input"
+        ),
+    )
 
 
 def _register_locks(sub: SubParsers) -> None:
@@ -837,13 +846,44 @@ def cmd_prune(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- key
 
 
+def _first_line(text: str) -> str:
+    line = text.splitlines()[0] if text else ""
+    if not line:
+        raise ConfigError(
+            "the new passphrase is empty", hint="give a non-empty passphrase on the first line"
+        )
+    return line
+
+
 def _new_passphrase(args: argparse.Namespace) -> str:
+    """``--new-passphrase-command`` > ``--new-passphrase-file`` > env > prompt > stdin."""
     command = getattr(args, "new_passphrase_command", None)
     if command:
         return run_passphrase_command(command)
+    path = getattr(args, "new_passphrase_file", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return _first_line(fh.read())
+        except OSError as err:
+            raise ConfigError(
+                f"cannot read the new passphrase file ({type(err).__name__})",
+                hint="check --new-passphrase-file",
+            ) from err
     env = os.environ.get(ENV_NEW_PASSPHRASE)
     if env:
         return env
+    if sys.stdin is not None and not sys.stdin.isatty():
+        text = sys.stdin.read()
+        if not text.strip("\r\n"):
+            raise ConfigError(
+                "no new passphrase given, and standard input is empty",
+                hint=(
+                    "pass it with --new-passphrase-command, --new-passphrase-file, "
+                    f"${ENV_NEW_PASSPHRASE}, or on standard input"
+                ),
+            )
+        return _first_line(text)
     return prompt_passphrase(confirm=True, prompt="New passphrase: ")
 
 

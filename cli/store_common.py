@@ -46,14 +46,22 @@ def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
     return option in parser._option_string_actions
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--store``, ``--passphrase-command`` (and ``--profile`` unless already there)."""
+def add_store_arguments(
+    parser: argparse.ArgumentParser, *, suppress_defaults: bool = False
+) -> None:
+    """Add ``--store``, ``--passphrase-command`` (and ``--profile`` unless already there).
+
+    ``suppress_defaults`` is for a sub-subcommand whose parent parser has the same options:
+    an option given before the action (``key --store S list``) is then not reset by the
+    action's default.
+    """
+    default = argparse.SUPPRESS if suppress_defaults else None
     group = parser.add_argument_group("store")
     if not _has_option(parser, "--store"):
         group.add_argument(
             "--store",
             metavar="S",
-            default=None,
+            default=default,
             help=(
                 "store location: a directory, s3://bucket/prefix or memory://name "
                 f"(default: ${ENV_STORE}, the profile's store, or a local store under the "
@@ -64,7 +72,7 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             "--passphrase-command",
             metavar="CMD",
-            default=None,
+            default=default,
             help=(
                 "shell command that prints the store passphrase on stdout "
                 f"(used when neither the profile's keyring entry nor ${ENV_PASSPHRASE} is set)"
@@ -74,7 +82,7 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
         group.add_argument(
             "--profile",
             metavar="NAME",
-            default=None,
+            default=default,
             help=f"profile whose keyring entry holds the store passphrase (default: ${ENV_PROFILE})",
         )
 

@@ -238,3 +238,41 @@ def test_copy_snapshots(
     assert [d["id"] for d in run_json(capsys, "snapshots", "--store", str(other))] == [
         w.header.id for w in filled
     ]
+
+
+def test_key_options_before_the_action_and_new_passphrase_sources(
+    filled: list[Written],
+    store_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    monkeypatch.setenv("SECRET_KLOSET_STORE", str(tmp_path / "elsewhere"))
+    assert len(run_json(capsys, "key", "--store", str(store_path), "list")) == 1
+    assert len(run_json(capsys, "key", "list", "--store", str(store_path))) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("from stdin\n"))
+    assert run("key", "add", "--store", str(store_path), "--kdf", "fast") == 0
+    secret_file = tmp_path / "new-pass"
+    secret_file.write_text("from a file\nignored\n")
+    assert (
+        run(
+            "key",
+            "add",
+            "--store",
+            str(store_path),
+            "--kdf",
+            "fast",
+            "--new-passphrase-file",
+            str(secret_file),
+        )
+        == 0
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert run("key", "add", "--store", str(store_path)) == 1
+    assert "standard input is empty" in capsys.readouterr().err
+    monkeypatch.setenv("SECRET_KLOSET_STORE", str(store_path))
+    for passphrase in ("from stdin", "from a file"):
+        monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", passphrase)
+        assert len(run_json(capsys, "snapshots")) == 2
