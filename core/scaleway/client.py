@@ -13,7 +13,9 @@ tool needs from a remote API it does not control:
   created, and only creates again when it finds nothing;
 * **adaptive concurrency**: an AIMD limit on requests in flight that halves on 429/503 and
   grows back on success (:mod:`core.scaleway.limiter`);
-* **stats** (requests, retries, 429s, per operation) for benchmarks and progress displays.
+* **stats** (requests, retries, 429s, per operation) for benchmarks and progress displays;
+* **cheap requests**: small sharded connection pools (httpcore's pool bookkeeping grows with
+  the square of its size) and one TLS context per process.
 
 The secret key is sent only as the ``X-Auth-Token`` header (through an :class:`httpx.Auth`
 that hides it) and never appears in a ``repr``, a log record or an error.
