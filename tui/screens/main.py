@@ -45,6 +45,7 @@ class ProjectsPane(ReportsFailures, Vertical):
         self.listed = False
         self.denied = False
         self.secret_counts: dict[tuple[str, str], int] = {}
+        self.deleting_counts: dict[tuple[str, str], int] = {}
 
     @property
     def kapp(self) -> SecretKlosetApp:
@@ -145,9 +146,15 @@ class ProjectsPane(ReportsFailures, Vertical):
         info: dict[str, Any] = {}
         client = await app.get_client()
         count = 0
+        deleting = 0
         async for _ in client.list_secrets(region, project_id=project_id):
             count += 1
+        async for _ in client.list_secrets(
+            region, project_id=project_id, scheduled_for_deletion=True
+        ):
+            deleting += 1
         self.secret_counts[(project_id, region)] = count
+        self.deleting_counts[(project_id, region)] = deleting
         if app.store is not None:
             snaps = await app.store.list_snapshots(project=project_id, region=region)
             if snaps:
@@ -168,7 +175,12 @@ class ProjectsPane(ReportsFailures, Vertical):
         t.append(f"{app.region}   (g switches)\n")
         count = self.secret_counts.get((key, app.region))
         t.append("secrets  ", style="bold")
-        t.append(("…" if count is None else str(count)) + "\n")
+        t.append("…" if count is None else str(count))
+        deleting = self.deleting_counts.get((key, app.region))
+        if deleting:
+            t.append(" ")
+            t.append(f"+ {deleting} deleting", style="yellow")
+        t.append("\n")
         t.append("last     ", style="bold")
         if app.store is None:
             t.append("no store open\n", style="dim")

@@ -173,7 +173,8 @@ class RunPanel(Vertical):
         text = Text()
         text.append(f"{t.phase}", style="bold")
         if t.detail:
-            text.append(f" · {t.detail}", style="dim")
+            text.append(" ")
+            text.append(f"· {t.detail}", style="dim")
         text.append("\n")
         text.append(f"secrets listed {t.secrets_listed}   done {t.secrets_done}   ")
         text.append(f"versions read {t.versions_read}   reused {t.versions_skipped}   ")
