@@ -942,7 +942,7 @@ class ScalewayClient:
                     raise
                 # Our earlier, ambiguous attempt did create it (the lookup ran too early).
                 found = await self._find_secret(region, pid, name, path, ambiguous.error)
-                if found is None:
+                if found is None or not _is_what_we_asked(found, body):
                     raise
                 self.stats.deduplicated += 1
                 return found
@@ -953,6 +953,22 @@ class ScalewayClient:
                 return secret
             found = await self._find_secret(region, pid, name, path, ambiguous.error)
             if found is not None:
+                if not _is_what_we_asked(found, body):
+                    # The name was already taken by another secret: what a clean attempt
+                    # would have answered.
+                    raise AlreadyExistsError(
+                        f"{op}: a different secret ({found.id}) already exists at that path "
+                        "and name",
+                        hint="a secret with the same project, path and name exists; pick "
+                        "another name or update it",
+                        status_code=409,
+                        body={
+                            "type": "already_exists",
+                            "resource": "secret",
+                            "resource_id": found.id,
+                        },
+                        operation=op,
+                    ) from ambiguous.error
                 log.info("create_secret: the ambiguous attempt had created %s", found.id)
                 self.stats.deduplicated += 1
                 return found
@@ -1472,6 +1488,21 @@ class ScalewayClient:
         url = "/account/v3/projects/" + _segment(project_id, op, "project_id")
         response = await self._call(op, "GET", url)
         return Project.from_api(self._json(op, response))
+
+
+def _is_what_we_asked(secret: Secret, body: JsonDict) -> bool:
+    """Whether a secret found after an ambiguous create has what the create asked for.
+
+    A secret that already existed under the same name with other metadata is not ours;
+    returning it as "created" would let a restore believe tags or a type it never set.
+    """
+    if str(body.get("type") or "opaque") not in (str(secret.type), "unknown_type"):
+        return False
+    if (body.get("description") or "") != secret.description:
+        return False
+    if sorted(body.get("tags") or ()) != sorted(secret.tags):
+        return False
+    return bool(body.get("protected")) == secret.protected
 
 
 def _as_int(value: Any) -> int | None:

@@ -287,3 +287,32 @@ async def test_create_version_without_baseline_does_not_retry_blindly(
     with pytest.raises(ServerError):
         await client.create_version("fr-par", SECRET_ID, b"v")
     assert len(api.sent("POST", VERSIONS)) == 1
+
+
+async def test_create_secret_does_not_claim_someone_elses_secret(
+    api: ScriptedApi, client: ScalewayClient
+) -> None:
+    # The answer was lost, and the lookup finds a secret with that name but other metadata:
+    # it existed before (a clean attempt would have answered 409), so it is not returned.
+    other = secret_json(name="db", tags=["theirs"], type="key_value")
+    api.on("POST", SECRETS, error(502))
+    api.on("GET", SECRETS, ok({"secrets": [other], "total_count": 1}))
+    with pytest.raises(AlreadyExistsError) as taken:
+        await client.create_secret("fr-par", name="db", tags=["mine"])
+    assert taken.value.status_code == 409 and taken.value.body["resource_id"] == SECRET_ID
+    assert client.stats.deduplicated == 0
+    assert len(api.sent("POST", SECRETS)) == 1
+
+
+async def test_create_secret_recognises_its_own_metadata(
+    api: ScriptedApi, client: ScalewayClient
+) -> None:
+    mine = secret_json(
+        name="db", tags=["b", "a"], type="key_value", description="d", protected=True
+    )
+    api.on("POST", SECRETS, error(500))
+    api.on("GET", SECRETS, ok({"secrets": [mine], "total_count": 1}))
+    found = await client.create_secret(
+        "fr-par", name="db", tags=["a", "b"], type="key_value", description="d", protected=True
+    )
+    assert found.id == SECRET_ID and client.stats.deduplicated == 1
