@@ -312,3 +312,78 @@ async def test_retention_preview_removes_nothing(demo_ctx: ConsoleContext) -> No
         table = screen.query_one("#retention-table", VirtualTable)
         assert [r.cells[0] for r in table.rows] == ["keep", "REMOVE"]
         assert {s.id for s in await app.store.list_snapshots()} == before
+
+
+async def test_store_care_check_apply_retention_and_add_a_passphrase(
+    demo_ctx: ConsoleContext,
+) -> None:
+    from core.store import Store
+
+    app = make_app(demo_ctx)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StoreCareScreen)
+        await pilot.click("#run-check")
+        await wait_for(pilot, lambda: screen.check_report is not None)
+        assert screen.check_report.ok
+        # Retention: preview, then apply (forget + prune) after a confirmation.
+        screen.query_one("#care-tabs").active = "retention"
+        await pilot.pause()
+        screen.query_one("#keep-last", Input).value = "1"
+        await pilot.click("#preview")
+        await wait_for(pilot, lambda: screen.preview is not None)
+        kept = screen.preview.kept[0].snapshot_id
+        await pilot.click("#apply")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: screen.preview is None)
+        await settle(pilot)
+        assert [s.id for s in await app.store.list_snapshots()] == [kept]
+        assert app.activity[-1].operation == "forget + prune"
+        # A second passphrase opens the same store.
+        screen.query_one("#care-tabs").active = "keys"
+        await pilot.pause()
+        screen.query_one("#new-pass", Input).value = "a second passphrase for the team"
+        screen.query_one("#new-pass2", Input).value = "a second passphrase for the team"
+        screen.query_one("#add-key").press()
+        await wait_for(
+            pilot, lambda: app.activity[-1].operation == "add passphrase" or bool(app.error_reports)
+        )
+        assert not app.error_reports, app.error_reports
+        await settle(pilot)
+        assert screen.query_one("#keys-table", VirtualTable).total_count == 2
+        other = await Store.open(
+            demo_ctx.store_location or "",
+            "a second passphrase for the team",
+            cache_dir=demo_ctx.store_cache_dir,
+        )
+        assert [s.id for s in await other.list_snapshots()] == [kept]
+        await other.close()
+
+
+async def test_a_running_backup_can_be_cancelled(empty_demo_ctx: ConsoleContext) -> None:
+    ctx = empty_demo_ctx
+    app = make_app(ctx)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        assert ctx.emulator is not None
+        ctx.emulator.latency_ms = 200  # slow enough to stop it half-way
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackupScreen)
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: screen.running)
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: not screen.running)
+        ctx.emulator.latency_ms = 0
+        await settle(pilot)
+        assert screen.result is None
+        assert await app.store.list_snapshots() == []  # nothing committed
+        assert app.activity[-1].operation == "backup" and app.activity[-1].outcome == "cancelled"

@@ -1,0 +1,73 @@
+"""``secret-kloset`` / ``secret-kloset demo``: lazy Textual, the terminal check, the context."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.console_cmd import build_console_context
+from cli.main import main
+from core.credentials.keyring_store import set_store_passphrase
+from core.credentials.profiles import Profile, add_profile
+from core.emulator.demo import DEMO_ORGANIZATION_ID, DEMO_PRODUCTION_PROJECT_ID, DEMO_SECRET_KEY
+from tui.context import ConsoleContext
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_cli_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        "from cli.main import build_parser\n"
+        "build_parser().parse_args(['demo'])\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui'))\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_the_console_needs_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert "needs a terminal" in err and "hint:" in err
+
+
+def test_default_profile_store_and_keyring_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_profile(
+        Profile(
+            name="work",
+            access_key="SCWDEMOKLOSET0000001",
+            organization_id=DEMO_ORGANIZATION_ID,
+            default_project_id=DEMO_PRODUCTION_PROJECT_ID,
+            default_region="nl-ams",
+        ),
+        DEMO_SECRET_KEY,
+        make_default=True,
+    )
+    set_store_passphrase("work", "kept in the keyring")
+    monkeypatch.setenv("SECRET_KLOSET_STORE", str(tmp_path / "store"))
+    ctx = build_console_context(argparse.Namespace())
+    assert isinstance(ctx, ConsoleContext)
+    assert ctx.has_credentials and ctx.profile_name == "work"
+    assert ctx.default_region == "nl-ams" and ctx.default_project_id == DEMO_PRODUCTION_PROJECT_ID
+    assert ctx.store_location == str(tmp_path / "store")
+    assert ctx.store_passphrase == "kept in the keyring"
+    assert "kept in the keyring" not in repr(ctx) and DEMO_SECRET_KEY not in repr(ctx)
+
+
+def test_no_credentials_opens_the_first_run_screen() -> None:
+    ctx = build_console_context(argparse.Namespace())
+    assert isinstance(ctx, ConsoleContext)
+    assert not ctx.has_credentials
+    assert ctx.store_location  # the default local store under the XDG data dir
