@@ -94,8 +94,13 @@ def run_console(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     _require_terminal()
+    import tempfile
+    from pathlib import Path
+
     from tui.app import run
     from tui.demo import build_demo_context
 
-    run(build_demo_context(snapshots=not getattr(args, "empty_store", False)))
+    # The throw-away store lives here and goes when the console quits, however it quits.
+    with tempfile.TemporaryDirectory(prefix="secret-kloset-demo-") as tmp:
+        run(build_demo_context(Path(tmp), snapshots=not getattr(args, "empty_store", False)))
     return 0
