@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import json
+import logging
 import random
 import re
 import threading
@@ -70,6 +71,7 @@ from core.scaleway.models import (
 from core.scaleway.permissions import ORGANIZATION_SCOPED, REQUIRED_SET, Operation, grants
 
 Handler = Callable[["Ctx"], "Reply"]
+_log = logging.getLogger("core.emulator")
 
 _SECRET_TYPES = tuple(str(t) for t in SecretType if t != SecretType.UNKNOWN)
 _VERSION_STATUSES = tuple(str(s) for s in VersionStatus if s != VersionStatus.UNKNOWN)
@@ -724,7 +726,11 @@ class EmulatorApp:
             return self._unavailable()
 
         raw = await request.body()
-        reply = self._dispatch(request, method, operation, handler, params, raw)
+        try:
+            reply = self._dispatch(request, method, operation, handler, params, raw)
+        except Exception:  # an emulator bug: answer like the gateway would, and say so
+            _log.exception("emulator: unexpected error in %s", operation)
+            reply = Reply(500, {"message": "internal error", "type": "internal_error"})
         await self._persist()
 
         if self.ambiguous_error_rate and self._fault_rng.random() < self.ambiguous_error_rate:

@@ -280,3 +280,15 @@ async def test_body_type_errors(client: httpx.AsyncClient) -> None:
         assert r.json()["details"][0]["argument_name"] == field, body
     r = await client.post(f"{SM}/secrets", content=b"[1]")
     assert r.status_code == 400
+
+
+async def test_an_emulator_bug_is_a_json_500(app: EmulatorApp) -> None:
+    def broken(ctx: object) -> None:
+        raise RuntimeError("bug")
+
+    app._routes = [(m, p, op, broken if op == "list_tags" else h) for m, p, op, h in app._routes]
+    async with asgi_client(app) as client:
+        r = await client.get(f"{SM}/tags", params=PROD)
+        assert r.status_code == 500
+        assert r.json() == {"message": "internal error", "type": "internal_error"}
+        ok(await client.get(f"{SM}/secret-types", params=PROD))  # the app keeps serving
