@@ -233,3 +233,24 @@ async def test_throttled_at_the_floor_pauses_with_doubling() -> None:
     assert limiter.limit == 1 and limiter.paused_for == 0.0
     limiter.on_throttle()
     assert limiter.paused_for == pytest.approx(0.1)
+
+
+async def test_cancelled_requests_give_their_slots_back(
+    make_client: Callable[..., ScalewayClient],
+) -> None:
+    started = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(30)  # never answers before the cancellation
+        return ok(secret_json())
+
+    client = make_client(max_concurrency=2, transport=httpx.MockTransport(handler))
+    tasks = [asyncio.ensure_future(client.get_secret("fr-par", SECRET_ID)) for _ in range(5)]
+    await asyncio.wait_for(started.wait(), 5)
+    assert client.limiter.in_flight == 2 and client.limiter.waiting == 3
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert client.limiter.in_flight == 0 and client.limiter.waiting == 0
