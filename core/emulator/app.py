@@ -60,6 +60,7 @@ from core.scaleway.models import (
     EphemeralPolicy,
     EphemeralProperties,
     Product,
+    SecretStatus,
     SecretType,
     VersionStatus,
     format_duration,
@@ -843,6 +844,17 @@ class EmulatorApp:
             raise not_found("secret", secret_id)
         if not ctx.key.allows_project(secret.project_id):
             raise permission_denied(*_DENIAL[ctx.operation])
+        if secret.status == SecretStatus.LOCKED and ctx.method != "GET":
+            # Scaleway locks secrets on its side; no change is accepted while locked.
+            raise ApiError(
+                409,
+                {
+                    "message": "resource is locked",
+                    "resource": "secret",
+                    "resource_id": secret.id,
+                    "type": "locked",
+                },
+            )
         return secret
 
     @staticmethod

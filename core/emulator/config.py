@@ -70,6 +70,8 @@ from core.scaleway.models import (
     EphemeralAction,
     EphemeralPolicy,
     EphemeralProperties,
+    Product,
+    SecretStatus,
     SecretType,
     VersionStatus,
     b64decode,
@@ -94,6 +96,9 @@ _SECRET = {
     "description",
     "protected",
     "scheduled_for_deletion",
+    "locked",
+    "managed",
+    "used_by",
     "ephemeral_policy",
     "created_at",
     "versions",
@@ -367,6 +372,12 @@ def _parse_secret(
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _fail(f"{where}.tags", "must be an array of strings")
     policy = _parse_policy(table.get("ephemeral_policy"), f"{where}.ephemeral_policy")
+    used_by = table.get("used_by", [])
+    products = {str(p) for p in Product} - {str(Product.UNKNOWN)}
+    if not isinstance(used_by, list) or not all(
+        isinstance(u, str) and u in products for u in used_by
+    ):
+        raise _fail(f"{where}.used_by", f"must be an array of: {', '.join(sorted(products))}")
     created = _time(table, "created_at", where) or utcnow()
     secret_id = table.get("id")
     if secret_id is not None:
@@ -381,6 +392,11 @@ def _parse_secret(
         tags=list(tags),
         description=_str(table, "description", where, default=""),
         protected=_bool(table, "protected", where),
+        managed=_bool(table, "managed", where),
+        used_by=list(used_by),
+        status=str(SecretStatus.LOCKED)
+        if _bool(table, "locked", where)
+        else str(SecretStatus.READY),
         ephemeral_policy=policy,
         created_at=created,
         updated_at=created,

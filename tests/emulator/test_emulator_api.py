@@ -292,3 +292,28 @@ async def test_an_emulator_bug_is_a_json_500(app: EmulatorApp) -> None:
         assert r.status_code == 500
         assert r.json() == {"message": "internal error", "type": "internal_error"}
         ok(await client.get(f"{SM}/secret-types", params=PROD))  # the app keeps serving
+
+
+async def test_locked_secrets_refuse_changes_but_stay_readable() -> None:
+    state = demo_state()
+    secret = next(s for s in state.iter_secrets("fr-par") if s.versions and not s.protected)
+    secret.status = "locked"
+    async with asgi_client(EmulatorApp(state)) as client:
+        got = ok(await client.get(f"{SM}/secrets/{secret.id}"))
+        assert got["status"] == "locked"
+        ok(await client.get(f"{SM}/secrets/{secret.id}/versions"))
+        for method, suffix, body in (
+            ("PATCH", "", {"description": "x"}),
+            ("DELETE", "", None),
+            ("POST", "/protect", {}),
+            ("POST", "/versions", {"data": "YQ=="}),
+            ("POST", "/versions/1/disable", {}),
+        ):
+            r = await client.request(method, f"{SM}/secrets/{secret.id}{suffix}", json=body)
+            assert r.status_code == 409, (method, suffix)
+            assert r.json() == {
+                "message": "resource is locked",
+                "resource": "secret",
+                "resource_id": secret.id,
+                "type": "locked",
+            }
