@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.scaleway.client import ScalewayClient
 from core.scaleway.errors import InvalidArgumentsError
@@ -121,3 +123,34 @@ async def test_lists_are_lazy(api: ScriptedApi, client: ScalewayClient) -> None:
     async for _ in client.list_secrets("fr-par"):
         break
     assert pages == [1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    total=st.integers(min_value=0, max_value=260),
+    page_size=st.integers(min_value=1, max_value=100),
+    cap=st.one_of(st.none(), st.integers(min_value=1, max_value=100)),
+    count=st.sampled_from(["int", "str", "none"]),
+)
+async def test_every_item_exactly_once(
+    total: int, page_size: int, cap: int | None, count: str
+) -> None:
+    """Whatever the server does with page sizes and counts, each item comes out once, in order.
+
+    (Without a count, a server that silently caps the page size is indistinguishable from the
+    end of the list; that one combination is the only one left out.)
+    """
+    if count == "none" and cap is not None and cap < page_size:
+        cap = None
+    api = ScriptedApi()
+    answer, pages = paged(total, cap=cap, count=count)
+    api.on("GET", f"{SM}/secrets", answer)
+    client = ScalewayClient(
+        secret_key="11111111-2222-3333-4444-555555555555",
+        api_url="https://api.example.test",
+        default_project_id="6f1e7c8a-0d6b-4e0a-9a52-3c1d2f3e4a5b",
+        transport=httpx.MockTransport(api.handler),
+    )
+    ids = [s.id async for s in client.list_secrets("fr-par", page_size=page_size)]
+    assert ids == [f"s{i}" for i in range(total)]
+    assert len(pages) <= total // max(1, min(page_size, cap or page_size)) + 2
