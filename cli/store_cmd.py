@@ -470,6 +470,13 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
             project=args.project, region=args.region, tags=args.tag or None
         )
         headers = sorted(headers, key=lambda h: (h.time, h.id))
+        damaged = sorted(getattr(store, "damaged_snapshots", {}) or {})
+        if damaged:
+            _eprint(
+                f"warning: {len(damaged)} snapshot object(s) cannot be read ("
+                + ", ".join(d[:8] for d in damaged)
+                + "); run 'secret-kloset check'"
+            )
         if args.json:
             print_json([_header_json(h) for h in headers])
             return int(ExitCode.OK)

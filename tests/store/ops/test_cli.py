@@ -276,3 +276,17 @@ def test_key_options_before_the_action_and_new_passphrase_sources(
     for passphrase in ("from stdin", "from a file"):
         monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", passphrase)
         assert len(run_json(capsys, "snapshots")) == 2
+
+
+def test_snapshots_warns_about_a_damaged_snapshot(
+    filled: list[Written], store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.store.ops.helpers import flip_byte
+
+    flip_byte(store_path / "snapshots" / filled[0].header.id, 50)
+    doc = run_json(capsys, "snapshots")
+    assert [d["id"] for d in doc] == [filled[1].header.id]
+    capsys.readouterr()
+    assert run("snapshots") == 0
+    assert filled[0].header.id[:8] in capsys.readouterr().err
+    assert run("check") == 1
