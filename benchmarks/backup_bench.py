@@ -161,7 +161,9 @@ def main() -> None:
     parser.add_argument("--secrets", type=int, default=2000)
     parser.add_argument("--versions", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="pass --concurrency N (default: the CLI's)"
+    )
     parser.add_argument("--skip-sdk", action="store_true", help="skip (b), the slow SDK loop")
     opts = parser.parse_args()
 
@@ -213,7 +215,7 @@ def main() -> None:
         f"{opts.latency_ms:g} ms latency, at {url}"
     )
 
-    conc = ["--concurrency", str(opts.concurrency)]
+    conc = ["--concurrency", str(opts.concurrency)] if opts.concurrency else []
     a = _run_cli(["backup", *conc], env)
     a_req = stats()
     b: dict[str, Any] | None = None

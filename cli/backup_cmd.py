@@ -220,9 +220,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     backup.add_argument(
         "--concurrency",
         type=_positive,
-        default=16,
+        default=32,
         metavar="N",
-        help="maximum requests in flight (adaptive below it; default 16)",
+        help="maximum requests in flight (adaptive below it; default 32)",
     )
     backup.add_argument("--description", default="", help="a note stored with the snapshot")
     _add_common(backup)
@@ -289,9 +289,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     restore.add_argument(
         "--concurrency",
         type=_positive,
-        default=16,
+        default=32,
         metavar="N",
-        help="secrets restored at once (default 16)",
+        help="secrets restored at once (default 32)",
     )
     _add_common(restore)
     restore.set_defaults(func=cmd_restore)
@@ -353,9 +353,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     copy.add_argument(
         "--concurrency",
         type=_positive,
-        default=16,
+        default=32,
         metavar="N",
-        help="maximum requests in flight (default 16)",
+        help="maximum requests in flight (default 32)",
     )
     _add_common(copy)
     copy.set_defaults(func=cmd_copy)

@@ -66,7 +66,7 @@ from core.store.model import (
     VersionRecord,
 )
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
 MAX_CONCURRENCY = 256
 RETRY_PAUSE = 1.0  # seconds before the second pass over secrets that failed transiently
 
@@ -162,37 +162,42 @@ class ParentIndex:
     """What earlier snapshots of the same sources hold, for incremental reads."""
 
     records: dict[tuple[str, str], SecretRecord] = field(default_factory=dict)
+    record_ids: dict[tuple[str, str], str] = field(default_factory=dict)
     payloads: dict[tuple[str, str, int], VersionRecord] = field(default_factory=dict)
     parent_id: str | None = None
 
-    def add(self, record: SecretRecord, *, newest: bool) -> None:
+    def add(self, record: SecretRecord, record_id: str, *, newest: bool) -> None:
         key = (record.region, record.secret_id)
         if newest and record.error is None and key not in self.records:
             self.records[key] = record
+            self.record_ids[key] = record_id
         for v in record.versions:
             if v.payload is not None:
                 self.payloads.setdefault((record.region, record.secret_id, v.revision), v)
 
 
 async def load_parents(store: Any, sources: Sequence[Source]) -> ParentIndex:
-    """For each source, the newest snapshots back to the newest complete one."""
+    """For each source, the newest snapshots back to (and including) the newest complete one."""
     index = ParentIndex()
     if store is None:
         return index
-    trees: dict[str, list[SecretRecord]] = {}
+    trees: dict[str, list[tuple[SecretRecord, str]]] = {}
     newest: SnapshotHeader | None = None
+    headers = sorted(await store.list_snapshots(), key=lambda h: h.time, reverse=True)
     for source in sources:
-        headers = await store.list_snapshots(project=source.project_id, region=source.region)
-        headers = sorted(headers, key=lambda h: h.time, reverse=True)
         first = True
         for header in headers:
+            if not header.covers(project=source.project_id, region=source.region):
+                continue
             if header.id not in trees:
-                trees[header.id] = await store.read_tree(header.id)
+                ids = await store.read_tree_ids(header)
+                records = await store.read_tree(header)
+                trees[header.id] = list(zip(records, ids, strict=True))
             if newest is None or header.time > newest.time:
                 newest = header
-            for record in trees[header.id]:
+            for record, record_id in trees[header.id]:
                 if record.region == source.region and record.project_id == source.project_id:
-                    index.add(record, newest=first)
+                    index.add(record, record_id, newest=first)
             first = False
             if header.complete:
                 break
@@ -362,6 +367,7 @@ class _Run:
         error: str | None = None
         transient = False
         versions_read = 0
+        reused_id: str | None = None  # an unchanged record is already in the store
         record: SecretRecord | None = None
         parent = self.parents.records.get((region, secret.id))
         try:
@@ -373,6 +379,7 @@ class _Run:
                 and await self._parent_complete(secret, parent)
             ):
                 record = parent
+                reused_id = self.parents.record_ids.get((region, secret.id))
                 self.unchanged += 1
                 for v in parent.versions:
                     self.emit(
@@ -405,7 +412,10 @@ class _Run:
         self.versions += len(record.versions)
         if record.error is not None:
             self.errors.append(SnapshotError(secret.id, region, secret.project_id, record.error))
-        rec_id = await self.put_record(record) if self.sink is not None else ""
+        if reused_id is not None and record is parent:
+            rec_id = reused_id
+        else:
+            rec_id = await self.put_record(record) if self.sink is not None else ""
         self.records.append((record, rec_id))
         self.done += 1
         self.emit(
@@ -530,6 +540,24 @@ class _Run:
         return accessed.data, accessed.data_crc32
 
 
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception of a (possibly nested) group, preferring user-facing errors."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseExceptionGroup[BaseException]) -> None:
+        for e in g.exceptions:
+            if isinstance(e, BaseExceptionGroup):
+                walk(e)
+            else:
+                leaves.append(e)
+
+    walk(group)
+    for leaf in leaves:
+        if isinstance(leaf, KlosetError):
+            return leaf
+    return leaves[0] if leaves else group
+
+
 def _is_transient(err: ScalewayError) -> bool:
     """5xx and 429 that outlasted the client's retries: worth one more pass later."""
     return isinstance(err, ServerError | RateLimitedError) or (err.status_code or 0) >= 500
@@ -559,13 +587,18 @@ async def collect(
     *,
     sink: PayloadSink | None,
     store: Any = None,
-    parents: ParentIndex | None = None,
+    parents: ParentIndex | asyncio.Task[ParentIndex] | None = None,
     on_event: EventSink | None = None,
 ) -> _Run:
-    """List and read every selected secret of ``sources`` into ``sink`` (no commit)."""
+    """List and read every selected secret of ``sources`` into ``sink`` (no commit).
+
+    ``parents`` may still be loading (a task): listing starts at once, and the workers wait
+    for it before their first secret.
+    """
     emit = safe_sink(on_event)
-    parents = parents or ParentIndex()
-    run = _Run(client, sink, store, options, parents, emit)
+    pending_parents = parents if isinstance(parents, asyncio.Task) else None
+    ready = parents if isinstance(parents, ParentIndex) else ParentIndex()
+    run = _Run(client, sink, store, options, ready, emit)
     workers = max(1, min(int(options.concurrency or DEFAULT_CONCURRENCY), MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
@@ -574,7 +607,9 @@ async def collect(
         emit(ev.SourceStarted(source.region, source.project_id))
         listed = 0
         selected = 0
-        for scheduled in (False, True):
+
+        async def one_list(scheduled: bool) -> None:
+            nonlocal listed, selected
             async for secret in client.list_secrets(
                 source.region,
                 project_id=source.project_id,
@@ -586,9 +621,14 @@ async def collect(
                 selected += 1
                 run.total += 1
                 await queue.put(secret)
+
+        # Live secrets and those scheduled for deletion are two lists; fetch them together.
+        await asyncio.gather(one_list(False), one_list(True))
         emit(ev.SecretsListed(source.region, source.project_id, selected, listed=listed))
 
     async def worker() -> None:
+        if pending_parents is not None:
+            run.parents = await pending_parents
         while True:
             secret = await queue.get()
             if secret is None:
@@ -603,10 +643,15 @@ async def collect(
         for _ in range(workers):
             await queue.put(None)
 
-    async with asyncio.TaskGroup() as group:
-        group.create_task(produce())
-        for _ in range(workers):
-            group.create_task(worker())
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as group_error:
+        # Surface the cause itself (an AuthenticationError, a TransportError, a store error),
+        # not a group: callers and the CLI map it to a message and an exit code.
+        raise _first_leaf(group_error) from None
     if run.retry:
         # Transient failures (5xx, 429 storms) get a second pass after a pause, with less
         # parallelism; what still fails then is recorded as an error.
@@ -663,13 +708,20 @@ async def run_backup(
             include_disabled=options.include_disabled,
             on_event=emit,
         )
-    emit(ev.Phase(PhaseName.LOADING, "reading parent snapshots"))
-    parents = await load_parents(store, sources)
     snapshot_tags = tuple(dict.fromkeys((*options.snapshot_tags, *options.secret_tags)))
     async with store.writer(tags=snapshot_tags) as writer:
-        run = await collect(
-            client, sources, options, sink=writer, store=store, parents=parents, on_event=emit
-        )
+        # Under the writer's lock (no prune can remove what the parents hold), and alongside
+        # the listing: the two take about the same time on a large project.
+        emit(ev.Phase(PhaseName.LOADING, "reading parent snapshots"))
+        loading = asyncio.create_task(load_parents(store, sources))
+        try:
+            run = await collect(
+                client, sources, options, sink=writer, store=store, parents=loading, on_event=emit
+            )
+        finally:
+            if not loading.done():
+                loading.cancel()
+        parents = await loading
         run.warnings[:0] = warnings
         emit(ev.Phase(PhaseName.COMMITTING, "committing the snapshot"))
         records = sorted(run.records, key=lambda item: (*item[0].key, item[0].secret_id))

@@ -100,7 +100,7 @@ async def run_copy(
     dry_run: bool = False,
     verify: bool = False,
     include_disabled: bool = False,
-    concurrency: int = 16,
+    concurrency: int = 32,
     organization_id: str | None = None,
     environment: str | None = None,
     data_class: str | None = None,

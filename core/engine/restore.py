@@ -57,7 +57,7 @@ from core.store.model import SecretRecord, SnapshotHeader, VersionRecord
 
 PayloadReader = Callable[[str], Awaitable[bytes]]
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
 RETRY_PAUSE = 1.0  # seconds before the second pass over actions that failed transiently
 
 

@@ -22,6 +22,7 @@ from core.engine.preflight import PreflightError
 from core.engine.selectors import Selection
 from core.errors import ConfigError, ExitCode, UsageError
 from core.scaleway.client import ScalewayClient
+from core.scaleway.errors import TransportError
 from core.store import Store
 from core.store.model import SecretRecord
 from tests.engine.conftest import make_client
@@ -316,3 +317,26 @@ async def test_project_names_and_all_projects(client: ScalewayClient, store: Sto
     result = await run_backup(client, store, BackupOptions(all_projects=True))
     names = {s.project_id: s.project_name for s in result.sources}
     assert names[SOURCE] == "production" and names[TARGET] == "recovery"
+
+
+class DyingTransport(httpx.AsyncBaseTransport):
+    """The API becomes unreachable once the versions are being read."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/access") and "/secrets/" in request.url.path:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_losing_the_api_mid_run_is_one_clear_error(app: EmulatorApp, store: Store) -> None:
+    transport = DyingTransport(httpx.ASGITransport(app=app))
+    async with make_client(app, transport=transport, max_retries=1) as dying:
+        # The preflight's access probe fails first: one TransportError, not an exception group.
+        with pytest.raises(TransportError):
+            await run_backup(dying, store, BackupOptions())
+        with pytest.raises(TransportError):
+            await run_backup(dying, store, BackupOptions(preflight=False))
+    assert await store.list_snapshots() == []
