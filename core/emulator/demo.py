@@ -3,7 +3,8 @@
 Every id, timestamp and payload is fixed, so screenshots, docs and tests see the same world
 on every run. The secrets cover every type with valid typed payloads, several versions
 (some disabled, one scheduled for deletion), nested paths, tags, one protected secret, one
-ephemeral secret and one secret scheduled for deletion.
+ephemeral secret and one secret scheduled for deletion (the demo's grace period is a
+century, so it is never purged; ephemeral versions expire in 2027).
 
 Keys:
 
@@ -29,6 +30,7 @@ from core.emulator.state import (
     EmulatorState,
     ProjectState,
     SecretState,
+    Settings,
     VersionState,
 )
 from core.scaleway.models import (
@@ -69,6 +71,8 @@ DEMO_STAGING_ACCESS_KEY = "SCWDEMOKLOSETSTAGE01"
 DEMO_STAGING_SECRET_KEY = "5e3a1c74-9f6d-4b8a-8ae4-7d1f2a3b4c5d"
 
 DEMO_REGION = "fr-par"
+DEMO_DELETION_GRACE_DAYS = 36500
+"""The demo keeps scheduled-for-deletion secrets (Scaleway purges after 7 days)."""
 _EPOCH = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=UTC)
 
 
@@ -119,6 +123,7 @@ class _S:
     ephemeral: EphemeralPolicy | None = None
     scheduled_for_deletion: bool = False
     crc: bool = True
+    created: datetime | None = None
 
 
 _P, _S_, _D, _DEF = "production", "staging", "data-platform", "default"
@@ -447,7 +452,7 @@ _SECRETS: list[_S] = [
         ("prod", "bootstrap"),
         "Consumed once by the first node",
         ephemeral=EphemeralPolicy(
-            time_to_live="2592000s", expires_once_accessed=True, action="delete"
+            time_to_live="31536000s", expires_once_accessed=True, action="delete"
         ),
     ),
     # ----------------------------------------------------------------- production, nl-ams
@@ -637,7 +642,7 @@ _SECRETS: list[_S] = [
         ("staging", "preview"),
         "Short-lived token for preview environments",
         ephemeral=EphemeralPolicy(
-            time_to_live="86400s", expires_once_accessed=False, action="disable"
+            time_to_live="31536000s", expires_once_accessed=False, action="disable"
         ),
     ),
     _S(
@@ -891,7 +896,7 @@ _SECRETS: list[_S] = [
 
 
 def _build_secret(index: int, spec: _S) -> SecretState:
-    created = _at(index * 1.5, index)
+    created = spec.created or _at(index * 1.5, index)
     project_id = DEMO_PROJECTS[spec.project]
     secret = SecretState(
         id=demo_uuid(f"secret:{spec.region}:{spec.project}:{spec.path}:{spec.name}"),
@@ -912,11 +917,8 @@ def _build_secret(index: int, spec: _S) -> SecretState:
         data = v.data.encode("utf-8")
         props = None
         if spec.ephemeral is not None:
-            expires = (
-                datetime(2027, 6, 30, tzinfo=UTC)  # far enough to stay valid in the demo
-                if spec.ephemeral.time_to_live and parse_duration(spec.ephemeral.time_to_live) > 0
-                else None
-            )
+            ttl = spec.ephemeral.time_to_live
+            expires = when + timedelta(seconds=parse_duration(ttl)) if ttl else None
             props = EphemeralProperties(
                 expires_at=expires,
                 expires_once_accessed=spec.ephemeral.expires_once_accessed,
@@ -1003,5 +1005,10 @@ def demo_state() -> EmulatorState:
     ]
     secrets = [_build_secret(i, spec) for i, spec in enumerate(_SECRETS)]
     return EmulatorState(
-        DEMO_ORGANIZATION_ID, projects=projects, api_keys=demo_api_keys(), secrets=secrets
+        DEMO_ORGANIZATION_ID,
+        projects=projects,
+        api_keys=demo_api_keys(),
+        secrets=secrets,
+        # The seeded scheduled-for-deletion secret must not be purged as the years go by.
+        settings=Settings(deletion_grace_days=DEMO_DELETION_GRACE_DAYS),
     )

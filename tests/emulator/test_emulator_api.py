@@ -37,7 +37,9 @@ async def _create(client: httpx.AsyncClient, name: str, **fields: object) -> dic
 
 async def test_ttl_expiry_and_purge_follow_the_clock() -> None:
     clock = Clock()
-    app = EmulatorApp(demo_state(), clock=clock)
+    state = demo_state()
+    state.settings.deletion_grace_days = 7  # Scaleway's; the demo keeps its own for a century
+    app = EmulatorApp(state, clock=clock)
     async with asgi_client(app) as client:
         eph = await _create(
             client, "ttl", ephemeral_policy={"time_to_live": "60s", "action": "disable"}

@@ -58,6 +58,13 @@ def test_demo_world_shape() -> None:
     assert max(ids.values()) == 1
 
 
+def test_demo_stays_stable_over_the_years() -> None:
+    state = demo_state()
+    before = state.dumps()
+    assert state.expire(datetime(2027, 1, 1, tzinfo=UTC)) is False
+    assert state.dumps() == before
+
+
 def test_demo_keys() -> None:
     state = demo_state()
     full = state.key_for_token(demo_mod.DEMO_SECRET_KEY)
