@@ -1,6 +1,6 @@
 """A writer process for the crash-safety tests: writes snapshots until it is killed.
 
-Usage: python crash_child.py STORE CACHE_DIR RUN [SNAPSHOTS]
+Usage: python crash_child.py STORE CACHE_DIR RUN [SNAPSHOTS [HOLD_SECONDS]]
 
 Prints ``ready`` once the store is open, then ``committed <snapshot id>`` after each commit.
 Each snapshot's description is its seed, from which every value can be recomputed
@@ -48,8 +48,11 @@ def expected(seed: str) -> dict[tuple[str, int], bytes]:
     }
 
 
-async def write_one(store: Store, seed: str) -> str:
+async def write_one(store: Store, seed: str, hold: float = 0.0) -> str:
     async with store.writer(pack_size=PACK_SIZE) as w:
+        if hold:
+            print("writing", flush=True)  # the shared lock is held from here to the commit
+            await asyncio.sleep(hold)
         for n in range(SECRETS):
             versions = []
             for rev in range(1, VERSIONS + 1):
@@ -86,11 +89,12 @@ async def write_one(store: Store, seed: str) -> str:
 async def main() -> None:
     location, cache, run = sys.argv[1], sys.argv[2], sys.argv[3]
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
+    hold = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     store = await Store.open(location, PASSPHRASE, cache_dir=cache)
     print("ready", flush=True)
     try:
         for i in range(count):
-            sid = await write_one(store, f"run{run}-{i}")
+            sid = await write_one(store, f"run{run}-{i}", hold)
             print(f"committed {sid}", flush=True)
     finally:
         await store.close()

@@ -33,10 +33,12 @@ ROOT = CHILD.parents[3]
 KILLS = 15
 
 
-def start_child(location: Path, cache: Path, run: int, count: int = 1000) -> subprocess.Popen[str]:
+def start_child(
+    location: Path, cache: Path, run: int, count: int = 1000, hold: float = 0.0
+) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, str(CHILD), str(location), str(cache), str(run), str(count)],
+        [sys.executable, str(CHILD), str(location), str(cache), str(run), str(count), str(hold)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -179,5 +181,29 @@ async def test_writer_whose_lock_refresh_fails_does_not_commit(
         fail["locks"] = False
         written = await write_snapshot(store)  # the next writer works
         assert [h.id for h in await store.list_snapshots()] == [written.header.id]
+    finally:
+        await store.close()
+
+
+@pytest.mark.slow
+async def test_prune_beside_a_writer_process_refuses_then_waits(tmp_path: Path) -> None:
+    location = tmp_path / "store"
+    store = await Store.init(
+        str(location), crash_child.PASSPHRASE, kdf=KdfParams.for_tests(), cache_dir=":memory:"
+    )
+    try:
+        proc = start_child(location, tmp_path / "cache", 200, count=1, hold=1.5)
+        await asyncio.to_thread(wait_ready, proc)
+        assert proc.stdout is not None
+        assert (await asyncio.to_thread(proc.stdout.readline)).strip() == "writing"
+        with pytest.raises(StoreLockedError) as info:
+            await prune(store)  # the writer holds its shared lock: refused at once
+        assert info.value.exit_code == 11 and str(proc.pid) in info.value.message
+        report = await prune(store, lock_wait=60)  # waits for the writer to commit
+        _out, err = await asyncio.to_thread(proc.communicate, None, 60)
+        assert proc.returncode == 0, err
+        assert report.snapshots == 1
+        count, warnings = await verify_all(location)
+        assert count == 1 and not warnings
     finally:
         await store.close()
