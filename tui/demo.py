@@ -21,14 +21,15 @@ DEMO_PASSPHRASE = "demo passphrase: not for real data"
 DEMO_API_URL = "http://emulator.invalid"
 
 
-def demo_transport(state: Any = None) -> tuple[Any, Any]:
-    """A fresh emulator on the demo data and an httpx transport that reaches it in-process."""
+def demo_transport(state: Any = None, clock: Callable[[], Any] | None = None) -> tuple[Any, Any]:
+    """A fresh emulator on the demo data and an httpx transport that reaches it in-process
+    (``clock`` pins the emulator's time, for pixel-stable snapshot tests)."""
     import httpx
 
     from core.emulator.app import EmulatorApp
     from core.emulator.demo import demo_state
 
-    app = EmulatorApp(state if state is not None else demo_state(), seed=7)
+    app = EmulatorApp(state if state is not None else demo_state(), seed=7, clock=clock)
     return app, httpx.ASGITransport(app=app)
 
 
@@ -92,7 +93,9 @@ async def prefill(
     return ids
 
 
-def build_demo_context(workdir: Path | None = None, *, snapshots: bool = True) -> ConsoleContext:
+def build_demo_context(
+    workdir: Path | None = None, *, snapshots: bool = True, clock: Callable[[], Any] | None = None
+) -> ConsoleContext:
     """The demo's context. ``workdir`` (default: a new temporary directory, removed on quit)
     holds the throw-away store and its cache."""
     from core.emulator.demo import (
@@ -103,7 +106,7 @@ def build_demo_context(workdir: Path | None = None, *, snapshots: bool = True) -
 
     owned = workdir is None
     root = Path(tempfile.mkdtemp(prefix="secret-kloset-demo-")) if workdir is None else workdir
-    emulator, transport = demo_transport()
+    emulator, transport = demo_transport(clock=clock)
     location = str(root / "store")
     cache = root / "cache"
     ctx = ConsoleContext(

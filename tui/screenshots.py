@@ -118,7 +118,8 @@ async def scene_backup(app: Any, pilot: Any) -> None:
 async def scene_backup_done(app: Any, pilot: Any) -> None:
     await scene_backup(app, pilot)
     screen = app.screen
-    await pilot.click("#start")
+    app.screen.query_one("#start").press()
+    await pilot.pause()
     await _until(pilot, lambda: screen.result is not None)
     await _settle(pilot)
     await pilot.pause(0.3)
@@ -135,7 +136,8 @@ async def _restore_to_plan(app: Any, pilot: Any) -> Any:
     await _browser_ready(pilot, browser)
     for _ in range(3):
         await pilot.press("space")
-    await pilot.click("#next")
+    app.screen.query_one("#next").press()
+    await pilot.pause()
     await _settle(pilot)
     screen.query_one("#dest-project").value = DEMO_STAGING_PROJECT_ID
     screen.query_one("#dest-region").value = "nl-ams"
@@ -161,19 +163,23 @@ async def scene_restore_destination(app: Any, pilot: Any) -> None:
 
 async def scene_restore_plan(app: Any, pilot: Any) -> None:
     screen = await _restore_to_plan(app, pilot)
-    await pilot.click("#next")
+    app.screen.query_one("#next").press()
+    await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None)
     await _settle(pilot)
 
 
 async def scene_restore_report(app: Any, pilot: Any) -> None:
     screen = await _restore_to_plan(app, pilot)
-    await pilot.click("#next")
+    app.screen.query_one("#next").press()
+    await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None and not screen.busy)
-    await pilot.click("#next")
+    app.screen.query_one("#next").press()
+    await pilot.pause()
     await _until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
     await _settle(pilot)
-    await pilot.click("#yes")
+    app.screen.query_one("#yes").press()
+    await pilot.pause()
     await _until(pilot, lambda: screen.result is not None)
     await _settle(pilot)
     await pilot.pause(0.3)
@@ -188,7 +194,8 @@ async def scene_copy_plan(app: Any, pilot: Any) -> None:
     screen = app.screen
     screen.query_one("#dest-project").value = DEMO_DATA_PROJECT_ID
     screen.query_one("#dest-region").value = "nl-ams"
-    await pilot.click("#next")
+    app.screen.query_one("#next").press()
+    await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None)
     await _settle(pilot)
 
@@ -201,7 +208,8 @@ async def scene_retention(app: Any, pilot: Any) -> None:
     screen.query_one("#care-tabs").active = "retention"
     await pilot.pause()
     screen.query_one("#keep-last").value = "1"
-    await pilot.click("#preview")
+    app.screen.query_one("#preview").press()
+    await pilot.pause()
     await _until(pilot, lambda: screen.preview is not None)
     await _settle(pilot)
 
@@ -230,11 +238,6 @@ async def scene_palette(app: Any, pilot: Any) -> None:
 
 
 async def scene_error_403(app: Any, pilot: Any) -> None:
-    from core.emulator.demo import DEMO_READONLY_SECRET_KEY
-    from tui.demo import demo_client
-
-    transport = app.context.client_options["transport"]
-    app.context.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
     await _ready(pilot)
     await pilot.press("enter")
     await _settle(pilot)
@@ -242,6 +245,10 @@ async def scene_error_403(app: Any, pilot: Any) -> None:
     await _browser_ready(pilot, browser)
     await pilot.press("r")
     await _settle(pilot)
+
+
+async def scene_projects_readonly(app: Any, pilot: Any) -> None:
+    await _ready(pilot)
 
 
 async def scene_first_run_profile(app: Any, pilot: Any) -> None:
@@ -275,7 +282,8 @@ SCENES: dict[str, tuple[Scene, str]] = {
     "activity": (scene_activity, "demo"),
     "help": (scene_help, "demo"),
     "palette": (scene_palette, "demo"),
-    "error-403": (scene_error_403, "demo"),
+    "error-403": (scene_error_403, "demo-readonly"),
+    "projects-readonly": (scene_projects_readonly, "demo-readonly"),
     "first-run-profile": (scene_first_run_profile, "no-profile"),
     "store-setup": (scene_store_setup, "no-store"),
 }
@@ -286,8 +294,14 @@ def _context(kind: str, workdir: Path) -> Any:
     from tui.context import ConsoleContext
     from tui.demo import build_demo_context, demo_client, demo_transport
 
-    if kind == "demo":
-        return build_demo_context(workdir)
+    if kind in ("demo", "demo-readonly"):
+        ctx = build_demo_context(workdir)
+        if kind == "demo-readonly":  # SecretManagerReadOnly only: no values, no project list
+            from core.emulator.demo import DEMO_READONLY_SECRET_KEY
+
+            transport = ctx.client_options["transport"]
+            ctx.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
+        return ctx
     _emulator, transport = demo_transport()
     from core.emulator.demo import DEMO_ORGANIZATION_ID, DEMO_PRODUCTION_PROJECT_ID
 

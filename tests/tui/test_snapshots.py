@@ -4,6 +4,7 @@ no snapshot times appear). Regenerate after an intended change with
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,12 @@ from tests.tui.conftest import ready, settle, wait_for
 from tui.app import SecretKlosetApp
 from tui.demo import build_demo_context
 
+FROZEN = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # the emulator's clock: expiries stay put
+
 
 def _app(tmp_path: Path) -> SecretKlosetApp:
-    return SecretKlosetApp(build_demo_context(tmp_path / "demo", snapshots=False))
+    ctx = build_demo_context(tmp_path / "demo", snapshots=False, clock=lambda: FROZEN)
+    return SecretKlosetApp(ctx)
 
 
 async def _still(pilot: Any) -> None:

@@ -125,7 +125,9 @@ class SecretsBrowser(ReportsFailures, Widget):
     SecretsBrowser.-narrow #folders { display: none; }
     SecretsBrowser.-narrow.-tree #folders { display: block; width: 20; }
     SecretsBrowser.-short #detail { height: 7; }
-    SecretsBrowser #value { height: 1; padding: 0 1; color: $text-muted; }
+    SecretsBrowser #value {
+        height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     SecretsBrowser #value.-revealed { color: $text-warning; text-style: bold; }
     """
 
@@ -317,9 +319,8 @@ class SecretsBrowser(ReportsFailures, Widget):
         self.revealed = (entry.id, revision)
         value = self.query_one("#value", Static)
         value.add_class("-revealed")
-        first_line = text.splitlines()[0] if text else ""
-        more = " …" if "\n" in text else ""
-        value.update(Text(f"rev {revision}: {first_line}{more}"))
+        flat = " ⏎ ".join(line for line in text.splitlines() if line.strip()) or "(empty)"
+        value.update(Text(f"rev {revision}: {flat[:500]}", no_wrap=True, overflow="ellipsis"))
         if self._mask_timer is not None:
             self._mask_timer.stop()
         self._mask_timer = self.set_timer(seconds, self._hide_value)
