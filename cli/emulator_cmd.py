@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import math
 import sys
 from pathlib import Path
+from typing import IO
 
-from core.errors import UsageError
+from core.errors import ConfigError, UsageError
 
 
 def _rate(text: str) -> float:
@@ -45,6 +47,28 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be between 0 and 65535 (0 = any free port)")
     return value
+
+
+def _lock_state(path: Path) -> IO[bytes]:
+    """Hold an exclusive lock next to the state file for this process's lifetime, so two
+    emulators never overwrite each other's state."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+b")  # noqa: SIM115 (held until exit)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create {lock_path}: {err.strerror}", hint="check the --state directory"
+        ) from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(
+            f"state file {path} is in use by another emulator",
+            hint="stop the other emulator or give this one another --state file",
+        ) from None
+    return handle
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -117,16 +141,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
-    from core.emulator import EmulatorApp, EmulatorState, demo_state, load_config, serve
-    from core.emulator import demo as demo_mod
-
     state_path: Path | None = args.state
-    origin: str
     if state_path is not None and state_path.is_dir():
         raise UsageError(
             f"--state {state_path} is a directory",
             hint="give a file path, e.g. --state emulator-state.json",
         )
+    lock = _lock_state(state_path) if state_path is not None else None
+    try:
+        return _run(args, state_path)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _run(args: argparse.Namespace, state_path: Path | None) -> int:
+    from core.emulator import EmulatorApp, EmulatorState, demo_state, load_config, serve
+    from core.emulator import demo as demo_mod
+
+    origin: str
     if state_path is not None and state_path.exists():
         state = EmulatorState.load(state_path)
         origin = f"state file {state_path}"

@@ -123,6 +123,16 @@ def test_cli_state_survives_restarts_and_ctrl_c_exits_0(tmp_path: Path) -> None:
     try:
         r = httpx.get(f"{url}{SM}/secrets/{secret_id}", headers={"X-Auth-Token": DEMO_SECRET_KEY})
         assert r.status_code == 200 and r.json()["name"] == "survivor"
+        # A second emulator on the same state file is refused, not allowed to clobber it.
+        second = subprocess.run(
+            [sys.executable, "-m", "cli.main", "emulator", "--port", "0", "--state", str(state)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1
+        assert "in use by another emulator" in second.stderr
     finally:
         assert _interrupt(proc) == 0
 
