@@ -425,8 +425,9 @@ class _Checker:
                     continue
                 for pid in record.payload_ids():
                     self.users.setdefault(pid, set()).update(record_users[rid])
+        trees = {h.tree for h in headers}
         for blob_id, users in self.users.items():
-            if blob_id in record_users or any(blob_id == h.tree for h in headers):
+            if blob_id in record_users or blob_id in trees:
                 continue
             self._located(blob_id, "data", *users)
         incomplete = any(p.kind in ("blob", "snapshots") for p in self.report.errors)

@@ -147,6 +147,7 @@ class _Plan:
         self.locations: dict[bytes, list[_Location]] = {}
         self.pack_sizes: dict[str, int] = {}
         self.pack_entries: dict[str, list[PackEntry]] = {}  # every entry known per pack
+        self._offsets: dict[str, set[int]] = {}
         self.delta_names: dict[str, int] = {}  # name -> size (every delta object)
         self.indexed_packs: set[str] = set()
         self.used: set[bytes] = set()
@@ -194,10 +195,11 @@ class _Plan:
         await asyncio.gather(*(load_pack(p) for p in unindexed))
 
     def _add(self, pack: str, entry: PackEntry) -> None:
-        known = self.pack_entries.setdefault(pack, [])
-        if any(k.offset == entry.offset for k in known):
-            return
-        known.append(entry)
+        offsets = self._offsets.setdefault(pack, set())
+        if entry.offset in offsets:
+            return  # the same copy, named by two deltas
+        offsets.add(entry.offset)
+        self.pack_entries.setdefault(pack, []).append(entry)
         self.locations.setdefault(entry.blob_id, []).append(_Location(pack, entry))
 
     # ------------------------------------------------------------------ reading through the map
