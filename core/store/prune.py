@@ -405,7 +405,8 @@ async def _execute(
     report.removed_pack_ids = remove
     report.repacked_pack_ids = sorted(repack)
 
-    to_move = [loc for loc in chosen.values() if loc.pack in set(repack)]
+    repack_set = set(repack)
+    to_move = [loc for loc in chosen.values() if loc.pack in repack_set]
     moved_bytes = sum(loc.entry.length for loc in to_move)
     estimated_new_packs = _estimate_packs(to_move, pack_size_target)
     needs_index = (
