@@ -471,6 +471,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                 ("r", "reveal the highlighted version for a few seconds"),
                 ("c", "copy the highlighted version to the clipboard, unseen"),
                 ("space", "mark a secret (backup, restore and copy take the marked ones)"),
+                ("a", "mark or unmark every listed secret (live project)"),
             ],
         ),
         (
