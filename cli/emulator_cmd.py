@@ -49,6 +49,10 @@ def _port(text: str) -> int:
     return value
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _lock_state(path: Path) -> IO[bytes]:
     """Hold an exclusive lock next to the state file for this process's lifetime, so two
     emulators never overwrite each other's state."""
@@ -189,7 +193,11 @@ def _run(args: argparse.Namespace, state_path: Path | None) -> int:
         count = sum(1 for _ in state.iter_secrets())
         out = sys.stdout
         print(f"Scaleway Secret Manager emulator listening on {url}", file=out)
-        print(f"  data: {origin} ({len(state.projects)} projects, {count} secrets)", file=out)
+        print(
+            f"  data: {origin} ({_plural(len(state.projects), 'project')}, "
+            f"{_plural(count, 'secret')})",
+            file=out,
+        )
         if state_path is not None:
             print(f"  state: saved to {state_path} after every change", file=out)
         faults = []
@@ -239,10 +247,17 @@ def _run(args: argparse.Namespace, state_path: Path | None) -> int:
                 print(f"  {key.access_key}: {sets}; {scope}", file=out)
             print("", file=out)
             print("Use it from a shell:", file=out)
+            project = (
+                state.organization_id
+                if state.organization_id in state.projects
+                else next(iter(state.projects), state.organization_id)
+            )
             print(
-                f"  export SCW_API_URL={url} SCW_DEFAULT_ORGANIZATION_ID={state.organization_id}",
+                f"  export SCW_API_URL={url} SCW_DEFAULT_ORGANIZATION_ID={state.organization_id} "
+                f"SCW_DEFAULT_PROJECT_ID={project} SCW_DEFAULT_REGION=fr-par",
                 file=out,
             )
+            print("  (then SCW_ACCESS_KEY and SCW_SECRET_KEY of one of the keys above)", file=out)
         print("", file=out)
         print("Press Ctrl-C to stop.", file=out, flush=True)
 

@@ -63,6 +63,11 @@ def test_shutdown_flushes(tmp_path: Path) -> None:
 
 
 def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    proc, url, _ = _start_with_banner(args)
+    return proc, url
+
+
+def _start_with_banner(args: list[str]) -> tuple[subprocess.Popen[str], str, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "emulator", "--port", "0", *args],
         cwd=ROOT,
@@ -80,6 +85,8 @@ def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
 
     threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + 20
+    banner: list[str] = []
+    url = ""
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.5)
@@ -87,8 +94,11 @@ def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
             if proc.poll() is not None:
                 break
             continue
+        banner.append(line)
         if "listening on " in line:
-            return proc, line.split("listening on ", 1)[1].strip()
+            url = line.split("listening on ", 1)[1].strip()
+        if "Press Ctrl-C" in line and url:
+            return proc, url, "".join(banner)
     proc.kill()
     raise AssertionError(f"the emulator did not start: {proc.stderr.read() if proc.stderr else ''}")
 
@@ -133,6 +143,47 @@ def test_cli_state_survives_restarts_and_ctrl_c_exits_0(tmp_path: Path) -> None:
         )
         assert second.returncode == 1
         assert "in use by another emulator" in second.stderr
+    finally:
+        assert _interrupt(proc) == 0
+
+
+def test_cli_banner_with_a_config(tmp_path: Path) -> None:
+    config = tmp_path / "emulator.toml"
+    config.write_text(
+        """organization_id = "11111111-1111-4111-8111-111111111111"
+[[projects]]
+id = "22222222-2222-4222-8222-222222222222"
+name = "production"
+[[api_keys]]
+access_key = "SCWXXXXXXXXXXXXXXXXX"
+secret_key = "33333333-3333-4333-8333-333333333333"
+permission_sets = ["SecretManagerFullAccess"]
+projects = ["22222222-2222-4222-8222-222222222222"]
+""",
+        encoding="utf-8",
+    )
+    proc, url, banner = _start_with_banner(["--config", str(config), "--error-rate", "0.25"])
+    try:
+        assert f"export SCW_API_URL={url} " in banner
+        assert "SCW_DEFAULT_PROJECT_ID=22222222-2222-4222-8222-222222222222" in banner
+        assert "SCWXXXXXXXXXXXXXXXXX: SecretManagerFullAccess; 1 project(s)" in banner
+        assert "33333333-3333-4333-8333-333333333333" not in banner  # secret keys stay in the file
+        assert "503 rate 0.25" in banner and "1 project," in banner
+    finally:
+        assert _interrupt(proc) == 0
+
+
+def test_cli_demo_banner_prints_the_demo_keys() -> None:
+    proc, url, banner = _start_with_banner([])
+    try:
+        assert "built-in demo data (4 projects, " in banner
+        assert DEMO_SECRET_KEY in banner
+        assert (
+            f"export SCW_API_URL={url} SCW_ACCESS_KEY=SCWDEMOKLOSET0000001 "
+            f"SCW_SECRET_KEY={DEMO_SECRET_KEY} "
+            "SCW_DEFAULT_ORGANIZATION_ID=6f3a2d1c-8b4e-4c7a-9d2f-1e5b7a9c3d40 "
+            f"SCW_DEFAULT_PROJECT_ID={DEMO_PRODUCTION_PROJECT_ID} SCW_DEFAULT_REGION=fr-par"
+        ) in banner
     finally:
         assert _interrupt(proc) == 0
 
