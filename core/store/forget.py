@@ -342,7 +342,9 @@ class ForgetResult:
             ],
             "kept": len(self.kept),
             "removed": len(self.removed),
-            "removed_ids": list(self.removed_done),
+            "keep_ids": [d.snapshot_id for d in self.kept],
+            "remove_ids": [d.snapshot_id for d in self.removed],  # decided (dry run or not)
+            "removed_ids": list(self.removed_done),  # actually removed
         }
         if self.prune is not None:
             to_json = getattr(self.prune, "to_json", None)

@@ -157,6 +157,8 @@ def test_forget_dry_run_then_prune(
     third = snapshot(Path(os.environ["SECRET_KLOSET_STORE"]), generation=5)
     doc = run_json(capsys, "forget", "--keep-last", "1", "--dry-run")
     assert doc["dry_run"] and doc["removed"] == 2 and doc["removed_ids"] == []
+    assert doc["keep_ids"] == [third.header.id]
+    assert set(doc["remove_ids"]) == {w.header.id for w in filled}
     (group,) = doc["groups"]
     assert group["keep"][0]["id"] == third.header.id and group["keep"][0]["reasons"] == [
         "last snapshot"
