@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import math
 import sys
 from pathlib import Path
@@ -64,6 +63,10 @@ def _lock_state(path: Path) -> IO[bytes]:
         raise ConfigError(
             f"cannot create {lock_path}: {err.strerror}", hint="check the --state directory"
         ) from None
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks on this platform: run without the guard
+        return handle
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
