@@ -52,6 +52,15 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _remove_stale_temp_files(path: Path) -> None:
+    """Temporary files a killed emulator left behind (the state file itself is intact)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
 def _lock_state(path: Path) -> IO[bytes]:
     """Hold an exclusive lock next to the state file for this process's lifetime, so two
     emulators never overwrite each other's state."""
@@ -154,7 +163,10 @@ def run_emulator(args: argparse.Namespace) -> int:
             f"--state {state_path} is a directory",
             hint="give a file path, e.g. --state emulator-state.json",
         )
-    lock = _lock_state(state_path) if state_path is not None else None
+    lock = None
+    if state_path is not None:
+        lock = _lock_state(state_path)
+        _remove_stale_temp_files(state_path)
     try:
         return _run(args, state_path)
     finally:

@@ -230,3 +230,52 @@ def test_cli_bad_config_and_bad_options(tmp_path: Path) -> None:
         except SystemExit as exit_:
             code = int(exit_.code or 0)
         assert code == 2, option
+
+
+def test_cli_state_survives_sigkill_mid_write(tmp_path: Path) -> None:
+    """Every change answered 200 before a SIGKILL is in the state file, which is never torn."""
+    state = tmp_path / "state.json"
+    proc, url = _start(["--state", str(state)])
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=url, headers={"X-Auth-Token": DEMO_SECRET_KEY}) as client:
+            for i in range(2000):  # bounded; the kill comes long before the end
+                if stop.is_set():
+                    return
+                try:
+                    r = client.post(
+                        f"{SM}/secrets",
+                        json={"project_id": DEMO_PRODUCTION_PROJECT_ID, "name": f"k{i}"},
+                    )
+                except httpx.HTTPError:
+                    return
+                if r.status_code == 200:
+                    acknowledged.append(r.json()["id"])
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(acknowledged) < 25 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait(timeout=10)
+    stop.set()
+    worker.join(timeout=10)
+    assert len(acknowledged) >= 25
+
+    saved = EmulatorState.load(state)  # parses: not torn
+    ids = {s.id for s in saved.iter_secrets()}
+    assert set(acknowledged) <= ids
+
+    # The next run starts from it and sweeps any temporary file the kill left behind.
+    proc, url = _start(["--state", str(state)])
+    try:
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+        r = httpx.get(
+            f"{url}{SM}/secrets/{acknowledged[-1]}", headers={"X-Auth-Token": DEMO_SECRET_KEY}
+        )
+        assert r.status_code == 200
+    finally:
+        assert _interrupt(proc) == 0
