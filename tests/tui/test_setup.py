@@ -131,3 +131,49 @@ def test_passphrase_strength_grows_with_length_and_variety() -> None:
     assert weak[1] == "weak"
     assert weak[0] < fair[0] < strong[0]
     assert strong[1] == "strong"
+
+
+async def test_edit_the_current_profile_keeps_its_key(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    from core.credentials import resolve_credentials
+    from core.credentials.profiles import Profile, add_profile
+
+    add_profile(
+        Profile(
+            name="work",
+            access_key=DEMO_ACCESS_KEY,
+            organization_id=DEMO_ORGANIZATION_ID,
+            default_project_id=DEMO_PRODUCTION_PROJECT_ID,
+            default_region="fr-par",
+            api_url=DEMO_API_URL,
+        ),
+        DEMO_SECRET_KEY,
+        make_default=True,
+    )
+    ctx = _first_run_context(tmp_path)
+    ctx.use_credentials(resolve_credentials())
+    store = await Store.init(
+        ctx.store_location or "", "pass", kdf=KdfParams.for_tests(), cache_dir=tmp_path / "c"
+    )
+    ctx.store = store
+    app = make_app(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.existing == "work")
+        assert screen.query_one("#access-key", Input).value == DEMO_ACCESS_KEY
+        assert screen.query_one("#secret-key", Input).value == ""  # never shown back
+        screen.query_one("#project-id", Input).value = "b2c3d4e5-2222-4b6c-9d7e-1f2a3b4c5d6e"
+        await pilot.click("#test")  # with the key from the keyring
+        await wait_for(pilot, lambda: screen.last_report is not None)
+        assert screen.last_report.ok
+        screen.query_one("#save", Button).press()
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileScreen))
+        assert (
+            ProfileStore().get("work").default_project_id == "b2c3d4e5-2222-4b6c-9d7e-1f2a3b4c5d6e"
+        )
+        assert memory_keyring.values() == [DEMO_SECRET_KEY]
+    await store.close()

@@ -76,6 +76,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
         self.keyring_ok: bool | None = None
         self.saved = False
         self.last_report: Any = None
+        self.existing: str | None = None  # the profile being edited (its key is in the keyring)
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
@@ -133,7 +134,9 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
     def on_mount(self) -> None:
         self._check_keyring()
         ctx = getattr(self.app, "context", None)
-        if ctx is not None and ctx.client_options.get("transport") is not None:
+        if ctx is not None and ctx.profile_name:
+            self._prefill(ctx.profile_name)
+        elif ctx is not None and ctx.client_options.get("transport") is not None:
             # The demo: prefill the emulator's demo credentials so "test" works at once.
             from core.emulator.demo import (
                 DEMO_ACCESS_KEY,
@@ -147,6 +150,31 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             self.query_one("#project-id", Input).value = ctx.default_project_id or ""
             self.query_one("#api-url", Input).value = "http://emulator.invalid"
         self.query_one("#access-key", Input).focus()
+
+    @work(thread=True, exclusive=True, group="profile-prefill", exit_on_error=False)
+    def _prefill(self, name: str) -> None:
+        """Editing the current profile: its fields; its secret key stays in the keyring."""
+        from core.credentials import ProfileStore
+
+        profile = ProfileStore().find(name)
+        if profile is not None:
+            self.app.call_from_thread(self._show_profile, profile)
+
+    def _show_profile(self, profile: Any) -> None:
+        self.existing = profile.name
+        self.query_one("#profile-name", Input).value = profile.name
+        for wid, value in (
+            ("access-key", profile.access_key),
+            ("organization-id", profile.organization_id),
+            ("project-id", profile.default_project_id),
+            ("api-url", profile.api_url),
+        ):
+            self.query_one(f"#{wid}", Input).value = value or ""
+        if profile.default_region in REGIONS:
+            self.query_one("#region", Select).value = profile.default_region
+        self.query_one(
+            "#secret-key", Input
+        ).placeholder = "kept in the keyring (type a new one to replace it)"
 
     @work(thread=True, exclusive=True, group="keyring-check", exit_on_error=False)
     def _check_keyring(self) -> None:
@@ -199,7 +227,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
     @on(Button.Pressed, "#test")
     def action_test(self) -> None:
         f = self._fields()
-        if not f["secret_key"]:
+        if not f["secret_key"] and f["name"] != self.existing:
             self.notify("Enter the secret key first.", severity="warning")
             return
         if not f["default_project_id"]:
@@ -224,8 +252,13 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             api_url=f["api_url"],
         ).validated()
         ctx = self.app.context  # type: ignore[attr-defined]
+        secret_key = f["secret_key"]
+        if not secret_key:  # the edited profile's key, from the keyring
+            from core.credentials.keyring_store import get_secret_key_async
+
+            secret_key = await get_secret_key_async(profile.name) or ""
         client = ctx.make_client(
-            f["secret_key"],
+            secret_key,
             api_url=profile.api_url,
             organization_id=profile.organization_id,
             default_project_id=profile.default_project_id,
@@ -287,7 +320,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             self.notify("No safe keyring: see the message at the top.", severity="error")
             return
         f = self._fields()
-        if not f["secret_key"]:
+        if not f["secret_key"] and f["name"] != self.existing:
             self.notify("The secret key is required.", severity="warning")
             return
         self._save(f)
@@ -306,7 +339,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
                 default_region=f["default_region"],
                 api_url=f["api_url"],
             ),
-            f["secret_key"],
+            f["secret_key"] or None,  # None: keep the key already in the keyring
             make_default=True,
             replace_existing=True,
         )
