@@ -430,7 +430,17 @@ def apply_policy(headers: Iterable[SnapshotHeader], policy: RetentionPolicy) -> 
         for header, keep, reasons in _judge_group(members, policy):
             group.decisions.append(ForgetDecision(header, keep, reasons, key))
         if not group.kept and not policy.allow_empty:
-            where = ", ".join(f"{k} {v or '(none)'}" for k, v in group.label.items()) or "the store"
+            # ids only in messages: an environment name stays out of them (it is encrypted
+            # in the store), its snapshots' short ids say which group it is
+            if policy.group_by == GroupBy.PROJECT:
+                where = f"region {key[1] or '(none)'}, project {key[2] or '(none)'}"
+            elif policy.group_by == GroupBy.ENVIRONMENT:
+                shown = ", ".join(str(h.id)[:8] for h in members[:5])
+                where = (
+                    f"the environment of snapshot(s) {shown}{', ...' if len(members) > 5 else ''}"
+                )
+            else:
+                where = "the store"
             raise RetentionRefused(
                 f"the policy would remove all {len(members)} snapshot(s) of the group ({where})",
                 hint=(

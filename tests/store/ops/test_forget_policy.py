@@ -354,3 +354,13 @@ def test_nonempty_groups_keep_something_unless_allowed(
         assert strict.is_empty() or any(not g.kept for g in loose.groups)
         return
     assert all(g.kept for g in result.groups)
+
+
+def test_refusal_messages_name_ids_not_environments() -> None:
+    headers = [Header("abcdef0123", T0, environment="very-secret-env")]
+    with pytest.raises(RetentionRefused) as info:
+        apply_policy(
+            headers,
+            RetentionPolicy(keep_tags=parse_keep_tags(["x"]), group_by=GroupBy.ENVIRONMENT),
+        )
+    assert "very-secret-env" not in str(info.value) and "abcdef01" in info.value.message
