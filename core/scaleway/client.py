@@ -1258,22 +1258,36 @@ class ScalewayClient:
         crc: int,
         original: ScalewayError,
     ) -> SecretVersion | None:
-        """A version newer than ``baseline`` holding exactly ``payload``, if one exists."""
+        """A version newer than ``baseline`` holding exactly ``payload``, if one exists.
+
+        ``None`` means "surely not created": every newer version was read and differs. A
+        newer version that cannot be read (disabled meanwhile, no access permission) or must
+        not be (reading an expires-once version consumes it) leaves the question open, and
+        then the original error is raised rather than risking a duplicate.
+        """
         try:
             newer = [
                 v async for v in self.list_versions(region, secret_id) if v.revision > baseline
             ]
         except ScalewayError as lookup_error:
             raise original from lookup_error
+        undecided = 0
         for version in sorted(newer, key=lambda v: v.revision, reverse=True):
+            props = version.ephemeral_properties
+            if props is not None and props.expires_once_accessed:
+                undecided += 1
+                continue
             try:
                 accessed = await self.access_version(region, secret_id, version.revision)
             except ScalewayError:
-                continue  # e.g. disabled meanwhile: cannot be ours to confirm
+                undecided += 1
+                continue
             if accessed.data_crc32 not in (None, crc):
                 continue
             if accessed.data == payload:
                 return version
+        if undecided:
+            raise original
         return None
 
     def list_versions(

@@ -316,3 +316,39 @@ async def test_create_secret_recognises_its_own_metadata(
         "fr-par", name="db", tags=["a", "b"], type="key_value", description="d", protected=True
     )
     assert found.id == SECRET_ID and client.stats.deduplicated == 1
+
+
+async def test_create_version_never_reads_an_expires_once_candidate(
+    api: ScriptedApi, client: ScalewayClient
+) -> None:
+    expiring = version_json(
+        2,
+        ephemeral_properties={
+            "expires_at": None,
+            "expires_once_accessed": True,
+            "action": "delete",
+        },
+    )
+    api.on("POST", VERSIONS, error(503))
+    api.on("GET", VERSIONS, ok({"versions": [expiring, version_json(1)], "total_count": 2}))
+    with pytest.raises(ServerError):
+        await client.create_version("fr-par", SECRET_ID, b"v", known_latest_revision=1)
+    assert not api.sent("GET", rf"{VERSIONS}/\d+/access"), "reading it would consume it"
+    assert len(api.sent("POST", VERSIONS)) == 1, "undecided: no blind second create"
+
+
+async def test_create_version_unreadable_candidate_is_not_recreated(
+    api: ScriptedApi, client: ScalewayClient
+) -> None:
+    api.on("POST", VERSIONS, error(500))
+    api.on(
+        "GET", VERSIONS, ok({"versions": [version_json(2, status="disabled")], "total_count": 1})
+    )
+    api.on(
+        "GET",
+        rf"{VERSIONS}/2/access",
+        error(412, {"precondition": "resource_not_usable", "type": "precondition_failed"}),
+    )
+    with pytest.raises(ServerError):
+        await client.create_version("fr-par", SECRET_ID, b"v", known_latest_revision=1)
+    assert len(api.sent("POST", VERSIONS)) == 1
