@@ -88,6 +88,7 @@ _PROJECT_ORDERS = ("created_at_asc", "created_at_desc", "name_asc", "name_desc")
 _PRODUCTS = tuple(str(p) for p in Product if p != Product.UNKNOWN)
 _ACTIONS = tuple(str(a) for a in EphemeralAction if a != EphemeralAction.UNKNOWN)
 _UINT32_MAX = 2**32 - 1
+STATS_PATH = "/_emulator/stats"
 
 
 # --------------------------------------------------------------------------- errors
@@ -706,8 +707,10 @@ class EmulatorApp:
                 return
 
     async def handle(self, request: Request) -> Response:
-        self.stats.requests += 1
         method = request.method.upper()
+        if request.url.path.startswith(STATS_PATH):
+            return self._stats_endpoint(method, request.url.path)
+        self.stats.requests += 1
         try:
             operation, handler, params = self._match(method, request.url.path)
         except ApiError as err:
@@ -740,6 +743,20 @@ class EmulatorApp:
             return self._unavailable()
         self.stats.by_status[reply.status] += 1
         return reply.to_response()
+
+    def _stats_endpoint(self, method: str, path: str) -> Response:
+        """Emulator-only: ``GET /_emulator/stats`` (counters), ``POST /_emulator/stats/reset``.
+
+        Outside the Scaleway API (no real path starts with ``/_emulator``), never counted,
+        never throttled, and holding nothing secret, so a benchmark can read a separate
+        process's counters.
+        """
+        if method == "GET" and path == STATS_PATH:
+            return json_response(200, self.stats.snapshot())
+        if method == "POST" and path == STATS_PATH + "/reset":
+            self.stats.reset()
+            return json_response(200, self.stats.snapshot())
+        return json_response(404, {"message": "route not found", "type": "not_found"})
 
     @staticmethod
     def _unavailable() -> Response:

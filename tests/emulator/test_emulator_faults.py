@@ -140,3 +140,15 @@ async def test_ids_are_seeded() -> None:
 
     assert await create(1) == await create(1)
     assert await create(1) != await create(2)
+
+
+async def test_stats_endpoint(app: EmulatorApp) -> None:
+    async with asgi_client(app, token=None) as client:
+        await client.get("/account/v3/projects")  # 401, still counted
+        body = ok(await client.get("/_emulator/stats"))
+        assert body["requests"] == 1 and body["by_status"] == {"401": 1}
+        assert body["by_operation"] == {"list_projects": 1}
+        reset = ok(await client.post("/_emulator/stats/reset"))
+        assert reset["requests"] == 0
+        assert (await client.get("/_emulator/stats/other")).status_code == 404
+    assert app.stats.requests == 0  # the stats endpoint itself is not counted
