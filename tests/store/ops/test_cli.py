@@ -292,3 +292,32 @@ def test_snapshots_warns_about_a_damaged_snapshot(
     assert run("snapshots") == 0
     assert filled[0].header.id[:8] in capsys.readouterr().err
     assert run("check") == 1
+
+
+def test_store_commands_on_s3(
+    s3_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_access_key)
+    monkeypatch.setenv("AWS_REGION", s3_server.region)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
+    monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("SECRET_KLOSET_KDF", "fast")
+    location = s3_server.location()
+    monkeypatch.setenv("SECRET_KLOSET_STORE", location)
+    assert run("init") == 0
+
+    async def two() -> list[Written]:
+        store = await Store.open(location, PASSPHRASE)
+        try:
+            return [await write_snapshot(store, generation=g) for g in range(2)]
+        finally:
+            await store.close()
+
+    written = asyncio.run(two())
+    assert [d["id"] for d in run_json(capsys, "snapshots")] == [w.header.id for w in written]
+    assert run_json(capsys, "check", "--read-data")["ok"]
+    doc = run_json(capsys, "forget", "--keep-last", "1", "--prune")
+    assert doc["removed_ids"] == [written[0].header.id] and doc["prune"]["blobs_removed"] > 0
+    assert run("check", "--read-data") == 0
