@@ -16,7 +16,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -47,12 +46,11 @@ def start_child(
     )
 
 
-def wait_ready(proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
+def wait_ready(proc: subprocess.Popen[str]) -> None:
+    """Block until the child says it opened the store (pytest's timeout bounds the wait)."""
     assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
     line = proc.stdout.readline()
     assert line.strip() == "ready", (line, proc.stderr.read() if proc.stderr else "")
-    assert time.monotonic() < deadline
 
 
 async def verify_all(
@@ -101,7 +99,6 @@ async def test_sigkill_at_random_points_never_breaks_the_store(tmp_path: Path) -
     committed: list[str] = []
     verified: set[str] = set()
     seen_leftovers = False
-    started = time.monotonic()
     for run in range(KILLS):
         proc = start_child(location, cache, run)
         try:
@@ -114,7 +111,6 @@ async def test_sigkill_at_random_points_never_breaks_the_store(tmp_path: Path) -
         count, warnings = await verify_all(location, verified, rng)
         assert count >= len(committed) and set(committed) <= verified
         seen_leftovers |= bool(warnings)
-    assert time.monotonic() - started < 120  # bounded; about 15 s on two cores
     # the next write succeeds, even with the killed writers' (stale) locks around
     proc = start_child(location, cache, 99, count=1)
     out, err = await asyncio.to_thread(proc.communicate, None, 60)
