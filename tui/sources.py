@@ -115,8 +115,20 @@ class LiveSource:
 
     async def list_secrets(self) -> list[SecretEntry]:
         out: list[SecretEntry] = []
+        async for batch in self.stream():
+            out.extend(batch)
+        out.sort(key=lambda e: (e.path, e.name))
+        return out
+
+    # The browser re-sorts a streamed live list by path and name once it is complete.
+    sort_when_done = True
+
+    async def stream(self, first: int = 100, batch: int = 1000) -> AsyncIterator[list[SecretEntry]]:
+        """The project's secrets page by page (live ones, then those scheduled for deletion),
+        so the first screen shows while a 10,000-secret project is still being listed."""
         seen: set[str] = set()
-        # The API lists live secrets and those scheduled for deletion separately.
+        pending: list[SecretEntry] = []
+        size = first
         for scheduled in (False, True):
             async for s in self.client.list_secrets(
                 self.region, project_id=self.project_id, scheduled_for_deletion=scheduled
@@ -124,9 +136,13 @@ class LiveSource:
                 if s.id in seen:
                     continue
                 seen.add(s.id)
-                out.append(secret_entry(s, self.region))
-        out.sort(key=lambda e: (e.path, e.name))
-        return out
+                pending.append(secret_entry(s, self.region))
+                if len(pending) >= size:
+                    yield pending
+                    pending = []
+                    size = batch
+        if pending:
+            yield pending
 
     async def versions(self, entry: SecretEntry) -> list[VersionEntry]:
         out = []

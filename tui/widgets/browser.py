@@ -239,14 +239,16 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._show_title()
         self._list_worker(source)
 
-    def show_entries(self, entries: Iterable[SecretEntry], *, rows_ready: bool = False) -> None:
+    def show_entries(
+        self, entries: Iterable[SecretEntry], *, rows_ready: bool = False, keep_cursor: bool = False
+    ) -> None:
         """Fill the browser with listed entries (the worker's result, or a test's)."""
         entries = list(entries)
         self.entries = {e.id: e for e in entries}
         self.loaded_count = len(entries)
         self.table.empty_text = "No secrets here."
         if not rows_ready:
-            self.table.set_rows([entry_row(e) for e in entries], keep_cursor=False)
+            self.table.set_rows([entry_row(e) for e in entries], keep_cursor=keep_cursor)
         self._build_tree(entries)
         self.loading_done = True
         self._show_title()
@@ -288,7 +290,11 @@ class SecretsBrowser(ReportsFailures, Widget):
             self._show_title()
             await asyncio.sleep(0)  # let the screen paint between batches
         if source is self.source:
-            self.show_entries(collected, rows_ready=True)
+            if getattr(source, "sort_when_done", False):
+                collected.sort(key=lambda e: (e.path, e.name))
+                self.show_entries(collected, keep_cursor=True)
+            else:
+                self.show_entries(collected, rows_ready=True)
 
     @work(exclusive=True, group="browser-versions", exit_on_error=False)
     async def _versions_worker(self, entry: SecretEntry) -> None:
