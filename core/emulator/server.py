@@ -8,10 +8,11 @@ Ctrl-C handled by uvicorn as a clean shutdown.
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
@@ -170,17 +171,36 @@ def serve(
     access_log: bool = False,
     on_listening: Any = None,
 ) -> None:
-    """Serve ``app`` in the foreground until Ctrl-C / SIGTERM (then return normally).
+    """Serve ``app`` in the foreground until SIGTERM (then return normally) or Ctrl-C
+    (uvicorn re-raises it as ``KeyboardInterrupt`` once shut down).
 
     ``on_listening(url)`` is called once the socket is bound, before serving starts.
     Raises :class:`core.errors.ConfigError` if the port is taken.
     """
     sock = bind_socket(host, port)
     actual = sock.getsockname()[1]
-    if on_listening is not None:
-        on_listening(_url(host, actual))
-    server = uvicorn.Server(_config(app, log_level, access_log))
+    # SIGTERM (a service manager's stop) ends the run like Ctrl-C: uvicorn shuts down
+    # gracefully, then re-raises the signal to the handler it found, this one, which unwinds
+    # to here; one arriving before uvicorn took over unwinds the same way.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        if on_listening is not None:
+            on_listening(_url(host, actual))
+        server = uvicorn.Server(_config(app, log_level, access_log))
         server.run(sockets=[sock])
+    except _Terminated:
+        pass
     finally:
         sock.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler of :func:`serve` (a BaseException, like KeyboardInterrupt)."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated()

@@ -170,7 +170,12 @@ projects = ["22222222-2222-4222-8222-222222222222"]
         assert "33333333-3333-4333-8333-333333333333" not in banner  # secret keys stay in the file
         assert "503 rate 0.25" in banner and "1 project," in banner
     finally:
-        assert _interrupt(proc) == 0
+        proc.terminate()  # SIGTERM, as a service manager stops it: clean exit too
+        try:
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_cli_demo_banner_prints_the_demo_keys() -> None:
