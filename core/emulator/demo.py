@@ -4,7 +4,7 @@ Every id, timestamp and payload is fixed, so screenshots, docs and tests see the
 on every run. The secrets cover every type with valid typed payloads, several versions
 (some disabled, one scheduled for deletion), nested paths, tags, one protected secret, one
 ephemeral secret and one secret scheduled for deletion (the demo's grace period is a
-century, so it is never purged; ephemeral versions expire in 2027).
+century, so it is never purged; ephemeral versions expire in early 2027).
 
 Keys:
 
