@@ -1063,18 +1063,10 @@ class EmulatorApp:
                 first, last = folders.get(folder, (s.created_at, s.updated_at))
                 folders[folder] = (min(first, s.created_at), max(last, s.updated_at))
 
-        @dataclass
-        class _Item:
-            name: str
-            created_at: datetime
-            updated_at: datetime
-            id: str
-            payload: dict[str, Any]
-
-        items: list[_Item] = []
+        items: list[_BrowseItem] = []
         for folder, (created, updated) in folders.items():
             items.append(
-                _Item(
+                _BrowseItem(
                     folder,
                     created,
                     updated,
@@ -1090,7 +1082,7 @@ class EmulatorApp:
         for s in secrets_here:
             model = s.to_model().to_api()
             items.append(
-                _Item(
+                _BrowseItem(
                     s.name,
                     s.created_at,
                     s.updated_at,
@@ -1500,6 +1492,17 @@ class EmulatorApp:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _BrowseItem:
+    """A browse entry with the fields ``order_by`` sorts on."""
+
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    id: str
+    payload: dict[str, Any]
 
 
 def _restore_version(v: VersionState) -> None:
