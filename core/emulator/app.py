@@ -89,6 +89,7 @@ _PRODUCTS = tuple(str(p) for p in Product if p != Product.UNKNOWN)
 _ACTIONS = tuple(str(a) for a in EphemeralAction if a != EphemeralAction.UNKNOWN)
 _UINT32_MAX = 2**32 - 1
 STATS_PATH = "/_emulator/stats"
+SERVER_HEADER = "Scaleway API Gateway (secret-kloset emulator)"
 
 
 # --------------------------------------------------------------------------- errors
@@ -207,7 +208,7 @@ def json_response(status: int, payload: Any) -> Response:
         _json_bytes(payload),
         status_code=status,
         media_type="application/json",
-        headers={"x-request-id": str(uuid.uuid4())},
+        headers={"x-request-id": str(uuid.uuid4()), "server": SERVER_HEADER},
     )
 
 
@@ -223,7 +224,11 @@ class Reply:
 
     def to_response(self) -> Response:
         if self.status == 204:
-            return Response(b"", status_code=204, headers={"x-request-id": str(uuid.uuid4())})
+            return Response(
+                b"",
+                status_code=204,
+                headers={"x-request-id": str(uuid.uuid4()), "server": SERVER_HEADER},
+            )
         return json_response(self.status, self.payload)
 
 

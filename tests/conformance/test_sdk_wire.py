@@ -135,6 +135,7 @@ def test_headers_and_error_content_type(http: httpx.Client) -> None:
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/json"
     assert "x-request-id" in r.headers
+    assert r.headers["server"].startswith("Scaleway API Gateway")
     assert "x-total-count" not in {k.lower() for k in r.headers}
     ok = http.get("/account/v3/projects")
     assert "x-total-count" not in {k.lower() for k in ok.headers}
