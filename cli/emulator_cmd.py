@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 from pathlib import Path
@@ -151,7 +152,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--access-log",
         action="store_true",
-        help="log every request (method, path, status) to stderr",
+        help="log every request (method, path, status, time; never query strings) to stderr",
     )
     p.set_defaults(func=run_emulator)
 
@@ -197,7 +198,15 @@ def _run(args: argparse.Namespace, state_path: Path | None) -> int:
         rate_limit=args.rate_limit,
         seed=args.seed,
         state_path=state_path,
+        log_requests=args.access_log,
     )
+    if args.access_log:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        access = logging.getLogger("core.emulator.access")
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
     if state_path is not None:
         state.touch()
         app.flush()  # the file exists (and is complete) from the first second
@@ -281,8 +290,8 @@ def _run(args: argparse.Namespace, state_path: Path | None) -> int:
             app,
             host=args.host,
             port=args.port,
-            log_level="info" if args.access_log else "warning",
-            access_log=args.access_log,
+            log_level="warning",
+            access_log=False,  # ours: without query strings, which can carry secret names
             on_listening=banner,
         )
     except KeyboardInterrupt:

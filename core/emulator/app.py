@@ -73,6 +73,7 @@ from core.scaleway.permissions import ORGANIZATION_SCOPED, REQUIRED_SET, Operati
 
 Handler = Callable[["Ctx"], "Reply"]
 _log = logging.getLogger("core.emulator")
+_access_log = logging.getLogger("core.emulator.access")
 
 _SECRET_TYPES = tuple(str(t) for t in SecretType if t != SecretType.UNKNOWN)
 _VERSION_STATUSES = tuple(str(s) for s in VersionStatus if s != VersionStatus.UNKNOWN)
@@ -512,6 +513,7 @@ class EmulatorApp:
         state_path: str | Path | None = None,
         ambiguous_error_rate: float = 0.0,
         clock: Callable[[], datetime] | None = None,
+        log_requests: bool = False,
     ) -> None:
         for name, rate in (
             ("error_rate", error_rate),
@@ -527,6 +529,7 @@ class EmulatorApp:
         self.ambiguous_error_rate = ambiguous_error_rate
         self.bucket = TokenBucket(rate_limit) if rate_limit else None
         self.state_path = Path(state_path) if state_path else None
+        self.log_requests = log_requests
         self.stats = EmulatorStats()
         self._fault_rng = random.Random(seed)
         self._id_rng = random.Random(seed) if seed is not None else None
@@ -696,8 +699,19 @@ class EmulatorApp:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
+        started = time.perf_counter()
         response = await self.handle(request)
         await response(scope, receive, send)
+        if self.log_requests:
+            # Method, path (ids only) and status: never the query string, which can carry
+            # secret names and paths (access by path, list filters).
+            _access_log.info(
+                "%s %s %d %.1fms",
+                request.method,
+                request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -152,3 +153,23 @@ async def test_stats_endpoint(app: EmulatorApp) -> None:
         assert reset["requests"] == 0
         assert (await client.get("/_emulator/stats/other")).status_code == 404
     assert app.stats.requests == 0  # the stats endpoint itself is not counted
+
+
+async def test_access_log_never_carries_query_strings(caplog: pytest.LogCaptureFixture) -> None:
+    app = EmulatorApp(demo_state(), log_requests=True)
+    secret = next(s for s in app.state.iter_secrets("fr-par") if s.path == "/prod/db")
+    with caplog.at_level(logging.INFO, logger="core.emulator.access"):
+        async with asgi_client(app) as client:
+            r = await client.get(
+                f"{SM}/secrets-by-path/versions/latest_enabled/access",
+                params={
+                    "project_id": secret.project_id,
+                    "secret_path": secret.path,
+                    "secret_name": secret.name,
+                },
+            )
+            assert r.status_code == 200
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "core.emulator.access"]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"GET {SM}/secrets-by-path/versions/latest_enabled/access 200 ")
+    assert secret.name not in caplog.text and "/prod/db" not in caplog.text
