@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Cli, Emulator, cli_env, running_emulator, sdk_client
+from tests.e2e.conftest import (
+    PASSPHRASE,
+    ROOT,
+    Cli,
+    Emulator,
+    cli_env,
+    running_emulator,
+    sdk_client,
+)
 from tests.engine.helpers import (
     BACKUP_SECRET,
     BIG,
@@ -383,3 +391,20 @@ def test_s3_store_end_to_end(
         assert target[("/prod/bin", "big")]["versions"] == [("enabled", BIG)]
     finally:
         server.stop()
+
+
+def test_a_locked_store_exits_11(cli: Cli) -> None:
+    import asyncio
+
+    from core.store import Store
+
+    async def hold_exclusive_lock() -> None:
+        store = await Store.open(cli.store, PASSPHRASE)
+        await store.lock(exclusive=True, purpose="prune")  # held: never released here
+        await store.close()
+
+    assert cli("init").code == 0
+    asyncio.run(hold_exclusive_lock())
+    locked = cli("backup", "--json")
+    assert locked.code == 11, locked.err
+    assert locked.out == ""
