@@ -40,6 +40,7 @@ async def ready(pilot: Any) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.store is not None)
     await settle(pilot)
+    app.clear_notifications()  # a toast over a button would take the pilot's click
 
 
 @pytest.fixture

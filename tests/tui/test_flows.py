@@ -164,8 +164,8 @@ async def _restore_wizard(pilot: Any, app: Any) -> RestoreScreen:
 async def _apply(pilot: Any, app: Any, screen: Any) -> None:
     await wait_for(pilot, lambda: screen.plan is not None and not screen.busy)
     await pilot.click("#next")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
     await settle(pilot)
-    assert isinstance(app.screen, ConfirmDialog)
     await pilot.click("#yes")
     await settle(pilot)
     await wait_for(pilot, lambda: screen.result is not None)

@@ -144,17 +144,18 @@ class ProjectsPane(ReportsFailures, Vertical):
         app = self.kapp
         region = app.region
         info: dict[str, Any] = {}
-        client = await app.get_client()
-        count = 0
-        deleting = 0
-        async for _ in client.list_secrets(region, project_id=project_id):
-            count += 1
-        async for _ in client.list_secrets(
-            region, project_id=project_id, scheduled_for_deletion=True
-        ):
-            deleting += 1
-        self.secret_counts[(project_id, region)] = count
-        self.deleting_counts[(project_id, region)] = deleting
+        if (project_id, region) not in self.secret_counts:  # counted once (ctrl+r recounts)
+            client = await app.get_client()
+            count = 0
+            deleting = 0
+            async for _ in client.list_secrets(region, project_id=project_id):
+                count += 1
+            async for _ in client.list_secrets(
+                region, project_id=project_id, scheduled_for_deletion=True
+            ):
+                deleting += 1
+            self.secret_counts[(project_id, region)] = count
+            self.deleting_counts[(project_id, region)] = deleting
         if app.store is not None:
             snaps = await app.store.list_snapshots(project=project_id, region=region)
             if snaps:
@@ -193,6 +194,8 @@ class ProjectsPane(ReportsFailures, Vertical):
         panel.update(t)
 
     def action_reload(self) -> None:
+        self.secret_counts.clear()
+        self.deleting_counts.clear()
         self.load()
 
     def action_enter_project_id(self) -> None:
@@ -511,7 +514,10 @@ class MainScreen(Screen[None]):
     @on(SecretKlosetApp.StoreChanged)
     def _store_changed(self) -> None:
         self.query_one(SnapshotsPane).load()
-        self.query_one(ProjectsPane).refresh_info()
+        projects = self.query_one(ProjectsPane)
+        projects.secret_counts.clear()  # a restore or a copy may have added secrets
+        projects.deleting_counts.clear()
+        projects.refresh_info()
 
     @on(SecretKlosetApp.ActivityLogged)
     def _activity(self) -> None:

@@ -292,7 +292,8 @@ class SecretsBrowser(ReportsFailures, Widget):
         if source is self.source:
             if getattr(source, "sort_when_done", False):
                 collected.sort(key=lambda e: (e.path, e.name))
-                self.show_entries(collected, keep_cursor=True)
+                # Keep the cursor on its secret only if the operator already moved it.
+                self.show_entries(collected, keep_cursor=self.table.cursor != 0)
             else:
                 self.show_entries(collected, rows_ready=True)
 
