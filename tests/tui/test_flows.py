@@ -387,3 +387,19 @@ async def test_a_running_backup_can_be_cancelled(empty_demo_ctx: ConsoleContext)
         assert screen.result is None
         assert await app.store.list_snapshots() == []  # nothing committed
         assert app.activity[-1].operation == "backup" and app.activity[-1].outcome == "cancelled"
+
+
+async def test_tab_keys_switch_places_even_when_pressed_quickly(
+    empty_demo_ctx: ConsoleContext,
+) -> None:
+    app = make_app(empty_demo_ctx)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        tabs = app.screen.query_one("#tabs")
+        await pilot.press("2", "3", "4", "3", "4")
+        await settle(pilot)
+        assert tabs.active == "tab-activity"
+        assert app.focused is not None and app.focused.id == "activity"
+        await pilot.press("1")
+        await settle(pilot)
+        assert tabs.active == "tab-projects"

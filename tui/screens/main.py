@@ -491,7 +491,14 @@ class MainScreen(Screen[None]):
         }[tab]
         if tab == "secrets":
             self.query_one(SecretsPane).ensure_loaded()
-        self.call_after_refresh(lambda: self.query_one(target).focus())
+        tabs = self.query_one("#tabs", TabbedContent)
+
+        def focus_if_still_there() -> None:
+            # A quick 3-then-4 must not let the first tab's deferred focus pull it back.
+            if tabs.active == f"tab-{tab}":
+                self.query_one(target).focus()
+
+        self.call_after_refresh(focus_if_still_there)
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -534,4 +541,7 @@ class MainScreen(Screen[None]):
         return pane.browser.marked_ids
 
     def highlighted_snapshot_id(self) -> str | None:
+        """The snapshot under the cursor, when the Snapshots tab is the one in front."""
+        if self.query_one("#tabs", TabbedContent).active != "tab-snapshots":
+            return None
         return self.query_one(SnapshotsPane).highlighted()
