@@ -16,7 +16,8 @@ that broke after sending (``ReadError``/``RemoteProtocolError``/``ReadTimeout``:
 Idle keep-alive connections closed by the server are noticed without a system call (the
 stream is at EOF) and dropped; if a reused connection turns out dead before any answer byte
 arrives, a GET is sent again once on a fresh connection, anything else is reported as
-ambiguous. ``SECRET_KLOSET_HTTP=httpx`` selects httpx's own transport instead.
+ambiguous. ``SECRET_KLOSET_HTTP=httpx`` selects httpx's own transport instead, and so does a
+configured proxy (``HTTPS_PROXY``...), which this transport does not speak.
 """
 
 from __future__ import annotations
@@ -46,12 +47,20 @@ def _timeouts(request: httpx.Request) -> tuple[float | None, float | None, float
 
 
 def _default_ssl_context() -> ssl.SSLContext:
-    try:
-        import certifi
+    """Verify servers as httpx does: ``SSL_CERT_FILE``/``SSL_CERT_DIR`` if set, else certifi."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    if cafile is None and capath is None:
+        try:
+            import certifi
 
-        return ssl.create_default_context(cafile=certifi.where())
-    except ImportError:  # pragma: no cover - certifi comes with httpx
-        return ssl.create_default_context()
+            cafile = certifi.where()
+        except ImportError:  # pragma: no cover - certifi comes with httpx
+            pass
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+_PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
 
 
 @dataclass
@@ -262,8 +271,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
 
 def engine_transport() -> httpx.AsyncBaseTransport | None:
-    """The transport the CLI's engines use: :class:`LeanTransport`, unless
-    ``SECRET_KLOSET_HTTP=httpx`` asks for httpx's own (then ``None``: the client's default)."""
+    """The transport the CLI's engines use: :class:`LeanTransport`; ``None`` (the client's
+    default, httpx's own) when ``SECRET_KLOSET_HTTP=httpx`` asks for it, or when a proxy is
+    configured (``HTTPS_PROXY`` and friends: httpx knows how to tunnel, this does not)."""
     if os.environ.get(ENV_SWITCH, "").strip().lower() == "httpx":
         return None
+    for name in _PROXY_VARIABLES:
+        if os.environ.get(name) or os.environ.get(name.lower()):
+            return None
     return LeanTransport()
