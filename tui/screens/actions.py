@@ -359,6 +359,7 @@ def plan_counts_text(plan: Any) -> Text:
 
 
 def result_summary(result: Any, what: str) -> Text:
+    """Two or three lines: the outcome, then the counts (the table below has the details)."""
     s = result.summary()
     status = result.status
     ok = status == "ok"
@@ -368,19 +369,20 @@ def result_summary(result: Any, what: str) -> Text:
         "failed": f"✗ {what} failed",
         "interrupted": f"⚠ {what} interrupted: the report shows what was done",
     }.get(status, f"{what}: {status}")
-    lines = [
-        ("status", status),
-        ("secrets", s["secrets"]),
-        ("applied", s.get("ok", 0)),
-        ("unchanged", s.get("unchanged", 0)),
-        ("skipped", s.get("skipped", 0)),
-        ("failed", s.get("failed", 0)),
-        ("versions added", s["versions_added"]),
+    text = Text(title + "\n", style="bold green" if ok else "bold yellow")
+    parts = [
+        f"{s['secrets']} secrets",
+        f"{s.get('ok', 0)} applied",
+        f"{s.get('unchanged', 0)} unchanged",
+        f"{s.get('skipped', 0)} skipped",
+        f"{s.get('failed', 0)} failed",
+        f"{s['versions_added']} versions added",
     ]
     if result.verify:
-        lines.append(("verified", f"{s['verified']} ok, {s['verify_failed']} mismatched"))
-    lines.append(("took", f"{result.duration_seconds:.1f} s"))
-    return summary_text(lines, title, "bold green" if ok else "bold yellow")
+        parts.append(f"verified {s['verified']} ok, {s['verify_failed']} mismatched")
+    parts.append(f"{result.duration_seconds:.1f} s")
+    text.append(" · ".join(parts) + "\n")
+    return text
 
 
 class DestinationForm(VerticalScroll):
@@ -735,6 +737,9 @@ class RestoreScreen(WizardScreen):
         self.query_one("#next", Button).focus()
 
     def _start_apply(self) -> None:
+        self.query_one("#run", RunPanel).expected_actions = sum(
+            1 for a in self.plan.actions if a.changes
+        )
         self.go("run")
         self.running = True
         self.worker = self._apply()
@@ -775,7 +780,7 @@ class RestoreScreen(WizardScreen):
         if result is not None:
             report.set_rows(report_rows(result.plan))
             report.display = True
-            panel.query_one("#run-log").display = False
+            panel.finish(collapse=True)
             self.query_one("#report-summary", Static).update(result_summary(result, "Restore"))
             app.log_activity("restore", target, result.status, self.selection_text())
         elif event.state == WorkerState.CANCELLED:
@@ -910,6 +915,9 @@ class CopyScreen(WizardScreen):
         self.query_one("#next", Button).focus()
 
     def _start_copy(self) -> None:
+        self.query_one("#run", RunPanel).expected_actions = sum(
+            1 for a in self.plan.actions if a.changes
+        )
         self.go("run")
         self.running = True
         self.worker = self._copy()
@@ -946,7 +954,7 @@ class CopyScreen(WizardScreen):
             report = self.query_one("#report", VirtualTable)
             report.set_rows(report_rows(result.restore.plan))
             report.display = True
-            panel.query_one("#run-log").display = False
+            panel.finish(collapse=True)
             summary = result_summary(result.restore, "Copy")
             if result.backup is not None and result.backup.snapshot_id:
                 summary.append(f"source snapshot  {result.backup.snapshot_id[:8]} (tagged copy)\n")

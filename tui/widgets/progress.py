@@ -69,6 +69,7 @@ class RunPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.totals = RunTotals()
+        self.expected_actions = 0  # a restore: how many actions the plan will apply
         self._dirty = False
         self.events: list[ev.Event] = []
 
@@ -161,7 +162,11 @@ class RunPanel(Vertical):
             self._dirty = False
             self._render_counters()
 
-    def finish(self) -> None:
+    def finish(self, collapse: bool = False) -> None:
+        """The run is over; ``collapse`` hides the log (a report table replaces it)."""
+        if collapse:
+            self.query_one("#run-log").display = False
+            self.styles.height = "auto"
         self._dirty = False
         self._render_counters()
         bar = self.query_one("#run-bar", ProgressBar)
@@ -176,18 +181,20 @@ class RunPanel(Vertical):
             text.append(" ")
             text.append(f"· {t.detail}", style="dim")
         text.append("\n")
-        text.append(f"secrets listed {t.secrets_listed}   done {t.secrets_done}   ")
-        text.append(f"versions read {t.versions_read}   reused {t.versions_skipped}   ")
-        if t.versions_metadata_only:
-            text.append(f"metadata only {t.versions_metadata_only}   ")
-        text.append(f"bytes added {human(t.bytes_added)}   ")
-        if t.planned or t.applied:
-            text.append(f"actions {t.applied}/{t.planned}   ")
+        if t.secrets_listed or t.secrets_done or not self.expected_actions:
+            text.append(f"secrets listed {t.secrets_listed}   done {t.secrets_done}   ")
+            text.append(f"versions read {t.versions_read}   reused {t.versions_skipped}   ")
+            if t.versions_metadata_only:
+                text.append(f"metadata only {t.versions_metadata_only}   ")
+            text.append(f"bytes added {human(t.bytes_added)}   ")
+        if self.expected_actions or t.applied:
+            expected = max(self.expected_actions, t.planned, t.applied)
+            text.append(f"actions applied {t.applied} of {expected}   ")
         text.append(f"errors {t.errors}", style="red" if t.errors else "")
         self.query_one("#run-counters", Static).update(text)
         bar = self.query_one("#run-bar", ProgressBar)
-        total = t.total or (t.secrets_listed if t.secrets_listed else 0)
-        done = t.done or t.secrets_done
+        total = t.total or t.secrets_listed or self.expected_actions
+        done = t.done or t.secrets_done or t.applied
         if total:
             bar.update(total=total, progress=min(done, total))
 
