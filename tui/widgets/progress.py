@@ -1,8 +1,8 @@
 """Progress of an engine run, built from the engine's own events (core/engine/events.py).
 
-The engine calls a plain callback; :class:`RunPanel` turns each event into a Textual message
-(so the engine never touches a widget), keeps running totals, and redraws at most ten times
-a second however fast events come.
+The engine calls a plain callback; :class:`RunPanel` queues the events and posts a Textual
+message per batch (so the engine never touches a widget), keeps running totals, and redraws
+at most ten times a second however fast events come.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from textual.widgets import ProgressBar, RichLog, Static
 from core.engine import events as ev
 
 
-class EngineEvent(Message):
-    """One engine event, delivered to the widget that started the run."""
-
-    def __init__(self, event: ev.Event) -> None:
-        super().__init__()
-        self.event = event
+class EngineEvents(Message):
+    """Engine events are waiting for the panel that started the run (they are drained in
+    batches: one message for however many events arrived since the last one)."""
 
 
 @dataclass
@@ -70,6 +67,8 @@ class RunPanel(Vertical):
         super().__init__(id=id)
         self.totals = RunTotals()
         self.expected_actions = 0  # a restore: how many actions the plan will apply
+        self._pending: list[ev.Event] = []
+        self._posted = False
         self._dirty = False
         self.events: list[ev.Event] = []
 
@@ -83,16 +82,24 @@ class RunPanel(Vertical):
         self._render_counters()
 
     def sink(self) -> ev.EventSink:
-        """The callback to hand to an engine (posts a message per event)."""
+        """The callback to hand to an engine. It runs in the app's event loop (engines are
+        async and called from async workers), queues the event, and posts one message per
+        batch, so 100,000 events cost a few hundred messages."""
 
         def emit(event: ev.Event) -> None:
-            self.post_message(EngineEvent(event))
+            self._pending.append(event)
+            if not self._posted:
+                self._posted = True
+                self.post_message(EngineEvents())
 
         return emit
 
-    def on_engine_event(self, message: EngineEvent) -> None:
+    def on_engine_events(self, message: EngineEvents) -> None:
         message.stop()
-        self.apply(message.event)
+        self._posted = False
+        pending, self._pending = self._pending, []
+        for event in pending:
+            self.apply(event)
 
     def apply(self, event: ev.Event) -> None:
         t = self.totals
