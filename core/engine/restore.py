@@ -523,11 +523,22 @@ async def plan_restore(
             hint=f"list the snapshot's secrets with `secret-kloset ls {snapshot_id[:8]}`",
         )
     if versions == VersionsMode.REVISION:
-        selected = [r for r in selected if r.version(int(revision or 0)) is not None]
-        if not selected:
+        having = [r for r in selected if r.version(int(revision or 0)) is not None]
+        if not having:
             raise UsageError(
                 f"no selected secret has revision {revision} in snapshot {snapshot_id[:8]}",
                 hint="list the versions with `secret-kloset ls SNAPSHOT SELECTOR`",
+            )
+        selected = [
+            r for r in having if (r.version(int(revision or 0)) or VersionRecord(0, "")).payload
+        ]
+        if not selected:
+            raise UsageError(
+                f"snapshot {snapshot_id[:8]} holds no data for revision {revision} of the "
+                "selected secret(s): the version was disabled (or could not be read) when the "
+                "snapshot was taken",
+                hint="back up with --include-disabled to keep disabled versions' data, or "
+                "choose another revision",
             )
 
     targets = sorted({(to_region or r.region, to_project or r.project_id) for r in selected})

@@ -446,3 +446,16 @@ async def test_versions_being_deleted_are_not_brought_back(
         to_project=OTHER,
     )
     assert [v.revision for v in one.actions[0].versions] == [1]  # asked for by revision
+
+
+async def test_a_revision_without_data_is_refused(client: ScalewayClient, store: Store) -> None:
+    snap = await run_backup(client, store, BackupOptions())  # disabled versions: metadata only
+    with pytest.raises(UsageError, match="no data for revision 1") as info:
+        await plan_restore(
+            client,
+            store,
+            snap.snapshot_id or "",
+            selection=Selection.parse(["stripe-key"]),
+            revision=1,
+        )
+    assert "--include-disabled" in (info.value.hint or "")
