@@ -607,6 +607,7 @@ async def collect(
         emit(ev.SourceStarted(source.region, source.project_id))
         listed = 0
         selected = 0
+        seen: set[str] = set()  # a secret deleted between the two lists is in both
 
         async def one_list(scheduled: bool) -> None:
             nonlocal listed, selected
@@ -615,6 +616,9 @@ async def collect(
                 project_id=source.project_id,
                 scheduled_for_deletion=scheduled,
             ):
+                if secret.id in seen:
+                    continue
+                seen.add(secret.id)
                 listed += 1
                 if not _matches(options, secret):
                     continue
