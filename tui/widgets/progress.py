@@ -14,9 +14,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import ProgressBar, RichLog, Static
+from textual.widgets import ProgressBar, Static
 
 from core.engine import events as ev
+from tui.widgets.vtable import Column, Row, VirtualTable
+
+LOG_COLUMNS = (
+    Column("Outcome", 9),
+    Column("Action", 12),
+    Column("Secret", 16, grow=3),
+    Column("Versions", 13),
+    Column("Detail", 10, grow=2),
+)
 
 
 class EngineEvents(Message):
@@ -69,13 +78,14 @@ class RunPanel(Vertical):
         self.expected_actions = 0  # a restore: how many actions the plan will apply
         self._pending: list[ev.Event] = []
         self._posted = False
+        self._log_rows: list[Row] = []
         self._dirty = False
         self.events: list[ev.Event] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="run-counters")
         yield ProgressBar(total=None, show_eta=False, id="run-bar")
-        yield RichLog(id="run-log", max_lines=5000, markup=False, wrap=False)
+        yield VirtualTable(LOG_COLUMNS, empty_text="Starting…", id="run-log")
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._flush)
@@ -101,10 +111,26 @@ class RunPanel(Vertical):
         for event in pending:
             self.apply(event)
 
+    def _log(
+        self, outcome: str, action: str, secret: str, versions: str, detail: str, style: str = ""
+    ) -> None:
+        n = len(self.query_one("#run-log", VirtualTable).rows) + len(self._log_rows)
+        self._log_rows.append(Row(str(n), (outcome, action, secret, versions, detail), style=style))
+
+    def _flush_log(self) -> None:
+        """Append the new log lines in one go; the view follows the tail unless moved."""
+        if not self._log_rows:
+            return
+        table = self.query_one("#run-log", VirtualTable)
+        following = table.cursor >= table.row_count - 1
+        rows, self._log_rows = self._log_rows, []
+        table.append_rows(rows)
+        if following:
+            table.action_last()
+
     def apply(self, event: ev.Event) -> None:
         t = self.totals
         self.events.append(event)
-        log = self.query_one("#run-log", RichLog)
         if isinstance(event, ev.Phase):
             t.phase = event.name
             t.detail = event.detail
@@ -125,13 +151,15 @@ class RunPanel(Vertical):
             t.outcomes[event.outcome] = t.outcomes.get(event.outcome, 0) + 1
             if event.outcome == ev.Outcome.FAILED:
                 t.errors += 1
-            style = {"failed": "red", "unchanged": "dim", "ok": "green"}.get(event.outcome, "")
-            line = Text(f"{event.outcome:<9}", style=style)
-            line.append(f" {event.display or event.secret_id}")
-            line.append(f"  {event.versions} versions, {event.versions_read} read", style="dim")
-            if event.error:
-                line.append(f"  {event.error}", style="red")
-            log.write(line)
+            style = {"failed": "bad", "unchanged": "dim"}.get(event.outcome, "")
+            self._log(
+                event.outcome,
+                "backup",
+                event.display or event.secret_id,
+                f"{event.versions}, {event.versions_read} read",
+                event.error or "",
+                style,
+            )
         elif isinstance(event, ev.ActionPlanned):
             t.planned += 1
         elif isinstance(event, ev.ActionDone):
@@ -139,21 +167,20 @@ class RunPanel(Vertical):
             t.outcomes[event.outcome] = t.outcomes.get(event.outcome, 0) + 1
             if event.outcome in (ev.Outcome.FAILED, ev.Outcome.CONFLICT):
                 t.errors += 1
-            style = {
-                "failed": "red",
-                "conflict": "yellow",
-                "ok": "green",
-                "unchanged": "dim",
-                "skipped": "dim",
-            }.get(event.outcome, "")
-            line = Text(f"{event.outcome:<9}", style=style)
-            line.append(f" {event.action:<16} {event.display or event.secret_id}")
-            if event.detail:
-                line.append(f"  {event.detail}", style="dim")
-            log.write(line)
+            style = {"failed": "bad", "conflict": "bad", "unchanged": "dim", "skipped": "dim"}.get(
+                event.outcome, ""
+            )
+            self._log(
+                event.outcome,
+                event.action,
+                event.display or event.secret_id,
+                "",
+                event.detail,
+                style,
+            )
         elif isinstance(event, ev.EngineWarning):
             t.warnings.append(event.message)
-            log.write(Text(f"warning   {event.message}", style="yellow"))
+            self._log("warning", "", "", "", event.message, "warn")
         elif isinstance(event, ev.Progress):
             t.done, t.total, t.unit = event.done, event.total, event.unit
             t.errors = max(t.errors, event.errors)
@@ -161,16 +188,19 @@ class RunPanel(Vertical):
                 t.bytes_added = max(t.bytes_added, event.bytes)
         self._dirty = True
 
-    def note(self, text: Text | str) -> None:
-        self.query_one("#run-log", RichLog).write(text)
-
     def _flush(self) -> None:
+        """Ten times a second at most: the counters, the bar and the new log lines."""
         if self._dirty:
             self._dirty = False
             self._render_counters()
+            self._flush_log()
 
     def finish(self, collapse: bool = False) -> None:
         """The run is over; ``collapse`` hides the log (a report table replaces it)."""
+        pending, self._pending = self._pending, []
+        for event in pending:
+            self.apply(event)
+        self._flush_log()
         if collapse:
             self.query_one("#run-log").display = False
             self.styles.height = "auto"
