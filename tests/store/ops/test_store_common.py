@@ -119,3 +119,26 @@ def test_prompt_on_tty_asks_twice_to_confirm(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(store_common, "_stdin_is_tty", lambda: True)
     monkeypatch.setattr(store_common.getpass, "getpass", lambda prompt="": next(answers))
     assert resolve_passphrase(parse(), confirm=True) == "good"
+
+
+def test_scw_config_profile_selects_credentials_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--profile NAME`` may name an scw CLI profile: the store falls back to env/default."""
+    import os
+
+    config = Path(os.environ["SCW_CONFIG_PATH"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        "access_key: SCWXXXXXXXXXXXXXXXXX\n"
+        "secret_key: 11111111-1111-4111-8111-111111111111\n"
+        "profiles:\n  ops:\n    default_region: nl-ams\n",
+        encoding="utf-8",
+    )
+    args = parse("--profile", "ops")
+    assert resolve_store_location(args) == default_store_location()
+    monkeypatch.setenv("SECRET_KLOSET_PASSPHRASE", "from-env")
+    assert resolve_passphrase(args) == "from-env"
+
+
+def test_unknown_profile_is_still_an_error() -> None:
+    with pytest.raises(ConfigError):
+        resolve_store_location(parse("--profile", "nobody"))
