@@ -35,6 +35,15 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], *, limit: float = 
     raise AssertionError("condition not met in time")
 
 
+async def push(pilot: Any, selector: str) -> None:
+    """Press a button of the screen in front (what a click or Enter on it does). Clicking by
+    coordinates could land on a toast or a not-yet-laid-out widget under load."""
+    from textual.widgets import Button
+
+    pilot.app.screen.query_one(selector, Button).press()
+    await pilot.pause()
+
+
 async def ready(pilot: Any) -> None:
     """Wait until the demo's store is open and the first screens have loaded."""
     app = pilot.app

@@ -12,7 +12,7 @@ from core.emulator.demo import DEMO_PRODUCTION_PROJECT_ID, DEMO_READONLY_SECRET_
 from core.scaleway.client import ScalewayClient
 from core.store import Store
 from core.store.crypto import KdfParams
-from tests.tui.conftest import make_app, ready, settle, transport_of, wait_for
+from tests.tui.conftest import make_app, push, ready, settle, transport_of, wait_for
 from tui.context import ConsoleContext
 from tui.demo import build_demo_context, demo_client
 from tui.screens.actions import BackupScreen
@@ -57,7 +57,7 @@ async def test_read_only_key_403_names_the_missing_permission_set(tmp_path: Path
         await settle(pilot)
         assert isinstance(app.screen, BackupScreen)
         backup = app.screen
-        await pilot.click("#start")
+        await push(pilot, "#start")
         await settle(pilot)
         await wait_for(pilot, lambda: len(app.error_reports) == 2)
         assert "SecretManagerSecretAccess" in app.error_reports[-1].message

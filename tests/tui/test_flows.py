@@ -12,7 +12,7 @@ from core.emulator.demo import (
     DEMO_PRODUCTION_PROJECT_ID,
     DEMO_STAGING_PROJECT_ID,
 )
-from tests.tui.conftest import make_app, peer_client, ready, settle, wait_for
+from tests.tui.conftest import make_app, peer_client, push, ready, settle, wait_for
 from tui.context import ConsoleContext
 from tui.screens.actions import BackupScreen, CopyScreen, RestoreScreen
 from tui.screens.care import StoreCareScreen
@@ -97,7 +97,7 @@ async def test_back_up_a_project(empty_demo_ctx: ConsoleContext) -> None:
         screen.query_one("#tags", Input).value = "before-migration, manual"
         screen.query_one("#environment", Input).value = "production"
         screen.query_one("#data-class", Input).value = "confidential"
-        await pilot.click("#start")
+        await push(pilot, "#start")
         await settle(pilot)
         await wait_for(pilot, lambda: screen.result is not None)
         await settle(pilot)
@@ -163,10 +163,10 @@ async def _restore_wizard(pilot: Any, app: Any) -> RestoreScreen:
 
 async def _apply(pilot: Any, app: Any, screen: Any) -> None:
     await wait_for(pilot, lambda: screen.plan is not None and not screen.busy)
-    await pilot.click("#next")
+    await push(pilot, "#next")
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
     await settle(pilot)
-    await pilot.click("#yes")
+    await push(pilot, "#yes")
     await settle(pilot)
     await wait_for(pilot, lambda: screen.result is not None)
     await settle(pilot)
@@ -184,14 +184,14 @@ async def test_restore_one_secret_into_another_project_and_region(demo_ctx: Cons
         browser.table.focus()
         await pilot.press("space")
         assert browser.marked_ids == [entry.id]
-        await pilot.click("#next")
+        await push(pilot, "#next")
         await settle(pilot)
         assert screen.step == "dest"
         screen.query_one("#dest-project", Select).value = DEMO_STAGING_PROJECT_ID
         screen.query_one("#dest-region", Select).value = "nl-ams"
         before = await _secrets(ctx, "nl-ams", DEMO_STAGING_PROJECT_ID)
         assert entry.full_path not in before
-        await pilot.click("#next")
+        await push(pilot, "#next")
         await settle(pilot)
         assert screen.step == "plan"
         await wait_for(pilot, lambda: screen.plan is not None)
@@ -244,10 +244,10 @@ async def test_restore_one_old_version(demo_ctx: ConsoleContext) -> None:
             await pilot.press("down")
         assert browser.version_cursor == oldest
         screen.query_one("#mode-revision").value = True
-        await pilot.click("#next")
+        await push(pilot, "#next")
         await settle(pilot)
         assert screen.step == "dest" and screen.revision == oldest
-        await pilot.click("#next")  # same project and region as the source
+        await push(pilot, "#next")  # same project and region as the source
         await settle(pilot)
         await wait_for(pilot, lambda: screen.plan is not None)
         assert [str(a.action) for a in screen.plan.actions] == ["add_version"]
@@ -269,7 +269,7 @@ async def test_copy_a_project(empty_demo_ctx: ConsoleContext) -> None:
         assert isinstance(screen, CopyScreen)
         screen.query_one("#dest-project", Select).value = DEMO_DATA_PROJECT_ID
         screen.query_one("#dest-region", Select).value = "nl-ams"
-        await pilot.click("#next")
+        await push(pilot, "#next")
         await settle(pilot)
         await wait_for(pilot, lambda: screen.plan is not None)
         creates = {a.record.full_path for a in screen.plan.actions if str(a.action) == "create"}
@@ -305,7 +305,7 @@ async def test_retention_preview_removes_nothing(demo_ctx: ConsoleContext) -> No
         screen.query_one("#care-tabs").active = "retention"
         await pilot.pause()
         screen.query_one("#keep-last", Input).value = "1"
-        await pilot.click("#preview")
+        await push(pilot, "#preview")
         await settle(pilot)
         assert screen.preview is not None
         assert len(screen.preview.kept) == 1 and len(screen.preview.removed) == 1
@@ -326,19 +326,19 @@ async def test_store_care_check_apply_retention_and_add_a_passphrase(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, StoreCareScreen)
-        await pilot.click("#run-check")
+        await push(pilot, "#run-check")
         await wait_for(pilot, lambda: screen.check_report is not None)
         assert screen.check_report.ok
         # Retention: preview, then apply (forget + prune) after a confirmation.
         screen.query_one("#care-tabs").active = "retention"
         await pilot.pause()
         screen.query_one("#keep-last", Input).value = "1"
-        await pilot.click("#preview")
+        await push(pilot, "#preview")
         await wait_for(pilot, lambda: screen.preview is not None)
         kept = screen.preview.kept[0].snapshot_id
-        await pilot.click("#apply")
+        await push(pilot, "#apply")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.click("#yes")
+        await push(pilot, "#yes")
         await wait_for(pilot, lambda: screen.preview is None)
         await settle(pilot)
         assert [s.id for s in await app.store.list_snapshots()] == [kept]
@@ -375,12 +375,12 @@ async def test_a_running_backup_can_be_cancelled(empty_demo_ctx: ConsoleContext)
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, BackupScreen)
-        await pilot.click("#start")
+        await push(pilot, "#start")
         await wait_for(pilot, lambda: screen.running)
         await pilot.pause(0.3)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.click("#yes")
+        await push(pilot, "#yes")
         await wait_for(pilot, lambda: not screen.running)
         ctx.emulator.latency_ms = 0
         await settle(pilot)

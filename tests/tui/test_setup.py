@@ -18,7 +18,7 @@ from core.emulator.demo import (
 )
 from core.store import Store
 from core.store.crypto import KdfParams
-from tests.tui.conftest import make_app, settle, wait_for
+from tests.tui.conftest import make_app, push, settle, wait_for
 from tui.context import ConsoleContext
 from tui.demo import DEMO_API_URL, demo_client, demo_transport
 from tui.screens.setup import ProfileScreen, StoreSetupScreen, passphrase_strength
@@ -55,12 +55,12 @@ async def test_add_a_profile_then_create_a_store(
         screen.query_one("#project-id", Input).value = DEMO_PRODUCTION_PROJECT_ID
         screen.query_one("#api-url", Input).value = DEMO_API_URL
         # Test connection: the preflight reports every permission set present.
-        await pilot.click("#test")
+        await push(pilot, "#test")
         await wait_for(pilot, lambda: screen.last_report is not None)
         report = screen.last_report
         assert report.ok and not report.missing and report.project_names
         # Save: the secret key goes to the keyring, the rest to the profiles file.
-        await pilot.click("#save")
+        await push(pilot, "#save")
         await wait_for(pilot, lambda: isinstance(app.screen, StoreSetupScreen))
         assert DEMO_SECRET_KEY in memory_keyring.values()
         profile = ProfileStore().get("work")
@@ -77,7 +77,7 @@ async def test_add_a_profile_then_create_a_store(
         assert "strong" in str(setup.query_one("#strength", Static).render()) or "good" in str(
             setup.query_one("#strength", Static).render()
         )
-        await pilot.click("#create")
+        await push(pilot, "#create")
         await wait_for(pilot, lambda: app.store is not None)
         await settle(pilot)
         reopened = await Store.open(
@@ -167,7 +167,7 @@ async def test_edit_the_current_profile_keeps_its_key(
         assert screen.query_one("#access-key", Input).value == DEMO_ACCESS_KEY
         assert screen.query_one("#secret-key", Input).value == ""  # never shown back
         screen.query_one("#project-id", Input).value = "b2c3d4e5-2222-4b6c-9d7e-1f2a3b4c5d6e"
-        await pilot.click("#test")  # with the key from the keyring
+        await push(pilot, "#test")  # with the key from the keyring
         await wait_for(pilot, lambda: screen.last_report is not None)
         assert screen.last_report.ok
         screen.query_one("#save", Button).press()

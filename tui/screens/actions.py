@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 from core.scaleway.models import REGIONS
 from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.browser import SecretsBrowser
-from tui.widgets.progress import RunPanel, human, summary_text
+from tui.widgets.progress import RunPanel, human
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
 
@@ -185,21 +185,16 @@ class BackupScreen(RunScreen):
             r = self.result
             panel.finish()
             ok = r.status == "complete"
-            lines = [
-                ("snapshot", r.snapshot_id),
-                ("status", r.status),
-                ("secrets", f"{r.secrets} ({r.secrets_unchanged} unchanged)"),
-                ("versions", f"{r.versions} ({r.versions_read} read, {r.versions_reused} reused)"),
-                ("bytes added", human(r.bytes_added)),
-                ("errors", len(r.errors)),
-                ("took", f"{r.duration_seconds:.1f} s"),
-            ]
-            summary = summary_text(
-                lines,
-                "✓ Backup complete"
+            title = (
+                f"✓ Backup complete: snapshot {r.snapshot_id}"
                 if ok
-                else "⚠ Backup partial: some secrets failed (see the log)",
-                "bold green" if ok else "bold yellow",
+                else f"⚠ Backup partial (snapshot {r.snapshot_id}): some secrets failed, see the log"
+            )
+            summary = Text(title + "\n", style="bold green" if ok else "bold yellow")
+            summary.append(
+                f"{r.secrets} secrets ({r.secrets_unchanged} unchanged) · {r.versions} versions "
+                f"({r.versions_read} read, {r.versions_reused} reused) · {human(r.bytes_added)} "
+                f"added · {len(r.errors)} errors · {r.duration_seconds:.1f} s\n"
             )
             for e in r.errors[:5]:
                 summary.append(f"  {e.message}\n", style="yellow")

@@ -8,7 +8,6 @@ at most ten times a second however fast events come.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -180,7 +179,7 @@ class RunPanel(Vertical):
             )
         elif isinstance(event, ev.EngineWarning):
             t.warnings.append(event.message)
-            self._log("warning", "", "", "", event.message, "warn")
+            self._log("warning", "", event.message, "", "", "warn")
         elif isinstance(event, ev.Progress):
             t.done, t.total, t.unit = event.done, event.total, event.unit
             t.errors = max(t.errors, event.errors)
@@ -234,11 +233,3 @@ class RunPanel(Vertical):
         done = t.done or t.secrets_done or t.applied
         if total:
             bar.update(total=total, progress=min(done, total))
-
-
-def summary_text(lines: list[tuple[str, Any]], title: str, style: str = "bold green") -> Text:
-    text = Text(title + "\n", style=style)
-    for label, value in lines:
-        text.append(f"{label:<16}", style="bold")
-        text.append(f"{value}\n")
-    return text
