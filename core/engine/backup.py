@@ -34,9 +34,9 @@ import asyncio
 import socket
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from core.engine import events as ev
 from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
@@ -67,6 +67,8 @@ from core.store.model import (
 )
 
 DEFAULT_CONCURRENCY = 32
+A = TypeVar("A")
+B = TypeVar("B")
 MAX_CONCURRENCY = 256
 RETRY_PAUSE = 1.0  # seconds before the second pass over secrets that failed transiently
 
@@ -272,6 +274,36 @@ async def resolve_sources(
         emit(ev.EngineWarning(w))
     sources = [Source(r, p, names.get(p, "")) for p in project_ids for r in regions]
     return sources, warnings
+
+
+def _explicit_targets(
+    options: BackupOptions, default_project_id: str | None, default_region: str | None
+) -> list[tuple[str, str]]:
+    """(region, project) pairs of a backup that names its projects (not --all-projects)."""
+    regions = list(REGIONS) if options.all_regions else list(dict.fromkeys(options.regions))
+    regions = regions or [default_region or "fr-par"]
+    projects = list(dict.fromkeys(options.projects)) or (
+        [default_project_id] if default_project_id else []
+    )
+    return [(r, p) for p in projects for r in regions if r in REGIONS]
+
+
+async def _together(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Run two awaitables at once; the first failure wins and the other is cancelled."""
+    one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    try:
+        await asyncio.wait({one, two}, return_when=asyncio.FIRST_EXCEPTION)
+        for task in (one, two):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        return one.result(), two.result()
+    finally:
+        for task in (one, two):
+            if not task.done():
+                task.cancel()
+        for task in (one, two):
+            if task.done() and not task.cancelled():
+                task.exception()  # seen: no "never retrieved" warning
 
 
 # --------------------------------------------------------------------------- the engine
@@ -695,7 +727,7 @@ async def run_backup(
     organization_id = organization_id or getattr(client, "organization_id", None)
     default_project_id = default_project_id or getattr(client, "default_project_id", None)
     default_region = default_region or getattr(client, "default_region", None)
-    sources, warnings = await resolve_sources(
+    resolving = resolve_sources(
         client,
         options,
         organization_id=organization_id,
@@ -703,15 +735,31 @@ async def run_backup(
         default_region=default_region,
         emit=emit,
     )
-    if options.preflight:
-        await require(
-            client,
-            [(s.region, s.project_id) for s in sources],
-            operation="backup",
-            organization_id=organization_id,
-            include_disabled=options.include_disabled,
-            on_event=emit,
+    if options.preflight and not options.all_projects:
+        # The sources are known without the project list: check permissions meanwhile.
+        targets = _explicit_targets(options, default_project_id, default_region)
+        (sources, warnings), _ = await _together(
+            resolving,
+            require(
+                client,
+                targets,
+                operation="backup",
+                organization_id=organization_id,
+                include_disabled=options.include_disabled,
+                on_event=emit,
+            ),
         )
+    else:
+        sources, warnings = await resolving
+        if options.preflight:
+            await require(
+                client,
+                [(s.region, s.project_id) for s in sources],
+                operation="backup",
+                organization_id=organization_id,
+                include_disabled=options.include_disabled,
+                on_event=emit,
+            )
     snapshot_tags = tuple(dict.fromkeys((*options.snapshot_tags, *options.secret_tags)))
     async with store.writer(tags=snapshot_tags) as writer:
         # Under the writer's lock (no prune can remove what the parents hold), and alongside
