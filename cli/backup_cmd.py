@@ -22,7 +22,6 @@ from cli.store_common import add_store_arguments, human_bytes, open_store, run_a
 from core.engine import events as ev
 from core.engine.backup import BackupOptions, BackupResult, backup_error, run_backup
 from core.engine.copy import run_copy
-from core.engine.http import engine_transport
 from core.engine.restore import (
     Action,
     OnConflict,
@@ -371,12 +370,8 @@ def _renderer(args: argparse.Namespace) -> Iterator[ProgressRenderer]:
 
 
 def _client(creds: Any, args: argparse.Namespace) -> Any:
-    """The API client for these credentials, on the engines' lean HTTP transport."""
-    options: dict[str, Any] = {"max_concurrency": args.concurrency}
-    transport = engine_transport()
-    if transport is not None:
-        options["transport"] = transport
-    return creds.client(**options)
+    """The API client for these credentials, bounded by ``--concurrency``."""
+    return creds.client(max_concurrency=args.concurrency)
 
 
 async def _credentials(args: argparse.Namespace) -> Any:
