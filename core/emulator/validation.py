@@ -12,8 +12,10 @@ from typing import Any
 
 from core.scaleway.models import SecretType, parse_duration
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
-SEGMENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+# Letters and digits of any script (Scaleway documents no character set; unicode names are
+# a case the backup/restore tests exercise), plus ".", "_" and "-". Used with fullmatch.
+NAME_RE = re.compile(r"[\w.-]{1,255}")
+SEGMENT_RE = re.compile(r"[\w.-]{1,255}")
 PEM_BLOCK_RE = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END \1-----"
 )
@@ -108,7 +110,7 @@ def validate_payload(secret_type: str, data: bytes) -> str | None:
 
 
 def valid_name(name: str) -> bool:
-    return bool(NAME_RE.match(name))
+    return bool(NAME_RE.fullmatch(name))
 
 
 def normalize_folder_path(path: str) -> str | None:
@@ -119,7 +121,7 @@ def normalize_folder_path(path: str) -> str | None:
     if stripped == "":
         return "/"
     segments = stripped[1:].split("/")
-    if not all(SEGMENT_RE.match(s) for s in segments):
+    if not all(SEGMENT_RE.fullmatch(s) for s in segments):
         return None
     return stripped
 

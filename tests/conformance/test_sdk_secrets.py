@@ -108,6 +108,22 @@ def test_duplicate_name_is_409(secret_api: Any) -> None:
     assert secret_api.create_secret(name=name, protected=False, path="/dup/other").id != first.id
 
 
+def test_unicode_names_and_paths_round_trip(secret_api: Any) -> None:
+    name = f"mot-de-passe-é-{unique()}"
+    created = secret_api.create_secret(name=name, protected=False, path="/équipe/数据库")
+    assert (created.name, created.path) == (name, "/équipe/数据库")
+    fetched = secret_api.get_secret(secret_id=created.id)
+    assert (fetched.name, fetched.path) == (name, "/équipe/数据库")
+    listed = secret_api.list_secrets_all(
+        name=name, path="/équipe/数据库", scheduled_for_deletion=False
+    )
+    assert [s.id for s in listed] == [created.id]
+    for bad in ("trailing-newline\n", "tab\tname", "slash/name"):
+        with pytest.raises(ScalewayException) as refused:
+            secret_api.create_secret(name=bad, protected=False)
+        assert refused.value.status_code == 400
+
+
 def test_create_validation_errors(secret_api: Any, conformance_config: Any) -> None:
     with pytest.raises(ScalewayException) as bad_path:
         secret_api.create_secret(name=unique(), protected=False, path="no-leading-slash")

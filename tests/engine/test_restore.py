@@ -459,3 +459,30 @@ async def test_a_revision_without_data_is_refused(client: ScalewayClient, store:
             revision=1,
         )
     assert "--include-disabled" in (info.value.hint or "")
+
+
+async def test_unicode_names_and_paths_round_trip_to_another_project_and_region(
+    store: Store,
+) -> None:
+    """Names and folders in any script survive backup and restore, byte for byte."""
+    from tests.engine.helpers import _secret
+
+    unicode_secrets = [
+        _secret("mot-de-passe-é", "/équipe/base", [{"data": "v1"}, {"data": "ünïcødé ✓"}]),
+        _secret("数据库密码", "/数据/生产", [{"data": "密码".encode().hex()}]),
+    ]
+    app = EmulatorApp(parse_config(emulator_config(unicode_secrets)), seed=3)
+    async with make_client(app) as client:
+        snap = await backup(client, store)
+        source = await read_project(client, "fr-par", SOURCE)
+        result = await restore(
+            client, store, snap.snapshot_id or "", to_project=TARGET, to_region="pl-waw"
+        )
+        assert result.status == "ok", [a.error for a in result.actions if a.error]
+        restored = await read_project(client, "pl-waw", TARGET)
+        for key in (("/équipe/base", "mot-de-passe-é"), ("/数据/生产", "数据库密码")):
+            assert comparable(restored)[key] == comparable(source)[key]
+        again = await restore(
+            client, store, snap.snapshot_id or "", to_project=TARGET, to_region="pl-waw"
+        )
+        assert {str(a.action) for a in again.actions} <= {"skip_identical", "skip"}
