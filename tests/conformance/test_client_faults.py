@@ -159,11 +159,14 @@ async def test_full_read_under_every_fault_matches_a_clean_read(
                     accessed = await client.access_version(REGION, secret_id, v.revision)
                     out[(secret_id, v.revision)] = accessed.data
 
+        # Like a backup, never read versions that expire once accessed: a read whose answer
+        # is lost (an ambiguous 503) has already destroyed them, so no retry can succeed.
         ids = [
             s.id
             async for s in client.list_secrets(
                 REGION, organization_id=demo.DEMO_ORGANIZATION_ID, page_size=5
             )
+            if not (s.ephemeral_policy and s.ephemeral_policy.expires_once_accessed)
         ]
         await asyncio.gather(*(one(i) for i in ids))
         return out
