@@ -4,7 +4,7 @@ Every id, timestamp and payload is fixed, so screenshots, docs and tests see the
 on every run. The secrets cover every type with valid typed payloads, several versions
 (some disabled, one scheduled for deletion), nested paths, tags, one protected secret, one
 ephemeral secret and one secret scheduled for deletion (the demo's grace period is a
-century, so it is never purged; ephemeral versions expire in early 2027).
+century, so it is never purged; ephemeral versions never expire before they are used).
 
 Keys:
 
@@ -895,6 +895,14 @@ _SECRETS: list[_S] = [
 ]
 
 
+def _demo_expiry(created: datetime, ttl_seconds: float) -> datetime:
+    """When a demo version expires: its fixed date while that is still ahead, else one TTL
+    from now, so the demo world never decays (its versions would expire in early 2027)."""
+    fixed = created + timedelta(seconds=ttl_seconds)
+    now = datetime.now(UTC)
+    return fixed if fixed > now else now.replace(microsecond=0) + timedelta(seconds=ttl_seconds)
+
+
 def _build_secret(index: int, spec: _S) -> SecretState:
     created = spec.created or _at(index * 1.5, index)
     project_id = DEMO_PROJECTS[spec.project]
@@ -918,7 +926,7 @@ def _build_secret(index: int, spec: _S) -> SecretState:
         props = None
         if spec.ephemeral is not None:
             ttl = spec.ephemeral.time_to_live
-            expires = when + timedelta(seconds=parse_duration(ttl)) if ttl else None
+            expires = _demo_expiry(when, parse_duration(ttl)) if ttl else None
             props = EphemeralProperties(
                 expires_at=expires,
                 expires_once_accessed=spec.ephemeral.expires_once_accessed,

@@ -29,6 +29,32 @@ def test_demo_is_deterministic() -> None:
     assert demo_state().dumps() == demo_state().dumps()
 
 
+def test_demo_ephemeral_versions_never_expire_before_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tried in mid-2027 (past the fixed expiry dates), the demo still has live versions."""
+    later = datetime(2027, 6, 1, tzinfo=UTC)
+
+    class _Later(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> _Later:  # type: ignore[override]
+            return cls.fromtimestamp(later.timestamp(), tz=UTC)
+
+    today = [
+        v.ephemeral_properties.expires_at
+        for s in demo_state().iter_secrets()
+        for v in s.versions
+        if v.ephemeral_properties and v.ephemeral_properties.expires_at
+    ]
+    assert today and all(e > datetime(2026, 1, 1, tzinfo=UTC) for e in today)
+    monkeypatch.setattr(demo_mod, "datetime", _Later)
+    expiries = [
+        v.ephemeral_properties.expires_at
+        for s in demo_state().iter_secrets()
+        for v in s.versions
+        if v.ephemeral_properties and v.ephemeral_properties.expires_at
+    ]
+    assert len(expiries) == len(today) and all(e > later for e in expiries)
+
+
 def test_demo_world_shape() -> None:
     state = demo_state()
     secrets = list(state.iter_secrets())
