@@ -481,6 +481,23 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _present(**fields: Any) -> JsonDict:
+    """The request body fields that were given: ``None`` means absent (unchanged, or the
+    server's default). Models become their JSON objects and sequences become lists."""
+    body: JsonDict = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, EphemeralPolicy | EphemeralProperties):
+            value = value.to_api()
+        elif isinstance(value, dict):
+            value = dict(value)
+        elif isinstance(value, list | tuple):
+            value = list(value)
+        body[key] = value
+    return body
+
+
 def _revision(value: Revision, operation: Operation) -> str:
     """``1``, ``"2"``, ``"latest"`` or ``"latest_enabled"``, checked before it goes in a URL."""
     if isinstance(value, bool):
@@ -941,22 +958,14 @@ class ScalewayClient:
         pid = self._project(project_id, op)
         url = _SM.format(region=_region(region, op)) + "/secrets"
         body: JsonDict = {"project_id": pid, "name": name, "protected": bool(protected)}
-        if tags is not None:
-            body["tags"] = list(tags)
-        if description is not None:
-            body["description"] = description
-        if type is not None:
-            body["type"] = str(type)
-        if path is not None:
-            body["path"] = path
-        if ephemeral_policy is not None:
-            body["ephemeral_policy"] = (
-                ephemeral_policy.to_api()
-                if isinstance(ephemeral_policy, EphemeralPolicy)
-                else dict(ephemeral_policy)
-            )
-        if key_id is not None:
-            body["key_id"] = key_id
+        body |= _present(
+            tags=None if tags is None else list(tags),
+            description=description,
+            type=None if type is None else str(type),
+            path=path,
+            ephemeral_policy=ephemeral_policy,
+            key_id=key_id,
+        )
 
         budget = self._retry.budget()
         ambiguous: _Ambiguous | None = None
@@ -1140,21 +1149,13 @@ class ScalewayClient:
     ) -> Secret:
         """Change metadata; ``None`` leaves a field unchanged, ``tags=[]`` clears the tags."""
         op = Operation.UPDATE_SECRET
-        body: JsonDict = {}
-        if name is not None:
-            body["name"] = name
-        if tags is not None:
-            body["tags"] = list(tags)
-        if description is not None:
-            body["description"] = description
-        if path is not None:
-            body["path"] = path
-        if ephemeral_policy is not None:
-            body["ephemeral_policy"] = (
-                ephemeral_policy.to_api()
-                if isinstance(ephemeral_policy, EphemeralPolicy)
-                else dict(ephemeral_policy)
-            )
+        body = _present(
+            name=name,
+            tags=None if tags is None else list(tags),
+            description=description,
+            path=path,
+            ephemeral_policy=ephemeral_policy,
+        )
         response = await self._call(
             op, "PATCH", self._secret_path(region, secret_id, op), body=body
         )
@@ -1221,10 +1222,10 @@ class ScalewayClient:
         crc = zlib.crc32(payload) & 0xFFFFFFFF if data_crc32 is None else int(data_crc32)
         url = self._secret_path(region, secret_id, op, "/versions")
         body: JsonDict = {"data": b64encode(payload)}
-        if description is not None:
-            body["description"] = description
-        if disable_previous is not None:
-            body["disable_previous"] = bool(disable_previous)
+        body |= _present(
+            description=description,
+            disable_previous=None if disable_previous is None else bool(disable_previous),
+        )
         body["data_crc32"] = crc
 
         baseline = known_latest_revision
@@ -1365,15 +1366,7 @@ class ScalewayClient:
         ephemeral_properties: EphemeralProperties | JsonDict | None = None,
     ) -> SecretVersion:
         op = Operation.UPDATE_VERSION
-        body: JsonDict = {}
-        if description is not None:
-            body["description"] = description
-        if ephemeral_properties is not None:
-            body["ephemeral_properties"] = (
-                ephemeral_properties.to_api()
-                if isinstance(ephemeral_properties, EphemeralProperties)
-                else dict(ephemeral_properties)
-            )
+        body = _present(description=description, ephemeral_properties=ephemeral_properties)
         response = await self._call(
             op, "PATCH", self._version_path(region, secret_id, revision, op), body=body
         )
