@@ -193,8 +193,6 @@ class SnapshotSource:
         """The tree in batches (a small first one), so a 10,000-secret snapshot shows its
         first screen at once while the rest is decrypted. Records come in tree order
         (region, project, path, name)."""
-        from core.store.model import SecretRecord
-
         key = (id(self.store), str(self.header.id))
         cached = _TREES.get(key)
         if cached is not None:  # a snapshot never changes: a second open costs nothing
@@ -206,8 +204,7 @@ class SnapshotSource:
         size = first
         while start < len(ids):
             chunk = ids[start : start + size]
-            blobs = await self.store.read_blobs(chunk)
-            entries = [record_entry(SecretRecord.from_bytes(blobs[i])) for i in chunk]
+            entries = [record_entry(r) for r in await self.store.read_records(chunk)]
             out.extend(entries)
             yield entries
             start += size

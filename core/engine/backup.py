@@ -193,7 +193,7 @@ async def load_parents(store: Any, sources: Sequence[Source]) -> ParentIndex:
                 continue
             if header.id not in trees:
                 ids = await store.read_tree_ids(header)
-                records = await store.read_tree(header)
+                records = await store.read_records(ids)
                 trees[header.id] = list(zip(records, ids, strict=True))
             if newest is None or header.time > newest.time:
                 newest = header

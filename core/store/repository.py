@@ -1120,8 +1120,12 @@ class Store:
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
         """Every secret record of a snapshot, in tree order."""
-        ids = await self.read_tree_ids(snapshot)
-        blobs = await self.read_blobs(ids, BLOB_RECORD)
+        return await self.read_records(await self.read_tree_ids(snapshot))
+
+    async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
+        """The secret records with these ids, in that order (for callers that hold a tree's
+        ids already, or read it in chunks)."""
+        blobs = await self.read_blobs(list(ids), BLOB_RECORD)
         out = []
         for rid in ids:
             try:
