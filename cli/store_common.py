@@ -109,26 +109,16 @@ def _profile(args: argparse.Namespace) -> Any | None:
     profiles = ProfileStore()
     explicit = _profile_name(args)
     if explicit:
-        found = profiles.find(explicit)
-        if found is None and _is_scw_profile(explicit):
-            return None  # an scw CLI profile: credentials only, no store settings
-        return found if found is not None else profiles.get(explicit)
+        from core.credentials.resolve import lookup_profile
+
+        via = "--profile" if getattr(args, "profile", None) else ENV_PROFILE
+        ours, _ = lookup_profile(explicit, via=via, profiles=profiles)
+        return ours  # None for an scw CLI profile: credentials only, no store settings
     try:
         default = profiles.default_name()
         return profiles.find(default) if default else None
     except KlosetError:
         return None  # an unreadable profiles file only matters when a profile was asked for
-
-
-def _is_scw_profile(name: str) -> bool:
-    """Whether ``name`` is a profile of the scw CLI's config file (``--profile`` accepts both)."""
-    from core.credentials.scw_config import load_scw_config
-
-    try:
-        config = load_scw_config()
-    except KlosetError:
-        return False
-    return config is not None and config.has_profile(name)
 
 
 def _profile_store_location(args: argparse.Namespace) -> str | None:

@@ -211,6 +211,30 @@ def _from_scw(config: ScwConfig, name: str | None, *, overlay_env: bool) -> Cred
     return _build(values, origin)
 
 
+def lookup_profile(
+    name: str,
+    *,
+    via: str = "--profile",
+    profiles: ProfileStore | None = None,
+    scw_config: str | Path | None = None,
+) -> tuple[Profile | None, ScwConfig | None]:
+    """An explicitly named profile: ours as ``(profile, None)``, else the scw CLI's as
+    ``(None, config)``; neither is a :class:`ConfigError` naming ``via``."""
+    store = profiles or ProfileStore()
+    ours = store.find(name)
+    if ours is not None:
+        return ours, None
+    config = load_scw_config(scw_config)
+    if config is not None and config.has_profile(name):
+        return None, config
+    known = ", ".join(p.name for p in store.profiles()) or "none yet"
+    raise ConfigError(
+        f"no profile named {name!r} ({via}); profiles: {known}",
+        hint=f"add it with 'secret-kloset profile add {name}', or import it from the scw "
+        "config with 'secret-kloset profile import-scw'",
+    )
+
+
 def resolve_credentials(
     profile: str | None = None,
     *,
@@ -226,19 +250,12 @@ def resolve_credentials(
     store = profiles or ProfileStore()
     name = profile or _env(PROFILE_ENV)
     if name:
-        ours = store.find(name)
+        via = "--profile" if profile else PROFILE_ENV
+        ours, config = lookup_profile(name, via=via, profiles=store, scw_config=scw_config)
         if ours is not None:
             return _from_profile(ours, f"profile {name!r}")
-        config = load_scw_config(scw_config)
-        if config is not None and config.has_profile(name):
-            return _from_scw(config, name, overlay_env=False)
-        known = ", ".join(p.name for p in store.profiles()) or "none yet"
-        via = "--profile" if profile else PROFILE_ENV
-        raise ConfigError(
-            f"no profile named {name!r} ({via}); profiles: {known}",
-            hint=f"add it with 'secret-kloset profile add {name}', or import it from the scw "
-            "config with 'secret-kloset profile import-scw'",
-        )
+        assert config is not None
+        return _from_scw(config, name, overlay_env=False)
 
     env = _environment_fields()
     if "secret_key" in env:
