@@ -7,7 +7,8 @@ so they are safe to log and to show in ``repr``.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Mapping
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -23,15 +24,50 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+class Remedy(StrEnum):
+    """What fixes an error, as a code: each front end words it in its own terms.
+
+    ``core`` never names a command-line flag or a console key. It says *what* would fix the
+    error (``hint`` is a flag-free sentence for logs and library users); ``cli/hints.py`` and
+    the console turn the remedy and its ``details`` into "pass --on-conflict ..." or "choose
+    a conflict policy". A new remedy needs wording in both.
+    """
+
+    INIT_STORE = "init_store"
+    UNLOCK_STORE = "unlock_store"
+    CHECK_PASSPHRASE = "check_passphrase"
+    CHOOSE_CONFLICT_POLICY = "choose_conflict_policy"
+    NARROW_SELECTION = "narrow_selection"
+    INCLUDE_DISABLED = "include_disabled"
+    CHOOSE_PROJECT = "choose_project"
+    CHOOSE_REGION = "choose_region"
+    CHOOSE_SNAPSHOT = "choose_snapshot"
+    GRANT_PERMISSION = "grant_permission"
+    CONFIGURE_CREDENTIALS = "configure_credentials"
+    RETRY_LATER = "retry_later"
+    RUN_PRUNE = "run_prune"
+    RUN_REPAIR = "run_repair"
+    FIX_CONFIG_FILE = "fix_config_file"
+
+
 class KlosetError(Exception):
     """An error with a cause a user can read and a fix they can apply."""
 
     exit_code: ExitCode = ExitCode.ERROR
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        remedy: Remedy | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.remedy = remedy
+        self.details: Mapping[str, str] = dict(details or {})
 
     def __str__(self) -> str:
         if self.hint:
