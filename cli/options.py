@@ -7,7 +7,7 @@
 - :func:`secret_selector_option`: ``--secret SELECTOR``.
 - :func:`destination_options`: ``--to-project``, ``--to-region``, ``--versions``,
   ``--on-conflict``, ``--dry-run``, ``--verify`` of ``restore`` and ``copy``.
-- :func:`concurrency_option`; the argument types :func:`uuid_arg`, :func:`region_arg`,
+- :func:`concurrency_option`, :func:`wait_option`, :func:`kdf_option`; the argument types :func:`uuid_arg`, :func:`region_arg`,
   :func:`positive_int`.
 
 Every function is idempotent (an option the parser already has is not added twice), and
@@ -170,6 +170,18 @@ def secret_selector_option(
         parser.add_argument(
             "--secret", dest="secrets", action="append", metavar="SELECTOR", default=[], help=help
         )
+
+
+def wait_option(parser: argparse.ArgumentParser, *, help: str) -> None:
+    """``--wait SECONDS``: how long to wait for the store's lock (default 0: fail at once)."""
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help=help)
+
+
+def kdf_option(parser: argparse.ArgumentParser) -> None:
+    """``--kdf fast`` (hidden): cheap key derivation for tests; never for a real store."""
+    parser.add_argument(
+        "--kdf", choices=("default", "fast"), default="default", help=argparse.SUPPRESS
+    )
 
 
 def concurrency_option(parser: argparse.ArgumentParser, *, help: str) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from cli.commands.prune import wait_option
-from cli.options import json_option, snapshot_filter_options, store_options
+from cli.options import json_option, snapshot_filter_options, store_options, wait_option
 from cli.parser import CommandParser, SubParsers
 
 if TYPE_CHECKING:
@@ -74,7 +73,7 @@ def _arguments(p: CommandParser) -> None:
         help="allow a policy that removes every snapshot of a group",
     )
     p.add_argument("--prune", action="store_true", help="run prune afterwards")
-    wait_option(p, "with --prune: wait up to SECONDS for running backups")
+    wait_option(p, help="with --prune: wait up to SECONDS for running backups")
     p.add_argument(
         "--dry-run", "-n", action="store_true", help="show what would be removed, remove nothing"
     )

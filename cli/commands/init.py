@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.options import json_option, store_options
+from cli.options import json_option, kdf_option, store_options
 from cli.parser import CommandParser, SubParsers
 
 
@@ -23,7 +23,7 @@ def register(sub: SubParsers) -> None:
 
 def _arguments(p: CommandParser) -> None:
     store_options(p)
-    p.add_argument("--kdf", choices=("default", "fast"), default="default", help=argparse.SUPPRESS)
+    kdf_option(p)
     json_option(p, "print the result as JSON")
 
 

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from cli import env
-from cli.options import json_option, store_options
+from cli.options import json_option, kdf_option, store_options
 from cli.parser import CommandParser, SubParsers
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def _actions(p: CommandParser) -> None:
     add = ksub.add_parser("add", help="add a passphrase")
     store_options(add, suppress_defaults=True)
     _new_passphrase_options(add)
-    _kdf_option(add)
+    kdf_option(add)
     json_option(add, None)
     add.set_defaults(func=run_add)
     lst = ksub.add_parser("list", help="list the key slots")
@@ -39,12 +39,8 @@ def _actions(p: CommandParser) -> None:
     pw = ksub.add_parser("passwd", help="change the passphrase you opened the store with")
     store_options(pw, suppress_defaults=True)
     _new_passphrase_options(pw)
-    _kdf_option(pw)
+    kdf_option(pw)
     pw.set_defaults(func=run_passwd)
-
-
-def _kdf_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kdf", choices=("default", "fast"), default="default", help=argparse.SUPPRESS)
 
 
 def _new_passphrase_options(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from cli.options import json_option, store_options
+from cli.options import json_option, store_options, wait_option
 from cli.parser import CommandParser, SubParsers
 
 if TYPE_CHECKING:
@@ -16,10 +16,6 @@ def register(sub: SubParsers) -> None:
     p = sub.add_parser("prune", help="free the space of data no snapshot uses")
     p.set_defaults(func=run)
     p.defer(_arguments)
-
-
-def wait_option(p: argparse.ArgumentParser, help: str) -> None:
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help=help)
 
 
 def _arguments(p: CommandParser) -> None:
@@ -34,7 +30,7 @@ def _arguments(p: CommandParser) -> None:
         metavar="PERCENT",
         help="repack packfiles less than PERCENT used (default 60)",
     )
-    wait_option(p, "wait up to SECONDS for running backups to finish (default: fail at once)")
+    wait_option(p, help="wait up to SECONDS for running backups to finish (default: fail at once)")
     json_option(p, "print the report as JSON")
 
 
