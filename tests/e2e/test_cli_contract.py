@@ -269,3 +269,32 @@ def test_completion_scripts_name_the_commands_and_flags(
 def test_completion_needs_a_known_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = _run(monkeypatch, "completion", "tcsh")
     assert code == 2 and "invalid choice" in err
+
+
+def test_bash_completion_completes_commands_and_choices(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("shtab")
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    code, script, _ = _run(monkeypatch, "completion", "bash")
+    assert code == 0
+    path = tmp_path / "completion.bash"
+    path.write_text(script)
+    probe = (
+        f"source {path}\n"
+        'fn=$(complete -p secret-kloset | sed -E "s/.*-F ([^ ]+).*/\\1/")\n'
+        'complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1));\n'
+        '  $fn secret-kloset "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"; echo "${COMPREPLY[*]}"; }\n'
+        "complete_words secret-kloset rest\n"
+        'complete_words secret-kloset restore --on-conflict ""\n'
+        'complete_words secret-kloset store key ""\n'
+    )
+    result = subprocess.run([bash, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "restore",
+        "skip new-version fail",
+        "add list remove passwd",
+    ]
