@@ -9,10 +9,9 @@ command runs.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
-from cli.output import clean, print_json
+from cli.output import clean, print_json, say
 from cli.prompt import read_secret, stdin_is_tty
 from core.credentials import keyring_store
 from core.credentials.keyring_store import KeyringUnavailableError
@@ -29,10 +28,6 @@ from core.errors import ConfigError, KlosetError, UsageError
 
 if TYPE_CHECKING:
     from core.engine.preflight import PreflightReport
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr)
 
 
 def _ask(label: str, default: str | None = None) -> str | None:
@@ -107,7 +102,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json([_profile_dict(p, default) for p in profiles])
         return 0
     if not profiles:
-        _say("No profiles yet. Add one with 'secret-kloset profile add NAME'.")
+        say("No profiles yet. Add one with 'secret-kloset profile add NAME'.")
         return 0
     rows = [("", "NAME", "ACCESS KEY", "REGION", "PROJECT", "API URL")]
     for p in profiles:
@@ -231,7 +226,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
                 "entries behind",
             ) from None
         store.delete(args.name)
-        _say(
+        say(
             f"warning: the keyring entries of profile {args.name!r} were not deleted "
             f"({err.message}); delete them from your keyring (service "
             f"{keyring_store.SERVICE!r}, user names {args.name}:secret-key and "
