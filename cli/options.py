@@ -4,7 +4,7 @@
 - :func:`profile_option`: ``--profile NAME`` for the credentials.
 - :func:`json_option`: ``--json``.
 - :func:`snapshot_filter_options`: ``--project ID`` / ``--region R`` of the store commands.
-- :func:`secret_selector_option`: ``--secret SELECTOR``.
+- :func:`snapshot_argument`: ``SNAPSHOT``; :func:`secret_selector_option`: ``--secret SELECTOR``.
 - :func:`destination_options`: ``--to-project``, ``--to-region``, ``--versions``,
   ``--on-conflict``, ``--dry-run``, ``--verify`` of ``restore`` and ``copy``.
 - :func:`concurrency_option`, :func:`wait_option`, :func:`kdf_option`; the argument types :func:`uuid_arg`, :func:`region_arg`,
@@ -149,6 +149,13 @@ def snapshot_filter_options(parser: argparse.ArgumentParser) -> None:
         help="only snapshots of this project id",
     )
     parser.add_argument("--region", metavar="R", default=None, help="only snapshots of this region")
+
+
+def snapshot_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``SNAPSHOT`` positional (dest ``snapshot``)."""
+    parser.add_argument(
+        "snapshot", metavar="SNAPSHOT", help="snapshot id, unique id prefix, or 'latest'"
+    )
 
 
 def secret_selector_option(

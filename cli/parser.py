@@ -108,3 +108,20 @@ def lazy_handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
 
     handler.__qualname__ = handler.__name__ = name
     return handler
+
+
+def add_command(
+    sub: SubParsers,
+    name: str,
+    run: Callable[[argparse.Namespace], int] | None,
+    arguments: Build | None = None,
+    **kwargs: object,
+) -> CommandParser:
+    """Register command ``name`` (``kwargs``: help, description, ...): its handler ``run`` and
+    its ``arguments``, added on first use."""
+    parser: CommandParser = sub.add_parser(name, **kwargs)  # type: ignore[arg-type]
+    if run is not None:
+        parser.set_defaults(func=run)
+    if arguments is not None:
+        parser.defer(arguments)
+    return parser

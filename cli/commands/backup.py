@@ -17,20 +17,21 @@ from cli.options import (
     store_options,
     uuid_arg,
 )
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "backup",
+        run,
+        _arguments,
         help="back up Secret Manager secrets into a new snapshot",
         description=(
             "Back up the secrets of one or more projects and regions into one snapshot. Only "
             "versions the previous snapshot of the same source lacks are read."
         ),
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

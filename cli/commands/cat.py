@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cli.options import snapshot_filter_options, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.options import snapshot_argument, snapshot_filter_options, store_options
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -15,17 +15,15 @@ if TYPE_CHECKING:
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("cat", help="write one secret version's data to stdout, byte for byte")
-    p.set_defaults(func=run)
-    p.defer(_arguments)
+    add_command(
+        sub, "cat", run, _arguments, help="write one secret version's data to stdout, byte for byte"
+    )
 
 
 def _arguments(p: CommandParser) -> None:
     store_options(p)
     snapshot_filter_options(p)
-    p.add_argument(
-        "snapshot", metavar="SNAPSHOT", help="snapshot id, unique id prefix, or 'latest'"
-    )
+    snapshot_argument(p)
     p.add_argument("secret", metavar="SECRET", help="path/name, id:<secret id>, or a secret id")
     p.add_argument(
         "--revision",

@@ -6,16 +6,16 @@ import argparse
 from typing import TYPE_CHECKING
 
 from cli.options import json_option, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("check", help="verify the store's structure (and optionally its data)")
-    p.set_defaults(func=run)
-    p.defer(_arguments)
+    add_command(
+        sub, "check", run, _arguments, help="verify the store's structure (and optionally its data)"
+    )
 
 
 def _arguments(p: CommandParser) -> None:

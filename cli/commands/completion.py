@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -21,15 +21,16 @@ _HOW = {
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "completion",
+        run,
+        _arguments,
         help="print a shell completion script (bash, zsh or fish)",
         description="Print a completion script for the shell on stdout. Install it with:\n  "
         + "\n  ".join(_HOW.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

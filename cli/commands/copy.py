@@ -15,20 +15,21 @@ from cli.options import (
     store_options,
     uuid_arg,
 )
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "copy",
+        run,
+        _arguments,
         help="copy secrets from one project/region to another (through a snapshot)",
         description=(
             "Back up the source (a snapshot tagged 'copy') and restore it into the "
             "destination, with restore's plan, selection and conflict policy."
         ),
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

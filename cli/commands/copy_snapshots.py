@@ -7,23 +7,24 @@ from typing import TYPE_CHECKING
 
 from cli import env
 from cli.options import json_option, snapshot_filter_options, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "copy-snapshots",
+        run,
+        _arguments,
         help="copy snapshots (with their data) to another store",
         description=(
             "Copy snapshots to another store, re-encrypting with its keys; blobs it already "
             "has are skipped and snapshots it already has are not copied again."
         ),
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

@@ -7,16 +7,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from cli.options import json_option, snapshot_filter_options, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("diff", help="show what changed between two snapshots")
-    p.set_defaults(func=run)
-    p.defer(_arguments)
+    add_command(sub, "diff", run, _arguments, help="show what changed between two snapshots")
 
 
 def _arguments(p: CommandParser) -> None:

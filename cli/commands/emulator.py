@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 
 def _rate(text: str) -> float:
@@ -87,8 +87,11 @@ def _state_lock(path: Path) -> Iterator[None]:
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "emulator",
+        run_emulator,
+        _arguments,
         help="serve a local emulator of Scaleway Secret Manager (demo data by default)",
         description=(
             "Serve Scaleway Secret Manager v1beta1 and Account v3 projects over HTTP, from "
@@ -96,8 +99,6 @@ def register(sub: SubParsers) -> None:
             "SCW_API_URL. See docs/EMULATOR.md."
         ),
     )
-    p.set_defaults(func=run_emulator)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from cli.options import json_option, snapshot_filter_options, store_options, wait_option
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -24,8 +24,11 @@ _KEEP_HELP = {
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "forget",
+        run,
+        _arguments,
         help="remove snapshots by a retention policy (or by id)",
         description=(
             "Keep the snapshots the --keep-* rules select in each group and remove the others. "
@@ -33,8 +36,6 @@ def register(sub: SubParsers) -> None:
             "'prune' (or --prune)."
         ),
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

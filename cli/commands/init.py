@@ -5,20 +5,21 @@ from __future__ import annotations
 import argparse
 
 from cli.options import json_option, kdf_option, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "init",
+        run,
+        _arguments,
         help="create a new, empty store",
         description=(
             "Create a store at the location (--store, $SECRET_KLOSET_STORE, the profile's "
             "store, or the default local store). The passphrase is asked twice on a terminal."
         ),
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:

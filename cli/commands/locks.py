@@ -7,22 +7,30 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cli.options import json_option, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import LockInfo, Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("locks", help="list the store's locks (and remove stale ones)")
-    p.set_defaults(func=run_locks)
-    p.defer(_locks_arguments)
+    add_command(
+        sub,
+        "locks",
+        run_locks,
+        _locks_arguments,
+        help="list the store's locks (and remove stale ones)",
+    )
 
 
 def register_unlock(sub: SubParsers) -> None:
-    p = sub.add_parser("unlock", help="remove stale locks (all locks with --remove-all)")
-    p.set_defaults(func=run_unlock)
-    p.defer(_unlock_arguments)
+    add_command(
+        sub,
+        "unlock",
+        run_unlock,
+        _unlock_arguments,
+        help="remove stale locks (all locks with --remove-all)",
+    )
 
 
 def _locks_arguments(p: CommandParser) -> None:

@@ -5,25 +5,21 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from cli.options import json_option, snapshot_filter_options, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.options import json_option, snapshot_argument, snapshot_filter_options, store_options
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("ls", help="list the secrets of a snapshot")
-    p.set_defaults(func=run)
-    p.defer(_arguments)
+    add_command(sub, "ls", run, _arguments, help="list the secrets of a snapshot")
 
 
 def _arguments(p: CommandParser) -> None:
     store_options(p)
     snapshot_filter_options(p)
-    p.add_argument(
-        "snapshot", metavar="SNAPSHOT", help="snapshot id, unique id prefix, or 'latest'"
-    )
+    snapshot_argument(p)
     p.add_argument(
         "selector", metavar="SELECTOR", nargs="*", help="glob on path/name, or id:<secret id>"
     )

@@ -6,16 +6,14 @@ import argparse
 from typing import TYPE_CHECKING
 
 from cli.options import json_option, store_options, wait_option
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("prune", help="free the space of data no snapshot uses")
-    p.set_defaults(func=run)
-    p.defer(_arguments)
+    add_command(sub, "prune", run, _arguments, help="free the space of data no snapshot uses")
 
 
 def _arguments(p: CommandParser) -> None:

@@ -15,29 +15,29 @@ from cli.options import (
     profile_option,
     region_arg,
     secret_selector_option,
+    snapshot_argument,
     store_options,
     uuid_arg,
 )
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser(
+    add_command(
+        sub,
         "restore",
+        run,
+        _arguments,
         help="restore secrets from a snapshot (all, some, or one version)",
         description=(
             "Restore a snapshot's secrets into the same or another project/region. A plan is "
             "made first (see --dry-run); running the same restore twice changes nothing."
         ),
     )
-    p.set_defaults(func=run)
-    p.defer(_arguments)
 
 
 def _arguments(p: CommandParser) -> None:
-    p.add_argument(
-        "snapshot", metavar="SNAPSHOT", help="snapshot id, unique id prefix, or 'latest'"
-    )
+    snapshot_argument(p)
     secret_selector_option(
         p,
         help="only secrets matching this selector (glob on path/name, name glob, id:<id>); repeatable",

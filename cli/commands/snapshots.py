@@ -6,16 +6,14 @@ import argparse
 from typing import TYPE_CHECKING
 
 from cli.options import json_option, snapshot_filter_options, store_options
-from cli.parser import CommandParser, SubParsers
+from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("snapshots", help="list snapshots")
-    p.set_defaults(func=run)
-    p.defer(_arguments)
+    add_command(sub, "snapshots", run, _arguments, help="list snapshots")
 
 
 def _arguments(p: CommandParser) -> None:
