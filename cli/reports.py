@@ -4,7 +4,8 @@ own document instead), and how a finished restore's status becomes an exit code.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, TypeVar
 
 from cli.hints import hint_for
 from cli.output import human_bytes, line, print_error, print_json
@@ -12,6 +13,8 @@ from cli.output import human_bytes, line, print_error, print_json
 if TYPE_CHECKING:
     from core.engine.backup import BackupResult
     from core.engine.restore import RestoreResult
+
+T = TypeVar("T")
 
 
 def print_backup(result: BackupResult) -> None:
@@ -85,3 +88,17 @@ def finish_restore(result: RestoreResult) -> int:
     if err is not None:
         print_error(err.message, hint_for(err))
     return int(result.exit_code)
+
+
+def run_restoring(coro: Coroutine[object, object, T], args: argparse.Namespace, title: str) -> T:
+    """Run a restore (or copy) to its end; when it stops half-way (interrupted, or conflicts
+    with ``--on-conflict fail``), print what it did first, then let the error through."""
+    from cli.store_common import run_async
+    from core.engine.restore import RestoreConflict, RestoreInterrupted
+
+    try:
+        return run_async(coro)
+    except (RestoreInterrupted, RestoreConflict) as stopped:
+        if stopped.result is not None:
+            emit_restore(stopped.result, args, title)
+        raise

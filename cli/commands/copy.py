@@ -68,10 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from cli.credentials import credentials_async
     from cli.output import print_error, print_json
     from cli.progress import ProgressRenderer
-    from cli.reports import emit_restore, finish_restore, print_backup, print_restore
-    from cli.store_common import open_store, run_async
+    from cli.reports import finish_restore, print_backup, print_restore, run_restoring
+    from cli.store_common import open_store
     from core.engine.copy import CopyResult, run_copy
-    from core.engine.restore import RestoreConflict, RestoreInterrupted
     from core.engine.selectors import Selection
     from core.errors import ExitCode, UsageError
 
@@ -108,12 +107,7 @@ def run(args: argparse.Namespace) -> int:
                     on_event=renderer,
                 )
 
-    try:
-        result = run_async(main())
-    except (RestoreInterrupted, RestoreConflict) as stopped:
-        if stopped.result is not None:
-            emit_restore(stopped.result, args, "copy")
-        raise
+    result = run_restoring(main(), args, "copy")
     if args.json:
         print_json(result.to_json())
     else:

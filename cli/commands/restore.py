@@ -74,11 +74,9 @@ def _arguments(p: CommandParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cli.credentials import credentials_async
     from cli.progress import ProgressRenderer
-    from cli.reports import emit_restore, finish_restore
-    from cli.store_common import open_store, run_async
+    from cli.reports import emit_restore, finish_restore, run_restoring
+    from cli.store_common import open_store
     from core.engine.restore import (
-        RestoreConflict,
-        RestoreInterrupted,
         RestoreResult,
         VersionsMode,
         apply_plan,
@@ -130,11 +128,6 @@ def run(args: argparse.Namespace) -> int:
                     on_event=renderer,
                 )
 
-    try:
-        result = run_async(main())
-    except (RestoreInterrupted, RestoreConflict) as stopped:
-        if stopped.result is not None:
-            emit_restore(stopped.result, args, "restore")
-        raise
+    result = run_restoring(main(), args, "restore")
     emit_restore(result, args, "restore")
     return finish_restore(result)
