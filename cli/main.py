@@ -127,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         handler = run_console
     try:
-        return int(handler(args))
+        code = int(handler(args))
+        if code != 0 and as_json:  # the contract holds even if a handler forgot it
+            _print_json_error(f"the command failed (exit status {code})", hint=None, exit_code=code)
+        return code
     except KlosetError as err:
         from cli.hints import error_details, hint_for
 

@@ -298,3 +298,20 @@ def test_bash_completion_completes_commands_and_choices(
         "skip new-version fail",
         "add list remove passwd",
     ]
+
+
+def test_a_handler_failing_quietly_still_gives_one_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cli.parser import SubParsers, add_command
+
+    def register(sub: SubParsers) -> None:
+        p = add_command(sub, "quiet", lambda args: 3)
+        p.add_argument("--json", action="store_true")
+
+    monkeypatch.setattr("cli.main.COMMAND_MODULES", ("tests.e2e.test_cli_contract",))
+    monkeypatch.setattr(sys.modules[__name__], "register", register, raising=False)
+    code, out, _ = _run(monkeypatch, "quiet", "--json")
+    assert code == 3 and json.loads(out)["exit_code"] == 3
+    code, out, _ = _run(monkeypatch, "quiet")
+    assert code == 3 and out == ""
