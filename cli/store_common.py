@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from cli import env
-from cli.options import store_options as add_store_arguments
-from cli.output import human_bytes, print_json
+from cli.options import store_options as add_store_arguments  # compatibility (tests)
 from core.errors import ConfigError, KlosetError
 
 if TYPE_CHECKING:
@@ -37,10 +36,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ENV_STORE = env.STORE
-ENV_PASSPHRASE = env.PASSPHRASE
-ENV_PASSPHRASE_COMMAND = env.PASSPHRASE_COMMAND
-ENV_PROFILE = env.PROFILE
 APP_NAME = "secret-kloset"
 PASSPHRASE_COMMAND_TIMEOUT = 120.0
 
@@ -56,8 +51,8 @@ def _profile_name(args: argparse.Namespace) -> str | None:
     name = getattr(args, "profile", None)
     if name:
         return str(name)
-    env = os.environ.get(ENV_PROFILE, "").strip()
-    return env or None
+    value = os.environ.get(env.PROFILE, "").strip()
+    return value or None
 
 
 def _profile(args: argparse.Namespace) -> Profile | None:
@@ -69,7 +64,7 @@ def _profile(args: argparse.Namespace) -> Profile | None:
     if explicit:
         from core.credentials.resolve import lookup_profile
 
-        via = "--profile" if getattr(args, "profile", None) else ENV_PROFILE
+        via = "--profile" if getattr(args, "profile", None) else env.PROFILE
         ours, _ = lookup_profile(explicit, via=via, profiles=profiles)
         return ours  # None for an scw CLI profile: credentials only, no store settings
     try:
@@ -90,9 +85,9 @@ def resolve_store_location(args: argparse.Namespace) -> str:
     explicit = getattr(args, "store", None)
     if explicit:
         return str(explicit)
-    env = os.environ.get(ENV_STORE)
-    if env:
-        return env
+    value = os.environ.get(env.STORE)
+    if value:
+        return value
     from_profile = _profile_store_location(args)
     if from_profile:
         return from_profile
@@ -168,7 +163,7 @@ def prompt_passphrase(*, confirm: bool = False, prompt: str = "Store passphrase:
         raise ConfigError(
             "no store passphrase given and stdin is not a terminal",
             hint=(
-                f"set {ENV_PASSPHRASE}, use --passphrase-command, or keep the passphrase in "
+                f"set {env.PASSPHRASE}, use --passphrase-command, or keep the passphrase in "
                 "the profile's keyring entry"
             ),
         )
@@ -202,10 +197,10 @@ def resolve_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> st
         keyring_error, from_keyring = err, None
     if from_keyring:
         return from_keyring
-    env = os.environ.get(ENV_PASSPHRASE)
-    if env:
-        return env
-    command = getattr(args, "passphrase_command", None) or os.environ.get(ENV_PASSPHRASE_COMMAND)
+    value = os.environ.get(env.PASSPHRASE)
+    if value:
+        return value
+    command = getattr(args, "passphrase_command", None) or os.environ.get(env.PASSPHRASE_COMMAND)
     if command:
         return run_passphrase_command(command)
     if keyring_error is not None and not _stdin_is_tty():
@@ -253,9 +248,7 @@ def with_store(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]
 __all__ = [
     "add_store_arguments",
     "default_store_location",
-    "human_bytes",
     "open_store",
-    "print_json",
     "prompt_passphrase",
     "resolve_passphrase",
     "resolve_snapshot",
