@@ -1,9 +1,15 @@
-"""Entry point of ``secret-kloset``: argument parsing, dispatch, and the error/exit-code policy.
+"""Entry point of ``secret-kloset``: the root parser, dispatch, and the error/exit-code policy.
 
-Each command lives in its own module exposing ``register(subparsers)``; a handler takes the
-parsed arguments and returns an exit code. Every :class:`core.errors.KlosetError` becomes one
-message on stderr (cause, then hint) and its exit code; a traceback is only ever shown for a
-bug, and only with ``SECRET_KLOSET_DEBUG=1``.
+Each command module (``cli.commands.<verb>``) exposes ``register(subparsers)``; registering is
+cheap (the arguments are added on first use, see ``cli.parser``) and a handler imports what it
+needs, so ``--help`` and each command load only their own dependencies. A handler takes the
+parsed arguments and returns an exit code.
+
+Every :class:`core.errors.KlosetError` becomes one message on stderr (cause, then the hint in
+the CLI's words, ``cli.hints``) and its exit code; with ``--json`` it is also one JSON document
+on stdout (``{"error", "hint", "exit_code", ...}``), unless the command already printed its
+document. A bad command line exits 2 (with ``--json``, a document too). A traceback is only
+ever shown for a bug, and only with ``SECRET_KLOSET_DEBUG=1``.
 """
 
 from __future__ import annotations
@@ -12,70 +18,155 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from core import __version__
-from core.errors import ExitCode, KlosetError
+from cli import env, output
+from cli.parser import CommandParser, UsageExit
 
 # Modules that add subcommands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
-    "cli.console_cmd",
-    "cli.profile_cmd",
-    "cli.store_cmd",
-    "cli.backup_cmd",
-    "cli.emulator_cmd",
+    "cli.commands.console",
+    "cli.commands.profile",
+    "cli.commands.store",
+    "cli.commands.backup",
+    "cli.commands.restore",
+    "cli.commands.copy",
+    "cli.commands.emulator",
+    "cli.commands.completion",
 )
 
+Handler = Callable[[argparse.Namespace], int]
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+
+def _version() -> str:
+    from core import __version__
+
+    return f"secret-kloset {__version__}"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show program's version number and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(message=_version() + "\n")
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser(
         prog="secret-kloset",
         description=(
             "Back up, browse and restore Scaleway Secret Manager secrets in an encrypted, "
             "deduplicated snapshot store. Without a command, opens the console."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"secret-kloset {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
-def _print_error(err: KlosetError) -> None:
-    print(f"secret-kloset: error: {err.message}", file=sys.stderr)
-    if err.hint:
-        print(f"hint: {err.hint}", file=sys.stderr)
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for ``--json`` (also when it does not parse)."""
+    for token in argv:
+        if token == "--":
+            return False
+        if token == "--json" or (len(token) > 3 and "--json".startswith(token)):
+            return True
+    return False
+
+
+def _print_json_error(
+    message: str,
+    *,
+    hint: str | None,
+    exit_code: int,
+    remedy: str | None = None,
+    details: Mapping[str, str] | None = None,
+) -> None:
+    if output.document_printed():
+        return  # the command printed its document (e.g. a stopped restore's report)
+    output.print_json(
+        output.error_document(
+            message, hint=hint, exit_code=exit_code, remedy=remedy, details=details
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.errors import ExitCode, KlosetError
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(arguments)
+    output.reset()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "func", None)
+    try:
+        args = parser.parse_args(arguments)
+    except UsageExit as usage:
+        if as_json:
+            _print_json_error(
+                usage.message,
+                hint=f"see '{usage.prog} --help'",
+                exit_code=int(ExitCode.USAGE),
+            )
+        raise
+    as_json = bool(getattr(args, "json", False))
+    handler: Handler | None = getattr(args, "func", None)
     if handler is None:
         # No subcommand: open the console with the default profile and store.
-        from cli.console_cmd import run_console
+        from cli.commands.console import run_console
 
         handler = run_console
     try:
-        return int(handler(args))
+        code = int(handler(args))
+        if code != 0 and as_json:  # the contract holds even if a handler forgot it
+            _print_json_error(f"the command failed (exit status {code})", hint=None, exit_code=code)
+        return code
     except KlosetError as err:
-        _print_error(err)
+        from cli.hints import error_details, hint_for
+
+        hint = hint_for(err)
+        output.print_error(err.message, hint)
+        if as_json:
+            _print_json_error(
+                err.message,
+                hint=hint,
+                exit_code=int(err.exit_code),
+                remedy=str(err.remedy) if err.remedy is not None else None,
+                details=error_details(err),
+            )
         return int(err.exit_code)
     except KeyboardInterrupt:
         print("secret-kloset: interrupted", file=sys.stderr)
+        if as_json:
+            _print_json_error("interrupted", hint=None, exit_code=int(ExitCode.INTERRUPTED))
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
     except Exception as err:  # a bug: say so plainly, without leaking data
-        if os.environ.get("SECRET_KLOSET_DEBUG"):
+        if os.environ.get(env.DEBUG):
             raise
+        message = f"internal error ({type(err).__name__})"
         print(
-            f"secret-kloset: internal error ({type(err).__name__}). "
+            f"secret-kloset: {message}. "
             "Re-run with SECRET_KLOSET_DEBUG=1 for a traceback and report it.",
             file=sys.stderr,
         )
+        if as_json:
+            _print_json_error(
+                message,
+                hint="re-run with SECRET_KLOSET_DEBUG=1 for a traceback and report it",
+                exit_code=int(ExitCode.ERROR),
+            )
         return int(ExitCode.ERROR)
 
 

@@ -8,86 +8,41 @@ The passphrase comes from, in order: the profile's keyring entry, ``SECRET_KLOSE
 ``--passphrase-command`` (run through the shell; its stdout minus the trailing newline), then a
 hidden prompt (only when stdin is a terminal; otherwise a clear error).
 
-Command modules call :func:`add_store_arguments` on their parser, then
-``run_async(main(args))`` where ``main`` does ``store = await open_store(args)``.
+Command modules add the options with :func:`cli.options.store_options`, then run
+``with_store(args, body)`` (or ``run_async(main(args))`` where ``main`` does
+``store = await open_store(args)``). Importing this module is cheap: the store, asyncio and the
+keyring are imported by the functions that use them.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import platformdirs
-
+from cli import env
+from cli.options import store_options as add_store_arguments  # compatibility (tests)
 from core.errors import ConfigError, KlosetError
 
 if TYPE_CHECKING:
+    from core.credentials.profiles import Profile
     from core.store import Store
+    from core.store.model import SnapshotHeader
 
 T = TypeVar("T")
 
-ENV_STORE = "SECRET_KLOSET_STORE"
-ENV_PASSPHRASE = "SECRET_KLOSET_PASSPHRASE"
-ENV_PASSPHRASE_COMMAND = "SECRET_KLOSET_PASSPHRASE_COMMAND"
-ENV_PROFILE = "SECRET_KLOSET_PROFILE"
 APP_NAME = "secret-kloset"
 PASSPHRASE_COMMAND_TIMEOUT = 120.0
 
 
-def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
-    return option in parser._option_string_actions
-
-
-def add_store_arguments(
-    parser: argparse.ArgumentParser, *, suppress_defaults: bool = False
-) -> None:
-    """Add ``--store``, ``--passphrase-command`` (and ``--profile`` unless already there).
-
-    ``suppress_defaults`` is for a sub-subcommand whose parent parser has the same options:
-    an option given before the action (``key --store S list``) is then not reset by the
-    action's default.
-    """
-    default = argparse.SUPPRESS if suppress_defaults else None
-    group = parser.add_argument_group("store")
-    if not _has_option(parser, "--store"):
-        group.add_argument(
-            "--store",
-            metavar="S",
-            default=default,
-            help=(
-                "store location: a directory, s3://bucket/prefix or memory://name "
-                f"(default: ${ENV_STORE}, the profile's store, or a local store under the "
-                "XDG data dir)"
-            ),
-        )
-    if not _has_option(parser, "--passphrase-command"):
-        group.add_argument(
-            "--passphrase-command",
-            metavar="CMD",
-            default=default,
-            help=(
-                "shell command that prints the store passphrase on stdout "
-                f"(used when neither the profile's keyring entry nor ${ENV_PASSPHRASE} is set)"
-            ),
-        )
-    if not _has_option(parser, "--profile"):
-        group.add_argument(
-            "--profile",
-            metavar="NAME",
-            default=default,
-            help=f"profile whose keyring entry holds the store passphrase (default: ${ENV_PROFILE})",
-        )
-
-
 def default_store_location() -> str:
+    import platformdirs
+
     return str(Path(platformdirs.user_data_dir(APP_NAME)) / "store")
 
 
@@ -96,22 +51,20 @@ def _profile_name(args: argparse.Namespace) -> str | None:
     name = getattr(args, "profile", None)
     if name:
         return str(name)
-    env = os.environ.get(ENV_PROFILE, "").strip()
-    return env or None
+    value = os.environ.get(env.PROFILE, "").strip()
+    return value or None
 
 
-def _profile(args: argparse.Namespace) -> Any | None:
+def _profile(args: argparse.Namespace) -> Profile | None:
     """The profile in use: the explicit one (an error if it does not exist), else the default."""
-    try:
-        from core.credentials.profiles import ProfileStore
-    except ImportError:  # pragma: no cover - the credentials package is part of the tree
-        return None
+    from core.credentials.profiles import ProfileStore
+
     profiles = ProfileStore()
     explicit = _profile_name(args)
     if explicit:
         from core.credentials.resolve import lookup_profile
 
-        via = "--profile" if getattr(args, "profile", None) else ENV_PROFILE
+        via = "--profile" if getattr(args, "profile", None) else env.PROFILE
         ours, _ = lookup_profile(explicit, via=via, profiles=profiles)
         return ours  # None for an scw CLI profile: credentials only, no store settings
     try:
@@ -132,9 +85,9 @@ def resolve_store_location(args: argparse.Namespace) -> str:
     explicit = getattr(args, "store", None)
     if explicit:
         return str(explicit)
-    env = os.environ.get(ENV_STORE)
-    if env:
-        return env
+    value = os.environ.get(env.STORE)
+    if value:
+        return value
     from_profile = _profile_store_location(args)
     if from_profile:
         return from_profile
@@ -199,10 +152,9 @@ def run_passphrase_command(command: str) -> str:
 
 
 def _stdin_is_tty() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
+    from cli.prompt import stdin_is_tty
+
+    return stdin_is_tty()
 
 
 def prompt_passphrase(*, confirm: bool = False, prompt: str = "Store passphrase: ") -> str:
@@ -211,7 +163,7 @@ def prompt_passphrase(*, confirm: bool = False, prompt: str = "Store passphrase:
         raise ConfigError(
             "no store passphrase given and stdin is not a terminal",
             hint=(
-                f"set {ENV_PASSPHRASE}, use --passphrase-command, or keep the passphrase in "
+                f"set {env.PASSPHRASE}, use --passphrase-command, or keep the passphrase in "
                 "the profile's keyring entry"
             ),
         )
@@ -245,10 +197,10 @@ def resolve_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> st
         keyring_error, from_keyring = err, None
     if from_keyring:
         return from_keyring
-    env = os.environ.get(ENV_PASSPHRASE)
-    if env:
-        return env
-    command = getattr(args, "passphrase_command", None) or os.environ.get(ENV_PASSPHRASE_COMMAND)
+    value = os.environ.get(env.PASSPHRASE)
+    if value:
+        return value
+    command = getattr(args, "passphrase_command", None) or os.environ.get(env.PASSPHRASE_COMMAND)
     if command:
         return run_passphrase_command(command)
     if keyring_error is not None and not _stdin_is_tty():
@@ -257,15 +209,15 @@ def resolve_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> st
 
 
 def _keyring_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from core.credentials.keyring_store import KeyringUnavailableError
-    except ImportError:  # pragma: no cover
-        return ()
+    from core.credentials.keyring_store import KeyringUnavailableError
+
     return (KeyringUnavailableError,)
 
 
 async def open_store(args: argparse.Namespace) -> Store:
     """Open the store named by ``args`` (location and passphrase resolved as documented)."""
+    import asyncio
+
     from core.store import Store
 
     location = await asyncio.to_thread(resolve_store_location, args)
@@ -273,35 +225,42 @@ async def open_store(args: argparse.Namespace) -> Store:
     return await Store.open(location, passphrase)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
+def run_async(coro: Coroutine[object, object, T]) -> T:
     """Run a command's coroutine to completion (Ctrl-C surfaces as KeyboardInterrupt)."""
+    import asyncio
+
     return asyncio.run(coro)
 
 
-def print_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=_json_default))
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+def with_store(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]) -> int:
+    """Open the store, run ``body(store)``, close the store; ``body``'s exit code."""
+
+    async def main() -> int:
+        store = await open_store(args)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    return run_async(main())
 
 
-def _json_default(value: Any) -> Any:
-    from datetime import datetime
+__all__ = [
+    "add_store_arguments",
+    "default_store_location",
+    "open_store",
+    "prompt_passphrase",
+    "resolve_passphrase",
+    "resolve_snapshot",
+    "resolve_store_location",
+    "run_async",
+    "run_passphrase_command",
+    "with_store",
+]
 
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
-
-def human_bytes(count: int | float) -> str:
-    """``1536`` -> ``1.5 KiB``."""
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover
+async def resolve_snapshot(store: Store, ref: str, args: argparse.Namespace) -> SnapshotHeader:
+    """``SNAPSHOT`` (id, prefix or ``latest``) among the snapshots of ``--project``/``--region``."""
+    return await store.resolve_snapshot(
+        ref, project=getattr(args, "project", None), region=getattr(args, "region", None)
+    )

@@ -12,13 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.common import (
-    add_json_argument,
-    add_profile_argument,
-    credentials_from_args,
-    print_json,
-    read_secret,
-)
+from cli.credentials import credentials_from_args
+from cli.options import json_option as add_json_argument
+from cli.options import profile_option as add_profile_argument
+from cli.output import print_json
+from cli.prompt import read_secret
 from core.credentials.profiles import Profile, add_profile
 from core.credentials.testing import MemoryKeyring
 from core.errors import ConfigError

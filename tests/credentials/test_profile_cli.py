@@ -46,7 +46,7 @@ def run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., Result]:
     # Only this command group: the other groups are tested by their owners.
-    monkeypatch.setattr(cli.main, "COMMAND_MODULES", ("cli.profile_cmd",))
+    monkeypatch.setattr(cli.main, "COMMAND_MODULES", ("cli.commands.profile",))
 
     def _run(*argv: str, stdin: str = "", tty: bool = False) -> Result:
         monkeypatch.setattr(sys, "stdin", FakeTTY(stdin) if tty else io.StringIO(stdin))

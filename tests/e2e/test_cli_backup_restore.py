@@ -242,7 +242,10 @@ def test_missing_permissions_give_the_preflight_message(cli: Cli) -> None:
     readonly = {"SCW_SECRET_KEY": READONLY_SECRET, "SCW_ACCESS_KEY": READONLY_ACCESS}
     denied = cli("backup", "--json", env=readonly)
     assert denied.code == 1
-    assert denied.out == ""
+    # No result on stdout: only the one error document (issue 9's --json contract).
+    doc = denied.json()
+    assert doc["exit_code"] == 1 and "SecretManagerSecretAccess" in doc["error"]
+    assert "snapshot_id" not in doc
     assert "SecretManagerSecretAccess" in denied.err and "IAM" in denied.err
     assert READONLY_SECRET not in denied.err
 
@@ -406,4 +409,4 @@ def test_a_locked_store_exits_11(cli: Cli) -> None:
     asyncio.run(hold_exclusive_lock())
     locked = cli("backup", "--json")
     assert locked.code == 11, locked.err
-    assert locked.out == ""
+    assert locked.json()["exit_code"] == 11  # the one error document, no result

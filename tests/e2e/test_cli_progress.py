@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cli.backup_cmd import ProgressRenderer
+from cli.progress import ProgressRenderer
 from core.engine import events as ev
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.console_cmd import build_console_context
+from cli.commands.console import build_console_context
 from cli.main import main
 from core.credentials.keyring_store import set_store_passphrase
 from core.credentials.profiles import Profile, add_profile

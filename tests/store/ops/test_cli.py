@@ -94,7 +94,11 @@ def test_snapshots_listing(filled: list[Written], capsys: pytest.CaptureFixture[
     assert [d["id"] for d in run_json(capsys, "snapshots", "--tag", "nightly")] == [
         filled[0].header.id
     ]
-    assert run_json(capsys, "snapshots", "--project", "nope") == []
+    other_project = "00000000-0000-4000-8000-00000000abcd"
+    assert run_json(capsys, "snapshots", "--project", other_project) == []
+    with pytest.raises(SystemExit) as bad:  # not an id: a usage error (issue 9)
+        run("snapshots", "--project", "nope")
+    assert bad.value.code == 2
     capsys.readouterr()
     assert run("snapshots") == 0
     text = capsys.readouterr().out

@@ -9,11 +9,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, KlosetError
+from cli import env
+from cli.parser import SubParsers
+
+if TYPE_CHECKING:
+    from tui.context import ConsoleContext
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: SubParsers) -> None:
     demo = sub.add_parser(
         "demo",
         help="open the console on the built-in emulator and a throw-away store (no account needed)",
@@ -39,20 +44,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _require_terminal() -> None:
-    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get(
-        "SECRET_KLOSET_FORCE_CONSOLE"
-    ):
+    from core.errors import ConfigError
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get(env.FORCE_CONSOLE):
         raise ConfigError(
             "the console needs a terminal (stdin and stdout are not one)",
             hint="run it in a terminal, or use the CLI commands (secret-kloset --help)",
         )
 
 
-def build_console_context(args: argparse.Namespace) -> object:
+def build_console_context(args: argparse.Namespace) -> ConsoleContext:
     """The default profile (or SCW_* / scw config) and the default store location."""
     from cli.store_common import resolve_store_location
     from core.credentials import resolve_credentials
     from core.credentials.keyring_store import get_store_passphrase
+    from core.errors import KlosetError
     from tui.context import ConsoleContext
 
     ctx = ConsoleContext()
@@ -70,9 +76,9 @@ def build_console_context(args: argparse.Namespace) -> object:
     if not hasattr(args, "profile"):
         args.profile = None
     ctx.store_location = resolve_store_location(args)
-    env = os.environ.get("SECRET_KLOSET_PASSPHRASE")
-    if env:
-        ctx.store_passphrase = env
+    from_env = os.environ.get(env.PASSPHRASE)
+    if from_env:
+        ctx.store_passphrase = from_env
     elif creds is not None and creds.profile:
         try:
             ctx.store_passphrase = get_store_passphrase(creds.profile)
@@ -84,11 +90,8 @@ def build_console_context(args: argparse.Namespace) -> object:
 def run_console(args: argparse.Namespace) -> int:
     _require_terminal()
     from tui.app import run
-    from tui.context import ConsoleContext
 
-    ctx = build_console_context(args)
-    assert isinstance(ctx, ConsoleContext)
-    run(ctx)
+    run(build_console_context(args))
     return 0
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO
 
-from core.errors import ConfigError, UsageError
+from cli.parser import CommandParser, SubParsers, add_command
 
 
 def _rate(text: str) -> float:
@@ -62,35 +62,36 @@ def _remove_stale_temp_files(path: Path) -> None:
             pass
 
 
-def _lock_state(path: Path) -> IO[bytes]:
-    """Hold an exclusive lock next to the state file for this process's lifetime, so two
+@contextmanager
+def _state_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock next to the state file while the emulator runs, so two
     emulators never overwrite each other's state."""
+    from core._fs import LockBusy, file_lock
+    from core.errors import ConfigError
+
     lock_path = path.with_name(path.name + ".lock")
+    held = ExitStack()
     try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+b")  # noqa: SIM115 (held until exit)
-    except OSError as err:
-        raise ConfigError(
-            f"cannot create {lock_path}: {err.strerror}", hint="check the --state directory"
-        ) from None
-    try:
-        import fcntl
-    except ImportError:  # no POSIX locks on this platform: run without the guard
-        return handle
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
+        held.enter_context(file_lock(lock_path, blocking=False))
+    except LockBusy:
         raise ConfigError(
             f"state file {path} is in use by another emulator",
             hint="stop the other emulator or give this one another --state file",
         ) from None
-    return handle
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create {lock_path}: {err.strerror}", hint="check the --state directory"
+        ) from None
+    with held:
+        yield
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
+def register(sub: SubParsers) -> None:
+    add_command(
+        sub,
         "emulator",
+        run_emulator,
+        _arguments,
         help="serve a local emulator of Scaleway Secret Manager (demo data by default)",
         description=(
             "Serve Scaleway Secret Manager v1beta1 and Account v3 projects over HTTP, from "
@@ -98,6 +99,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "SCW_API_URL. See docs/EMULATOR.md."
         ),
     )
+
+
+def _arguments(p: CommandParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument(
         "--port", type=_port, default=8421, help="port (default 8421; 0 = any free port)"
@@ -154,25 +158,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="log every request (method, path, status, time; never query strings) to stderr",
     )
-    p.set_defaults(func=run_emulator)
 
 
 def run_emulator(args: argparse.Namespace) -> int:
+    from core.errors import UsageError
+
     state_path: Path | None = args.state
     if state_path is not None and state_path.is_dir():
         raise UsageError(
             f"--state {state_path} is a directory",
             hint="give a file path, e.g. --state emulator-state.json",
         )
-    lock = None
-    if state_path is not None:
-        lock = _lock_state(state_path)
+    if state_path is None:
+        return _run(args, None)
+    with _state_lock(state_path):
         _remove_stale_temp_files(state_path)
-    try:
         return _run(args, state_path)
-    finally:
-        if lock is not None:
-            lock.close()
 
 
 def _run(args: argparse.Namespace, state_path: Path | None) -> int:
@@ -201,6 +202,8 @@ def _run(args: argparse.Namespace, state_path: Path | None) -> int:
         log_requests=args.access_log,
     )
     if args.access_log:
+        import logging
+
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         access = logging.getLogger("core.emulator.access")
