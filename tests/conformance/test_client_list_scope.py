@@ -42,11 +42,12 @@ CALLER_SHAPES: dict[str, dict[str, Any]] = {
     "tui.sources / tui.screens.main": {"project_id": PROJECT, "scheduled_for_deletion": True},
 }
 
-CLIENT_SCOPES: dict[str, dict[str, str]] = {
-    "org+default project": {"organization_id": ORG, "default_project_id": DEFAULT_PROJECT},
-    "org only": {"organization_id": ORG},
-    "default project only": {"default_project_id": DEFAULT_PROJECT},
-    "neither": {},
+# (organization_id, default_project_id) of the client, as a profile may give them.
+CLIENT_SCOPES: dict[str, tuple[str | None, str | None]] = {
+    "org+default project": (ORG, DEFAULT_PROJECT),
+    "org only": (ORG, None),
+    "default project only": (None, DEFAULT_PROJECT),
+    "neither": (None, None),
 }
 
 
@@ -98,11 +99,13 @@ async def test_list_secrets_never_sends_both_scopes(
     kwargs = dict(CALLER_SHAPES[caller])
     if not explicit_project:
         kwargs["project_id"] = None
+    organization_id, default_project_id = CLIENT_SCOPES[scope]
     client = ScalewayClient(
         SECRET_KEY,
         api_url="http://scaleway.invalid",
+        organization_id=organization_id,
+        default_project_id=default_project_id,
         transport=httpx.MockTransport(recorder),
-        **CLIENT_SCOPES[scope],
     )
     try:
         found = [s.id async for s in client.list_secrets("fr-par", **kwargs)]
@@ -117,8 +120,10 @@ async def test_list_secrets_never_sends_both_scopes(
         assert not {"organization_id", "project_id"} <= sent, f"both scopes sent: {url}"
         if explicit_project:
             assert url.params.get_list("project_id") == [PROJECT]
-        elif "default_project_id" in CLIENT_SCOPES[scope]:
+        elif default_project_id is not None:
             assert url.params.get_list("project_id") == [DEFAULT_PROJECT]
+        elif organization_id is not None:
+            assert url.params.get_list("organization_id") == [ORG]
 
 
 def _call_arguments(source: str, start: int) -> str:
