@@ -27,6 +27,7 @@ from core.engine.backup import (
 )
 from core.engine.events import EventSink, safe_sink
 from core.engine.preflight import require
+from core.engine.protocols import SecretsAPI, SnapshotStore
 from core.engine.restore import (
     OnConflict,
     RestoreResult,
@@ -87,8 +88,8 @@ class CopyResult:
 
 
 async def run_copy(
-    client: Any,
-    store: Any,
+    client: SecretsAPI,
+    store: SnapshotStore,
     *,
     project_id: str,
     region: str,

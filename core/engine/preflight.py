@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.engine.events import EventSink, Phase, PhaseName, safe_sink
+from core.engine.protocols import SecretsAPI
 from core.errors import KlosetError
 from core.scaleway.errors import (
     AuthenticationError,
@@ -137,7 +138,7 @@ async def _first(aiter: Any) -> Any:
 
 
 async def preflight(
-    client: Any,
+    client: SecretsAPI,
     *,
     operation: str,
     region: str,
@@ -233,7 +234,7 @@ def missing_message(reports: Iterable[PreflightReport]) -> PreflightError | None
 
 
 async def require(
-    client: Any,
+    client: SecretsAPI,
     targets: Sequence[tuple[str, str]],
     *,
     operation: str,
