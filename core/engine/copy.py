@@ -36,7 +36,7 @@ from core.engine.restore import (
     plan_restore,
 )
 from core.engine.selectors import Selection
-from core.errors import UsageError
+from core.errors import Remedy, UsageError
 from core.scaleway.models import REGIONS
 from core.store.model import SecretRecord
 
@@ -112,15 +112,26 @@ async def run_copy(
     emit = safe_sink(on_event)
     selection = selection or Selection()
     if region not in REGIONS:
-        raise UsageError(f"unknown region {region!r}", hint=f"use one of {', '.join(REGIONS)}")
+        raise UsageError(
+            f"unknown region {region!r}",
+            hint=f"use one of {', '.join(REGIONS)}",
+            remedy=Remedy.CHOOSE_REGION,
+            details={"region": region, "choices": ",".join(REGIONS)},
+        )
     dest_project = to_project or project_id
     dest_region = to_region or region
     if dest_region not in REGIONS:
-        raise UsageError(f"unknown region {dest_region!r}", hint=f"use one of {', '.join(REGIONS)}")
+        raise UsageError(
+            f"unknown region {dest_region!r}",
+            hint=f"use one of {', '.join(REGIONS)}",
+            remedy=Remedy.CHOOSE_REGION,
+            details={"region": dest_region, "choices": ",".join(REGIONS)},
+        )
     if (dest_project, dest_region) == (project_id, region):
         raise UsageError(
             "the copy's destination is its source",
-            hint="give --to-project and/or --to-region different from --project/--region",
+            hint="choose a destination project and/or region different from the source",
+            remedy=Remedy.CHOOSE_DESTINATION,
         )
     options = BackupOptions(
         regions=(region,),

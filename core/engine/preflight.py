@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from core.engine.events import EventSink, Phase, PhaseName, safe_sink
 from core.engine.protocols import SecretsAPI
-from core.errors import KlosetError
+from core.errors import KlosetError, Remedy
 from core.scaleway.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -48,6 +48,9 @@ class Check(StrEnum):
     PRESENT = "present"
     MISSING = "missing"
     UNKNOWN = "unknown"  # the probe could not tell (e.g. repeated 5xx)
+
+
+T = TypeVar("T")
 
 
 class PreflightError(KlosetError):
@@ -114,7 +117,7 @@ def _random_id() -> str:
     return str(uuid.uuid4())
 
 
-async def _probe(call: Callable[[], Awaitable[Any]]) -> tuple[str, ScalewayError | None]:
+async def _probe(call: Callable[[], Awaitable[object]]) -> tuple[str, ScalewayError | None]:
     """Run one probe; 403 permissions_denied → missing, any other API answer → present."""
     try:
         await call()
@@ -131,7 +134,7 @@ async def _probe(call: Callable[[], Awaitable[Any]]) -> tuple[str, ScalewayError
     return Check.PRESENT, None
 
 
-async def _first(aiter: Any) -> Any:
+async def _first(aiter: AsyncIterator[T]) -> T | None:
     async for item in aiter:
         return item
     return None
@@ -160,7 +163,7 @@ async def preflight(
 
     # Every other probe targets a random secret id, so no data is ever read or changed; all
     # of them run at once.
-    probes: dict[str, Callable[[], Awaitable[Any]]] = {
+    probes: dict[str, Callable[[], Awaitable[object]]] = {
         str(PermissionSet.SECRET_READ_ONLY): read_probe
     }
     if str(PermissionSet.SECRET_ACCESS) in required:
@@ -230,6 +233,8 @@ def missing_message(reports: Iterable[PreflightReport]) -> PreflightError | None
             "grant them to the API key's IAM policy in the Scaleway console (IAM > Policies), "
             "for these projects, then run the command again"
         ),
+        remedy=Remedy.GRANT_PERMISSION,
+        details={"permission_sets": ",".join(sorted(missing))},
     )
 
 

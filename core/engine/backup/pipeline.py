@@ -23,7 +23,7 @@ from core.engine.backup.sources import (
 from core.engine.events import EventSink, PhaseName, safe_sink
 from core.engine.preflight import require
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
-from core.errors import KlosetError
+from core.errors import KlosetError, Remedy
 from core.scaleway.models import Secret
 from core.store.model import (
     STATUS_COMPLETE,
@@ -337,6 +337,8 @@ def backup_error(result: BackupResult) -> KlosetError | None:
     return PartialFailure(
         f"snapshot {result.snapshot_id and result.snapshot_id[:8]} is partial: "
         f"{len(result.errors)} secret(s) failed ({ids}{more})",
-        hint="see the errors in the report (--json); fix the cause and back up again: the "
-        "next backup re-reads what this one lacks",
+        hint="see the errors in the report; fix the cause and back up again: the next backup "
+        "re-reads what this one lacks",
+        remedy=Remedy.SEE_REPORT,
+        details={"operation": "backup"},
     )

@@ -10,7 +10,7 @@ from core.engine import events as ev
 from core.engine.events import EventSink, PhaseName
 from core.engine.protocols import SecretsAPI
 from core.engine.selectors import Selection
-from core.errors import ConfigError, UsageError
+from core.errors import ConfigError, Remedy, UsageError
 from core.scaleway.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -61,15 +61,30 @@ async def resolve_sources(
     """Expand projects × regions; fetch project names when permitted."""
     warnings: list[str] = []
     if options.all_regions and options.regions:
-        raise UsageError("--region and --all-regions cannot be combined", hint="use one of them")
+        raise UsageError(
+            "a list of regions and all regions cannot be combined",
+            hint="ask for one of them",
+            remedy=Remedy.CONFLICTING_OPTIONS,
+            details={"option": "regions", "other": "all_regions"},
+        )
     if options.all_projects and options.projects:
-        raise UsageError("--project and --all-projects cannot be combined", hint="use one of them")
+        raise UsageError(
+            "a list of projects and all projects cannot be combined",
+            hint="ask for one of them",
+            remedy=Remedy.CONFLICTING_OPTIONS,
+            details={"option": "projects", "other": "all_projects"},
+        )
     regions = list(REGIONS) if options.all_regions else list(dict.fromkeys(options.regions))
     if not regions:
         regions = [default_region or "fr-par"]
     for region in regions:
         if region not in REGIONS:
-            raise UsageError(f"unknown region {region!r}", hint=f"use one of {', '.join(REGIONS)}")
+            raise UsageError(
+                f"unknown region {region!r}",
+                hint=f"use one of {', '.join(REGIONS)}",
+                remedy=Remedy.CHOOSE_REGION,
+                details={"region": region, "choices": ",".join(REGIONS)},
+            )
     emit(ev.Phase(PhaseName.PROJECTS, "resolving projects"))
     names: dict[str, str] = {}
     projects: list[Project] = []
@@ -80,10 +95,12 @@ async def resolve_sources(
     except PermissionDeniedError as err:
         if options.all_projects:
             raise ConfigError(
-                "--all-projects needs to list the organization's projects, and the API key "
-                "lacks the ProjectReadOnly permission set",
+                "backing up all projects needs to list the organization's projects, and the "
+                "API key lacks the ProjectReadOnly permission set",
                 hint="grant ProjectReadOnly (organization level) to the API key in IAM, "
-                "or name the projects with --project",
+                "or name the projects to back up",
+                remedy=Remedy.GRANT_PERMISSION,
+                details={"permission_set": "ProjectReadOnly", "or": "name_projects"},
             ) from err
         warnings.append("ProjectReadOnly not granted: project names are not recorded")
     except (AuthenticationError, TransportError):
@@ -106,8 +123,10 @@ async def resolve_sources(
         if not project_ids:
             raise ConfigError(
                 "no project to back up",
-                hint="pass --project ID (or --all-projects), or set a default project id in "
-                "the profile or SCW_DEFAULT_PROJECT_ID",
+                hint="name a project (or all projects), or set a default project id in the "
+                "profile or SCW_DEFAULT_PROJECT_ID",
+                remedy=Remedy.CHOOSE_PROJECT,
+                details={"operation": "backup"},
             )
     for w in warnings:
         emit(ev.EngineWarning(w))

@@ -25,7 +25,7 @@ from core.engine.restore.model import (
     VersionToAdd,
 )
 from core.engine.restore.plan import access_data, choose_versions, decide, find_destination
-from core.errors import KlosetError
+from core.errors import KlosetError, Remedy
 from core.scaleway.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -54,7 +54,9 @@ async def _add_versions(
             raise KlosetError(
                 f"secret {action.secret_id} revision {v.revision}: the snapshot's data does not "
                 "match its CRC32",
-                hint="run `secret-kloset check --read-data` on the store",
+                hint="check the store, reading all its data",
+                remedy=Remedy.RUN_CHECK,
+                details={"read_data": "true"},
             )
         created = await client.create_version(
             action.region,
@@ -196,8 +198,10 @@ async def apply_plan(
             f"{len(plan.conflicts)} destination secret(s) differ from the snapshot "
             f"({', '.join(a.secret_id for a in plan.conflicts[:5])}); nothing was changed",
             result=RestoreResult(plan, "conflict", verify=verify),
-            hint="see them with --dry-run; use --on-conflict new-version to add a version, or "
-            "skip to leave them",
+            hint="see them in a dry run; choose the new-version conflict policy to add a "
+            "version, or skip to leave them",
+            remedy=Remedy.CHOOSE_CONFLICT_POLICY,
+            details={"conflicts": str(len(plan.conflicts))},
         )
     emit(ev.Phase(PhaseName.APPLYING, f"applying {len(plan.actions)} action(s)"))
     for a in plan.actions:
@@ -254,6 +258,8 @@ async def apply_plan(
             f"the restore was interrupted after {finished} of {total} action(s)",
             result=result,
             hint="run the same restore again: it skips what is already there",
+            remedy=Remedy.RUN_AGAIN,
+            details={"operation": "restore"},
         ) from None
     except (AuthenticationError, TransportError):
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -336,6 +342,8 @@ def restore_error(result: RestoreResult) -> KlosetError | None:
     cls = PartialFailure if result.status == "partial" else KlosetError
     return cls(
         f"{len(failed)} secret(s) could not be restored ({ids}{more})",
-        hint="see each secret's error in the report (--json); fix the cause and run the same "
-        "restore again: what is already restored is skipped",
+        hint="see each secret's error in the report; fix the cause and run the same restore "
+        "again: what is already restored is skipped",
+        remedy=Remedy.SEE_REPORT,
+        details={"operation": "restore"},
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from core.engine.events import Outcome
-from core.errors import ExitCode, KlosetError
+from core.errors import ExitCode, KlosetError, Remedy
 from core.store.model import SecretRecord
 
 PayloadReader = Callable[[str], Awaitable[bytes]]
@@ -38,13 +38,19 @@ class VersionsMode(StrEnum):
 
 
 class RestoreConflict(KlosetError):
-    """``--on-conflict fail`` met destination secrets that differ: nothing was changed.
+    """The ``fail`` conflict policy met destination secrets that differ: nothing was changed.
     ``result`` holds the plan, with the conflicting actions marked."""
 
     def __init__(
-        self, message: str, *, result: RestoreResult | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        result: RestoreResult | None = None,
+        hint: str | None = None,
+        remedy: Remedy | None = None,
+        details: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, remedy=remedy, details=details)
         self.result = result
 
 
@@ -53,8 +59,16 @@ class RestoreInterrupted(KlosetError):
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, message: str, *, result: RestoreResult, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: RestoreResult,
+        hint: str | None = None,
+        remedy: Remedy | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, remedy=remedy, details=details)
         self.result = result
 
 

@@ -21,7 +21,7 @@ from core.engine.restore.model import (
     VersionToAdd,
 )
 from core.engine.selectors import Selection
-from core.errors import UsageError
+from core.errors import Remedy, UsageError
 from core.scaleway.errors import (
     NotFoundError,
     PreconditionFailedError,
@@ -277,17 +277,36 @@ async def plan_restore(
     if revision is not None:
         versions = VersionsMode.REVISION
         if revision < 1:
-            raise UsageError("--revision must be 1 or more", hint="revisions start at 1")
+            raise UsageError(
+                "the revision must be 1 or more",
+                hint="revisions start at 1",
+                remedy=Remedy.CHOOSE_REVISION,
+            )
     if versions not in (VersionsMode.ALL, VersionsMode.LATEST, VersionsMode.REVISION):
-        raise UsageError(f"unknown --versions value {versions!r}", hint="use all or latest")
+        raise UsageError(
+            f"unknown versions mode {versions!r}",
+            hint="use all or latest",
+            remedy=Remedy.CHOOSE_VERSIONS,
+            details={"value": str(versions), "choices": "all,latest"},
+        )
     if versions == VersionsMode.REVISION and revision is None:
-        raise UsageError("a revision is needed", hint="pass --revision N")
+        raise UsageError(
+            "a revision is needed", hint="give a revision number", remedy=Remedy.CHOOSE_REVISION
+        )
     if on_conflict not in tuple(OnConflict):
         raise UsageError(
-            f"unknown --on-conflict value {on_conflict!r}", hint="use skip, new-version or fail"
+            f"unknown conflict policy {on_conflict!r}",
+            hint="use skip, new-version or fail",
+            remedy=Remedy.CHOOSE_CONFLICT_POLICY,
+            details={"value": str(on_conflict), "choices": "skip,new-version,fail"},
         )
     if to_region is not None and to_region not in REGIONS:
-        raise UsageError(f"unknown region {to_region!r}", hint=f"use one of {', '.join(REGIONS)}")
+        raise UsageError(
+            f"unknown region {to_region!r}",
+            hint=f"use one of {', '.join(REGIONS)}",
+            remedy=Remedy.CHOOSE_REGION,
+            details={"region": to_region, "choices": ",".join(REGIONS)},
+        )
 
     emit(ev.Phase(PhaseName.LOADING, "reading the snapshot"))
     if isinstance(snapshot, SnapshotHeader):
@@ -305,14 +324,18 @@ async def plan_restore(
     if not selected and not selection.everything:
         raise UsageError(
             f"no secret of snapshot {snapshot_id[:8]} matches the given selectors",
-            hint=f"list the snapshot's secrets with `secret-kloset ls {snapshot_id[:8]}`",
+            hint="list the snapshot's secrets to see what it holds",
+            remedy=Remedy.LIST_SNAPSHOT,
+            details={"snapshot": snapshot_id[:8], "what": "secrets"},
         )
     if versions == VersionsMode.REVISION:
         having = [r for r in selected if r.version(int(revision or 0)) is not None]
         if not having:
             raise UsageError(
                 f"no selected secret has revision {revision} in snapshot {snapshot_id[:8]}",
-                hint="list the versions with `secret-kloset ls SNAPSHOT SELECTOR`",
+                hint="list the selected secrets' versions in the snapshot",
+                remedy=Remedy.LIST_SNAPSHOT,
+                details={"snapshot": snapshot_id[:8], "what": "versions"},
             )
         selected = [
             r for r in having if (r.version(int(revision or 0)) or VersionRecord(0, "")).payload
@@ -322,8 +345,10 @@ async def plan_restore(
                 f"snapshot {snapshot_id[:8]} holds no data for revision {revision} of the "
                 "selected secret(s): the version was disabled (or could not be read) when the "
                 "snapshot was taken",
-                hint="back up with --include-disabled to keep disabled versions' data, or "
-                "choose another revision",
+                hint="back up including disabled versions to keep their data, or choose "
+                "another revision",
+                remedy=Remedy.INCLUDE_DISABLED,
+                details={"revision": str(revision)},
             )
 
     targets = sorted({(to_region or r.region, to_project or r.project_id) for r in selected})
