@@ -13,7 +13,6 @@ PyNaCl or obstore before a command needs them. This package never imports Textua
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from core.errors import (
     ConfigError,
@@ -78,6 +77,7 @@ __all__ = [
     "plan_restore",
 ]
 
+TYPE_CHECKING = False  # not typing's: ``import core`` must not load ``typing`` for the CLI's start
 if TYPE_CHECKING:
     from core.engine.backup import BackupOptions, BackupResult
     from core.engine.backup import run_backup as backup

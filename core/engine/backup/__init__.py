@@ -35,7 +35,6 @@ from core.engine.backup.parents import ParentIndex, load_parents
 from core.engine.backup.pipeline import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
-    RETRY_PAUSE,
     BackupResult,
     backup_error,
     collect,
@@ -50,7 +49,6 @@ backup = run_backup  # the public name (``core.backup``)
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "MAX_CONCURRENCY",
-    "RETRY_PAUSE",
     "BackupOptions",
     "BackupResult",
     "BackupRun",

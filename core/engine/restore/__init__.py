@@ -30,7 +30,7 @@ records every outcome, optionally verifies every restored version by reading it 
 cancellation stops between actions and reports what it did (:class:`RestoreInterrupted`).
 """
 
-from core.engine.restore.apply import RETRY_PAUSE, apply_plan, restore_error
+from core.engine.restore.apply import apply_plan, restore_error
 from core.engine.restore.model import (
     DEFAULT_CONCURRENCY,
     Action,
@@ -48,7 +48,6 @@ from core.engine.restore.plan import choose_versions, plan_restore
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
-    "RETRY_PAUSE",
     "Action",
     "OnConflict",
     "PayloadReader",
