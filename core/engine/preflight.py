@@ -11,7 +11,7 @@ whose answer tells a missing permission set apart from everything else:
   check comes before the lookup, so 403 means missing and 404 means granted; nothing is ever
   changed.
 - ``ProjectReadOnly`` (organization-scoped, optional): list projects. Without it project names
-  are left empty in snapshots (and ``--all-projects`` cannot work).
+  are left empty in snapshots (and backing up all projects cannot work).
 
 The probes run concurrently. A failing preflight raises :class:`PreflightError` naming the
 missing sets and the fix; the console shows the :class:`PreflightReport` in "test connection".

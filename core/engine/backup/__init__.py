@@ -19,7 +19,7 @@ How a run goes:
    metadata equals its parent record (same ``updated_at``, ``version_count``, status, ...) and
    whose parent record is complete is carried over as is: no version listing, no read. Any
    other secret has its versions listed and only the revisions the parents lack are read.
-   ``--rescan`` lists the versions of every secret (it catches version status changes, which
+   ``rescan`` lists the versions of every secret (it catches version status changes, which
    the API does not reflect in the secret's own metadata).
 5. **Disabled versions**: metadata always; data only with ``include_disabled``, which enables
    the version, reads it and disables it again (a change to the source: opt-in). Versions of

@@ -137,7 +137,7 @@ async def resolve_sources(
 def explicit_targets(
     options: BackupOptions, default_project_id: str | None, default_region: str | None
 ) -> list[tuple[str, str]]:
-    """(region, project) pairs of a backup that names its projects (not --all-projects)."""
+    """(region, project) pairs of a backup that names its projects (not all projects)."""
     regions = list(REGIONS) if options.all_regions else list(dict.fromkeys(options.regions))
     regions = regions or [default_region or "fr-par"]
     projects = list(dict.fromkeys(options.projects)) or (

@@ -13,13 +13,13 @@ region and lists one :class:`PlannedAction` per secret:
 - ``recover``: the destination secret is scheduled for deletion: restore it (the restore
   endpoint) rather than create a duplicate, then add a version if its data differs.
 - ``add_version``: the secret exists and the data differs from the destination's latest
-  enabled version (``--on-conflict new-version``, the default), or the destination holds the
+  enabled version (the ``new-version`` conflict policy, the default), or the destination holds the
   beginning of the snapshot's history (an interrupted earlier restore): add what is missing.
 - ``skip_identical``: the destination already holds the data: nothing to do. This is what
   makes a second identical restore change nothing.
-- ``skip``: the destination differs and ``--on-conflict skip`` says leave it; or the snapshot
+- ``skip``: the destination differs and the ``skip`` policy says leave it; or the snapshot
   holds no data for the chosen versions.
-- ``conflict``: the destination differs and ``--on-conflict fail``: ``apply_plan`` refuses to
+- ``conflict``: the destination differs and the ``fail`` policy: ``apply_plan`` refuses to
   change anything while the plan holds a conflict.
 
 "Already there" is decided on data, never on ids: the destination version's CRC32 (from the
