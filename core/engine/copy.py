@@ -35,9 +35,8 @@ from core.engine.restore import (
     apply_plan,
     plan_restore,
 )
-from core.engine.selectors import Selection
+from core.engine.selectors import Selection, check_region
 from core.errors import Remedy, UsageError
-from core.scaleway.models import REGIONS
 from core.store.model import SecretRecord
 
 COPY_TAG = "copy"
@@ -111,22 +110,10 @@ async def run_copy(
     started = time.monotonic()
     emit = safe_sink(on_event)
     selection = selection or Selection()
-    if region not in REGIONS:
-        raise UsageError(
-            f"unknown region {region!r}",
-            hint=f"use one of {', '.join(REGIONS)}",
-            remedy=Remedy.CHOOSE_REGION,
-            details={"region": region, "choices": ",".join(REGIONS)},
-        )
+    check_region(region)
     dest_project = to_project or project_id
     dest_region = to_region or region
-    if dest_region not in REGIONS:
-        raise UsageError(
-            f"unknown region {dest_region!r}",
-            hint=f"use one of {', '.join(REGIONS)}",
-            remedy=Remedy.CHOOSE_REGION,
-            details={"region": dest_region, "choices": ",".join(REGIONS)},
-        )
+    check_region(dest_region)
     if (dest_project, dest_region) == (project_id, region):
         raise UsageError(
             "the copy's destination is its source",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from core.engine import events as ev
 from core.engine.events import EventSink, PhaseName
 from core.engine.protocols import SecretsAPI
-from core.engine.selectors import Selection
+from core.engine.selectors import Selection, check_region
 from core.errors import ConfigError, Remedy, UsageError
 from core.scaleway.errors import (
     AuthenticationError,
@@ -78,13 +78,7 @@ async def resolve_sources(
     if not regions:
         regions = [default_region or "fr-par"]
     for region in regions:
-        if region not in REGIONS:
-            raise UsageError(
-                f"unknown region {region!r}",
-                hint=f"use one of {', '.join(REGIONS)}",
-                remedy=Remedy.CHOOSE_REGION,
-                details={"region": region, "choices": ",".join(REGIONS)},
-            )
+        check_region(region)
     emit(ev.Phase(PhaseName.PROJECTS, "resolving projects"))
     names: dict[str, str] = {}
     projects: list[Project] = []

@@ -225,16 +225,7 @@ async def apply_plan(
             finished += 1
             if action.outcome == Outcome.FAILED:
                 errors += 1
-            emit(
-                ev.ActionDone(
-                    action.secret_id,
-                    str(action.action),
-                    str(action.outcome),
-                    detail=action.error or action.detail,
-                    destination_secret_id=action.destination_secret_id,
-                    display=action.record.full_path,
-                )
-            )
+            emit(_done_event(action))
             emit(ev.Progress(PhaseName.APPLYING, finished, total, unit="secrets", errors=errors))
 
     tasks = [asyncio.ensure_future(run(a)) for a in todo]
@@ -301,16 +292,7 @@ async def apply_plan(
                     await _attempt(client, read, action, verify)
                 else:
                     action.outcome = Outcome.OK
-                emit(
-                    ev.ActionDone(
-                        action.secret_id,
-                        str(action.action),
-                        str(action.outcome),
-                        detail=action.error or action.detail,
-                        destination_secret_id=action.destination_secret_id,
-                        display=action.record.full_path,
-                    )
-                )
+                emit(_done_event(action))
 
         await asyncio.gather(*(retry(a) for a in again))
     failed = [a for a in plan.actions if a.outcome in (Outcome.FAILED, Outcome.CONFLICT)]
@@ -322,6 +304,18 @@ async def apply_plan(
         status = "partial"
     emit(ev.Phase(PhaseName.DONE, "restore finished"))
     return RestoreResult(plan, status, verify=verify, duration_seconds=time.monotonic() - started)
+
+
+def _done_event(action: PlannedAction) -> ev.ActionDone:
+    """The event for an action that ran (first pass or retry)."""
+    return ev.ActionDone(
+        action.secret_id,
+        str(action.action),
+        str(action.outcome),
+        detail=action.error or action.detail,
+        destination_secret_id=action.destination_secret_id,
+        display=action.record.full_path,
+    )
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -20,13 +20,13 @@ from core.engine.restore.model import (
     VersionsMode,
     VersionToAdd,
 )
-from core.engine.selectors import Selection
+from core.engine.selectors import Selection, check_region
 from core.errors import Remedy, UsageError
 from core.scaleway.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
-from core.scaleway.models import REGIONS, Secret, SecretVersion, VersionStatus, normalize_path
+from core.scaleway.models import Secret, SecretVersion, VersionStatus, normalize_path
 from core.store.model import SecretRecord, SnapshotHeader, VersionRecord
 
 
@@ -300,13 +300,8 @@ async def plan_restore(
             remedy=Remedy.CHOOSE_CONFLICT_POLICY,
             details={"value": str(on_conflict), "choices": "skip,new-version,fail"},
         )
-    if to_region is not None and to_region not in REGIONS:
-        raise UsageError(
-            f"unknown region {to_region!r}",
-            hint=f"use one of {', '.join(REGIONS)}",
-            remedy=Remedy.CHOOSE_REGION,
-            details={"region": to_region, "choices": ",".join(REGIONS)},
-        )
+    if to_region is not None:
+        check_region(to_region)
 
     emit(ev.Phase(PhaseName.LOADING, "reading the snapshot"))
     if isinstance(snapshot, SnapshotHeader):
