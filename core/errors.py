@@ -48,6 +48,17 @@ class Remedy(StrEnum):
     RUN_PRUNE = "run_prune"
     RUN_REPAIR = "run_repair"
     FIX_CONFIG_FILE = "fix_config_file"
+    CONFLICTING_OPTIONS = "conflicting_options"  # details: option, other
+    CHOOSE_REVISION = "choose_revision"
+    CHOOSE_VERSIONS = "choose_versions"  # details: value, choices
+    CHOOSE_DESTINATION = "choose_destination"
+    LIST_SNAPSHOT = "list_snapshot"  # details: snapshot (short id), what (secrets | versions)
+    SEE_REPORT = "see_report"  # details: operation (backup | restore)
+    RUN_CHECK = "run_check"  # details: read_data ("true")
+    RUN_AGAIN = "run_again"  # details: operation
+    ADD_PROFILE = "add_profile"  # details: profile, and replace ("true") or field
+    CHOOSE_PROFILE = "choose_profile"  # details: action (pick | set_default | list), source
+    REPLACE_EXISTING = "replace_existing"  # details: what (profile), name
 
 
 class KlosetError(Exception):

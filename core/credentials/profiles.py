@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -34,6 +32,7 @@ from pathlib import Path
 
 import platformdirs
 
+from core._fs import file_lock, write_atomic
 from core.credentials import keyring_store
 from core.credentials.validation import (
     validate_access_key,
@@ -43,7 +42,7 @@ from core.credentials.validation import (
     validate_secret_key,
     validate_uuid,
 )
-from core.errors import ConfigError
+from core.errors import ConfigError, Remedy
 
 APP_NAME = "secret-kloset"
 PROFILES_FILE = "profiles.toml"
@@ -180,8 +179,10 @@ class ProfileStore:
                 if key in _FORBIDDEN_FIELDS:
                     raise ConfigError(
                         f"{origin} has a {key!r} field: secrets must not be kept in this file",
-                        hint="delete that line and store it in the OS keyring with "
-                        f"'secret-kloset profile add {name}' (or 'profile passphrase {name}')",
+                        hint="delete that line and keep that secret in the OS keyring instead, "
+                        "through the profile's commands",
+                        remedy=Remedy.ADD_PROFILE,
+                        details={"profile": name, "field": key},
                     )
                 if key not in _PROFILE_FIELDS:
                     raise ConfigError(
@@ -194,7 +195,9 @@ class ProfileStore:
         if default is not None and default not in profiles:
             raise ConfigError(
                 f"default_profile {default!r} in {path} names no profile",
-                hint="run 'secret-kloset profile set-default NAME' with an existing profile",
+                hint="make an existing profile the default",
+                remedy=Remedy.CHOOSE_PROFILE,
+                details={"action": "set_default"},
             )
         return _Document(default, profiles)
 
@@ -219,6 +222,8 @@ class ProfileStore:
                 f"no profile named {name!r} (profiles: {known})",
                 hint=f"add it with 'secret-kloset profile add {name}', "
                 "or import one with 'secret-kloset profile import-scw'",
+                remedy=Remedy.ADD_PROFILE,
+                details={"profile": name},
             ) from None
 
     # -- writing --------------------------------------------------------------------
@@ -233,20 +238,10 @@ class ProfileStore:
             raise ConfigError(
                 f"cannot create the config directory {path.parent}: {err.strerror}"
             ) from None
-        lock_path = path.with_name(path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except ImportError:  # pragma: no cover - not POSIX
-                pass
+        with file_lock(path.with_name(path.name + ".lock")):
             doc = self._read()
             yield doc
             self._write(doc)
-        finally:
-            os.close(fd)
 
     def _render(self, doc: _Document) -> str:
         lines = [
@@ -268,27 +263,7 @@ class ProfileStore:
         return "\n".join(lines) + "\n"
 
     def _write(self, doc: _Document) -> None:
-        path = self.path
-        text = self._render(doc)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            if hasattr(os, "fchmod"):  # POSIX; mkstemp already creates the file 0600
-                os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+        write_atomic(self.path, self._render(doc), mode=0o600)
 
     def put(self, profile: Profile, *, make_default: bool = False, replace: bool = True) -> Profile:
         """Write ``profile`` (validated). The first profile becomes the default."""
@@ -297,7 +272,9 @@ class ProfileStore:
             if not replace and profile.name in doc.profiles:
                 raise ConfigError(
                     f"profile {profile.name!r} already exists",
-                    hint="pass --force to replace it, or remove it first",
+                    hint="replace it explicitly, or remove it first",
+                    remedy=Remedy.REPLACE_EXISTING,
+                    details={"what": "profile", "name": profile.name},
                 )
             doc.profiles[profile.name] = profile
             if make_default or doc.default is None:
@@ -317,7 +294,9 @@ class ProfileStore:
             if name is not None and name not in doc.profiles:
                 raise ConfigError(
                     f"no profile named {name!r}",
-                    hint="list them with 'secret-kloset profile list'",
+                    hint="list the profiles to see their names",
+                    remedy=Remedy.CHOOSE_PROFILE,
+                    details={"action": "list"},
                 )
             doc.default = name
 
@@ -344,7 +323,9 @@ def add_profile(
     if existing is not None and not replace_existing:
         raise ConfigError(
             f"profile {profile.name!r} already exists",
-            hint="pass --force to replace it, or remove it first",
+            hint="replace it explicitly, or remove it first",
+            remedy=Remedy.REPLACE_EXISTING,
+            details={"what": "profile", "name": profile.name},
         )
     if secret_key is not None:
         secret_key = validate_secret_key(secret_key)

@@ -37,7 +37,7 @@ from core.credentials.validation import (
     validate_secret_key,
     validate_uuid,
 )
-from core.errors import ConfigError
+from core.errors import ConfigError, Remedy
 
 if TYPE_CHECKING:
     from core.scaleway.client import ScalewayClient
@@ -127,6 +127,7 @@ def _missing_credentials() -> ConfigError:
             "SCW_DEFAULT_PROJECT_ID, SCW_DEFAULT_REGION), or the scw CLI's config file "
             "(~/.config/scw/config.yaml, 'scw init'; SCW_CONFIG_PATH, SCW_PROFILE)"
         ),
+        remedy=Remedy.CONFIGURE_CREDENTIALS,
     )
 
 
@@ -186,6 +187,8 @@ def _from_profile(profile: Profile, source: str) -> Credentials:
             f"profile {profile.name!r} has no secret key in the OS keyring "
             f"({keyring_store.backend_description()})",
             hint=f"store it again with 'secret-kloset profile add {profile.name} --force'",
+            remedy=Remedy.ADD_PROFILE,
+            details={"profile": profile.name, "replace": "true"},
         )
     origin = f"profile {profile.name!r}"
     values: dict[str, tuple[str, str]] = {"secret_key": (secret, "OS keyring")}
@@ -232,6 +235,8 @@ def lookup_profile(
         f"no profile named {name!r} ({via}); profiles: {known}",
         hint=f"add it with 'secret-kloset profile add {name}', or import it from the scw "
         "config with 'secret-kloset profile import-scw'",
+        remedy=Remedy.ADD_PROFILE,
+        details={"profile": name},
     )
 
 

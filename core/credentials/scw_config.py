@@ -26,7 +26,7 @@ import yaml
 
 from core.credentials.profiles import Profile, ProfileStore, add_profile
 from core.credentials.validation import validate_profile_name, validate_secret_key
-from core.errors import ConfigError
+from core.errors import ConfigError, Remedy
 
 DEFAULT_PROFILE = "default"
 
@@ -117,7 +117,9 @@ class ScwConfig:
                 known = ", ".join(self.profile_names()) or "none"
                 raise ConfigError(
                     f"the scw config {self.path} has no profile {name!r} (profiles: {known})",
-                    hint="pick one of those (--scw-profile, or SCW_PROFILE)",
+                    hint="pick one of those (or set SCW_PROFILE)",
+                    remedy=Remedy.CHOOSE_PROFILE,
+                    details={"action": "pick", "source": "scw_config"},
                 )
             values.update(self.named[name])
         return ScwProfile(name=name, **{_FIELDS[k]: v for k, v in values.items()})
@@ -151,7 +153,9 @@ def load_scw_config(
         if required or path:
             raise ConfigError(
                 f"no scw config file at {location}",
-                hint="create one with 'scw init', or give its path with --config",
+                hint="create one with 'scw init', or give its path",
+                remedy=Remedy.FIX_CONFIG_FILE,
+                details={"file": "scw_config", "problem": "missing"},
             ) from None
         return None
     except (OSError, UnicodeDecodeError) as err:

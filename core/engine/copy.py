@@ -27,6 +27,7 @@ from core.engine.backup import (
 )
 from core.engine.events import EventSink, safe_sink
 from core.engine.preflight import require
+from core.engine.protocols import SecretsAPI, SnapshotStore
 from core.engine.restore import (
     OnConflict,
     RestoreResult,
@@ -34,9 +35,8 @@ from core.engine.restore import (
     apply_plan,
     plan_restore,
 )
-from core.engine.selectors import Selection
-from core.errors import UsageError
-from core.scaleway.models import REGIONS
+from core.engine.selectors import Selection, check_region
+from core.errors import Remedy, UsageError
 from core.store.model import SecretRecord
 
 COPY_TAG = "copy"
@@ -87,8 +87,8 @@ class CopyResult:
 
 
 async def run_copy(
-    client: Any,
-    store: Any,
+    client: SecretsAPI,
+    store: SnapshotStore,
     *,
     project_id: str,
     region: str,
@@ -110,16 +110,15 @@ async def run_copy(
     started = time.monotonic()
     emit = safe_sink(on_event)
     selection = selection or Selection()
-    if region not in REGIONS:
-        raise UsageError(f"unknown region {region!r}", hint=f"use one of {', '.join(REGIONS)}")
+    check_region(region)
     dest_project = to_project or project_id
     dest_region = to_region or region
-    if dest_region not in REGIONS:
-        raise UsageError(f"unknown region {dest_region!r}", hint=f"use one of {', '.join(REGIONS)}")
+    check_region(dest_region)
     if (dest_project, dest_region) == (project_id, region):
         raise UsageError(
             "the copy's destination is its source",
-            hint="give --to-project and/or --to-region different from --project/--region",
+            hint="choose a destination project and/or region different from the source",
+            remedy=Remedy.CHOOSE_DESTINATION,
         )
     options = BackupOptions(
         regions=(region,),

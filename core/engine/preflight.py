@@ -11,7 +11,7 @@ whose answer tells a missing permission set apart from everything else:
   check comes before the lookup, so 403 means missing and 404 means granted; nothing is ever
   changed.
 - ``ProjectReadOnly`` (organization-scoped, optional): list projects. Without it project names
-  are left empty in snapshots (and ``--all-projects`` cannot work).
+  are left empty in snapshots (and backing up all projects cannot work).
 
 The probes run concurrently. A failing preflight raises :class:`PreflightError` naming the
 missing sets and the fix; the console shows the :class:`PreflightReport` in "test connection".
@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from core.engine.events import EventSink, Phase, PhaseName, safe_sink
-from core.errors import KlosetError
+from core.engine.protocols import SecretsAPI
+from core.errors import KlosetError, Remedy
 from core.scaleway.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -47,6 +48,9 @@ class Check(StrEnum):
     PRESENT = "present"
     MISSING = "missing"
     UNKNOWN = "unknown"  # the probe could not tell (e.g. repeated 5xx)
+
+
+T = TypeVar("T")
 
 
 class PreflightError(KlosetError):
@@ -113,7 +117,7 @@ def _random_id() -> str:
     return str(uuid.uuid4())
 
 
-async def _probe(call: Callable[[], Awaitable[Any]]) -> tuple[str, ScalewayError | None]:
+async def _probe(call: Callable[[], Awaitable[object]]) -> tuple[str, ScalewayError | None]:
     """Run one probe; 403 permissions_denied → missing, any other API answer → present."""
     try:
         await call()
@@ -130,14 +134,14 @@ async def _probe(call: Callable[[], Awaitable[Any]]) -> tuple[str, ScalewayError
     return Check.PRESENT, None
 
 
-async def _first(aiter: Any) -> Any:
+async def _first(aiter: AsyncIterator[T]) -> T | None:
     async for item in aiter:
         return item
     return None
 
 
 async def preflight(
-    client: Any,
+    client: SecretsAPI,
     *,
     operation: str,
     region: str,
@@ -159,7 +163,7 @@ async def preflight(
 
     # Every other probe targets a random secret id, so no data is ever read or changed; all
     # of them run at once.
-    probes: dict[str, Callable[[], Awaitable[Any]]] = {
+    probes: dict[str, Callable[[], Awaitable[object]]] = {
         str(PermissionSet.SECRET_READ_ONLY): read_probe
     }
     if str(PermissionSet.SECRET_ACCESS) in required:
@@ -229,11 +233,13 @@ def missing_message(reports: Iterable[PreflightReport]) -> PreflightError | None
             "grant them to the API key's IAM policy in the Scaleway console (IAM > Policies), "
             "for these projects, then run the command again"
         ),
+        remedy=Remedy.GRANT_PERMISSION,
+        details={"permission_sets": ",".join(sorted(missing))},
     )
 
 
 async def require(
-    client: Any,
+    client: SecretsAPI,
     targets: Sequence[tuple[str, str]],
     *,
     operation: str,

@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from core.errors import UsageError
-from core.scaleway.models import join_path, normalize_path
+from core.errors import Remedy, UsageError
+from core.scaleway.models import REGIONS, join_path, normalize_path
 
 _SELECTOR_HINT = (
     "use a glob on the secret's path/name such as '/prod/db/*' or '/prod/db/password', "
@@ -160,3 +160,14 @@ class Selection:
 def parse_selectors(texts: Sequence[str] | None) -> Selection:
     """Parse the CLI's repeated ``--secret`` values."""
     return Selection.parse(texts)
+
+
+def check_region(region: str) -> None:
+    """Refuse a region the API does not have (the one check backup, restore and copy share)."""
+    if region not in REGIONS:
+        raise UsageError(
+            f"unknown region {region!r}",
+            hint=f"use one of {', '.join(REGIONS)}",
+            remedy=Remedy.CHOOSE_REGION,
+            details={"region": region, "choices": ",".join(REGIONS)},
+        )

@@ -20,7 +20,7 @@ from core.credentials.profiles import (
     update_profile,
 )
 from core.credentials.testing import MemoryKeyring
-from core.errors import ConfigError
+from core.errors import ConfigError, Remedy
 from tests.conftest import IsolatedEnv
 
 SECRET = "0b6f5c1e-8a57-4c1e-bf4b-8d7f0e0c2a11"
@@ -89,7 +89,9 @@ def test_existing_profile_needs_replace(memory_keyring: MemoryKeyring) -> None:
     add_profile(_prod(), SECRET)
     with pytest.raises(ConfigError, match="already exists") as info:
         add_profile(_prod(default_region="fr-par"), SECRET)
-    assert info.value.hint and "--force" in info.value.hint
+    # core names the fix as a remedy; the CLI words it as --force (cli/hints.py)
+    assert info.value.remedy is Remedy.REPLACE_EXISTING
+    assert info.value.details == {"what": "profile", "name": "prod"}
     other = str(uuid.uuid4())
     add_profile(_prod(default_region="pl-waw"), other, replace_existing=True)
     assert ProfileStore().get("prod").default_region == "pl-waw"

@@ -49,11 +49,11 @@ def running_emulator(config: dict[str, Any] | None = None, **options: Any) -> It
 @pytest.fixture(autouse=True)
 def short_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process CLI runs: a short pause before the engines' second pass."""
-    import core.engine.backup
-    import core.engine.restore
+    import core.engine.backup.pipeline
+    import core.engine.restore.apply
 
-    monkeypatch.setattr(core.engine.backup, "RETRY_PAUSE", 0.05)
-    monkeypatch.setattr(core.engine.restore, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.backup.pipeline, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.restore.apply, "RETRY_PAUSE", 0.05)
 
 
 @pytest.fixture

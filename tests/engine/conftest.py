@@ -58,8 +58,8 @@ async def store() -> AsyncIterator[Store]:
 @pytest.fixture(autouse=True)
 def short_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engines pause before their second pass over transient failures; not in tests."""
-    import core.engine.backup
-    import core.engine.restore
+    import core.engine.backup.pipeline
+    import core.engine.restore.apply
 
-    monkeypatch.setattr(core.engine.backup, "RETRY_PAUSE", 0.05)
-    monkeypatch.setattr(core.engine.restore, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.backup.pipeline, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.restore.apply, "RETRY_PAUSE", 0.05)

@@ -22,7 +22,7 @@ from core.engine.restore import (
     restore_error,
 )
 from core.engine.selectors import Selection
-from core.errors import ExitCode, UsageError
+from core.errors import ExitCode, Remedy, UsageError
 from core.scaleway.client import ScalewayClient
 from core.store import Store
 from tests.engine.conftest import make_client
@@ -458,7 +458,9 @@ async def test_a_revision_without_data_is_refused(client: ScalewayClient, store:
             selection=Selection.parse(["stripe-key"]),
             revision=1,
         )
-    assert "--include-disabled" in (info.value.hint or "")
+    # core names the fix as a remedy; the CLI words it as --include-disabled (cli/hints.py)
+    assert info.value.remedy is Remedy.INCLUDE_DISABLED
+    assert "--" not in (info.value.hint or "")
 
 
 async def test_unicode_names_and_paths_round_trip_to_another_project_and_region(

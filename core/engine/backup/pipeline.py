@@ -1,0 +1,344 @@
+"""The backup pipeline: listing feeds a bounded pool of readers; the snapshot is committed last."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from core.engine import events as ev
+from core.engine.backup.parents import ParentIndex, load_parents
+from core.engine.backup.reader import BackupRun
+from core.engine.backup.sources import (
+    DEFAULT_CONCURRENCY,
+    BackupOptions,
+    Source,
+    explicit_targets,
+    list_source,
+    resolve_sources,
+)
+from core.engine.events import EventSink, PhaseName, safe_sink
+from core.engine.preflight import require
+from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
+from core.errors import KlosetError, Remedy
+from core.scaleway.models import Secret
+from core.store.model import (
+    STATUS_COMPLETE,
+    STATUS_PARTIAL,
+    SecretRecord,
+    SnapshotError,
+    SnapshotHeader,
+    SnapshotSummary,
+    SourceInfo,
+)
+
+A = TypeVar("A")
+B = TypeVar("B")
+MAX_CONCURRENCY = 256
+RETRY_PAUSE = 1.0  # seconds before the second pass over secrets that failed transiently
+
+
+@dataclass
+class BackupResult:
+    """What a backup did; ``to_json()`` is the CLI's ``--json`` document."""
+
+    snapshot_id: str | None
+    status: str  # complete | partial
+    sources: list[Source]
+    secrets: int = 0
+    versions: int = 0
+    versions_read: int = 0
+    versions_reused: int = 0
+    secrets_unchanged: int = 0
+    bytes_read: int = 0
+    bytes_added: int = 0
+    errors: list[SnapshotError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    parent: str | None = None
+    duration_seconds: float = 0.0
+    header: SnapshotHeader | None = None
+    records: list[SecretRecord] = field(default_factory=list, repr=False)
+
+    @property
+    def partial(self) -> bool:
+        return self.status != STATUS_COMPLETE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "snapshot_id": self.snapshot_id,
+            "short_id": self.snapshot_id[:8] if self.snapshot_id else None,
+            "status": self.status,
+            "parent": self.parent,
+            "sources": [
+                {"region": s.region, "project_id": s.project_id, "project_name": s.project_name}
+                for s in self.sources
+            ],
+            "secrets": self.secrets,
+            "versions": self.versions,
+            "versions_read": self.versions_read,
+            "versions_reused": self.versions_reused,
+            "secrets_unchanged": self.secrets_unchanged,
+            "bytes_read": self.bytes_read,
+            "bytes_added": self.bytes_added,
+            "errors": [e.to_dict() for e in self.errors],
+            "warnings": list(self.warnings),
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+async def _together(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Run two awaitables at once; the first failure wins and the other is cancelled."""
+    one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    try:
+        await asyncio.wait({one, two}, return_when=asyncio.FIRST_EXCEPTION)
+        for task in (one, two):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        return one.result(), two.result()
+    finally:
+        for task in (one, two):
+            if not task.done():
+                task.cancel()
+        for task in (one, two):
+            if task.done() and not task.cancelled():
+                task.exception()  # seen: no "never retrieved" warning
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception of a (possibly nested) group, preferring user-facing errors."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseExceptionGroup[BaseException]) -> None:
+        for e in g.exceptions:
+            if isinstance(e, BaseExceptionGroup):
+                walk(e)
+            else:
+                leaves.append(e)
+
+    walk(group)
+    for leaf in leaves:
+        if isinstance(leaf, KlosetError):
+            return leaf
+    return leaves[0] if leaves else group
+
+
+async def collect(
+    client: SecretsAPI,
+    sources: Sequence[Source],
+    options: BackupOptions,
+    *,
+    sink: PayloadSink | None,
+    store: SnapshotStore | None = None,
+    parents: ParentIndex | asyncio.Task[ParentIndex] | None = None,
+    on_event: EventSink | None = None,
+) -> BackupRun:
+    """List and read every selected secret of ``sources`` into ``sink`` (no commit).
+
+    ``parents`` may still be loading (a task): listing starts at once, and the workers wait
+    for it before their first secret.
+    """
+    emit = safe_sink(on_event)
+    pending_parents = parents if isinstance(parents, asyncio.Task) else None
+    ready = parents if isinstance(parents, ParentIndex) else ParentIndex()
+    run = BackupRun(client, sink, store, options, ready, emit)
+    workers = max(1, min(int(options.concurrency or DEFAULT_CONCURRENCY), MAX_CONCURRENCY))
+    queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
+    emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
+
+    async def enqueue(secret: Secret) -> None:
+        run.total += 1
+        await queue.put(secret)
+
+    async def lister(source: Source) -> None:
+        await list_source(client, source, options, emit=emit, put=enqueue)
+
+    async def worker() -> None:
+        if pending_parents is not None:
+            run.parents = await pending_parents
+        while True:
+            secret = await queue.get()
+            if secret is None:
+                return
+            await run.backup_secret(secret, final=False)
+
+    async def produce() -> None:
+        try:
+            await asyncio.gather(*(lister(s) for s in sources))
+        finally:
+            emit(ev.Phase(PhaseName.READING, "reading new versions"))
+        for _ in range(workers):
+            await queue.put(None)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(produce())
+            for _ in range(workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as group_error:
+        # Surface the cause itself (an AuthenticationError, a TransportError, a store error),
+        # not a group: callers and the CLI map it to a message and an exit code.
+        raise _first_leaf(group_error) from None
+    if run.retry:
+        # Transient failures (5xx, 429 storms) get a second pass after a pause, with less
+        # parallelism; what still fails then is recorded as an error.
+        pending, run.retry = run.retry, []
+        emit(
+            ev.Phase(PhaseName.READING, f"retrying {len(pending)} secret(s) after transient errors")
+        )
+        await asyncio.sleep(RETRY_PAUSE)
+        gate = asyncio.Semaphore(max(1, workers // 4))
+
+        async def again(secret: Secret) -> None:
+            async with gate:
+                await run.backup_secret(secret, final=True)
+
+        await asyncio.gather(*(again(s) for s in pending))
+    return run
+
+
+async def run_backup(
+    client: SecretsAPI,
+    store: SnapshotStore,
+    options: BackupOptions,
+    *,
+    organization_id: str | None = None,
+    default_project_id: str | None = None,
+    default_region: str | None = None,
+    on_event: EventSink | None = None,
+) -> BackupResult:
+    """Back up ``options``' sources into ``store`` as one snapshot; return what was done.
+
+    Raises :class:`core.engine.preflight.PreflightError` when permissions are missing, and
+    the client's errors for failures that are not per secret (authentication, transport).
+    A partial result (``status == "partial"``) is returned, not raised: the caller decides.
+    """
+    started = time.monotonic()
+    emit = safe_sink(on_event)
+    organization_id = organization_id or getattr(client, "organization_id", None)
+    default_project_id = default_project_id or getattr(client, "default_project_id", None)
+    default_region = default_region or getattr(client, "default_region", None)
+    resolving = resolve_sources(
+        client,
+        options,
+        organization_id=organization_id,
+        default_project_id=default_project_id,
+        default_region=default_region,
+        emit=emit,
+    )
+    if options.preflight and not options.all_projects:
+        # The sources are known without the project list: check permissions meanwhile.
+        targets = explicit_targets(options, default_project_id, default_region)
+        (sources, warnings), _ = await _together(
+            resolving,
+            require(
+                client,
+                targets,
+                operation="backup",
+                organization_id=organization_id,
+                include_disabled=options.include_disabled,
+                on_event=emit,
+            ),
+        )
+    else:
+        sources, warnings = await resolving
+        if options.preflight:
+            await require(
+                client,
+                [(s.region, s.project_id) for s in sources],
+                operation="backup",
+                organization_id=organization_id,
+                include_disabled=options.include_disabled,
+                on_event=emit,
+            )
+    snapshot_tags = tuple(dict.fromkeys((*options.snapshot_tags, *options.secret_tags)))
+    async with store.writer(tags=snapshot_tags) as writer:
+        # Under the writer's lock (no prune can remove what the parents hold), and alongside
+        # the listing: the two take about the same time on a large project.
+        emit(ev.Phase(PhaseName.LOADING, "reading parent snapshots"))
+        loading = asyncio.create_task(load_parents(store, sources))
+        try:
+            run = await collect(
+                client, sources, options, sink=writer, store=store, parents=loading, on_event=emit
+            )
+        finally:
+            if not loading.done():
+                loading.cancel()
+        parents = await loading
+        run.warnings[:0] = warnings
+        emit(ev.Phase(PhaseName.COMMITTING, "committing the snapshot"))
+        records = sorted(run.records, key=lambda item: (*item[0].key, item[0].secret_id))
+        status = STATUS_PARTIAL if run.errors else STATUS_COMPLETE
+        summary = SnapshotSummary(
+            secrets=len(records),
+            versions=run.versions,
+            versions_read=run.versions_read,
+            versions_reused=run.versions_reused,
+            payload_bytes=sum(
+                (v.size or 0) for r, _ in records for v in r.versions if v.payload is not None
+            ),
+            records_reused=run.unchanged,
+            errors=len(run.errors),
+            duration_seconds=round(time.monotonic() - started, 3),
+        )
+        header = await writer.commit(
+            record_ids=[rid for _, rid in records],
+            sources=tuple(
+                SourceInfo(
+                    provider="scaleway",
+                    region=s.region,
+                    organization_id=organization_id or "",
+                    project_id=s.project_id,
+                    project_name=s.project_name,
+                )
+                for s in sources
+            ),
+            parent=parents.parent_id,
+            tags=snapshot_tags,
+            environment=options.environment,
+            data_class=options.data_class,
+            host=socket.gethostname(),
+            status=status,
+            errors=tuple(run.errors),
+            summary=summary,
+            description=options.description,
+        )
+    emit(ev.Phase(PhaseName.DONE, "snapshot committed"))
+    return BackupResult(
+        snapshot_id=header.id,
+        status=header.status,
+        sources=list(sources),
+        secrets=len(records),
+        versions=run.versions,
+        versions_read=run.versions_read,
+        versions_reused=run.versions_reused,
+        secrets_unchanged=run.unchanged,
+        bytes_read=run.bytes_read,
+        bytes_added=header.summary.bytes_added,
+        errors=list(run.errors),
+        warnings=list(run.warnings),
+        parent=parents.parent_id,
+        duration_seconds=time.monotonic() - started,
+        header=header,
+        records=[r for r, _ in records],
+    )
+
+
+def backup_error(result: BackupResult) -> KlosetError | None:
+    """The error a caller raises for a partial backup (exit code 3), or None."""
+    if not result.partial:
+        return None
+    from core.errors import PartialFailure
+
+    ids = ", ".join(sorted({e.secret_id for e in result.errors})[:5])
+    more = "" if len(result.errors) <= 5 else f" and {len(result.errors) - 5} more"
+    return PartialFailure(
+        f"snapshot {result.snapshot_id and result.snapshot_id[:8]} is partial: "
+        f"{len(result.errors)} secret(s) failed ({ids}{more})",
+        hint="see the errors in the report; fix the cause and back up again: the next backup "
+        "re-reads what this one lacks",
+        remedy=Remedy.SEE_REPORT,
+        details={"operation": "backup"},
+    )

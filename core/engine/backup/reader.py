@@ -1,0 +1,301 @@
+"""Reading one secret: list its versions, reuse what the parents hold, read the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import replace
+
+from core.engine import events as ev
+from core.engine.backup.parents import ParentIndex, unchanged_since
+from core.engine.backup.sources import BackupOptions
+from core.engine.events import EventSink, Outcome, PhaseName
+from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
+from core.scaleway.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitedError,
+    ScalewayError,
+    ServerError,
+    TransportError,
+)
+from core.scaleway.models import Secret, SecretVersion, VersionStatus
+from core.store.model import (
+    PayloadRef,
+    SecretRecord,
+    SnapshotError,
+)
+
+
+def _reads_expire(secret: Secret, version: SecretVersion) -> bool:
+    props = version.ephemeral_properties
+    if props is not None and props.expires_once_accessed:
+        return True
+    policy = secret.ephemeral_policy
+    return bool(policy is not None and policy.expires_once_accessed)
+
+
+class BackupRun:
+    """State of one backup run, shared by its workers."""
+
+    def __init__(
+        self,
+        client: SecretsAPI,
+        sink: PayloadSink | None,
+        store: SnapshotStore | None,
+        options: BackupOptions,
+        parents: ParentIndex,
+        emit: EventSink,
+    ) -> None:
+        self.client = client
+        self.sink = sink
+        self.store = store
+        self.options = options
+        self.parents = parents
+        self.emit = emit
+        self.lock = asyncio.Lock()
+        self.records: list[tuple[SecretRecord, str]] = []
+        self.errors: list[SnapshotError] = []
+        self.warnings: list[str] = []
+        self.versions = 0
+        self.versions_read = 0
+        self.versions_reused = 0
+        self.unchanged = 0
+        self.bytes_read = 0
+        self.done = 0
+        self.total = 0
+        self.blob_cache: dict[str, bool] = {}
+        self.retry: list[Secret] = []
+
+    def progress(self) -> None:
+        self.emit(
+            ev.Progress(
+                PhaseName.READING,
+                self.done,
+                self.total,
+                unit="secrets",
+                bytes=self.bytes_read,
+                errors=len(self.errors),
+            )
+        )
+
+    async def blob_present(self, blob_id: str) -> bool:
+        if self.store is None:
+            return True
+        known = self.blob_cache.get(blob_id)
+        if known is None:
+            known = bool(await self.store.has_blob(blob_id))
+            self.blob_cache[blob_id] = known
+        return known
+
+    async def put_payload(self, data: bytes) -> str:
+        assert self.sink is not None
+        async with self.lock:
+            return await self.sink.put_payload(data)
+
+    async def put_record(self, record: SecretRecord) -> str:
+        assert self.sink is not None
+        async with self.lock:
+            return await self.sink.put_record(record)
+
+    # ---------------------------------------------------------------- one secret
+
+    async def backup_secret(self, secret: Secret, *, final: bool = True) -> None:
+        """Back up one secret. A secret that fails with only transient errors (5xx, 429,
+        after the client's own retries) is deferred to a second pass unless ``final``."""
+        region = secret.region
+        display = secret.full_path
+        self.emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
+        counters = (self.versions_read, self.versions_reused, self.bytes_read)
+        error: str | None = None
+        transient = False
+        versions_read = 0
+        reused_id: str | None = None  # an unchanged record is already in the store
+        record: SecretRecord | None = None
+        parent = self.parents.records.get((region, secret.id))
+        try:
+            if (
+                parent is not None
+                and not self.options.rescan
+                and secret.ephemeral_policy is None
+                and unchanged_since(secret, parent)
+                and await self._parent_complete(secret, parent)
+            ):
+                record = parent
+                reused_id = self.parents.record_ids.get((region, secret.id))
+                self.unchanged += 1
+                for v in parent.versions:
+                    self.emit(
+                        ev.VersionRead(
+                            secret.id,
+                            region,
+                            v.revision,
+                            size=v.size or 0,
+                            skipped=v.payload is not None,
+                            metadata_only=v.payload is None,
+                        )
+                    )
+                    if v.payload is not None:
+                        self.versions_reused += 1
+            else:
+                record, versions_read, error, transient = await self._read_secret(secret)
+        except (AuthenticationError, TransportError):
+            raise
+        except ScalewayError as err:
+            error = _describe(err, secret.id)
+            transient = _is_transient(err)
+        if error is not None and transient and not final:
+            self.versions_read, self.versions_reused, self.bytes_read = counters
+            self.retry.append(secret)
+            return
+        if record is None:
+            record = SecretRecord.from_api(secret, (), error=error)
+        elif error is not None and record.error is None:
+            record = replace(record, error=error)
+        self.versions += len(record.versions)
+        if record.error is not None:
+            self.errors.append(SnapshotError(secret.id, region, secret.project_id, record.error))
+        if reused_id is not None and record is parent:
+            rec_id = reused_id
+        else:
+            rec_id = await self.put_record(record) if self.sink is not None else ""
+        self.records.append((record, rec_id))
+        self.done += 1
+        self.emit(
+            ev.SecretDone(
+                secret.id,
+                region,
+                secret.project_id,
+                Outcome.FAILED
+                if record.error
+                else (Outcome.OK if versions_read else Outcome.UNCHANGED),
+                versions=len(record.versions),
+                versions_read=versions_read,
+                error=record.error,
+                display=display,
+            )
+        )
+        self.progress()
+
+    async def _parent_complete(self, secret: Secret, parent: SecretRecord) -> bool:
+        """The parent record holds every readable version's data, and the blobs exist."""
+        if secret.version_count != len(parent.versions):
+            return False
+        for v in parent.versions:
+            if v.payload is None:
+                readable = v.status == VersionStatus.ENABLED or (
+                    v.status == VersionStatus.DISABLED and self.options.include_disabled
+                )
+                if readable and not secret.scheduled_for_deletion:
+                    expiring = (v.ephemeral_properties or {}).get("expires_once_accessed")
+                    if not expiring:
+                        return False
+            elif not await self.blob_present(v.payload):
+                return False
+        return True
+
+    async def _read_secret(self, secret: Secret) -> tuple[SecretRecord, int, str | None, bool]:
+        """List a secret's versions and read those not held by a parent: (record, versions
+        read, error or None, whether every error was transient)."""
+        region = secret.region
+        transient = True
+        versions: list[SecretVersion] = [
+            v async for v in self.client.list_versions(region, secret.id)
+        ]
+        payloads: dict[int, PayloadRef] = {}
+        errors: list[str] = []
+
+        async def one(version: SecretVersion) -> int:
+            known = self.parents.payloads.get((region, secret.id, version.revision))
+            if (
+                known is not None
+                and known.payload is not None
+                and (known.created_at is None or known.created_at == version.created_at)
+                and await self.blob_present(known.payload)
+            ):
+                payloads[version.revision] = PayloadRef(known.payload, known.crc32, known.size or 0)
+                self.versions_reused += 1
+                self.emit(
+                    ev.VersionRead(
+                        secret.id, region, version.revision, size=known.size or 0, skipped=True
+                    )
+                )
+                return 0
+            readable = version.status == VersionStatus.ENABLED
+            toggle = version.status == VersionStatus.DISABLED and self.options.include_disabled
+            if secret.scheduled_for_deletion or not (readable or toggle):
+                self.emit(ev.VersionRead(secret.id, region, version.revision, metadata_only=True))
+                return 0
+            if _reads_expire(secret, version):
+                note = (
+                    f"secret {secret.id} revision {version.revision} expires once accessed: "
+                    "its data was not read (metadata only)"
+                )
+                self.warnings.append(note)
+                self.emit(ev.EngineWarning(note))
+                self.emit(ev.VersionRead(secret.id, region, version.revision, metadata_only=True))
+                return 0
+            try:
+                data, crc = await self._access(secret, version, toggle=toggle)
+            except PreconditionFailedError:
+                # Disabled between listing and reading: nothing to read, not an error.
+                self.emit(ev.VersionRead(secret.id, region, version.revision, metadata_only=True))
+                return 0
+            except (AuthenticationError, TransportError):
+                raise
+            except ScalewayError as err:
+                nonlocal transient
+                transient = transient and _is_transient(err)
+                errors.append(_describe(err, secret.id, version.revision))
+                return 0
+            if crc is not None and crc != zlib.crc32(data):
+                errors.append(
+                    f"secret {secret.id} revision {version.revision}: the data read does not "
+                    "match its CRC32"
+                )
+                return 0
+            blob_id = await self.put_payload(data) if self.sink is not None else ""
+            payloads[version.revision] = PayloadRef(blob_id, zlib.crc32(data), len(data))
+            self.bytes_read += len(data)
+            self.emit(ev.VersionRead(secret.id, region, version.revision, size=len(data)))
+            return 1
+
+        counts = await asyncio.gather(*(one(v) for v in versions))
+        read = sum(counts)
+        self.versions_read += read
+        error = "; ".join(errors) if errors else None
+        record = SecretRecord.from_api(secret, versions, payloads, error=error)
+        return record, read, error, transient
+
+    async def _access(
+        self, secret: Secret, version: SecretVersion, *, toggle: bool
+    ) -> tuple[bytes, int | None]:
+        region = secret.region
+        if not toggle:
+            accessed = await self.client.access_version(region, secret.id, version.revision)
+            return accessed.data, accessed.data_crc32
+        await self.client.enable_version(region, secret.id, version.revision)
+        try:
+            accessed = await self.client.access_version(region, secret.id, version.revision)
+        finally:
+            # Shielded: a cancelled run must still leave the version disabled as it found it.
+            await asyncio.shield(self.client.disable_version(region, secret.id, version.revision))
+        return accessed.data, accessed.data_crc32
+
+
+def _is_transient(err: ScalewayError) -> bool:
+    """5xx and 429 that outlasted the client's retries: worth one more pass later."""
+    return isinstance(err, ServerError | RateLimitedError) or (err.status_code or 0) >= 500
+
+
+def _describe(err: ScalewayError, secret_id: str, revision: int | None = None) -> str:
+    what = f"secret {secret_id}" + (f" revision {revision}" if revision is not None else "")
+    if isinstance(err, PermissionDeniedError):
+        needed = err.permission_set or "a permission set"
+        return f"{what}: permission denied (needs {needed})"
+    if isinstance(err, NotFoundError):
+        return f"{what}: not found (deleted after it was listed?)"
+    status = f"HTTP {err.status_code}" if err.status_code else type(err).__name__
+    return f"{what}: {status} after retries"

@@ -1,0 +1,213 @@
+"""What a restore plans and reports: actions, policies, the plan and the result (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from core.engine.events import Outcome
+from core.errors import ExitCode, KlosetError, Remedy
+from core.store.model import SecretRecord
+
+PayloadReader = Callable[[str], Awaitable[bytes]]
+
+DEFAULT_CONCURRENCY = 32
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    RECOVER = "recover"
+    ADD_VERSION = "add_version"
+    SKIP_IDENTICAL = "skip_identical"
+    SKIP = "skip"
+    CONFLICT = "conflict"
+
+
+class OnConflict(StrEnum):
+    SKIP = "skip"
+    NEW_VERSION = "new-version"
+    FAIL = "fail"
+
+
+class VersionsMode(StrEnum):
+    ALL = "all"
+    LATEST = "latest"
+    REVISION = "revision"
+
+
+class RestoreConflict(KlosetError):
+    """The ``fail`` conflict policy met destination secrets that differ: nothing was changed.
+    ``result`` holds the plan, with the conflicting actions marked."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: RestoreResult | None = None,
+        hint: str | None = None,
+        remedy: Remedy | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, remedy=remedy, details=details)
+        self.result = result
+
+
+class RestoreInterrupted(KlosetError):
+    """The restore was cancelled; ``result`` says what was done before it stopped."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: RestoreResult,
+        hint: str | None = None,
+        remedy: Remedy | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, remedy=remedy, details=details)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class VersionToAdd:
+    """One snapshot version to add at the destination."""
+
+    revision: int  # the revision in the snapshot
+    payload: str  # blob id
+    crc32: int | None
+    size: int
+    disable: bool  # it was disabled in the snapshot: disable it again after adding
+    description: str = ""
+    expires_once_accessed: bool = False
+
+
+@dataclass
+class PlannedAction:
+    """What a restore does (or did) to one secret."""
+
+    record: SecretRecord = field(repr=False)
+    action: Action
+    region: str  # destination
+    project_id: str  # destination
+    destination_secret_id: str | None = None
+    versions: tuple[VersionToAdd, ...] = ()
+    only_if_differs: bool = False  # recover: compare after recovery, add only if different
+    detail: str = ""
+    outcome: str = Outcome.PLANNED
+    error: str | None = None
+    restored_revisions: list[int] = field(default_factory=list)  # destination revisions
+    added: list[tuple[int, VersionToAdd]] = field(default_factory=list, repr=False)
+    verified: bool | None = None
+    transient: bool = False  # the last failure was a 5xx/429 that outlasted the retries
+
+    @property
+    def secret_id(self) -> str:
+        return self.record.secret_id
+
+    @property
+    def changes(self) -> bool:
+        return self.action in (Action.CREATE, Action.RECOVER, Action.ADD_VERSION)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "secret_id": self.record.secret_id,
+            "path": self.record.path,
+            "name": self.record.name,
+            "source_region": self.record.region,
+            "source_project_id": self.record.project_id,
+            "region": self.region,
+            "project_id": self.project_id,
+            "action": str(self.action),
+            "outcome": str(self.outcome),
+            "revisions": [v.revision for v in self.versions],
+            "destination_secret_id": self.destination_secret_id,
+            "restored_revisions": list(self.restored_revisions),
+            "verified": self.verified,
+            "detail": self.detail,
+            "error": self.error,
+        }
+
+
+@dataclass
+class RestorePlan:
+    snapshot_id: str
+    actions: list[PlannedAction]
+    versions: str
+    revision: int | None
+    on_conflict: str
+    to_project: str | None
+    to_region: str | None
+
+    @property
+    def conflicts(self) -> list[PlannedAction]:
+        return [a for a in self.actions if a.action == Action.CONFLICT]
+
+    def counts(self) -> dict[str, int]:
+        out = {str(a): 0 for a in Action}
+        for action in self.actions:
+            out[str(action.action)] += 1
+        return out
+
+
+@dataclass
+class RestoreResult:
+    plan: RestorePlan
+    status: str  # ok | partial | failed | conflict | dry_run | interrupted
+    dry_run: bool = False
+    verify: bool = False
+    duration_seconds: float = 0.0
+
+    @property
+    def actions(self) -> list[PlannedAction]:
+        return self.plan.actions
+
+    @property
+    def failed(self) -> list[PlannedAction]:
+        """Actions that failed, and conflicts left unresolved (both make the exit non-zero)."""
+        return [a for a in self.plan.actions if a.outcome in (Outcome.FAILED, Outcome.CONFLICT)]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.status in ("ok", "dry_run"):
+            return ExitCode.OK
+        if self.status == "partial":
+            return ExitCode.PARTIAL
+        if self.status == "interrupted":
+            return ExitCode.INTERRUPTED
+        return ExitCode.ERROR
+
+    def summary(self) -> dict[str, int]:
+        counts = self.plan.counts()
+        outcomes = {str(o): 0 for o in Outcome}
+        for a in self.plan.actions:
+            outcomes[str(a.outcome)] = outcomes.get(str(a.outcome), 0) + 1
+        added = sum(len(a.restored_revisions) for a in self.plan.actions)
+        verified = [a for a in self.plan.actions if a.verified is not None]
+        return {
+            "secrets": len(self.plan.actions),
+            **{f"planned_{k}": v for k, v in counts.items()},
+            **outcomes,
+            "versions_added": added,
+            "verified": sum(1 for a in verified if a.verified),
+            "verify_failed": sum(1 for a in verified if not a.verified),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "snapshot_id": self.plan.snapshot_id,
+            "dry_run": self.dry_run,
+            "verify": self.verify,
+            "versions": self.plan.versions,
+            "revision": self.plan.revision,
+            "on_conflict": self.plan.on_conflict,
+            "to_project": self.plan.to_project,
+            "to_region": self.plan.to_region,
+            "summary": self.summary(),
+            "actions": [a.to_json() for a in self.plan.actions],
+            "duration_seconds": round(self.duration_seconds, 3),
+        }

@@ -1,0 +1,434 @@
+"""Planning: compare the snapshot's selected records with the destination; change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Sequence
+
+from core.engine import events as ev
+from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
+from core.engine.preflight import require
+from core.engine.protocols import SecretsAPI, SnapshotStore
+from core.engine.restore.model import (
+    DEFAULT_CONCURRENCY,
+    Action,
+    OnConflict,
+    PayloadReader,
+    PlannedAction,
+    RestorePlan,
+    VersionsMode,
+    VersionToAdd,
+)
+from core.engine.selectors import Selection, check_region
+from core.errors import Remedy, UsageError
+from core.scaleway.errors import (
+    NotFoundError,
+    PreconditionFailedError,
+)
+from core.scaleway.models import Secret, SecretVersion, VersionStatus, normalize_path
+from core.store.model import SecretRecord, SnapshotHeader, VersionRecord
+
+
+def choose_versions(
+    record: SecretRecord, mode: str, revision: int | None
+) -> tuple[list[VersionRecord], int]:
+    """The versions to restore (with data) and how many chosen ones have no data."""
+    # Versions being deleted when the snapshot was taken are not brought back, unless asked
+    # for by revision.
+    with_data = [
+        v
+        for v in sorted(record.versions, key=lambda v: v.revision)
+        if v.payload and v.status in (VersionStatus.ENABLED, VersionStatus.DISABLED)
+    ]
+    if mode == VersionsMode.REVISION:
+        chosen = [v for v in record.versions if v.revision == revision]
+        return [v for v in chosen if v.payload], sum(1 for v in chosen if not v.payload)
+    if mode == VersionsMode.LATEST:
+        enabled = [v for v in with_data if v.status == VersionStatus.ENABLED]
+        pick = (enabled or with_data)[-1:]
+        return pick, 0 if pick or not record.versions else 1
+    missing = sum(
+        1
+        for v in record.versions
+        if not v.payload and v.status in (VersionStatus.ENABLED, VersionStatus.DISABLED)
+    )
+    return with_data, missing
+
+
+def to_add(v: VersionRecord) -> VersionToAdd:
+    props = v.ephemeral_properties or {}
+    return VersionToAdd(
+        revision=v.revision,
+        payload=str(v.payload),
+        crc32=v.crc32,
+        size=v.size or 0,
+        disable=v.status == VersionStatus.DISABLED,
+        description=v.description,
+        expires_once_accessed=bool(props.get("expires_once_accessed")),
+    )
+
+
+def comparison_candidate(chosen: Sequence[VersionRecord]) -> VersionRecord | None:
+    """The version an existing destination secret is compared with: the newest enabled one."""
+    enabled = [v for v in chosen if v.status == VersionStatus.ENABLED]
+    pool = enabled or list(chosen)
+    return pool[-1] if pool else None
+
+
+async def _dest_secrets(
+    client: SecretsAPI, region: str, project_id: str
+) -> dict[tuple[str, str], Secret]:
+    """Destination secrets by (path, name); live ones win over scheduled-for-deletion ones."""
+    found: dict[tuple[str, str], Secret] = {}
+    for scheduled in (True, False):
+        async for secret in client.list_secrets(
+            region, project_id=project_id, scheduled_for_deletion=scheduled
+        ):
+            found[(normalize_path(secret.path), secret.name)] = secret
+    return found
+
+
+async def access_data(
+    client: SecretsAPI, region: str, secret_id: str, revision: int | str
+) -> bytes | None:
+    """A destination version's data, or None when it cannot be read (absent, disabled)."""
+    try:
+        accessed = await client.access_version(region, secret_id, revision)
+    except (NotFoundError, PreconditionFailedError):
+        return None
+    return bytes(accessed.data)
+
+
+async def _same(read: PayloadReader, v: VersionRecord, data: bytes | None) -> bool:
+    if data is None or v.payload is None:
+        return False
+    if v.crc32 is not None and zlib.crc32(data) != v.crc32:
+        return False
+    return await read(v.payload) == data
+
+
+async def _plan_existing(
+    client: SecretsAPI,
+    read: PayloadReader,
+    action: PlannedAction,
+    dest: Secret,
+    chosen: list[VersionRecord],
+    mode: str,
+    on_conflict: str,
+) -> None:
+    """Decide what to do with a live destination secret."""
+    region = action.region
+    # Resume / identical history: the destination's versions are the start of the chosen ones.
+    if mode == VersionsMode.ALL and chosen:
+        listed: list[SecretVersion] = [
+            v
+            async for v in client.list_versions(region, dest.id)
+            if v.status in (VersionStatus.ENABLED, VersionStatus.DISABLED)
+        ]
+        dest_versions = sorted(listed, key=lambda v: v.revision)
+        if len(dest_versions) <= len(chosen):
+            prefix = await _matching_prefix(client, read, region, dest.id, dest_versions, chosen)
+            if prefix == len(dest_versions):
+                rest = chosen[prefix:]
+                if not rest:
+                    action.action = Action.SKIP_IDENTICAL
+                    action.detail = "the destination holds every version already"
+                else:
+                    action.action = Action.ADD_VERSION
+                    action.versions = tuple(to_add(v) for v in rest)
+                    action.detail = (
+                        f"the destination holds the first {prefix} version(s); adding the rest"
+                    )
+                return
+    candidate = comparison_candidate(chosen)
+    if candidate is None:
+        action.action = Action.SKIP
+        action.detail = "the snapshot holds no data for the chosen versions"
+        return
+    if dest.version_count == 0:
+        # An empty secret (e.g. left by an interrupted restore) is filled, never a conflict.
+        action.action = Action.ADD_VERSION
+        action.versions = tuple(to_add(v) for v in chosen)
+        action.detail = "the destination secret has no version: adding the snapshot's"
+        return
+    current = await access_data(client, region, dest.id, "latest_enabled")
+    if await _same(read, candidate, current):
+        action.action = Action.SKIP_IDENTICAL
+        action.detail = "the destination's latest version holds the same data"
+        return
+    if on_conflict == OnConflict.SKIP:
+        action.action = Action.SKIP
+        action.detail = "the destination differs (--on-conflict skip)"
+    elif on_conflict == OnConflict.FAIL:
+        action.action = Action.CONFLICT
+        action.outcome = Outcome.CONFLICT
+        action.detail = "the destination's latest version differs (--on-conflict fail)"
+    else:
+        action.action = Action.ADD_VERSION
+        action.versions = (to_add(candidate),)
+        action.detail = "the destination's latest version differs: adding a new version"
+
+
+async def _matching_prefix(
+    client: SecretsAPI,
+    read: PayloadReader,
+    region: str,
+    secret_id: str,
+    dest_versions: Sequence[SecretVersion],
+    chosen: Sequence[VersionRecord],
+) -> int:
+    """How many leading destination versions hold the same data as the chosen ones."""
+    count = 0
+    for dest_v, src_v in zip(dest_versions, chosen, strict=False):
+        if dest_v.status == VersionStatus.DISABLED:
+            # Disabled data cannot be read without changing the destination; a disabled
+            # version matches a version that was disabled in the snapshot too.
+            if src_v.status != VersionStatus.DISABLED:
+                return count
+        else:
+            data = await access_data(client, region, secret_id, dest_v.revision)
+            if not await _same(read, src_v, data):
+                return count
+        count += 1
+    return count
+
+
+async def decide(
+    client: SecretsAPI,
+    read: PayloadReader,
+    action: PlannedAction,
+    dest: Secret | None,
+    chosen: list[VersionRecord],
+    mode: str,
+    on_conflict: str,
+    *,
+    explicit: bool,
+    notes: list[str],
+) -> None:
+    """Set ``action``'s action and versions for one record against its destination."""
+    record = action.record
+    if record.deletion_requested_at is not None and not explicit:
+        action.action = Action.SKIP
+        action.destination_secret_id = dest.id if dest is not None else None
+        action.detail = (
+            "scheduled for deletion when the snapshot was taken; select it explicitly "
+            "(--secret) to restore it"
+        )
+    elif dest is None:
+        action.action = Action.CREATE
+        action.versions = tuple(to_add(v) for v in chosen)
+        action.detail = f"create the secret with {len(chosen)} version(s)"
+    elif dest.deletion_requested_at is not None:
+        action.action = Action.RECOVER
+        action.destination_secret_id = dest.id
+        candidate = comparison_candidate(chosen)
+        action.versions = (to_add(candidate),) if candidate is not None else ()
+        action.only_if_differs = True
+        action.detail = (
+            "the destination secret is scheduled for deletion: recover it, then add a "
+            "version if its data differs"
+        )
+    else:
+        action.destination_secret_id = dest.id
+        if dest.type != record.type:
+            notes.append(f"the destination's type is {dest.type}, the snapshot's {record.type}")
+        await _plan_existing(client, read, action, dest, chosen, mode, on_conflict)
+
+
+async def find_destination(client: SecretsAPI, action: PlannedAction) -> Secret | None:
+    """The destination secret at the record's path and name (live first), if any."""
+    found: Secret | None = None
+    record = action.record
+    wanted = normalize_path(record.path)
+    for scheduled in (True, False):
+        async for secret in client.list_secrets(
+            action.region,
+            project_id=action.project_id,
+            name=record.name,
+            path=wanted,
+            scheduled_for_deletion=scheduled,
+        ):
+            if secret.name == record.name and normalize_path(secret.path) == wanted:
+                found = secret
+    return found
+
+
+async def plan_restore(
+    client: SecretsAPI,
+    store: SnapshotStore,
+    snapshot: str | SnapshotHeader,
+    *,
+    selection: Selection | None = None,
+    versions: str = VersionsMode.ALL,
+    revision: int | None = None,
+    to_project: str | None = None,
+    to_region: str | None = None,
+    on_conflict: str = OnConflict.NEW_VERSION,
+    records: Sequence[SecretRecord] | None = None,
+    read_payload: PayloadReader | None = None,
+    preflight: bool = True,
+    organization_id: str | None = None,
+    on_event: EventSink | None = None,
+) -> RestorePlan:
+    """Compare the snapshot's selected secrets with the destination; change nothing."""
+    emit = safe_sink(on_event)
+    selection = selection or Selection()
+    if revision is not None:
+        versions = VersionsMode.REVISION
+        if revision < 1:
+            raise UsageError(
+                "the revision must be 1 or more",
+                hint="revisions start at 1",
+                remedy=Remedy.CHOOSE_REVISION,
+            )
+    if versions not in (VersionsMode.ALL, VersionsMode.LATEST, VersionsMode.REVISION):
+        raise UsageError(
+            f"unknown versions mode {versions!r}",
+            hint="use all or latest",
+            remedy=Remedy.CHOOSE_VERSIONS,
+            details={"value": str(versions), "choices": "all,latest"},
+        )
+    if versions == VersionsMode.REVISION and revision is None:
+        raise UsageError(
+            "a revision is needed", hint="give a revision number", remedy=Remedy.CHOOSE_REVISION
+        )
+    if on_conflict not in tuple(OnConflict):
+        raise UsageError(
+            f"unknown conflict policy {on_conflict!r}",
+            hint="use skip, new-version or fail",
+            remedy=Remedy.CHOOSE_CONFLICT_POLICY,
+            details={"value": str(on_conflict), "choices": "skip,new-version,fail"},
+        )
+    if to_region is not None:
+        check_region(to_region)
+
+    emit(ev.Phase(PhaseName.LOADING, "reading the snapshot"))
+    if isinstance(snapshot, SnapshotHeader):
+        snapshot_id = snapshot.id
+    elif records is not None:
+        snapshot_id = snapshot
+    else:
+        header = await store.resolve_snapshot(snapshot)
+        snapshot_id = header.id
+    if records is None:
+        records = await store.read_tree(snapshot_id)
+    read: PayloadReader = read_payload or store.read_payload
+
+    selected = [r for r in records if selection.matches(r.path, r.name, r.secret_id)]
+    if not selected and not selection.everything:
+        raise UsageError(
+            f"no secret of snapshot {snapshot_id[:8]} matches the given selectors",
+            hint="list the snapshot's secrets to see what it holds",
+            remedy=Remedy.LIST_SNAPSHOT,
+            details={"snapshot": snapshot_id[:8], "what": "secrets"},
+        )
+    if versions == VersionsMode.REVISION:
+        having = [r for r in selected if r.version(int(revision or 0)) is not None]
+        if not having:
+            raise UsageError(
+                f"no selected secret has revision {revision} in snapshot {snapshot_id[:8]}",
+                hint="list the selected secrets' versions in the snapshot",
+                remedy=Remedy.LIST_SNAPSHOT,
+                details={"snapshot": snapshot_id[:8], "what": "versions"},
+            )
+        selected = [
+            r for r in having if (r.version(int(revision or 0)) or VersionRecord(0, "")).payload
+        ]
+        if not selected:
+            raise UsageError(
+                f"snapshot {snapshot_id[:8]} holds no data for revision {revision} of the "
+                "selected secret(s): the version was disabled (or could not be read) when the "
+                "snapshot was taken",
+                hint="back up including disabled versions to keep their data, or choose "
+                "another revision",
+                remedy=Remedy.INCLUDE_DISABLED,
+                details={"revision": str(revision)},
+            )
+
+    targets = sorted({(to_region or r.region, to_project or r.project_id) for r in selected})
+    if preflight and targets:
+        await require(
+            client,
+            targets,
+            operation="restore",
+            organization_id=organization_id,
+            on_event=emit,
+        )
+
+    emit(ev.Phase(PhaseName.PLANNING, f"comparing {len(selected)} secret(s) with the destination"))
+    existing: dict[tuple[str, str], dict[tuple[str, str], Secret]] = {}
+    listed = await asyncio.gather(*(_dest_secrets(client, r, p) for r, p in targets))
+    for target, secrets in zip(targets, listed, strict=True):
+        existing[target] = secrets
+
+    actions: list[PlannedAction] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    semaphore = asyncio.Semaphore(DEFAULT_CONCURRENCY)
+    done = 0
+
+    async def plan_one(record: SecretRecord) -> PlannedAction:
+        nonlocal done
+        region = to_region or record.region
+        project = to_project or record.project_id
+        action = PlannedAction(
+            record=record, action=Action.CREATE, region=region, project_id=project
+        )
+        chosen, no_data = choose_versions(record, versions, revision)
+        notes: list[str] = []
+        if no_data:
+            notes.append(f"{no_data} version(s) have no data in the snapshot")
+        if record.error:
+            notes.append("the secret was incomplete in the snapshot")
+        key = (region, project, normalize_path(record.path), record.name)
+        if key in seen:
+            action.action = Action.CONFLICT
+            action.outcome = Outcome.CONFLICT
+            action.detail = "another selected secret restores to the same path and name"
+            return action
+        seen.add(key)
+        dest = existing[(region, project)].get((normalize_path(record.path), record.name))
+        async with semaphore:
+            await decide(
+                client,
+                read,
+                action,
+                dest,
+                chosen,
+                versions,
+                on_conflict,
+                explicit=not selection.everything,
+                notes=notes,
+            )
+        if notes:
+            action.detail = (
+                "; ".join([action.detail, *notes]) if action.detail else "; ".join(notes)
+            )
+        done += 1
+        emit(ev.Progress(PhaseName.PLANNING, done, len(selected), unit="secrets"))
+        return action
+
+    ordered = sorted(selected, key=lambda r: (*r.key, r.secret_id))
+    # Duplicate detection needs a deterministic order: assign keys first, then plan.
+    actions = list(await asyncio.gather(*(plan_one(r) for r in ordered)))
+    for action in actions:
+        emit(
+            ev.ActionPlanned(
+                action.secret_id,
+                action.region,
+                action.project_id,
+                str(action.action),
+                revisions=tuple(v.revision for v in action.versions),
+                detail=action.detail,
+                display=action.record.full_path,
+            )
+        )
+    return RestorePlan(
+        snapshot_id=snapshot_id,
+        actions=actions,
+        versions=str(versions),
+        revision=revision,
+        on_conflict=str(on_conflict),
+        to_project=to_project,
+        to_region=to_region,
+    )
