@@ -69,6 +69,8 @@ def build_parser() -> CommandParser:
         ),
     )
     parser.add_argument("--version", action=_VersionAction)
+    # Commands that need the whole tree (completion) get it from here, not by importing main.
+    parser.set_defaults(root_parser=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

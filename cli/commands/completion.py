@@ -37,9 +37,9 @@ def _arguments(p: CommandParser) -> None:
     p.add_argument("shell", choices=SHELLS, help="the shell to complete for")
 
 
-def script(shell: str) -> str:
-    """The completion script for ``shell``, generated from the whole parser tree."""
-    from cli.main import build_parser
+def script(shell: str, root: CommandParser) -> str:
+    """The completion script for ``shell``, generated from the whole parser tree (``root``,
+    which the root parser hands every command as ``args.root_parser``)."""
     from core.errors import ConfigError
 
     try:
@@ -48,7 +48,7 @@ def script(shell: str) -> str:
         raise ConfigError(
             "shell completion needs the shtab package", hint="install it: pip install shtab"
         ) from None
-    parser = build_parser().build_all()
+    parser = root.build_all()
     text: str = shtab.complete(parser, shell=shell)
     return text
 
@@ -56,6 +56,6 @@ def script(shell: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    sys.stdout.write(script(args.shell))
+    sys.stdout.write(script(args.shell, args.root_parser))
     sys.stdout.flush()
     return 0
