@@ -48,6 +48,14 @@ class Remedy(StrEnum):
     RUN_PRUNE = "run_prune"
     RUN_REPAIR = "run_repair"
     FIX_CONFIG_FILE = "fix_config_file"
+    # the snapshot store's own (key slots, damage, locations, retention)
+    ADD_KEY = "add_key"
+    LIST_KEYS = "list_keys"
+    CHANGE_PASSPHRASE = "change_passphrase"
+    CHECK_STORE = "check_store"
+    CHOOSE_STORE = "choose_store"
+    CHOOSE_DESTINATION = "choose_destination"
+    WIDEN_RETENTION = "widen_retention"
 
 
 class KlosetError(Exception):
