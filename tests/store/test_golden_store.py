@@ -110,3 +110,26 @@ async def test_golden_store_second_key_slot_and_wrong_passphrase(golden: str) ->
         await store.close()
     with pytest.raises(WrongPassphraseError):
         await Store.open(golden, "not the passphrase", cache_dir=":memory:")
+
+
+def test_record_dictionary_is_the_one_format_md_names() -> None:
+    """docs/FORMAT.md §16 prints the dictionary and its hashes: a reader needs these bytes."""
+    import hashlib
+
+    import blake3
+
+    from core.store.crypto import RECORD_DICTIONARY_V1
+
+    assert len(RECORD_DICTIONARY_V1) == 1364
+    assert (
+        hashlib.sha256(RECORD_DICTIONARY_V1).hexdigest()
+        == "feabfa7b4fb6fe3a2b6efea16b1b062b5ff42931c5cd2610bdc5ad315cabd7fb"
+    )
+    assert (
+        blake3.blake3(RECORD_DICTIONARY_V1).hexdigest()
+        == "c7b8f70ac1d1839bf2f4a02702f1c09ccb077df21a30c3cb464297bee9e3218f"
+    )
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+    start = doc.index("## 16. The record dictionary")
+    block = doc[start:].split("```", 2)[1]
+    assert block.replace("\n", "").encode() == RECORD_DICTIONARY_V1
