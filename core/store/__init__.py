@@ -27,6 +27,7 @@ from core.store.errors import (
 )
 from core.store.keys import KeyInfo
 from core.store.locks import LockHandle, LockInfo
+from core.store.maintenance import StoreStats
 from core.store.model import (
     PayloadRef,
     SecretRecord,
@@ -36,7 +37,7 @@ from core.store.model import (
     SourceInfo,
     VersionRecord,
 )
-from core.store.repository import Store, StoreStats, default_cache_dir
+from core.store.repository import Store, default_cache_dir
 from core.store.writer import Writer
 
 __all__ = [

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,18 +58,18 @@ from core.store.index import (
     IndexDelta,
     IndexEntry,
     delta_from_entries,
-    open_delta,
     seal_delta,
 )
 from core.store.keys import KeyInfo
 from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
+from core.store.maintenance import Maintenance
 from core.store.model import (
     NewerVersionError,
     SecretRecord,
     SnapshotHeader,
     decode_tree,
 )
-from core.store.pack import TRAILER_SIZE, PackEntry, index_region, parse_index_tail, parse_pack
+from core.store.pack import PackEntry
 from core.store.packer import BlobSink
 from core.store.writer import Writer
 
@@ -93,49 +93,7 @@ def default_cache_dir() -> Path:
 # --------------------------------------------------------------------------- the store
 
 
-@dataclass
-class PackInfo:
-    id: str
-    size: int
-
-
-@dataclass
-class StoreStats:
-    """Sizes and counts of a store (``store stats``)."""
-
-    snapshots: int = 0
-    packs: int = 0
-    pack_bytes: int = 0  # bytes of all packfiles on the backend
-    index_deltas: int = 0
-    index_bytes: int = 0
-    snapshot_bytes: int = 0
-    blobs: int = 0  # distinct blobs the index knows
-    data_blobs: int = 0
-    metadata_blobs: int = 0
-    data_bytes: int = 0  # plaintext bytes of the distinct data blobs
-    stored_data_bytes: int = 0  # their encrypted (compressed) size
-    keys: int = 0
-    locks: int = 0
-
-    @property
-    def total_bytes(self) -> int:
-        return self.pack_bytes + self.index_bytes + self.snapshot_bytes
-
-    def to_dict(self) -> dict[str, int]:
-        out = {k: int(v) for k, v in self.__dict__.items()}
-        out["total_bytes"] = self.total_bytes
-        return out
-
-
-@dataclass
-class IndexStats:
-    blobs: int = 0
-    packs: int = 0
-    deltas: int = 0
-    damaged_deltas: dict[str, str] = field(default_factory=dict)
-
-
-class Store:
+class Store(Maintenance):
     """An open store. Build one with :meth:`init` or :meth:`open`; close it when done."""
 
     def __init__(
@@ -770,134 +728,5 @@ class Store:
 
         return await copy_snapshots(self, other, snapshot_ids, on_snapshot=on_snapshot)
 
-    # ------------------------------------------------------------------ maintenance primitives
 
-    async def list_packs(self) -> list[PackInfo]:
-        return [PackInfo(o.name, o.size) for o in await self.backend.list("packs")]
-
-    async def read_pack_index(self, pack_id: str, size: int | None = None) -> list[PackEntry]:
-        """The entries of one pack, from its own (encrypted) index at the end of the pack."""
-        if size is None:
-            size = await self.backend.stat("packs", pack_id)
-        if size < envelope.HEADER_SIZE + TRAILER_SIZE:
-            raise CorruptStoreError(f"pack {pack_id[:16]} is truncated", kind="packs", name=pack_id)
-        # read a generous tail first: most pack indexes fit
-        guess = min(size, 64 * 1024)
-        tail = await self.backend.get("packs", pack_id, size - guess, guess)
-        if len(tail) != guess:
-            raise CorruptStoreError(f"pack {pack_id[:16]} is truncated", kind="packs", name=pack_id)
-        start = index_region(size, tail)
-        if start < envelope.HEADER_SIZE:
-            raise CorruptStoreError(
-                f"pack {pack_id[:16]} has a bad index length", kind="packs", name=pack_id
-            )
-        if start < size - guess:
-            tail = await self.backend.get("packs", pack_id, start, size - start)
-        return parse_index_tail(self.keys, tail, pack_id)
-
-    async def read_pack(self, pack_id: str) -> tuple[bytes, list[PackEntry]]:
-        """A whole pack, checked (MAC, name, index); CorruptStoreError if anything is wrong."""
-        data = await self.backend.get("packs", pack_id)
-        return data, parse_pack(self.keys, data, pack_id)
-
-    async def verify_object(self, kind: str, name: str) -> None:
-        """Check one object's header and MAC (and that content-named objects match their name)."""
-        data = await self.backend.get(kind, name)
-        k = envelope.KIND_BY_NAME[kind]
-        mac = envelope.verify_mac(self.keys, data, k, name)
-        if kind in ("packs", "index") and mac.hex() != name:
-            raise CorruptStoreError(
-                f"{kind} object {name[:16]} does not match its name", kind=kind, name=name
-            )
-        if kind == "index":
-            open_delta(self.keys, name, data)
-        elif kind == "snapshots":
-            self.open_snapshot(name, data)
-        elif kind == "packs":
-            parse_pack(self.keys, data, name)
-
-    async def stats(self) -> StoreStats:
-        """Counts and sizes, from listings and the index cache (no pack is read)."""
-        await self.refresh_index()
-        packs, deltas, snaps, keys, locks = await asyncio.gather(
-            self.backend.list("packs"),
-            self.backend.list("index"),
-            self.backend.list("snapshots"),
-            self.backend.list("keys"),
-            self.backend.list("locks"),
-        )
-        totals = self.cache.totals()
-        data = totals.get(BLOB_DATA, (0, 0, 0))
-        meta_count = sum(v[0] for k, v in totals.items() if k != BLOB_DATA)
-        return StoreStats(
-            snapshots=len(snaps),
-            packs=len(packs),
-            pack_bytes=sum(o.size for o in packs),
-            index_deltas=len(deltas),
-            index_bytes=sum(o.size for o in deltas),
-            snapshot_bytes=sum(o.size for o in snaps),
-            blobs=data[0] + meta_count,
-            data_blobs=data[0],
-            metadata_blobs=meta_count,
-            data_bytes=data[2],
-            stored_data_bytes=data[1],
-            keys=len(keys),
-            locks=len(locks),
-        )
-
-    def index_entries(self) -> list[IndexEntry]:
-        """Every blob location in the (synced) index cache."""
-        return list(self.cache.entries())
-
-    def index_stats(self) -> IndexStats:
-        return IndexStats(
-            blobs=self.cache.blob_count(),
-            packs=len(self.cache.packs()),
-            deltas=len(self.cache.deltas()),
-            damaged_deltas=dict(self.cache.damaged),
-        )
-
-    async def list_index_deltas(self) -> list[ObjectInfo]:
-        return await self.backend.list("index")
-
-    async def read_index_delta(self, name: str) -> IndexDelta:
-        return open_delta(self.keys, name, await self.backend.get("index", name))
-
-    async def delete_index_deltas(self, names: Iterable[str]) -> None:
-        for n in names:
-            await self.backend.delete("index", n)
-
-    async def delete_packs(self, pack_ids: Iterable[str]) -> None:
-        ids = list(pack_ids)
-        for p in ids:
-            await self.backend.delete("packs", p)
-        self.cache.remove_packs(bytes.fromhex(p) for p in ids)
-
-    async def rebuild_cache(self) -> int:
-        """Drop the local index cache and reload it from the store."""
-        self.cache.reset()
-        return await self.refresh_index()
-
-    async def referenced_blobs(self, headers: Iterable[SnapshotHeader] | None = None) -> set[str]:
-        """Every blob id (tree, records, payloads) the given (default: all) snapshots use."""
-        if headers is None:
-            headers = await self.list_snapshots()
-        used: set[str] = set()
-        for h in headers:
-            used.add(h.tree)
-            ids = await self.read_tree_ids(h)
-            new_ids = [i for i in ids if i not in used]
-            used.update(ids)
-            if new_ids:
-                for rec in (await self.read_blobs(new_ids, BLOB_RECORD)).values():
-                    used.update(SecretRecord.from_bytes(rec).payload_ids())
-        return used
-
-
-__all__ = [
-    "IndexStats",
-    "PackInfo",
-    "Store",
-    "StoreStats",
-    "default_cache_dir",
-]
+__all__ = ["Store", "default_cache_dir"]
