@@ -101,7 +101,7 @@ class Backend(abc.ABC):
         """Release connections; the backend is unusable afterwards."""
 
     async def destroy(self) -> None:
-        """Delete every object of the store (tests and ``store init --force`` clean-up)."""
+        """Delete every object of the store (tests, and re-initialising over a store on purpose)."""
         for kind in KINDS:
             if kind == "config":
                 await self.delete("config", "config")

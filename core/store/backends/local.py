@@ -16,7 +16,6 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 from core._fs import fsync_dir
 from core.store.backends.base import Backend
@@ -30,7 +29,7 @@ class LocalBackend(Backend):
     atomic_create = True
     retry_base_delay = 0.01
 
-    def __init__(self, location: str, *, fsync: bool = True, **options: Any) -> None:
+    def __init__(self, location: str, *, fsync: bool = True, **options: object) -> None:
         raw = location[len("file://") :] if location.startswith("file://") else location
         self.root = Path(raw).expanduser().absolute()
         super().__init__(str(self.root))

@@ -66,7 +66,7 @@ def record_key(record: SecretRecord) -> DiffKey:
     return (record.region, record.project_id, ident)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if isinstance(value, datetime):
         return format_time(value)
     if isinstance(value, tuple):
@@ -77,8 +77,8 @@ def _plain(value: Any) -> Any:
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     field: str
-    old: Any
-    new: Any
+    old: object
+    new: object
 
     def to_json(self) -> dict[str, Any]:
         return {"field": self.field, "old": _plain(self.old), "new": _plain(self.new)}
@@ -182,7 +182,7 @@ class SnapshotDiff:
         return {"summary": self.counts(), "changes": [c.to_json() for c in self.changes]}
 
 
-def _field_changes(old: Any, new: Any, names: Iterable[str]) -> tuple[FieldChange, ...]:
+def _field_changes(old: object, new: object, names: Iterable[str]) -> tuple[FieldChange, ...]:
     out = []
     for name in names:
         a, b = getattr(old, name), getattr(new, name)
