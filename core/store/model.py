@@ -17,13 +17,11 @@ from typing import Any, ClassVar, Self
 
 from core.scaleway.models import Secret, SecretVersion, format_time, join_path
 from core.store import codec
-from core.store.codec import NewerVersionError, canonical_json
 
 __all__ = [
     "MODEL_VERSION",
     "STATUS_COMPLETE",
     "STATUS_PARTIAL",
-    "NewerVersionError",
     "PayloadRef",
     "SecretRecord",
     "SnapshotError",
@@ -31,7 +29,6 @@ __all__ = [
     "SnapshotSummary",
     "SourceInfo",
     "VersionRecord",
-    "canonical_json",
     "decode_tree",
     "encode_tree",
     "sort_records",

@@ -22,6 +22,7 @@ import platformdirs
 from core.store import envelope
 from core.store import keys as key_slots
 from core.store.backends import Backend, ObjectInfo, open_backend
+from core.store.codec import NewerVersionError
 from core.store.config import (
     DEFAULT_PACK_SIZE,
     MAX_PACK_SIZE,
@@ -63,12 +64,7 @@ from core.store.index import (
 from core.store.keys import KeyInfo
 from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
-from core.store.model import (
-    NewerVersionError,
-    SecretRecord,
-    SnapshotHeader,
-    decode_tree,
-)
+from core.store.model import SecretRecord, SnapshotHeader, decode_tree
 from core.store.pack import PackEntry
 from core.store.packer import BlobSink
 from core.store.writer import Writer
