@@ -59,6 +59,13 @@ class Remedy(StrEnum):
     ADD_PROFILE = "add_profile"  # details: profile, and replace ("true") or field
     CHOOSE_PROFILE = "choose_profile"  # details: action (pick | set_default | list), source
     REPLACE_EXISTING = "replace_existing"  # details: what (profile), name
+    # the snapshot store's own (key slots, damage, locations, retention)
+    ADD_KEY = "add_key"
+    LIST_KEYS = "list_keys"
+    CHANGE_PASSPHRASE = "change_passphrase"
+    CHECK_STORE = "check_store"
+    CHOOSE_STORE = "choose_store"
+    WIDEN_RETENTION = "widen_retention"
 
 
 class KlosetError(Exception):

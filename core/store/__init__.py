@@ -9,6 +9,7 @@ async with store.writer() as w:
 ```
 """
 
+from core.store.config import DEFAULT_PACK_SIZE, StoreConfig
 from core.store.crypto import KdfParams
 from core.store.errors import (
     AmbiguousSnapshotError,
@@ -24,7 +25,9 @@ from core.store.errors import (
     UnsupportedFormatError,
     WrongPassphraseError,
 )
+from core.store.keys import KeyInfo
 from core.store.locks import LockHandle, LockInfo
+from core.store.maintenance import StoreStats
 from core.store.model import (
     PayloadRef,
     SecretRecord,
@@ -34,15 +37,8 @@ from core.store.model import (
     SourceInfo,
     VersionRecord,
 )
-from core.store.repository import (
-    DEFAULT_PACK_SIZE,
-    KeyInfo,
-    Store,
-    StoreConfig,
-    StoreStats,
-    Writer,
-    default_cache_dir,
-)
+from core.store.repository import Store, default_cache_dir
+from core.store.writer import Writer
 
 __all__ = [
     "DEFAULT_PACK_SIZE",

@@ -6,7 +6,7 @@ did not answer, retry later) is never reported as *corruption* ("read, and it is
 
 from __future__ import annotations
 
-from core.errors import ExitCode, KlosetError, UsageError
+from core.errors import ExitCode, KlosetError, Remedy, UsageError
 
 
 class StoreError(KlosetError):
@@ -19,7 +19,8 @@ class StoreNotFoundError(StoreError):
     def __init__(self, location: str, *, hint: str | None = None) -> None:
         super().__init__(
             f"no secret-kloset store at {location}",
-            hint=hint or "create one with 'secret-kloset store init', or check the location",
+            hint=hint or "create a store there, or check the location",
+            remedy=Remedy.INIT_STORE,
         )
 
 
@@ -40,6 +41,7 @@ class WrongPassphraseError(StoreError):
         super().__init__(
             message,
             hint="check the passphrase (SECRET_KLOSET_PASSPHRASE, the profile's keyring entry, or the prompt)",
+            remedy=Remedy.CHECK_PASSPHRASE,
         )
 
 
@@ -49,8 +51,8 @@ class StoreLockedError(StoreError):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(
             message,
-            hint=hint
-            or "wait for the other process to finish; 'secret-kloset store unlock' removes stale locks",
+            hint=hint or "wait for the other process to finish, or remove the store's stale locks",
+            remedy=Remedy.UNLOCK_STORE,
         )
 
 
@@ -60,8 +62,9 @@ class CorruptStoreError(StoreError):
     def __init__(self, message: str, *, kind: str | None = None, name: str | None = None) -> None:
         super().__init__(
             message,
-            hint="run 'secret-kloset store check --read-data' to list the damage; "
-            "'store prune' rebuilds the index from the packs that are intact",
+            hint="check the store, reading all data, to list the damage; a prune rebuilds the "
+            "index from the packs that are intact",
+            remedy=Remedy.CHECK_STORE,
         )
         self.kind = kind
         self.name = name
@@ -116,7 +119,8 @@ class SnapshotNotFoundError(StoreError):
     def __init__(self, ref: str) -> None:
         super().__init__(
             f"no snapshot matches {ref!r}",
-            hint="list snapshots with 'secret-kloset snapshots'",
+            hint="list the store's snapshots to find its id",
+            remedy=Remedy.CHOOSE_SNAPSHOT,
         )
 
 
@@ -125,6 +129,7 @@ class AmbiguousSnapshotError(UsageError):
         super().__init__(
             f"snapshot prefix {ref!r} matches {count} snapshots",
             hint="give more characters of the snapshot id",
+            remedy=Remedy.CHOOSE_SNAPSHOT,
         )
 
 
@@ -134,5 +139,6 @@ class LastKeyError(StoreError):
     def __init__(self) -> None:
         super().__init__(
             "refusing to remove the store's last key slot: the data would be lost forever",
-            hint="add another passphrase first with 'secret-kloset store key add'",
+            hint="add another passphrase (a new key slot) first",
+            remedy=Remedy.ADD_KEY,
         )

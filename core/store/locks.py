@@ -217,8 +217,8 @@ class LockHandle:
         if self.lost:
             raise StoreLockedError(
                 f"lost the store lock ({self.lost_reason}); nothing was committed",
-                hint="check the connection to the store and retry; "
-                "'secret-kloset store unlock' removes stale locks",
+                hint="check the connection to the store and retry; remove the store's stale "
+                "locks if they remain",
             )
 
     async def _write(self) -> None:
@@ -248,8 +248,8 @@ class LockHandle:
                 raise StoreLockedError(
                     f"the store is locked: {first.describe()}"
                     + (f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""),
-                    hint="wait for that process to finish; if it died, "
-                    "'secret-kloset store unlock' removes stale locks",
+                    hint="wait for that process to finish; if it died, remove the store's "
+                    "stale locks",
                 )
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)

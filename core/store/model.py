@@ -1,8 +1,8 @@
 """The snapshot data model: what a snapshot holds, as frozen dataclasses.
 
-Every class serializes deterministically (``to_dict`` gives plain JSON types; ``canonical_json``
-sorts keys and uses compact separators), so equal records give equal bytes and therefore
-equal blob ids: an unchanged secret costs nothing in the next snapshot.
+Each class only declares its fields; :mod:`core.store.codec` encodes them all the same way
+(docs/FORMAT.md, "Canonical JSON"), so equal records give equal bytes and therefore equal blob
+ids: an unchanged secret costs nothing in the next snapshot.
 
 Names, paths, tags, descriptions and project names are secret-bearing: no ``repr`` here shows
 them (ids and counts only). They only ever leave memory encrypted (see ``docs/FORMAT.md``).
@@ -10,13 +10,29 @@ them (ids and counts only). They only ever leave memory encrypted (see ``docs/FO
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from core.scaleway.models import Secret, SecretVersion, format_time, join_path, parse_time
+from core.scaleway.models import Secret, SecretVersion, format_time, join_path
+from core.store import codec
+
+__all__ = [
+    "MODEL_VERSION",
+    "STATUS_COMPLETE",
+    "STATUS_PARTIAL",
+    "PayloadRef",
+    "SecretRecord",
+    "SnapshotError",
+    "SnapshotHeader",
+    "SnapshotSummary",
+    "SourceInfo",
+    "VersionRecord",
+    "decode_tree",
+    "encode_tree",
+    "sort_records",
+]
 
 MODEL_VERSION = 1
 
@@ -24,37 +40,26 @@ STATUS_COMPLETE = "complete"
 STATUS_PARTIAL = "partial"
 
 
-class NewerVersionError(ValueError):
-    """A record or header written by a newer program (a reader must not guess)."""
+class _Codec:
+    """The one codec's methods on every model class (:mod:`core.store.codec`)."""
 
+    __slots__ = ()
 
-def canonical_json(value: Any) -> bytes:
-    """Deterministic JSON: sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (what :meth:`to_bytes` encodes)."""
+        return codec.encode(self)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return codec.decode(cls, data)
 
-def _t(value: datetime | None) -> str | None:
-    return format_time(value)
+    def to_bytes(self) -> bytes:
+        """The canonical JSON bytes (a record's blob id is a MAC of these)."""
+        return codec.to_bytes(self)
 
-
-def _pt(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    text = str(value)
-    if len(text) == 27 and text[-1] == "Z":  # our own format_time output: the fast path
-        try:
-            return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" itself
-        except ValueError:
-            pass
-    return parse_time(text)
-
-
-def _opt_dict(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    return dict(value)
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Self:
+        return codec.from_bytes(cls, raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +75,11 @@ class PayloadRef:
 
 
 @dataclass(frozen=True, slots=True)
-class VersionRecord:
+class VersionRecord(_Codec):
     """One version of a secret: its metadata, and a reference to its data (never the data)."""
 
     revision: int
-    status: str
+    status: str = codec.fallback("unknown_status")
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deleted_at: datetime | None = None
@@ -85,39 +90,6 @@ class VersionRecord:
     payload: str | None = None  # blob id (hex) of the data, or None when it was not read
     crc32: int | None = None
     size: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "status": self.status,
-            "created_at": _t(self.created_at),
-            "updated_at": _t(self.updated_at),
-            "deleted_at": _t(self.deleted_at),
-            "deletion_requested_at": _t(self.deletion_requested_at),
-            "description": self.description,
-            "latest": self.latest,
-            "ephemeral_properties": self.ephemeral_properties,
-            "payload": self.payload,
-            "crc32": self.crc32,
-            "size": self.size,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VersionRecord:
-        return cls(
-            revision=int(data["revision"]),
-            status=str(data.get("status") or "unknown_status"),
-            created_at=_pt(data.get("created_at")),
-            updated_at=_pt(data.get("updated_at")),
-            deleted_at=_pt(data.get("deleted_at")),
-            deletion_requested_at=_pt(data.get("deletion_requested_at")),
-            description=str(data.get("description") or ""),
-            latest=bool(data.get("latest", False)),
-            ephemeral_properties=_opt_dict(data.get("ephemeral_properties")),
-            payload=data.get("payload"),
-            crc32=None if data.get("crc32") is None else int(data["crc32"]),
-            size=None if data.get("size") is None else int(data["size"]),
-        )
 
     @classmethod
     def from_api(cls, version: SecretVersion, payload: PayloadRef | None = None) -> VersionRecord:
@@ -149,11 +121,14 @@ class VersionRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class SecretRecord:
+class SecretRecord(_Codec):
     """One secret in a snapshot: every metadata field and every version.
 
     Records are keyed by ``(region, project_id, path, name)``; each is its own blob.
     """
+
+    RECORD_VERSION: ClassVar[int] = MODEL_VERSION
+    RECORD_LABEL: ClassVar[str] = "secret record"
 
     region: str
     project_id: str
@@ -200,70 +175,6 @@ class SecretRecord:
 
     def payload_ids(self) -> list[str]:
         return [v.payload for v in self.versions if v.payload is not None]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "v": MODEL_VERSION,
-            "region": self.region,
-            "project_id": self.project_id,
-            "secret_id": self.secret_id,
-            "name": self.name,
-            "path": self.path,
-            "type": self.type,
-            "status": self.status,
-            "tags": list(self.tags),
-            "description": self.description,
-            "protected": self.protected,
-            "managed": self.managed,
-            "ephemeral_policy": self.ephemeral_policy,
-            "key_id": self.key_id,
-            "used_by": list(self.used_by),
-            "created_at": _t(self.created_at),
-            "updated_at": _t(self.updated_at),
-            "deletion_requested_at": _t(self.deletion_requested_at),
-            "version_count": self.version_count,
-            "versions": [v.to_dict() for v in self.versions],
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SecretRecord:
-        return cls(
-            region=str(data["region"]),
-            project_id=str(data["project_id"]),
-            secret_id=str(data["secret_id"]),
-            name=str(data["name"]),
-            path=str(data.get("path", "/")),
-            type=str(data.get("type", "opaque")),
-            status=str(data.get("status", "ready")),
-            tags=tuple(str(t) for t in data.get("tags") or ()),
-            description=str(data.get("description") or ""),
-            protected=bool(data.get("protected", False)),
-            managed=bool(data.get("managed", False)),
-            ephemeral_policy=_opt_dict(data.get("ephemeral_policy")),
-            key_id=data.get("key_id"),
-            used_by=tuple(str(u) for u in data.get("used_by") or ()),
-            created_at=_pt(data.get("created_at")),
-            updated_at=_pt(data.get("updated_at")),
-            deletion_requested_at=_pt(data.get("deletion_requested_at")),
-            version_count=int(data.get("version_count") or 0),
-            versions=tuple(VersionRecord.from_dict(v) for v in data.get("versions") or ()),
-            error=data.get("error"),
-        )
-
-    def to_bytes(self) -> bytes:
-        return canonical_json(self.to_dict())
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> SecretRecord:
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise ValueError("a secret record must be a JSON object")
-        if int(data.get("v", 1)) > MODEL_VERSION:
-            raise NewerVersionError(
-                f"secret record version {data.get('v')} is newer than this program"
-            )
-        return cls.from_dict(data)
 
     @classmethod
     def from_api(
@@ -315,40 +226,21 @@ class SecretRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceInfo:
+class SourceInfo(_Codec):
     """Where a snapshot's secrets came from (one project in one region)."""
 
-    provider: str = "scaleway"
+    provider: str = codec.fallback("scaleway", default="scaleway")
     region: str = ""
     organization_id: str = ""
     project_id: str = ""
     project_name: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "region": self.region,
-            "organization_id": self.organization_id,
-            "project_id": self.project_id,
-            "project_name": self.project_name,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SourceInfo:
-        return cls(
-            provider=str(data.get("provider") or "scaleway"),
-            region=str(data.get("region") or ""),
-            organization_id=str(data.get("organization_id") or ""),
-            project_id=str(data.get("project_id") or ""),
-            project_name=str(data.get("project_name") or ""),
-        )
 
     def __repr__(self) -> str:  # project names are secret-bearing
         return f"SourceInfo(provider={self.provider!r}, region={self.region!r}, project_id={self.project_id!r})"
 
 
 @dataclass(frozen=True, slots=True)
-class SnapshotError:
+class SnapshotError(_Codec):
     """One secret that could not be fully backed up (message carries ids only)."""
 
     secret_id: str
@@ -356,26 +248,9 @@ class SnapshotError:
     project_id: str
     message: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "secret_id": self.secret_id,
-            "region": self.region,
-            "project_id": self.project_id,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SnapshotError:
-        return cls(
-            secret_id=str(data.get("secret_id") or ""),
-            region=str(data.get("region") or ""),
-            project_id=str(data.get("project_id") or ""),
-            message=str(data.get("message") or ""),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class SnapshotSummary:
+class SnapshotSummary(_Codec):
     """Counts and sizes of one snapshot; the store fills the ``*_added`` fields at commit."""
 
     secrets: int = 0
@@ -390,21 +265,13 @@ class SnapshotSummary:
     errors: int = 0
     duration_seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SnapshotSummary:
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in data and data[f.name] is not None:
-                kwargs[f.name] = float(data[f.name]) if f.type == "float" else int(data[f.name])
-        return cls(**kwargs)
-
 
 @dataclass(frozen=True, slots=True)
-class SnapshotHeader:
+class SnapshotHeader(_Codec):
     """A snapshot: who, when, from where, how it went, and its tree (a blob of record ids)."""
+
+    RECORD_VERSION: ClassVar[int] = MODEL_VERSION
+    RECORD_LABEL: ClassVar[str] = "snapshot"
 
     id: str  # 64 hex chars, random
     time: datetime
@@ -417,7 +284,7 @@ class SnapshotHeader:
     host: str = ""
     username: str = ""
     tool_version: str = ""
-    status: str = STATUS_COMPLETE
+    status: str = codec.fallback(STATUS_COMPLETE, default=STATUS_COMPLETE)
     errors: tuple[SnapshotError, ...] = ()
     summary: SnapshotSummary = field(default_factory=SnapshotSummary)
     pinned: bool = False
@@ -448,63 +315,6 @@ class SnapshotHeader:
                 continue
             return True
         return project is None and region is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "v": MODEL_VERSION,
-            "id": self.id,
-            "time": format_time(self.time),
-            "tree": self.tree,
-            "sources": [s.to_dict() for s in self.sources],
-            "parent": self.parent,
-            "tags": list(self.tags),
-            "environment": self.environment,
-            "data_class": self.data_class,
-            "host": self.host,
-            "username": self.username,
-            "tool_version": self.tool_version,
-            "status": self.status,
-            "errors": [e.to_dict() for e in self.errors],
-            "summary": self.summary.to_dict(),
-            "pinned": self.pinned,
-            "description": self.description,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SnapshotHeader:
-        time = _pt(data.get("time"))
-        if time is None:
-            raise ValueError("snapshot header without a time")
-        return cls(
-            id=str(data["id"]),
-            time=time,
-            tree=str(data["tree"]),
-            sources=tuple(SourceInfo.from_dict(s) for s in data.get("sources") or ()),
-            parent=data.get("parent"),
-            tags=tuple(str(t) for t in data.get("tags") or ()),
-            environment=data.get("environment"),
-            data_class=data.get("data_class"),
-            host=str(data.get("host") or ""),
-            username=str(data.get("username") or ""),
-            tool_version=str(data.get("tool_version") or ""),
-            status=str(data.get("status") or STATUS_COMPLETE),
-            errors=tuple(SnapshotError.from_dict(e) for e in data.get("errors") or ()),
-            summary=SnapshotSummary.from_dict(data.get("summary") or {}),
-            pinned=bool(data.get("pinned", False)),
-            description=str(data.get("description") or ""),
-        )
-
-    def to_bytes(self) -> bytes:
-        return canonical_json(self.to_dict())
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> SnapshotHeader:
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise ValueError("a snapshot header must be a JSON object")
-        if int(data.get("v", 1)) > MODEL_VERSION:
-            raise NewerVersionError(f"snapshot version {data.get('v')} is newer than this program")
-        return cls.from_dict(data)
 
     def __repr__(self) -> str:  # tags and project names are secret-bearing
         return (

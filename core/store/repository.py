@@ -1,50 +1,51 @@
-"""The snapshot store: open/init, key slots, the writer, snapshots and blob reads.
+"""The snapshot store: open/init, snapshots and blob reads (restic's ``internal/repository``).
 
-See docs/FORMAT.md for the on-backend format this module implements.
+Its neighbours hold the other concerns: :mod:`core.store.config` (the config object),
+:mod:`core.store.keys` (key slots), :mod:`core.store.packer` (pack building),
+:mod:`core.store.writer` (the snapshot writer), :mod:`core.store.ops` (check, forget, prune,
+copy, diff). See docs/FORMAT.md for the on-backend format.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
-import secrets
-import socket
-from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from core import __version__
-from core.errors import UsageError
-from core.scaleway.models import format_time, parse_time
 from core.store import envelope
+from core.store import keys as key_slots
 from core.store.backends import Backend, ObjectInfo, open_backend
+from core.store.codec import NewerVersionError
+from core.store.config import (
+    DEFAULT_PACK_SIZE,
+    MAX_PACK_SIZE,
+    MIN_PACK_SIZE,
+    StoreConfig,
+    parse_config,
+    seal_config,
+)
 from core.store.crypto import (
     BLOB_DATA,
     BLOB_RECORD,
     BLOB_TREE,
     ID_SIZE,
     KEY_SIZE,
-    METADATA_TYPES,
-    SALT_SIZE,
     DecryptionError,
     KdfParams,
     Keys,
-    passphrase_key,
     random_bytes,
-    unwrap_master,
 )
 from core.store.errors import (
     AmbiguousSnapshotError,
     BlobNotFoundError,
     CorruptStoreError,
-    LastKeyError,
     ObjectExistsError,
     ObjectNotFoundError,
     SnapshotNotFoundError,
@@ -52,40 +53,30 @@ from core.store.errors import (
     StoreExistsError,
     StoreNotFoundError,
     UnsupportedFormatError,
-    WrongPassphraseError,
 )
 from core.store.index import (
     IndexCache,
     IndexDelta,
     IndexEntry,
     delta_from_entries,
-    open_delta,
     seal_delta,
 )
+from core.store.keys import KeyInfo
 from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
-from core.store.model import (
-    STATUS_COMPLETE,
-    STATUS_PARTIAL,
-    NewerVersionError,
-    SecretRecord,
-    SnapshotError,
-    SnapshotHeader,
-    SnapshotSummary,
-    SourceInfo,
-    decode_tree,
-    encode_tree,
-)
-from core.store.pack import TRAILER_SIZE, PackBuilder, PackEntry, parse_index_tail, parse_pack
+from core.store.maintenance import Maintenance
+from core.store.model import SecretRecord, SnapshotHeader, decode_tree
+from core.store.pack import PackEntry
+from core.store.packer import BlobSink
+from core.store.writer import Writer
+
+if TYPE_CHECKING:
+    from core.store.ops.check import CheckReport
+    from core.store.ops.copy import CopyReport
+    from core.store.ops.forget import ForgetResult, RetentionPolicy
+    from core.store.ops.prune import PruneReport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PACK_SIZE = 8 * 1024 * 1024
-MIN_PACK_SIZE = 4 * 1024
-MAX_PACK_SIZE = 512 * 1024 * 1024
-FORMAT_NAME = "secret-kloset"
-INDEX_FLUSH_ENTRIES = 100_000  # write an intermediate index delta past this many entries
-KNOWN_IDS_IN_MEMORY = 1_000_000  # above this many indexed blobs, dedup queries SQLite per blob
-UPLOADS_IN_FLIGHT = 2
 READ_CONCURRENCY = 16
 COALESCE_GAP = 64 * 1024
 COALESCE_MAX = 8 * 1024 * 1024
@@ -95,534 +86,10 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("secret-kloset"))
 
 
-# --------------------------------------------------------------------------- config + key slots
-
-
-@dataclass(frozen=True, slots=True)
-class StoreConfig:
-    store_id: str
-    version: int
-    created: datetime
-    pack_size: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT_NAME,
-            "version": self.version,
-            "store_id": self.store_id,
-            "created": format_time(self.created),
-            "pack_size": self.pack_size,
-        }
-
-
-def _parse_config(data: bytes) -> StoreConfig:
-    body = envelope.body_of(data, envelope.KIND_CONFIG, "config")
-    try:
-        raw = json.loads(body)
-        if raw.get("format") != FORMAT_NAME:
-            raise ValueError("not a secret-kloset config")
-        version = int(raw["version"])
-        if version != envelope.FORMAT_VERSION:
-            raise UnsupportedFormatError(
-                f"the store uses format version {version}; this program reads version "
-                f"{envelope.FORMAT_VERSION}"
-            )
-        store_id = str(raw["store_id"])
-        if len(bytes.fromhex(store_id)) != ID_SIZE:
-            raise ValueError("bad store id")
-        return StoreConfig(
-            store_id=store_id,
-            version=version,
-            created=parse_time(raw.get("created")) or datetime.now(UTC),
-            pack_size=int(raw.get("pack_size") or DEFAULT_PACK_SIZE),
-        )
-    except (ValueError, KeyError, TypeError) as err:
-        raise CorruptStoreError(
-            "the store's config object is malformed", kind="config", name="config"
-        ) from err
-
-
-@dataclass(frozen=True, slots=True)
-class KeySlot:
-    id: str
-    created: datetime
-    kdf: KdfParams
-    salt: bytes
-    wrapped: bytes
-    host: str = ""
-    username: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "v": 1,
-            "id": self.id,
-            "created": format_time(self.created),
-            "kdf": {**self.kdf.to_dict(), "salt": base64.b64encode(self.salt).decode()},
-            "wrapped": base64.b64encode(self.wrapped).decode(),
-            "host": self.host,
-            "username": self.username,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> KeySlot:
-        kdf = raw["kdf"]
-        return cls(
-            id=str(raw["id"]),
-            created=parse_time(raw.get("created")) or datetime.fromtimestamp(0, UTC),
-            kdf=KdfParams(
-                opslimit=int(kdf["opslimit"]),
-                memlimit=int(kdf["memlimit"]),
-                algorithm=str(kdf.get("algorithm", "argon2id13")),
-            ),
-            salt=base64.b64decode(kdf["salt"]),
-            wrapped=base64.b64decode(raw["wrapped"]),
-            host=str(raw.get("host", "")),
-            username=str(raw.get("username", "")),
-        )
-
-    def __repr__(self) -> str:
-        return f"KeySlot(id={self.id[:8]!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """What ``key list`` shows about a key slot."""
-
-    id: str
-    created: datetime
-    current: bool
-    kdf: KdfParams
-    host: str = ""
-    username: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "created": format_time(self.created),
-            "current": self.current,
-            "kdf": self.kdf.to_dict(),
-            "host": self.host,
-            "username": self.username,
-        }
-
-
-def _seal_slot(keys: Keys, slot: KeySlot) -> bytes:
-    body = json.dumps(slot.to_dict(), sort_keys=True).encode()
-    return envelope.seal(keys, envelope.KIND_KEY, body)
-
-
-def _parse_slot(name: str, data: bytes) -> KeySlot:
-    body = envelope.body_of(data, envelope.KIND_KEY, name)
-    try:
-        slot = KeySlot.from_dict(json.loads(body))
-    except (ValueError, KeyError, TypeError) as err:
-        raise CorruptStoreError(
-            f"key slot {name[:16]} is malformed", kind="keys", name=name
-        ) from err
-    if slot.id != name:
-        raise CorruptStoreError(
-            f"key slot {name[:16]} does not match its name", kind="keys", name=name
-        )
-    return slot
-
-
-def _make_slot(keys: Keys, passphrase: str, kdf: KdfParams) -> KeySlot:
-    slot_id = secrets.token_bytes(32)
-    salt = random_bytes(SALT_SIZE)
-    wrapping = passphrase_key(passphrase, salt, kdf)
-    return KeySlot(
-        id=slot_id.hex(),
-        created=datetime.now(UTC),
-        kdf=kdf,
-        salt=salt,
-        wrapped=keys.wrap(wrapping, slot_id),
-        host=socket.gethostname(),
-        username=_username(),
-    )
-
-
-def _username() -> str:
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:
-        return ""
-
-
-# --------------------------------------------------------------------------- the writer
-
-
-@dataclass
-class WriterStats:
-    blobs_added: int = 0
-    blobs_reused: int = 0
-    data_added: int = 0
-    data_reused: int = 0
-    records_added: int = 0
-    records_reused: int = 0
-    bytes_added: int = 0  # bytes written to the backend (packs, index deltas, snapshots)
-    raw_bytes_added: int = 0  # plaintext bytes of the new blobs
-    packs_written: int = 0
-
-
-class BlobSink:
-    """Packs blobs, uploads sealed packs in the background, and writes index deltas.
-
-    Used by the snapshot writer and by maintenance (repacking). Nothing it writes is visible
-    to readers of snapshots until a snapshot refers to it.
-    """
-
-    def __init__(self, store: Store, *, pack_size: int | None = None) -> None:
-        self.store = store
-        self.keys = store.keys
-        self.pack_size = pack_size or store.config.pack_size
-        self._packs: dict[bool, PackBuilder] = {}
-        self._pending: dict[bytes, int] = {}  # blob id -> type, for blobs not yet in the cache
-        self._uploaded: dict[bytes, list[PackEntry]] = {}  # sealed+durable packs, not indexed yet
-        self._uploads: set[asyncio.Task[None]] = set()
-        self._upload_slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
-        self._failure: BaseException | None = None
-        self.stats = WriterStats()
-        self.written_packs: list[str] = []
-        self.written_deltas: list[str] = []
-        self._uploaded_entries = 0
-        # Known blob ids in memory (one query instead of one per blob) unless the index is huge.
-        self._known: set[bytes] | None = store.cache.all_ids(limit=KNOWN_IDS_IN_MEMORY)
-
-    def known(self, blob_id: bytes) -> bool:
-        if blob_id in self._pending:
-            return True
-        if self._known is not None:
-            return blob_id in self._known
-        return self.store.cache.has(blob_id)
-
-    async def put_blob(
-        self, blob_type: int, data: bytes, *, blob_id: bytes | None = None
-    ) -> tuple[str, bool]:
-        """Add a blob unless the store has it; returns (id hex, added)."""
-        self._raise_failure()
-        bid = blob_id or self.keys.blob_id(blob_type, data)
-        if self.known(bid):
-            self.stats.blobs_reused += 1
-            return bid.hex(), False
-        metadata = blob_type in METADATA_TYPES
-        pack = self._packs.get(metadata)
-        if pack is None:
-            pack = self._packs[metadata] = PackBuilder(self.keys, metadata=metadata)
-        pack.add(blob_type, bid, data)
-        self._pending[bid] = blob_type
-        self.stats.blobs_added += 1
-        self.stats.raw_bytes_added += len(data)
-        if pack.size >= self.pack_size:
-            await self._seal(metadata)
-        return bid.hex(), True
-
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-
-    async def _seal(self, metadata: bool) -> None:
-        pack = self._packs.pop(metadata, None)
-        if pack is None or not len(pack):
-            return
-        await self._upload_slots.acquire()
-        if self._failure is not None:
-            self._upload_slots.release()
-            raise self._failure
-        task = asyncio.create_task(self._upload(pack))
-        self._uploads.add(task)
-        task.add_done_callback(self._uploads.discard)
-
-    async def _upload(self, pack: PackBuilder) -> None:
-        try:
-            pack_hex, data, entries = await asyncio.to_thread(pack.finish)
-            try:
-                await self.store.backend.put("packs", pack_hex, data, create_only=True)
-            except ObjectExistsError:
-                pass  # identical content (its name is its MAC): already durable
-            self._uploaded[bytes.fromhex(pack_hex)] = entries
-            self._uploaded_entries += len(entries)
-            self.stats.bytes_added += len(data)
-            self.stats.packs_written += 1
-            self.written_packs.append(pack_hex)
-        except BaseException as err:
-            if self._failure is None:
-                self._failure = err
-            raise
-        finally:
-            self._upload_slots.release()
-
-    async def _drain(self) -> None:
-        if self._uploads:
-            await asyncio.gather(*list(self._uploads), return_exceptions=True)
-        self._raise_failure()
-
-    async def flush_packs(self) -> dict[bytes, list[PackEntry]]:
-        """Seal open packs and wait for every upload; returns (and forgets) the uploaded packs."""
-        for metadata in (False, True):
-            await self._seal(metadata)
-        await self._drain()
-        done = self._uploaded
-        self._uploaded = {}
-        self._uploaded_entries = 0
-        return done
-
-    def _forget_pending(self, packs: dict[bytes, list[PackEntry]]) -> None:
-        """Blobs of these packs are now in the index: move them from pending to known."""
-        for entries in packs.values():
-            for e in entries:
-                self._pending.pop(e.blob_id, None)
-                if self._known is not None:
-                    self._known.add(e.blob_id)
-
-    async def flush(self) -> str | None:
-        """Make everything added so far durable and indexed; returns the delta name (if any)."""
-        packs = await self.flush_packs()
-        if not packs:
-            return None
-        name = await self.store.write_index_delta(IndexDelta(packs=packs))
-        self.stats.bytes_added += self.store.last_delta_size
-        self.written_deltas.append(name)
-        self._forget_pending(packs)
-        return name
-
-    async def maybe_flush_index(self) -> None:
-        """Bound memory: index the uploaded packs early once they list many blobs."""
-        if self._uploaded_entries >= INDEX_FLUSH_ENTRIES:
-            packs = self._uploaded
-            self._uploaded = {}
-            self._uploaded_entries = 0
-            name = await self.store.write_index_delta(IndexDelta(packs=packs))
-            self.stats.bytes_added += self.store.last_delta_size
-            self.written_deltas.append(name)
-            self._forget_pending(packs)
-
-    async def abort(self) -> None:
-        for task in list(self._uploads):
-            task.cancel()
-        if self._uploads:
-            await asyncio.gather(*list(self._uploads), return_exceptions=True)
-        self._packs.clear()
-        self._pending.clear()
-        self._uploaded.clear()
-
-
-class Writer:
-    """Adds blobs and commits snapshots under a shared lock (``async with store.writer()``).
-
-    An exception or a cancellation inside the ``async with`` block commits nothing: packs
-    already uploaded stay unreferenced until ``prune`` removes them.
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        tags: Sequence[str] = (),
-        pack_size: int | None = None,
-        lock_lifetime: float = DEFAULT_LIFETIME,
-        lock_wait: float = 0.0,
-    ) -> None:
-        self.store = store
-        self.tags = tuple(tags)
-        self._pack_size = pack_size
-        self._lock_lifetime = lock_lifetime
-        self._lock_wait = lock_wait
-        self.lock: LockHandle | None = None
-        self.sink: BlobSink | None = None
-        self._records: list[tuple[tuple[str, str, str, str, str], str]] = []
-        self._record_ids: set[str] = set()
-        self.commits: list[SnapshotHeader] = []
-        self._closed = False
-
-    async def __aenter__(self) -> Writer:
-        self.lock = await self.store.lock(
-            exclusive=False, lifetime=self._lock_lifetime, wait=self._lock_wait, purpose="backup"
-        )
-        try:
-            # Under the lock no prune runs: sync the cache so that deduplication never
-            # trusts a blob that a prune elsewhere removed while this Store was open.
-            await self.store.refresh_index()
-        except BaseException:
-            await self.lock.release()
-            raise
-        self.sink = BlobSink(self.store, pack_size=self._pack_size)
-        return self
-
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._closed = True
-        try:
-            if self.sink is not None:
-                # Anything not committed is dropped (uploads in flight are cancelled), whether
-                # the block failed or simply ended without a commit.
-                await self.sink.abort()
-        finally:
-            if self.lock is not None:
-                await self.lock.release()
-
-    def _ready(self) -> BlobSink:
-        if self.sink is None or self.lock is None or self._closed:
-            raise StoreError("the writer is not open: use 'async with store.writer() as w'")
-        return self.sink
-
-    @property
-    def stats(self) -> WriterStats:
-        return self._ready().stats
-
-    async def put_payload(self, data: bytes) -> str:
-        """Store one version's data (deduplicated); returns its blob id (hex)."""
-        sink = self._ready()
-        bid, added = await sink.put_blob(BLOB_DATA, bytes(data))
-        if added:
-            sink.stats.data_added += 1
-        else:
-            sink.stats.data_reused += 1
-        await sink.maybe_flush_index()
-        return bid
-
-    async def put_record(self, record: SecretRecord) -> str:
-        """Store a secret record and add it to the next snapshot's tree; returns its blob id."""
-        sink = self._ready()
-        bid, added = await sink.put_blob(BLOB_RECORD, record.to_bytes())
-        if added:
-            sink.stats.records_added += 1
-        else:
-            sink.stats.records_reused += 1
-        if bid not in self._record_ids:
-            self._record_ids.add(bid)
-            self._records.append(((*record.key, record.secret_id), bid))
-        return bid
-
-    def has_payload(self, blob_id: str) -> bool:
-        """True when the store (or this writer) already holds that blob."""
-        return self._ready().known(bytes.fromhex(blob_id))
-
-    async def flush(self) -> None:
-        """Make the blobs added so far durable and indexed (no snapshot yet)."""
-        sink = self._ready()
-        self.lock.check()  # type: ignore[union-attr]
-        await sink.flush()
-
-    async def commit(
-        self,
-        *,
-        sources: Iterable[SourceInfo] = (),
-        parent: str | None = None,
-        tags: Iterable[str] | None = None,
-        environment: str | None = None,
-        data_class: str | None = None,
-        errors: Iterable[SnapshotError] = (),
-        summary: SnapshotSummary | None = None,
-        status: str | None = None,
-        host: str | None = None,
-        description: str = "",
-        pinned: bool = False,
-        record_ids: Sequence[str] | None = None,
-        time: datetime | None = None,
-    ) -> SnapshotHeader:
-        """Write the tree, make every blob durable and indexed, then the snapshot object.
-
-        The tree is ``record_ids`` if given, else every record put since the last commit, in
-        key order. The snapshot becomes visible only once its own object is written.
-        """
-        sink = self._ready()
-        assert self.lock is not None
-        self.lock.check()
-        if record_ids is None:
-            ids = [bid for _key, bid in sorted(self._records)]
-        else:
-            ids = list(record_ids)
-        tree_id, _ = await sink.put_blob(BLOB_TREE, encode_tree(ids))
-        await sink.flush()
-        self.lock.check()
-        errs = tuple(errors)
-        st = sink.stats
-        base = summary or SnapshotSummary(secrets=len(ids), errors=len(errs))
-        header = SnapshotHeader(
-            id=secrets.token_hex(32),
-            time=time or datetime.now(UTC),
-            tree=tree_id,
-            sources=tuple(sources),
-            parent=parent,
-            tags=tuple(tags) if tags is not None else self.tags,
-            environment=environment,
-            data_class=data_class,
-            host=host if host is not None else socket.gethostname(),
-            username=_username(),
-            tool_version=__version__,
-            status=status or (STATUS_PARTIAL if errs else STATUS_COMPLETE),
-            errors=errs,
-            summary=base,
-            pinned=pinned,
-            description=description,
-        )
-        obj = self.store.seal_snapshot(header)
-        header = replace(
-            header,
-            summary=replace(
-                base,
-                bytes_added=st.bytes_added + len(obj),
-                blobs_added=st.blobs_added,
-                blobs_reused=st.blobs_reused,
-                records_reused=st.records_reused,
-            ),
-        )
-        obj = self.store.seal_snapshot(header)
-        await self.store.backend.put("snapshots", header.id, obj, create_only=True)
-        self.commits.append(header)
-        self._records = []
-        self._record_ids = set()
-        sink.stats = WriterStats()
-        return header
-
-
 # --------------------------------------------------------------------------- the store
 
 
-@dataclass
-class PackInfo:
-    id: str
-    size: int
-
-
-@dataclass
-class StoreStats:
-    """Sizes and counts of a store (``store stats``)."""
-
-    snapshots: int = 0
-    packs: int = 0
-    pack_bytes: int = 0  # bytes of all packfiles on the backend
-    index_deltas: int = 0
-    index_bytes: int = 0
-    snapshot_bytes: int = 0
-    blobs: int = 0  # distinct blobs the index knows
-    data_blobs: int = 0
-    metadata_blobs: int = 0
-    data_bytes: int = 0  # plaintext bytes of the distinct data blobs
-    stored_data_bytes: int = 0  # their encrypted (compressed) size
-    keys: int = 0
-    locks: int = 0
-
-    @property
-    def total_bytes(self) -> int:
-        return self.pack_bytes + self.index_bytes + self.snapshot_bytes
-
-    def to_dict(self) -> dict[str, int]:
-        out = {k: int(v) for k, v in self.__dict__.items()}
-        out["total_bytes"] = self.total_bytes
-        return out
-
-
-@dataclass
-class IndexStats:
-    blobs: int = 0
-    packs: int = 0
-    deltas: int = 0
-    damaged_deltas: dict[str, str] = field(default_factory=dict)
-
-
-class Store:
+class Store(Maintenance):
     """An open store. Build one with :meth:`init` or :meth:`open`; close it when done."""
 
     def __init__(
@@ -667,11 +134,10 @@ class Store:
         pack_size: int = DEFAULT_PACK_SIZE,
         cache_dir: Path | str | None = None,
         backend: Backend | None = None,
-        **backend_options: Any,
+        **backend_options: object,
     ) -> Store:
         """Create a store at ``location`` (refused if one is there) and return it open."""
-        if not passphrase:
-            raise StoreError("an empty passphrase is not allowed", hint="choose a passphrase")
+        key_slots.check_passphrase(passphrase)
         if not MIN_PACK_SIZE <= pack_size <= MAX_PACK_SIZE:
             raise StoreError(
                 f"pack size {pack_size} is out of range",
@@ -684,7 +150,7 @@ class Store:
                 raise StoreExistsError(be.location)
             store_id = random_bytes(ID_SIZE)
             keys = Keys(random_bytes(KEY_SIZE), store_id)
-            slot = await asyncio.to_thread(_make_slot, keys, passphrase, kdf)
+            slot = await asyncio.to_thread(key_slots.make_slot, keys, passphrase, kdf)
             config = StoreConfig(
                 store_id=store_id.hex(),
                 version=envelope.FORMAT_VERSION,
@@ -692,10 +158,8 @@ class Store:
                 pack_size=pack_size,
             )
             # Key slot first, config last: a store exists once its config does.
-            await be.put("keys", slot.id, _seal_slot(keys, slot), create_only=True)
-            cfg = envelope.seal(
-                keys, envelope.KIND_CONFIG, json.dumps(config.to_dict(), sort_keys=True).encode()
-            )
+            await be.put("keys", slot.id, key_slots.seal_slot(keys, slot), create_only=True)
+            cfg = seal_config(keys, config)
             try:
                 await be.put("config", "config", cfg, create_only=True)
             except ObjectExistsError:
@@ -725,7 +189,7 @@ class Store:
         cache_dir: Path | str | None = None,
         key_id: str | None = None,
         backend: Backend | None = None,
-        **backend_options: Any,
+        **backend_options: object,
     ) -> Store:
         """Open an existing store; raises StoreNotFoundError or WrongPassphraseError."""
         be = backend or open_backend(location, **backend_options)
@@ -734,8 +198,8 @@ class Store:
                 raw_config = await be.get("config", "config")
             except ObjectNotFoundError:
                 raise StoreNotFoundError(be.location) from None
-            config = _parse_config(raw_config)
-            keys, slot_id = await cls._unlock(be, config, passphrase, key_id)
+            config = parse_config(raw_config)
+            keys, slot_id = await key_slots.unlock(be, config, passphrase, key_id)
             try:
                 envelope.verify_mac(keys, raw_config, envelope.KIND_CONFIG, "config")
             except CorruptStoreError:
@@ -757,46 +221,6 @@ class Store:
                 await be.close()
             raise
 
-    @staticmethod
-    async def _unlock(
-        be: Backend, config: StoreConfig, passphrase: str, key_id: str | None
-    ) -> tuple[Keys, str]:
-        store_id = bytes.fromhex(config.store_id)
-        names = [o.name for o in await be.list("keys")]
-        if key_id:
-            names = [n for n in names if n.startswith(key_id)]
-        if not names:
-            raise CorruptStoreError("the store has no key slot", kind="keys", name="")
-        derived: dict[tuple[bytes, KdfParams], bytes] = {}
-        for name in names:
-            try:
-                data = await be.get("keys", name)
-                slot = _parse_slot(name, data)
-            except ObjectNotFoundError:
-                continue
-            except CorruptStoreError as err:
-                log.warning("skipping key slot %s: %s", name[:8], err.message)
-                continue
-            cache_key = (slot.salt, slot.kdf)
-            if cache_key not in derived:
-                try:
-                    derived[cache_key] = await asyncio.to_thread(
-                        passphrase_key, passphrase, slot.salt, slot.kdf
-                    )
-                except ValueError:
-                    log.warning("skipping key slot %s: bad KDF parameters", name[:8])
-                    continue
-            try:
-                master = unwrap_master(
-                    derived[cache_key], slot.wrapped, store_id, bytes.fromhex(name)
-                )
-            except DecryptionError:
-                continue
-            keys = Keys(master, store_id)
-            envelope.verify_mac(keys, data, envelope.KIND_KEY, name)
-            return keys, name
-        raise WrongPassphraseError()
-
     async def close(self) -> None:
         if self._closed:
             return
@@ -812,57 +236,16 @@ class Store:
 
     # ------------------------------------------------------------------ key slots
 
-    async def _slots(self) -> list[KeySlot]:
-        out = []
-        for obj in await self.backend.list("keys"):
-            try:
-                out.append(_parse_slot(obj.name, await self.backend.get("keys", obj.name)))
-            except ObjectNotFoundError:
-                continue
-        return out
-
     async def list_keys(self) -> list[KeyInfo]:
-        return sorted(
-            (
-                KeyInfo(s.id, s.created, s.id == self.slot_id, s.kdf, s.host, s.username)
-                for s in await self._slots()
-            ),
-            key=lambda k: (k.created, k.id),
-        )
+        return await key_slots.list_keys(self)
 
     async def add_key(self, passphrase: str, *, kdf: KdfParams | None = None) -> KeyInfo:
         """Add a key slot for another passphrase (the data is not rewritten)."""
-        if not passphrase:
-            raise StoreError("an empty passphrase is not allowed", hint="choose a passphrase")
-        slot = await asyncio.to_thread(
-            _make_slot, self.keys, passphrase, kdf or KdfParams.default()
-        )
-        await self.backend.put("keys", slot.id, _seal_slot(self.keys, slot), create_only=True)
-        return KeyInfo(slot.id, slot.created, False, slot.kdf, slot.host, slot.username)
+        return await key_slots.add_key(self, passphrase, kdf=kdf)
 
     async def remove_key(self, key_id: str) -> str:
         """Remove a key slot by id or unique prefix; the last one is refused. Returns its id."""
-        slots = await self._slots()
-        matches = [s for s in slots if s.id.startswith(key_id.lower())] if key_id else []
-        if not matches:
-            raise StoreError(
-                f"no key slot matches {key_id!r}", hint="list them with 'store key list'"
-            )
-        if len(matches) > 1:
-            raise StoreError(
-                f"key id {key_id!r} matches {len(matches)} slots", hint="give more characters"
-            )
-        if len(slots) <= 1:
-            raise LastKeyError()
-        target = matches[0]
-        if target.id == self.slot_id:
-            raise UsageError(
-                f"refusing to remove key slot {target.id[:8]}: this session opened the store with it",
-                hint="open the store with another passphrase to remove this one, "
-                "or change it with 'secret-kloset store key passwd'",
-            )
-        await self.backend.delete("keys", target.id)
-        return target.id
+        return await key_slots.remove_key(self, key_id)
 
     async def change_passphrase(
         self,
@@ -872,14 +255,9 @@ class Store:
         kdf: KdfParams | None = None,
     ) -> KeyInfo:
         """Replace the slot this store was opened with (or the one ``old_passphrase`` opens)."""
-        target = self.slot_id
-        if old_passphrase is not None:
-            _keys, target = await self._unlock(self.backend, self.config, old_passphrase, None)
-        info = await self.add_key(new_passphrase, kdf=kdf)
-        await self.backend.delete("keys", target)
-        if target == self.slot_id:
-            self.slot_id = info.id
-        return replace(info, current=info.id == self.slot_id)
+        return await key_slots.change_passphrase(
+            self, new_passphrase, old_passphrase=old_passphrase, kdf=kdf
+        )
 
     # ------------------------------------------------------------------ locks
 
@@ -911,7 +289,7 @@ class Store:
         return removed
 
     async def remove_all_locks(self) -> list[str]:
-        """Delete every lock, live or not (``unlock --remove-all``)."""
+        """Delete every lock, live or not (the user said so: none may be live)."""
         removed = []
         for obj in await self.backend.list("locks"):
             await self.backend.delete("locks", obj.name)
@@ -1289,167 +667,62 @@ class Store:
     # ------------------------------------------------------------------ operations (store-ops)
 
     async def check(
-        self, read_data: bool = False, subset: tuple[int, int] | None = None, **kwargs: Any
-    ) -> Any:
-        """``core.store.check.check_store`` on this store -> CheckReport."""
-        from core.store.check import check_store
+        self,
+        read_data: bool = False,
+        subset: tuple[int, int] | None = None,
+        *,
+        lock: bool = True,
+        lock_wait: float = 0.0,
+    ) -> CheckReport:
+        """:func:`core.store.ops.check.check_store` on this store."""
+        from core.store.ops.check import check_store
 
-        return await check_store(self, read_data=read_data, subset=subset, **kwargs)
-
-    async def forget(self, policy: Any, dry_run: bool = True, **kwargs: Any) -> Any:
-        """``core.store.forget.forget`` on this store -> ForgetResult."""
-        from core.store.forget import forget
-
-        return await forget(self, policy, dry_run=dry_run, **kwargs)
-
-    async def prune(self, **kwargs: Any) -> Any:
-        """``core.store.prune.prune`` on this store -> PruneReport."""
-        from core.store.prune import prune
-
-        return await prune(self, **kwargs)
-
-    async def copy_to(self, other: Store, snapshot_ids: Iterable[str], **kwargs: Any) -> Any:
-        """``core.store.copy.copy_snapshots`` from this store to ``other`` -> CopyReport."""
-        from core.store.copy import copy_snapshots
-
-        return await copy_snapshots(self, other, snapshot_ids, **kwargs)
-
-    # ------------------------------------------------------------------ maintenance primitives
-
-    async def list_packs(self) -> list[PackInfo]:
-        return [PackInfo(o.name, o.size) for o in await self.backend.list("packs")]
-
-    async def read_pack_index(self, pack_id: str, size: int | None = None) -> list[PackEntry]:
-        """The entries of one pack, from its own (encrypted) index at the end of the pack."""
-        if size is None:
-            size = await self.backend.stat("packs", pack_id)
-        if size < envelope.HEADER_SIZE + TRAILER_SIZE:
-            raise CorruptStoreError(f"pack {pack_id[:16]} is truncated", kind="packs", name=pack_id)
-        # read a generous tail first: most pack indexes fit
-        guess = min(size, 64 * 1024)
-        tail = await self.backend.get("packs", pack_id, size - guess, guess)
-        if len(tail) != guess:
-            raise CorruptStoreError(f"pack {pack_id[:16]} is truncated", kind="packs", name=pack_id)
-        from core.store.pack import index_region
-
-        start = index_region(size, tail)
-        if start < envelope.HEADER_SIZE:
-            raise CorruptStoreError(
-                f"pack {pack_id[:16]} has a bad index length", kind="packs", name=pack_id
-            )
-        if start < size - guess:
-            tail = await self.backend.get("packs", pack_id, start, size - start)
-        return parse_index_tail(self.keys, tail, pack_id)
-
-    async def read_pack(self, pack_id: str) -> tuple[bytes, list[PackEntry]]:
-        """A whole pack, checked (MAC, name, index); CorruptStoreError if anything is wrong."""
-        data = await self.backend.get("packs", pack_id)
-        return data, parse_pack(self.keys, data, pack_id)
-
-    async def verify_object(self, kind: str, name: str) -> None:
-        """Check one object's header and MAC (and that content-named objects match their name)."""
-        data = await self.backend.get(kind, name)
-        k = envelope.KIND_BY_NAME[kind]
-        mac = envelope.verify_mac(self.keys, data, k, name)
-        if kind in ("packs", "index") and mac.hex() != name:
-            raise CorruptStoreError(
-                f"{kind} object {name[:16]} does not match its name", kind=kind, name=name
-            )
-        if kind == "index":
-            open_delta(self.keys, name, data)
-        elif kind == "snapshots":
-            self.open_snapshot(name, data)
-        elif kind == "packs":
-            parse_pack(self.keys, data, name)
-
-    async def stats(self) -> StoreStats:
-        """Counts and sizes, from listings and the index cache (no pack is read)."""
-        await self.refresh_index()
-        packs, deltas, snaps, keys, locks = await asyncio.gather(
-            self.backend.list("packs"),
-            self.backend.list("index"),
-            self.backend.list("snapshots"),
-            self.backend.list("keys"),
-            self.backend.list("locks"),
-        )
-        totals = self.cache.totals()
-        data = totals.get(BLOB_DATA, (0, 0, 0))
-        meta_count = sum(v[0] for k, v in totals.items() if k != BLOB_DATA)
-        return StoreStats(
-            snapshots=len(snaps),
-            packs=len(packs),
-            pack_bytes=sum(o.size for o in packs),
-            index_deltas=len(deltas),
-            index_bytes=sum(o.size for o in deltas),
-            snapshot_bytes=sum(o.size for o in snaps),
-            blobs=data[0] + meta_count,
-            data_blobs=data[0],
-            metadata_blobs=meta_count,
-            data_bytes=data[2],
-            stored_data_bytes=data[1],
-            keys=len(keys),
-            locks=len(locks),
+        return await check_store(
+            self, read_data=read_data, subset=subset, lock=lock, lock_wait=lock_wait
         )
 
-    def index_entries(self) -> list[IndexEntry]:
-        """Every blob location in the (synced) index cache."""
-        return list(self.cache.entries())
+    async def forget(
+        self,
+        policy: RetentionPolicy,
+        dry_run: bool = True,
+        *,
+        snapshot_filter: Callable[[SnapshotHeader], bool] | None = None,
+    ) -> ForgetResult:
+        """:func:`core.store.ops.forget.forget` on this store."""
+        from core.store.ops.forget import forget
 
-    def index_stats(self) -> IndexStats:
-        return IndexStats(
-            blobs=self.cache.blob_count(),
-            packs=len(self.cache.packs()),
-            deltas=len(self.cache.deltas()),
-            damaged_deltas=dict(self.cache.damaged),
+        return await forget(self, policy, dry_run=dry_run, snapshot_filter=snapshot_filter)
+
+    async def prune(
+        self,
+        *,
+        dry_run: bool = False,
+        repack_below: float | None = None,
+        merge_small: bool = True,
+        lock_wait: float = 0.0,
+    ) -> PruneReport:
+        """:func:`core.store.ops.prune.prune` on this store."""
+        from core.store.ops.prune import DEFAULT_REPACK_BELOW, prune
+
+        return await prune(
+            self,
+            dry_run=dry_run,
+            repack_below=DEFAULT_REPACK_BELOW if repack_below is None else repack_below,
+            merge_small=merge_small,
+            lock_wait=lock_wait,
         )
 
-    async def list_index_deltas(self) -> list[ObjectInfo]:
-        return await self.backend.list("index")
+    async def copy_to(
+        self,
+        other: Store,
+        snapshot_ids: Iterable[str],
+        *,
+        on_snapshot: Callable[[str, bool], None] | None = None,
+    ) -> CopyReport:
+        """:func:`core.store.ops.copy.copy_snapshots` from this store to ``other``."""
+        from core.store.ops.copy import copy_snapshots
 
-    async def read_index_delta(self, name: str) -> IndexDelta:
-        return open_delta(self.keys, name, await self.backend.get("index", name))
-
-    async def delete_index_deltas(self, names: Iterable[str]) -> None:
-        for n in names:
-            await self.backend.delete("index", n)
-
-    async def delete_packs(self, pack_ids: Iterable[str]) -> None:
-        ids = list(pack_ids)
-        for p in ids:
-            await self.backend.delete("packs", p)
-        self.cache.remove_packs(bytes.fromhex(p) for p in ids)
-
-    async def rebuild_cache(self) -> int:
-        """Drop the local index cache and reload it from the store."""
-        self.cache.reset()
-        return await self.refresh_index()
-
-    async def referenced_blobs(self, headers: Iterable[SnapshotHeader] | None = None) -> set[str]:
-        """Every blob id (tree, records, payloads) the given (default: all) snapshots use."""
-        if headers is None:
-            headers = await self.list_snapshots()
-        used: set[str] = set()
-        for h in headers:
-            used.add(h.tree)
-            ids = await self.read_tree_ids(h)
-            new_ids = [i for i in ids if i not in used]
-            used.update(ids)
-            if new_ids:
-                for rec in (await self.read_blobs(new_ids, BLOB_RECORD)).values():
-                    used.update(SecretRecord.from_bytes(rec).payload_ids())
-        return used
+        return await copy_snapshots(self, other, snapshot_ids, on_snapshot=on_snapshot)
 
 
-__all__ = [
-    "DEFAULT_PACK_SIZE",
-    "BlobSink",
-    "IndexStats",
-    "KeyInfo",
-    "PackInfo",
-    "Store",
-    "StoreConfig",
-    "StoreStats",
-    "Writer",
-    "WriterStats",
-    "default_cache_dir",
-]
+__all__ = ["Store", "default_cache_dir"]

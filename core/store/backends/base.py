@@ -1,4 +1,4 @@
-"""The backend contract: a handful of async calls on immutable, named objects.
+"""The backend contract (the ABC only; :mod:`core.store.backends` picks one by scheme): a handful of async calls on immutable, named objects.
 
 Objects have a *kind* (``config``, ``keys``, ``packs``, ``index``, ``snapshots``, ``locks``)
 and a *name* (64 lowercase hex characters; ``config`` for the single config object). Every
@@ -25,9 +25,9 @@ import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from core.store.errors import BackendError, StoreError
+from core.store.errors import BackendError, ObjectNotFoundError
 
 KINDS: tuple[str, ...] = ("config", "keys", "packs", "index", "snapshots", "locks")
 _NAME = re.compile(r"^[0-9a-f]{64}$")
@@ -101,7 +101,7 @@ class Backend(abc.ABC):
         """Release connections; the backend is unusable afterwards."""
 
     async def destroy(self) -> None:
-        """Delete every object of the store (tests and ``store init --force`` clean-up)."""
+        """Delete every object of the store (tests, and re-initialising over a store on purpose)."""
         for kind in KINDS:
             if kind == "config":
                 await self.delete("config", "config")
@@ -145,8 +145,6 @@ class Backend(abc.ABC):
         return await self._retry(lambda: self._stat(path))
 
     async def exists(self, kind: str, name: str) -> bool:
-        from core.store.errors import ObjectNotFoundError
-
         try:
             await self.stat(kind, name)
         except ObjectNotFoundError:
@@ -173,34 +171,4 @@ class Backend(abc.ABC):
         await self._delete(object_path(kind, name))
 
 
-def _memory(location: str, **options: Any) -> Backend:
-    from core.store.backends.memory import MemoryBackend
-
-    return MemoryBackend(location, **options)
-
-
-def open_backend(location: str, **options: Any) -> Backend:
-    """A backend for ``/path`` or ``file:///path``, ``s3://bucket/prefix`` or ``memory://name``.
-
-    S3 options (each falls back to its ``AWS_*`` variable): ``endpoint``
-    (AWS_ENDPOINT_URL), ``region`` (AWS_REGION, AWS_DEFAULT_REGION), ``access_key_id``,
-    ``secret_access_key``, ``session_token``, ``allow_http`` (AWS_ALLOW_HTTP),
-    ``virtual_hosted_style`` (AWS_VIRTUAL_HOSTED_STYLE_REQUEST).
-    """
-    if not location:
-        raise StoreError("no store location given", hint="pass --store PATH or s3://bucket/prefix")
-    if location.startswith("memory://"):
-        return _memory(location, **options)
-    if location.startswith("s3://"):
-        from core.store.backends.s3 import S3Backend
-
-        return S3Backend(location, **options)
-    if "://" in location and not location.startswith("file://"):
-        scheme = location.split("://", 1)[0]
-        raise StoreError(
-            f"unsupported store location scheme {scheme!r}",
-            hint="use a local path, file:///path, s3://bucket/prefix or memory://name",
-        )
-    from core.store.backends.local import LocalBackend
-
-    return LocalBackend(location, **options)
+__all__ = ["KINDS", "Backend", "ObjectInfo", "check_name", "object_path"]

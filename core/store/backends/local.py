@@ -4,7 +4,8 @@ Writes go to a temporary file in the destination directory, are fsynced, then re
 place (``os.replace``; a create-only put uses ``os.link``, which fails if the name exists,
 so it is atomic), and the directory is fsynced: an object is either absent or complete.
 Temporary files a crash leaves behind (``.tmp-*``) are ignored by ``list`` and removed by
-``remove_temporary_files``.
+``remove_temporary_files``. The create-only link-put is this backend's own (``core._fs``'s
+atomic write replaces; an object must never be replaced); the directory fsync is shared.
 """
 
 from __future__ import annotations
@@ -15,25 +16,12 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
+from core._fs import fsync_dir
 from core.store.backends.base import Backend
 from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError
 
 TMP_PREFIX = ".tmp-"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class LocalBackend(Backend):
@@ -41,7 +29,7 @@ class LocalBackend(Backend):
     atomic_create = True
     retry_base_delay = 0.01
 
-    def __init__(self, location: str, *, fsync: bool = True, **options: Any) -> None:
+    def __init__(self, location: str, *, fsync: bool = True, **options: object) -> None:
         raw = location[len("file://") :] if location.startswith("file://") else location
         self.root = Path(raw).expanduser().absolute()
         super().__init__(str(self.root))
@@ -61,7 +49,7 @@ class LocalBackend(Backend):
         if not directory.is_dir():
             directory.mkdir(parents=True, exist_ok=True)
             if self.fsync:
-                _fsync_dir(directory.parent)
+                fsync_dir(directory.parent)
         self._known_dirs.add(directory)
 
     def _put_sync(self, rel: str, data: bytes, create_only: bool) -> None:
@@ -96,7 +84,7 @@ class LocalBackend(Backend):
                     tmp.unlink()
                 raise
             if self.fsync:
-                _fsync_dir(directory)
+                fsync_dir(directory)
         except OSError as err:
             raise self._error("write", rel, err) from err
 

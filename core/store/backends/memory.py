@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
 
 from core.store.backends.base import Backend
 from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError
@@ -30,7 +29,7 @@ class MemoryBackend(Backend):
     atomic_create = True
     retry_base_delay = 0.001
 
-    def __init__(self, location: str, **options: Any) -> None:
+    def __init__(self, location: str, **options: object) -> None:
         super().__init__(location)
         with _GUARD:
             self._objects = _STORES.setdefault(location, {})

@@ -59,7 +59,7 @@ class S3Backend(Backend):
         virtual_hosted_style: bool | None = None,
         timeout: float = 60.0,
         max_retries: int = 4,
-        **_ignored: Any,
+        **_ignored: object,
     ) -> None:
         super().__init__(location.rstrip("/"))
         rest = location[len("s3://") :]

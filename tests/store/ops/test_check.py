@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.store import CorruptStoreError, Store, UnsupportedFormatError
-from core.store.check import check_store, in_subset
+from core.store.ops.check import check_store, in_subset
 from tests.store.ops.helpers import (
     PASSPHRASE,
     flip_byte,

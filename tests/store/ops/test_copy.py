@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import UsageError
-from core.store.check import check_store
-from core.store.copy import copy_snapshots
+from core.store.ops.check import check_store
+from core.store.ops.copy import copy_snapshots
 from tests.store.ops.helpers import new_store, read_all, write_snapshot
 
 

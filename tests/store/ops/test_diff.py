@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.store.diff import ADDED, CHANGED, REMOVED, diff_snapshots
 from core.store.model import SecretRecord, VersionRecord
+from core.store.ops.diff import ADDED, CHANGED, REMOVED, diff_snapshots
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 

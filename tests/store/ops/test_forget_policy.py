@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import UsageError
-from core.store.forget import (
+from core.store.model import SnapshotHeader, SourceInfo
+from core.store.ops.forget import (
     UNLIMITED,
     GroupBy,
     RetentionDuration,
@@ -18,7 +19,6 @@ from core.store.forget import (
     apply_policy,
     parse_keep_tags,
 )
-from core.store.model import SnapshotHeader, SourceInfo
 
 
 def Source(project_id: str = "p1", region: str = "fr-par") -> SourceInfo:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from core.store import KdfParams, Store
-from core.store.check import check_store
-from core.store.copy import copy_snapshots
-from core.store.forget import RetentionPolicy, forget
-from core.store.prune import prune
+from core.store.ops.check import check_store
+from core.store.ops.copy import copy_snapshots
+from core.store.ops.forget import RetentionPolicy, forget
+from core.store.ops.prune import prune
 from tests.store.conftest import BackendFactory
 from tests.store.ops.helpers import PASSPHRASE, read_all, write_snapshot
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.store import StoreLockedError
-from core.store.check import check_store
-from core.store.prune import PruneRefused, prune
+from core.store.ops.check import check_store
+from core.store.ops.prune import PruneRefused, prune
 from tests.store.ops.helpers import (
     flip_byte,
     new_store,

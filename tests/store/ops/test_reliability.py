@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from core.store import KdfParams, Store, StoreLockedError
-from core.store.check import check_store
 from core.store.errors import BackendError
-from core.store.prune import prune
+from core.store.ops.check import check_store
+from core.store.ops.prune import prune
 from tests.store.ops import crash_child
 from tests.store.ops.helpers import write_snapshot
 

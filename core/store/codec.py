@@ -1,0 +1,205 @@
+"""One codec for the store's records: frozen dataclasses <-> canonical JSON.
+
+The model classes (:mod:`core.store.model`) only declare their fields; this module turns any
+of them into plain JSON values and back, from the field types, so that a field is written in
+exactly one place. The rules (docs/FORMAT.md, "Canonical JSON") are what version 1 stores
+hold, byte for byte:
+
+- every field is written, in declaration order, under its own name; a versioned class
+  (``RECORD_VERSION`` set) writes ``"v"`` first; an absent optional value is ``null``, never
+  an omitted key;
+- ``datetime`` -> ``"YYYY-MM-DDTHH:MM:SS.ffffffZ"`` (UTC, always six fraction digits);
+  tuples -> arrays; nested records -> objects; ``str``/``int``/``float``/``bool``/dicts as
+  JSON has them;
+- :func:`canonical_json`: keys sorted (by code point), separators ``,`` and ``:`` (no
+  whitespace), UTF-8 without ``\\u`` escapes for non-ASCII, NaN and infinities refused.
+
+Reading is lenient the way version-1 readers always were: a missing or ``null`` field takes
+its default (a field with no default must be present), a field marked :func:`fallback` also
+takes its fallback when empty, scalars are coerced to the declared type, and a ``"v"`` newer
+than the class's ``RECORD_VERSION`` is refused with :class:`NewerVersionError` (a reader must
+not guess). msgspec was considered and not taken: its datetime encoding drops zero
+microseconds and its decoder rejects ``null`` where version-1 readers take the default, so it
+could not keep the existing bytes and readers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from core.scaleway.models import format_time, parse_time
+
+__all__ = [
+    "NewerVersionError",
+    "canonical_json",
+    "decode",
+    "encode",
+    "fallback",
+    "from_bytes",
+    "to_bytes",
+]
+
+_MISSING = dataclasses.MISSING
+_FALLBACK = "codec_fallback"
+
+
+class NewerVersionError(ValueError):
+    """A record or header written by a newer program (a reader must not guess)."""
+
+
+R = TypeVar("R")
+
+# JSON values as the stdlib json module has them (a library type: Any is what it returns)
+Json = Any
+
+
+def fallback(value: object, *, default: object = _MISSING) -> Any:
+    """A field whose decoding takes ``value`` when the key is missing, null *or empty* (the
+    dataclass ``default``, if any, is unrelated: it is what the constructor takes)."""
+    if default is _MISSING:
+        return dataclasses.field(metadata={_FALLBACK: value})
+    return dataclasses.field(default=default, metadata={_FALLBACK: value})
+
+
+def canonical_json(value: Json) -> bytes:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _parse_time(value: object) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    text = str(value)
+    if len(text) == 27 and text[-1] == "Z":  # our own format_time output: the fast path
+        try:
+            return datetime.fromisoformat(text)  # Python 3.11 reads the "Z" itself
+        except ValueError:
+            pass
+    return parse_time(text)
+
+
+def _identity(value: object) -> object:
+    return value
+
+
+Encoder = Callable[[Any], Json]
+Decoder = Callable[[Json], Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    encode: Encoder
+    decode: Decoder
+    optional: bool  # ``X | None``: null stays None
+    default: object  # _MISSING when the key is required
+    fallback: object  # _MISSING unless the field is marked ``fallback(...)``
+
+
+def _is_record(tp: object) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _coders(tp: object) -> tuple[Encoder, Decoder]:
+    """Encoder and decoder of one (non-None) field type."""
+    origin = typing.get_origin(tp)
+    if tp is datetime:
+        return format_time, _parse_time
+    if tp in (str, int, float, bool):
+        scalar: Decoder = typing.cast(Decoder, tp)
+        return _identity, scalar
+    if _is_record(tp):
+        record_type = typing.cast(type, tp)
+        return encode, lambda v: decode(record_type, v or {})
+    if origin is tuple:
+        (item, _ellipsis) = typing.get_args(tp)
+        enc_item, dec_item = _coders(item)
+        return (lambda v: [enc_item(x) for x in v]), (lambda v: tuple(dec_item(x) for x in v or ()))
+    if origin is dict or tp is dict:
+        return _identity, dict
+    raise TypeError(f"the store codec has no rule for {tp!r}")
+
+
+_PLANS: dict[type, tuple[_Field, ...]] = {}
+
+
+def _plan(cls: type) -> tuple[_Field, ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _make_plan(cls)
+    return plan
+
+
+def _make_plan(cls: type) -> tuple[_Field, ...]:
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        args = typing.get_args(tp)
+        optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args
+        if optional:
+            (tp,) = [a for a in args if a is not type(None)]
+        enc, dec = _coders(tp)
+        if f.default is not _MISSING:
+            default = f.default
+        elif f.default_factory is not _MISSING:
+            default = f.default_factory()
+        else:
+            default = _MISSING
+        out.append(_Field(f.name, enc, dec, optional, default, f.metadata.get(_FALLBACK, _MISSING)))
+    return tuple(out)
+
+
+def encode(obj: object) -> dict[str, Json]:
+    """The record as plain JSON values (``"v"`` first for versioned classes)."""
+    out: dict[str, Json] = {}
+    version = getattr(obj, "RECORD_VERSION", None)
+    if version is not None:
+        out["v"] = version
+    for f in _plan(type(obj)):
+        value = getattr(obj, f.name)
+        out[f.name] = None if value is None else f.encode(value)
+    return out
+
+
+def decode(cls: type[R], data: Mapping[str, Json]) -> R:
+    """The record from plain JSON values (see the module docstring for the leniency rules)."""
+    kwargs: dict[str, object] = {}
+    for f in _plan(cls):
+        value = data.get(f.name, _MISSING)
+        if f.fallback is not _MISSING and (value is _MISSING or not value):
+            kwargs[f.name] = f.fallback
+        elif value is _MISSING or (value is None and not f.optional):
+            if f.default is _MISSING:
+                if value is _MISSING:
+                    raise KeyError(f.name)
+                kwargs[f.name] = f.decode(value)  # a required null: the type decides
+            else:
+                kwargs[f.name] = f.default
+        else:
+            kwargs[f.name] = None if value is None else f.decode(value)
+    return cls(**kwargs)
+
+
+def to_bytes(obj: object) -> bytes:
+    return canonical_json(encode(obj))
+
+
+def from_bytes(cls: type[R], raw: bytes) -> R:
+    """Decode canonical JSON; refuses a non-object and a newer ``"v"``."""
+    label = getattr(cls, "RECORD_LABEL", cls.__name__)
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError(f"a {label} must be a JSON object")
+    version = getattr(cls, "RECORD_VERSION", None)
+    if version is not None and int(data.get("v", 1)) > version:
+        raise NewerVersionError(f"{label} version {data.get('v')} is newer than this program")
+    return decode(cls, data)

@@ -1,0 +1,59 @@
+"""The one codec of the store's records (core/store/codec.py, docs/FORMAT.md §15).
+
+The golden store proves the bytes of real records; these pin the rules themselves: every
+field written (null, never omitted), ``"v"`` first, times with six fraction digits, and the
+lenient reading version-1 readers always had.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from core.store.codec import NewerVersionError, canonical_json
+from core.store.model import SecretRecord, SnapshotHeader, SourceInfo, VersionRecord
+
+T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_every_field_is_written_in_declaration_order_with_v_first() -> None:
+    record = SecretRecord(region="fr-par", project_id="p", secret_id="s", name="ü")
+    doc = record.to_dict()
+    assert next(iter(doc)) == "v" and doc["v"] == 1
+    assert doc["ephemeral_policy"] is None and doc["error"] is None and doc["versions"] == []
+    assert list(doc)[1:5] == ["region", "project_id", "secret_id", "name"]
+    assert record.to_bytes() == canonical_json(doc)
+    assert b" " not in record.to_bytes() and "ü".encode() in record.to_bytes()
+
+
+def test_times_have_six_fraction_digits_and_z() -> None:
+    version = VersionRecord(revision=1, status="enabled", created_at=T)
+    assert version.to_dict()["created_at"] == "2026-01-02T03:04:05.000000Z"
+    assert VersionRecord.from_dict(version.to_dict()).created_at == T
+
+
+def test_missing_and_null_fields_take_their_defaults() -> None:
+    record = SecretRecord.from_dict(
+        {"region": "r", "project_id": "p", "secret_id": "s", "name": "n", "tags": None}
+    )
+    assert record.path == "/" and record.tags == () and record.versions == ()
+    with pytest.raises(KeyError):
+        SecretRecord.from_dict({"region": "r", "project_id": "p", "secret_id": "s"})
+
+
+def test_fallbacks_apply_to_empty_values_too() -> None:
+    assert VersionRecord.from_dict({"revision": "2", "status": ""}).status == "unknown_status"
+    assert VersionRecord.from_dict({"revision": "2"}).revision == 2
+    assert SourceInfo.from_dict({"provider": ""}).provider == "scaleway"
+    header = SnapshotHeader.from_dict({"id": "a", "time": "2026-01-02T03:04:05Z", "tree": "b"})
+    assert header.status == "complete" and header.time == T
+
+
+def test_a_newer_record_version_is_refused() -> None:
+    raw = json.dumps({"v": 2, "region": "r"}).encode()
+    with pytest.raises(NewerVersionError, match="secret record version 2"):
+        SecretRecord.from_bytes(raw)
+    with pytest.raises(ValueError, match="JSON object"):
+        SnapshotHeader.from_bytes(b"[]")
