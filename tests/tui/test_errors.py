@@ -15,7 +15,7 @@ from core.store.crypto import KdfParams
 from tests.tui.conftest import make_app, push, ready, settle, transport_of, wait_for
 from tui.context import ConsoleContext
 from tui.demo import build_demo_context, demo_client
-from tui.screens.actions import BackupScreen
+from tui.screens.backup import BackupScreen
 from tui.screens.dialogs import ErrorDialog, PromptDialog
 from tui.widgets.browser import SecretsBrowser
 from tui.widgets.vtable import VirtualTable
