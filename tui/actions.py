@@ -154,12 +154,18 @@ def bindings(where: Where) -> list[BindingType]:
 
 # --------------------------------------------------------------------------- keys as shown
 
-_KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "f1": "F1"}
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc"}
+
+
+def _one_key(key: str) -> str:
+    if key[:1] == "f" and key[1:].isdigit():
+        return key.upper()  # F1
+    return _KEY_NAMES.get(key, key)
 
 
 def key_text(keys: str) -> str:
     """Textual's key list as people write it: ``question_mark,f1`` -> ``? / F1``."""
-    return " / ".join(_KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(",") if k.strip())
+    return " / ".join(_one_key(k.strip()) for k in keys.split(",") if k.strip())
 
 
 def key_of(action_id: str, keymap: Mapping[str, str] | None = None) -> str:
@@ -267,7 +273,8 @@ def help_sections(keymap: Mapping[str, str] | None = None) -> HelpSections:
 
 
 def _code(keys: str) -> str:
-    return " ".join(k if k == "/" else f"`{k}`" for k in keys.split())
+    """``? / F1`` -> ```?` / `F1```; ``1 2 3 4`` -> ```1` `2` `3` `4```."""
+    return " / ".join(" ".join(f"`{k}`" for k in part.split()) for part in keys.split(" / "))
 
 
 def keys_table() -> str:

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
+import httpx
+
+from core.credentials import Credentials
 from core.scaleway.client import ScalewayClient
+from core.store import KdfParams, Store
 
-if TYPE_CHECKING:
-    import httpx
-
-    from core.credentials import Credentials
+if TYPE_CHECKING:  # only the demo runs an emulator: the console does not load it otherwise
     from core.emulator.app import EmulatorApp
-    from core.store import KdfParams, Store
 
 ClientFactory = Callable[[], ScalewayClient]
 

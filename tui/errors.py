@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import KlosetError
+from core.scaleway import errors as api
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +17,6 @@ class ErrorReport:
 
 def describe(error: BaseException) -> ErrorReport:
     """What went wrong and what to do, ids only (error messages never carry values)."""
-    from core.scaleway import errors as api
-
     if isinstance(error, api.PermissionDeniedError):
         needed = error.permission_set
         what = f"this needs the {needed} permission set" if needed else error.message

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from textual.dom import DOMNode
 from textual.message import Message
 
+from core.credentials import Credentials
 from core.errors import ConfigError
 from core.scaleway.client import ScalewayClient
 from core.scaleway.models import REGIONS
+from core.store import Store
 from core.store.errors import StoreNotFoundError
 from tui.context import ConsoleContext
 from tui.messages import ActivityEntry, ActivityLogged, ProjectChanged, RunFinished, StoreChanged
-
-if TYPE_CHECKING:
-    from core.credentials import Credentials
-    from core.store import Store
 
 Broadcast = Callable[[Callable[[], Message]], None]
 """Posts a fresh message (from the factory) to every screen on the stack."""

@@ -30,7 +30,7 @@ from tui.widgets.snapshot_table import SNAPSHOT_COLUMNS, snapshot_row
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
 
-__all__ = ["SNAPSHOT_COLUMNS", "MainScreen", "human_bytes", "snapshot_row"]
+__all__ = ["ActivityPane", "MainScreen", "ProjectsPane", "SecretsPane", "SnapshotsPane"]
 
 
 class ProjectsPane(ReportsFailures, Vertical):
