@@ -10,12 +10,31 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
-if TYPE_CHECKING:
-    from core.scaleway.client import ScalewayClient
+import httpx
 
-ClientFactory = Callable[[], "ScalewayClient"]
+from core.credentials import Credentials
+from core.scaleway.client import ScalewayClient
+from core.store import KdfParams, Store
+
+if TYPE_CHECKING:  # only the demo runs an emulator: the console does not load it otherwise
+    from core.emulator.app import EmulatorApp
+
+ClientFactory = Callable[[], ScalewayClient]
+
+
+class ClientOptions(TypedDict, total=False):
+    """Extra keyword arguments for every client the console builds."""
+
+    transport: httpx.AsyncBaseTransport
+    backoff_base: float
+
+
+class StoreInitOptions(TypedDict, total=False):
+    """Extra keyword arguments for ``Store.init`` (the demo and tests: cheap KDF parameters)."""
+
+    kdf: KdfParams
 
 
 @dataclass
@@ -34,21 +53,21 @@ class ConsoleContext:
     default_region: str = "fr-par"
     profile_name: str | None = None
     credentials_source: str = ""
-    store: Any | None = None
+    store: Store | None = None
     store_location: str | None = None
     store_passphrase: str | None = None
     store_cache_dir: Path | None = None
-    store_init_options: dict[str, Any] = field(default_factory=dict)
+    store_init_options: StoreInitOptions = field(default_factory=lambda: StoreInitOptions())
     demo: bool = False
-    # Extra keyword arguments for every ScalewayClient the console builds (the demo passes
-    # ``transport=httpx.ASGITransport(...)`` so that new profiles reach the in-process emulator).
-    client_options: dict[str, Any] = field(default_factory=dict)
+    # The demo passes ``transport=httpx.ASGITransport(...)`` so that new profiles reach the
+    # in-process emulator.
+    client_options: ClientOptions = field(default_factory=lambda: ClientOptions())
     reveal_seconds: float = 5.0
     # Run (in the app's event loop) before anything else; returns the opened store (the demo
     # creates its throw-away store and makes its first snapshots there).
-    startup: Callable[[], Awaitable[Any]] | None = None
+    startup: Callable[[], Awaitable[Store]] | None = None
     # The in-process emulator of the demo (tests and screenshots read its state).
-    emulator: Any | None = None
+    emulator: EmulatorApp | None = None
     # Called (in the app's event loop) when the console quits: closes demo resources.
     on_close: Callable[[], Awaitable[None]] | None = None
     # When set, replaces the clipboard (tests record what would have been copied).
@@ -64,8 +83,6 @@ class ConsoleContext:
         default_region: str,
     ) -> ScalewayClient:
         """A client for credentials typed into the console (``test connection``)."""
-        from core.scaleway.client import ScalewayClient
-
         return ScalewayClient(
             secret_key=secret_key,
             api_url=api_url,
@@ -75,9 +92,9 @@ class ConsoleContext:
             **self.client_options,
         )
 
-    def use_credentials(self, creds: Any) -> None:
-        """Switch the console to ``creds`` (a :class:`core.credentials.Credentials`)."""
-        options = dict(self.client_options)
+    def use_credentials(self, creds: Credentials) -> None:
+        """Switch the console to ``creds``."""
+        options = ClientOptions(**self.client_options)
         self.client_factory = lambda: creds.client(**options)
         self.organization_id = creds.organization_id
         self.default_project_id = creds.default_project_id

@@ -12,33 +12,45 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+import httpx
+
+from core.emulator.app import EmulatorApp
+from core.emulator.demo import (
+    DEMO_ORGANIZATION_ID,
+    DEMO_PRODUCTION_PROJECT_ID,
+    DEMO_SECRET_KEY,
+    demo_state,
+)
+from core.emulator.state import EmulatorState
+from core.engine.backup import BackupOptions, run_backup
+from core.scaleway.client import ScalewayClient
+from core.store import KdfParams, Store
 from tui.context import ConsoleContext
+
+Clock = Callable[[], datetime]
 
 DEMO_PASSPHRASE = "demo passphrase: not for real data"
 DEMO_API_URL = "http://emulator.invalid"
 
 
-def demo_transport(state: Any = None, clock: Callable[[], Any] | None = None) -> tuple[Any, Any]:
+def demo_transport(
+    state: EmulatorState | None = None, clock: Clock | None = None
+) -> tuple[EmulatorApp, httpx.ASGITransport]:
     """A fresh emulator on the demo data and an httpx transport that reaches it in-process
     (``clock`` pins the emulator's time, for pixel-stable snapshot tests)."""
-    import httpx
-
-    from core.emulator.app import EmulatorApp
-    from core.emulator.demo import demo_state
-
     app = EmulatorApp(state if state is not None else demo_state(), seed=7, clock=clock)
     return app, httpx.ASGITransport(app=app)
 
 
 def demo_client(
-    transport: Any, *, secret_key: str | None = None, project_id: str | None = None
-) -> Any:
-    from core.emulator.demo import DEMO_ORGANIZATION_ID, DEMO_PRODUCTION_PROJECT_ID, DEMO_SECRET_KEY
-    from core.scaleway.client import ScalewayClient
-
+    transport: httpx.AsyncBaseTransport,
+    *,
+    secret_key: str | None = None,
+    project_id: str | None = None,
+) -> ScalewayClient:
     return ScalewayClient(
         secret_key=secret_key or DEMO_SECRET_KEY,
         api_url=DEMO_API_URL,
@@ -51,11 +63,9 @@ def demo_client(
 
 
 async def prefill(
-    client: Any, store: Any, project_id: str, region: str = "fr-par"
+    client: ScalewayClient, store: Store, project_id: str, region: str = "fr-par"
 ) -> list[str | None]:
     """Two real backups of ``project_id``, with a rotated secret in between; their ids."""
-    from core.engine.backup import BackupOptions, run_backup
-
     ids: list[str | None] = []
     first = await run_backup(
         client,
@@ -94,16 +104,10 @@ async def prefill(
 
 
 def build_demo_context(
-    workdir: Path | None = None, *, snapshots: bool = True, clock: Callable[[], Any] | None = None
+    workdir: Path | None = None, *, snapshots: bool = True, clock: Clock | None = None
 ) -> ConsoleContext:
     """The demo's context. ``workdir`` (default: a new temporary directory, removed on quit)
     holds the throw-away store and its cache."""
-    from core.emulator.demo import (
-        DEMO_ORGANIZATION_ID,
-        DEMO_PRODUCTION_PROJECT_ID,
-    )
-    from core.store.crypto import KdfParams
-
     owned = workdir is None
     root = Path(tempfile.mkdtemp(prefix="secret-kloset-demo-")) if workdir is None else workdir
     emulator, transport = demo_transport(clock=clock)
@@ -125,9 +129,7 @@ def build_demo_context(
     )
     ctx.emulator = emulator
 
-    async def startup() -> Any:
-        from core.store import Store
-
+    async def startup() -> Store:
         store = await Store.init(
             location, DEMO_PASSPHRASE, kdf=KdfParams.for_tests(), cache_dir=cache
         )
@@ -145,4 +147,4 @@ def build_demo_context(
     return ctx
 
 
-StartupHook = Callable[[], Awaitable[Any]]
+StartupHook = Callable[[], Awaitable[Store]]

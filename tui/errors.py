@@ -2,9 +2,68 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from core.errors import KlosetError
+from core.errors import KlosetError, Remedy
+from core.scaleway import errors as api
+from tui.actions import key_of, key_text
+
+
+def _key(action_id: str) -> str:
+    """The first default key of an action, as the help writes it."""
+    return key_text(key_of(action_id).split(",")[0])
+
+
+# What fixes an error, in the console's terms (the CLI words the same codes with its flags).
+REMEDIES: Mapping[Remedy, Callable[[Mapping[str, str]], str]] = {
+    Remedy.INIT_STORE: lambda d: (
+        f"Create or open a store (Snapshots tab, or press {_key('store_care')})."
+    ),
+    Remedy.UNLOCK_STORE: lambda d: (
+        "Another run holds the store's lock: wait for it to end, or remove stale locks in "
+        f"Store care ({_key('store_care')}, Locks)."
+    ),
+    Remedy.CHECK_PASSPHRASE: lambda d: "Check the passphrase and try again.",
+    Remedy.CHOOSE_CONFLICT_POLICY: lambda d: (
+        "Go back to the destination step and pick “new version” or “skip”."
+    ),
+    Remedy.NARROW_SELECTION: lambda d: "Mark the secrets you mean (space), then try again.",
+    Remedy.INCLUDE_DISABLED: lambda d: (
+        "Tick “Include the data of disabled versions” in the backup form."
+    ),
+    Remedy.CHOOSE_PROJECT: lambda d: (
+        f"Pick a project in the Projects tab ({_key('tab_projects')}), or open one by id "
+        f"({_key('enter_project_id')})."
+    ),
+    Remedy.CHOOSE_REGION: lambda d: f"Switch the region ({_key('next_region')}).",
+    Remedy.CHOOSE_SNAPSHOT: lambda d: (
+        f"Pick a snapshot in the Snapshots tab ({_key('tab_snapshots')})."
+    ),
+    Remedy.GRANT_PERMISSION: lambda d: (
+        f"Give the API key {d.get('permission_set') or 'the permission set it lacks'} "
+        "(IAM > API keys > policy), or use a profile whose key has it."
+    ),
+    Remedy.CONFIGURE_CREDENTIALS: lambda d: f"Add or fix a profile (press {_key('profile')}).",
+    Remedy.RETRY_LATER: lambda d: "Wait a moment, then retry.",
+    Remedy.RUN_PRUNE: lambda d: (
+        f"Apply retention (forget + prune) in Store care ({_key('store_care')}, Retention)."
+    ),
+    Remedy.RUN_REPAIR: lambda d: (
+        f"Run a check in Store care ({_key('store_care')}) to see what is damaged and which "
+        "snapshots it affects."
+    ),
+    Remedy.FIX_CONFIG_FILE: lambda d: "Fix the file the message names, then open the console again.",
+}
+
+
+def remedy_text(error: KlosetError) -> str:
+    """The console's wording of ``error.remedy``, else its flag-free hint."""
+    word = REMEDIES.get(error.remedy) if error.remedy is not None else None
+    if word is None:
+        return error.hint or ""
+    details = error.details if isinstance(error.details, Mapping) else {}
+    return word(details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +75,6 @@ class ErrorReport:
 
 def describe(error: BaseException) -> ErrorReport:
     """What went wrong and what to do, ids only (error messages never carry values)."""
-    from core.scaleway import errors as api
-
     if isinstance(error, api.PermissionDeniedError):
         needed = error.permission_set
         what = f"this needs the {needed} permission set" if needed else error.message
@@ -25,20 +82,21 @@ def describe(error: BaseException) -> ErrorReport:
             f"Give the API key {needed} (IAM > API keys > policy) on this project, "
             "or use a profile whose key has it."
             if needed
-            else (error.hint or "Check the API key's IAM policy.")
+            else (remedy_text(error) or "Check the API key's IAM policy.")
         )
         return ErrorReport("Permission denied", f"The API refused: {what}.", hint)
     if isinstance(error, api.AuthenticationError):
         return ErrorReport(
             "Authentication failed",
             error.message,
-            error.hint or "The secret key is unknown or expired: update the profile (p).",
+            remedy_text(error)
+            or f"The secret key is unknown or expired: update the profile ({_key('profile')}).",
         )
     if isinstance(error, api.TransportError):
         return ErrorReport(
             "Cannot reach the API",
             error.message,
-            error.hint or "Check the network and the profile's API URL, then retry.",
+            remedy_text(error) or "Check the network and the profile's API URL, then retry.",
         )
     if isinstance(error, KlosetError):
         name = type(error).__name__
@@ -57,7 +115,7 @@ def describe(error: BaseException) -> ErrorReport:
             "PreflightError": "Missing permissions",
             "PartialFailure": "Finished with failures",
         }.get(name, "Error")
-        return ErrorReport(title, error.message, error.hint or "")
+        return ErrorReport(title, error.message, remedy_text(error))
     if isinstance(error, LookupError):
         return ErrorReport("Not available", str(error), "")
     if isinstance(error, OSError):

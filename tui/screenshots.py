@@ -17,16 +17,56 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
+
+import keyring
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Button, Input, Select, TabbedContent
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from core.credentials.testing import MemoryKeyring
+from core.emulator.demo import (
+    DEMO_DATA_PROJECT_ID,
+    DEMO_ORGANIZATION_ID,
+    DEMO_PRODUCTION_PROJECT_ID,
+    DEMO_READONLY_SECRET_KEY,
+    DEMO_STAGING_PROJECT_ID,
+)
+from core.store import KdfParams
+from tui.app import SecretKlosetApp
+from tui.context import ConsoleContext
+from tui.demo import build_demo_context, demo_client, demo_transport
+from tui.screens.backup import BackupScreen
+from tui.screens.care import StoreCareScreen
+from tui.screens.copy import CopyScreen
+from tui.screens.restore import RestoreScreen
+from tui.widgets.browser import SecretsBrowser
 
 SIZES: tuple[tuple[int, int], ...] = ((140, 42), (80, 24))
 
-Scene = Callable[[Any, Any], Awaitable[None]]
+App = SecretKlosetApp
+P = Pilot[None]
+Scene = Callable[[App, P], Awaitable[None]]
+S = TypeVar("S", bound=Screen[None])
 
 
-async def _settle(pilot: Any, rounds: int = 3) -> None:
-    from textual.worker import WorkerCancelled, WorkerFailed
+def _front(app: App, kind: type[S]) -> S:
+    """The screen in front, which the scene expects to be a ``kind``."""
+    screen = app.screen
+    assert isinstance(screen, kind), type(screen).__name__
+    return screen
 
+
+def _press(app: App, selector: str) -> None:
+    app.screen.query_one(selector, Button).press()
+
+
+def _type(app: App, selector: str, value: str) -> None:
+    app.screen.query_one(selector, Input).value = value
+
+
+async def _settle(pilot: P, rounds: int = 3) -> None:
     for _ in range(rounds):
         try:
             await pilot.app.workers.wait_for_complete()
@@ -35,7 +75,7 @@ async def _settle(pilot: Any, rounds: int = 3) -> None:
         await pilot.pause()
 
 
-async def _until(pilot: Any, condition: Callable[[], bool], limit: float = 20.0) -> None:
+async def _until(pilot: P, condition: Callable[[], bool], limit: float = 20.0) -> None:
     for _ in range(int(limit / 0.05)):
         if condition():
             return
@@ -43,28 +83,30 @@ async def _until(pilot: Any, condition: Callable[[], bool], limit: float = 20.0)
     raise RuntimeError("the console did not reach the expected state")
 
 
-async def _ready(pilot: Any) -> None:
-    await _until(pilot, lambda: pilot.app.store is not None)
+async def _ready(pilot: P) -> None:
+    app = pilot.app
+    assert isinstance(app, SecretKlosetApp)
+    await _until(pilot, lambda: app.store is not None)
     await _settle(pilot)
     await pilot.pause(0.4)  # the project info panel's debounce
     await _settle(pilot)
 
 
-async def _browser_ready(pilot: Any, browser: Any) -> None:
+async def _browser_ready(pilot: P, browser: SecretsBrowser) -> None:
     await _until(pilot, lambda: browser.loading_done)
     await pilot.pause(0.4)
     await _settle(pilot)
 
 
-async def scene_projects(app: Any, pilot: Any) -> None:
+async def scene_projects(app: App, pilot: P) -> None:
     await _ready(pilot)
 
 
-async def scene_secrets(app: Any, pilot: Any) -> None:
+async def scene_secrets(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("enter")
     await _settle(pilot)
-    browser = app.screen.query_one("#live-browser")
+    browser = app.screen.query_one("#live-browser", SecretsBrowser)
     await _browser_ready(pilot, browser)
     for _ in range(12):
         await pilot.press("down")
@@ -72,7 +114,7 @@ async def scene_secrets(app: Any, pilot: Any) -> None:
     await _settle(pilot)
 
 
-async def scene_secrets_filtered(app: Any, pilot: Any) -> None:
+async def scene_secrets_filtered(app: App, pilot: P) -> None:
     await scene_secrets(app, pilot)
     await pilot.press("slash", *"database")
     await pilot.press("enter")
@@ -80,17 +122,17 @@ async def scene_secrets_filtered(app: Any, pilot: Any) -> None:
     await _settle(pilot)
 
 
-async def scene_snapshots(app: Any, pilot: Any) -> None:
+async def scene_snapshots(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("3")
     await _settle(pilot)
 
 
-async def scene_snapshot_browse(app: Any, pilot: Any) -> None:
+async def scene_snapshot_browse(app: App, pilot: P) -> None:
     await scene_snapshots(app, pilot)
     await pilot.press("enter")
     await _settle(pilot)
-    browser = app.screen.query_one("#snapshot-browser")
+    browser = app.screen.query_one("#snapshot-browser", SecretsBrowser)
     await _browser_ready(pilot, browser)
     for _ in range(5):
         await pilot.press("down")
@@ -98,57 +140,54 @@ async def scene_snapshot_browse(app: Any, pilot: Any) -> None:
     await _settle(pilot)
 
 
-async def scene_diff(app: Any, pilot: Any) -> None:
+async def scene_diff(app: App, pilot: P) -> None:
     await scene_snapshots(app, pilot)
     await pilot.press("space", "space", "d")
     await _settle(pilot)
 
 
-async def scene_backup(app: Any, pilot: Any) -> None:
+async def scene_backup(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("b")
     await _settle(pilot)
-    screen = app.screen
-    screen.query_one("#tags").value = "before-migration"
-    screen.query_one("#environment").value = "production"
-    screen.query_one("#data-class").value = "confidential"
+    _type(app, "#tags", "before-migration")
+    _type(app, "#environment", "production")
+    _type(app, "#data-class", "confidential")
     await pilot.pause()
 
 
-async def scene_backup_done(app: Any, pilot: Any) -> None:
+async def scene_backup_done(app: App, pilot: P) -> None:
     await scene_backup(app, pilot)
-    screen = app.screen
-    app.screen.query_one("#start").press()
+    screen = _front(app, BackupScreen)
+    _press(app, "#start")
     await pilot.pause()
     await _until(pilot, lambda: screen.result is not None)
     await _settle(pilot)
     await pilot.pause(0.3)
 
 
-async def _restore_to_plan(app: Any, pilot: Any) -> Any:
-    from core.emulator.demo import DEMO_STAGING_PROJECT_ID
-
+async def _restore_to_plan(app: App, pilot: P) -> RestoreScreen:
     await scene_snapshots(app, pilot)
     await pilot.press("R")
     await _settle(pilot)
-    screen = app.screen
-    browser = screen.query_one("#restore-browser")
+    screen = _front(app, RestoreScreen)
+    browser = screen.query_one("#restore-browser", SecretsBrowser)
     await _browser_ready(pilot, browser)
     for _ in range(3):
         await pilot.press("space")
-    app.screen.query_one("#next").press()
+    _press(app, "#next")
     await pilot.pause()
     await _settle(pilot)
-    screen.query_one("#dest-project").value = DEMO_STAGING_PROJECT_ID
-    screen.query_one("#dest-region").value = "nl-ams"
+    screen.query_one("#dest-project", Select).value = DEMO_STAGING_PROJECT_ID
+    screen.query_one("#dest-region", Select).value = "nl-ams"
     return screen
 
 
-async def scene_restore_secrets(app: Any, pilot: Any) -> None:
+async def scene_restore_secrets(app: App, pilot: P) -> None:
     await scene_snapshots(app, pilot)
     await pilot.press("R")
     await _settle(pilot)
-    browser = app.screen.query_one("#restore-browser")
+    browser = app.screen.query_one("#restore-browser", SecretsBrowser)
     await _browser_ready(pilot, browser)
     for _ in range(3):
         await pilot.press("space")
@@ -156,65 +195,63 @@ async def scene_restore_secrets(app: Any, pilot: Any) -> None:
     await _settle(pilot)
 
 
-async def scene_restore_destination(app: Any, pilot: Any) -> None:
+async def scene_restore_destination(app: App, pilot: P) -> None:
     await _restore_to_plan(app, pilot)
     await pilot.pause()
 
 
-async def scene_restore_plan(app: Any, pilot: Any) -> None:
+async def scene_restore_plan(app: App, pilot: P) -> None:
     screen = await _restore_to_plan(app, pilot)
-    app.screen.query_one("#next").press()
+    _press(app, "#next")
     await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None)
     await _settle(pilot)
 
 
-async def scene_restore_report(app: Any, pilot: Any) -> None:
+async def scene_restore_report(app: App, pilot: P) -> None:
     screen = await _restore_to_plan(app, pilot)
-    app.screen.query_one("#next").press()
+    _press(app, "#next")
     await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None and not screen.busy)
-    app.screen.query_one("#next").press()
+    _press(app, "#next")
     await pilot.pause()
     await _until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
     await _settle(pilot)
-    app.screen.query_one("#yes").press()
+    _press(app, "#yes")
     await pilot.pause()
     await _until(pilot, lambda: screen.result is not None)
     await _settle(pilot)
     await pilot.pause(0.3)
 
 
-async def scene_copy_plan(app: Any, pilot: Any) -> None:
-    from core.emulator.demo import DEMO_DATA_PROJECT_ID
-
+async def scene_copy_plan(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("C")
     await _settle(pilot)
-    screen = app.screen
-    screen.query_one("#dest-project").value = DEMO_DATA_PROJECT_ID
-    screen.query_one("#dest-region").value = "nl-ams"
-    app.screen.query_one("#next").press()
+    screen = _front(app, CopyScreen)
+    screen.query_one("#dest-project", Select).value = DEMO_DATA_PROJECT_ID
+    screen.query_one("#dest-region", Select).value = "nl-ams"
+    _press(app, "#next")
     await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None)
     await _settle(pilot)
 
 
-async def scene_retention(app: Any, pilot: Any) -> None:
+async def scene_retention(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("m")
     await _settle(pilot)
-    screen = app.screen
-    screen.query_one("#care-tabs").active = "retention"
+    screen = _front(app, StoreCareScreen)
+    screen.query_one("#care-tabs", TabbedContent).active = "retention"
     await pilot.pause()
-    screen.query_one("#keep-last").value = "1"
-    app.screen.query_one("#preview").press()
+    _type(app, "#keep-last", "1")
+    _press(app, "#preview")
     await pilot.pause()
     await _until(pilot, lambda: screen.preview is not None)
     await _settle(pilot)
 
 
-async def scene_activity(app: Any, pilot: Any) -> None:
+async def scene_activity(app: App, pilot: P) -> None:
     await scene_backup_done(app, pilot)
     await pilot.press("escape")
     await _settle(pilot)
@@ -222,13 +259,13 @@ async def scene_activity(app: Any, pilot: Any) -> None:
     await _settle(pilot)
 
 
-async def scene_help(app: Any, pilot: Any) -> None:
+async def scene_help(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("question_mark")
     await _settle(pilot)
 
 
-async def scene_palette(app: Any, pilot: Any) -> None:
+async def scene_palette(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("ctrl+p")
     await _settle(pilot)
@@ -237,30 +274,29 @@ async def scene_palette(app: Any, pilot: Any) -> None:
     await _settle(pilot)
 
 
-async def scene_error_403(app: Any, pilot: Any) -> None:
+async def scene_error_403(app: App, pilot: P) -> None:
     await _ready(pilot)
     await pilot.press("enter")
     await _settle(pilot)
-    browser = app.screen.query_one("#live-browser")
+    browser = app.screen.query_one("#live-browser", SecretsBrowser)
     await _browser_ready(pilot, browser)
     await pilot.press("r")
     await _settle(pilot)
 
 
-async def scene_projects_readonly(app: Any, pilot: Any) -> None:
+async def scene_projects_readonly(app: App, pilot: P) -> None:
     await _ready(pilot)
 
 
-async def scene_first_run_profile(app: Any, pilot: Any) -> None:
+async def scene_first_run_profile(app: App, pilot: P) -> None:
     await _settle(pilot)
     await pilot.pause(0.3)
 
 
-async def scene_store_setup(app: Any, pilot: Any) -> None:
+async def scene_store_setup(app: App, pilot: P) -> None:
     await _settle(pilot)
-    screen = app.screen
-    screen.query_one("#passphrase").value = "correct horse battery staple"
-    screen.query_one("#passphrase2").value = "correct horse battery staple"
+    _type(app, "#passphrase", "correct horse battery staple")
+    _type(app, "#passphrase2", "correct horse battery staple")
     await pilot.pause(0.2)
 
 
@@ -289,22 +325,14 @@ SCENES: dict[str, tuple[Scene, str]] = {
 }
 
 
-def _context(kind: str, workdir: Path) -> Any:
-    from core.store.crypto import KdfParams
-    from tui.context import ConsoleContext
-    from tui.demo import build_demo_context, demo_client, demo_transport
-
+def _context(kind: str, workdir: Path) -> ConsoleContext:
     if kind in ("demo", "demo-readonly"):
         ctx = build_demo_context(workdir)
         if kind == "demo-readonly":  # SecretManagerReadOnly only: no values, no project list
-            from core.emulator.demo import DEMO_READONLY_SECRET_KEY
-
             transport = ctx.client_options["transport"]
             ctx.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
         return ctx
     _emulator, transport = demo_transport()
-    from core.emulator.demo import DEMO_ORGANIZATION_ID, DEMO_PRODUCTION_PROJECT_ID
-
     ctx = ConsoleContext(
         default_project_id=DEMO_PRODUCTION_PROJECT_ID,
         organization_id=DEMO_ORGANIZATION_ID,
@@ -320,17 +348,13 @@ def _context(kind: str, workdir: Path) -> Any:
 
 
 async def shoot(name: str, size: tuple[int, int], out: Path) -> Path:
-    import keyring
-
-    from core.credentials.testing import MemoryKeyring
-    from tui.app import SecretKlosetApp
-
     scene, kind = SCENES[name]
     previous = keyring.get_keyring()
     keyring.set_keyring(MemoryKeyring())  # never the user's keyring
     try:
         with tempfile.TemporaryDirectory(prefix="sk-shot-") as tmp:
-            app = SecretKlosetApp(_context(kind, Path(tmp)))
+            # The default keys, whatever keymap.toml the user has.
+            app = SecretKlosetApp(_context(kind, Path(tmp)), keymap=Path(tmp) / "none.toml")
             async with app.run_test(size=size) as pilot:
                 await scene(app, pilot)
                 filename = f"{name}-{size[0]}x{size[1]}.svg"

@@ -3,6 +3,12 @@
 The browser widget only knows :class:`SecretSource`; the same widget shows a live project and
 a snapshot's tree, and masks values the same way. Nothing here fetches more than it is asked:
 ``list`` reads metadata only, ``versions`` one secret's version metadata, ``reveal`` one value.
+
+:class:`SecretEntry` and :class:`VersionEntry` are the one shape the browser shows, declared
+once; the API's ``Secret`` and the store's ``SecretRecord`` are two different core models (ids,
+enums, the ephemeral policy as an object or as a dict), so each has one adapter here
+(:func:`secret_entry`, :func:`record_entry`) and the entry keeps the model it came from
+(``ref``).
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from core.scaleway.models import join_path
+from core.scaleway.client import ScalewayClient
+from core.scaleway.models import EphemeralPolicy, Secret, SecretVersion, join_path
+from core.store import SecretRecord, SnapshotHeader, Store, VersionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +34,7 @@ class VersionEntry:
     latest: bool = False
     size: int | None = None  # known for snapshots, not for live versions
     has_data: bool = True  # False: the snapshot holds metadata only (disabled, deleted)
-    ref: Any = None
+    ref: SecretVersion | VersionRecord | None = None
 
     def __repr__(self) -> str:
         return f"VersionEntry(revision={self.revision}, status={self.status!r})"
@@ -52,7 +60,7 @@ class SecretEntry:
     scheduled_for_deletion: bool = False
     ephemeral: str = ""
     versions: tuple[VersionEntry, ...] | None = None  # None: not loaded yet
-    ref: Any = None
+    ref: Secret | SecretRecord | None = None
 
     @property
     def full_path(self) -> str:
@@ -82,16 +90,16 @@ class SecretSource(Protocol):
     async def reveal(self, entry: SecretEntry, revision: int) -> bytes: ...
 
 
-def _ephemeral_text(policy: Any) -> str:
+def _ephemeral_text(policy: EphemeralPolicy | None) -> str:
     if policy is None:
         return ""
     parts = []
-    ttl = getattr(policy, "time_to_live", None)
+    ttl = policy.time_to_live
     if ttl:
         parts.append(f"ttl {ttl}")
-    if getattr(policy, "expires_once_accessed", None):
+    if policy.expires_once_accessed:
         parts.append("expires once accessed")
-    action = getattr(policy, "action", "")
+    action = policy.action
     if action and not str(action).startswith("unknown"):
         parts.append(f"then {action}")
     return ", ".join(parts)
@@ -102,7 +110,9 @@ class LiveSource:
 
     live = True
 
-    def __init__(self, client: Any, region: str, project_id: str, project_name: str = "") -> None:
+    def __init__(
+        self, client: ScalewayClient, region: str, project_id: str, project_name: str = ""
+    ) -> None:
         self.client = client
         self.region = region
         self.project_id = project_id
@@ -175,7 +185,7 @@ class SnapshotSource:
 
     live = False
 
-    def __init__(self, store: Any, header: Any) -> None:
+    def __init__(self, store: Store, header: SnapshotHeader) -> None:
         self.store = store
         self.header = header
 
@@ -215,6 +225,7 @@ class SnapshotSource:
 
     def versions_now(self, entry: SecretEntry) -> list[VersionEntry]:
         if entry.versions is None:
+            assert isinstance(entry.ref, SecretRecord)
             entry.versions = tuple(record_versions(entry.ref))
         return list(entry.versions)
 
@@ -224,7 +235,7 @@ class SnapshotSource:
     async def reveal(self, entry: SecretEntry, revision: int) -> bytes:
         for v in self.versions_now(entry):
             if v.revision == revision:
-                blob = getattr(v.ref, "payload", None)
+                blob = v.ref.payload if isinstance(v.ref, VersionRecord) else None
                 if blob is None:
                     raise LookupError(
                         f"revision {revision} of secret {entry.id} has no data in this snapshot"
@@ -233,7 +244,7 @@ class SnapshotSource:
         raise LookupError(f"secret {entry.id} has no revision {revision} in this snapshot")
 
 
-def secret_entry(s: Any, region: str) -> SecretEntry:
+def secret_entry(s: Secret, region: str) -> SecretEntry:
     """An API ``Secret`` as a browser entry (versions not loaded)."""
     return SecretEntry(
         id=s.id,
@@ -255,20 +266,19 @@ def secret_entry(s: Any, region: str) -> SecretEntry:
     )
 
 
-def record_versions(r: Any) -> list[VersionEntry]:
+def record_versions(r: SecretRecord) -> list[VersionEntry]:
     """A store record's versions as browser entries, newest first."""
     versions = []
-    for v in getattr(r, "versions", ()) or ():
-        blob = getattr(v, "payload", None)
+    for v in r.versions:
         versions.append(
             VersionEntry(
                 revision=int(v.revision),
                 status=str(v.status),
-                created_at=getattr(v, "created_at", None),
-                description=getattr(v, "description", "") or "",
-                latest=bool(getattr(v, "latest", False)),
-                size=getattr(v, "size", None),
-                has_data=blob is not None,
+                created_at=v.created_at,
+                description=v.description or "",
+                latest=bool(v.latest),
+                size=v.size,
+                has_data=v.payload is not None,
                 ref=v,
             )
         )
@@ -276,7 +286,7 @@ def record_versions(r: Any) -> list[VersionEntry]:
     return versions
 
 
-def record_entry(r: Any) -> SecretEntry:
+def record_entry(r: SecretRecord) -> SecretEntry:
     """A store ``SecretRecord`` as a browser entry (its versions are converted on demand)."""
     policy = r.ephemeral_policy
     return SecretEntry(
@@ -300,17 +310,16 @@ def record_entry(r: Any) -> SecretEntry:
     )
 
 
-def _ephemeral_dict_text(policy: dict[str, Any] | None) -> str:
+def _ephemeral_dict_text(policy: dict[str, object] | None) -> str:
+    """A record keeps the policy as the API wrote it: read it the way the API's is read."""
     if not policy:
         return ""
-    from core.scaleway.models import EphemeralPolicy
-
-    return _ephemeral_text(EphemeralPolicy.from_api(policy))
+    return _ephemeral_text(EphemeralPolicy.from_api(dict(policy)))
 
 
-def snapshot_source_text(header: Any) -> str:
+def snapshot_source_text(header: SnapshotHeader) -> str:
     """``name (project-id…) · region`` of a snapshot's source(s)."""
-    sources = list(getattr(header, "sources", ()) or ())
+    sources = list(header.sources)
     if not sources:
         return "no source"
     first = sources[0]

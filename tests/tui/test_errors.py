@@ -9,13 +9,15 @@ from pathlib import Path
 from textual.widgets import Input, Static
 
 from core.emulator.demo import DEMO_PRODUCTION_PROJECT_ID, DEMO_READONLY_SECRET_KEY
+from core.errors import KlosetError, Remedy
 from core.scaleway.client import ScalewayClient
 from core.store import Store
 from core.store.crypto import KdfParams
 from tests.tui.conftest import make_app, push, ready, settle, transport_of, wait_for
 from tui.context import ConsoleContext
 from tui.demo import build_demo_context, demo_client
-from tui.screens.actions import BackupScreen
+from tui.errors import REMEDIES, describe
+from tui.screens.backup import BackupScreen
 from tui.screens.dialogs import ErrorDialog, PromptDialog
 from tui.widgets.browser import SecretsBrowser
 from tui.widgets.vtable import VirtualTable
@@ -123,3 +125,16 @@ async def test_emulator_down_says_the_api_cannot_be_reached(tmp_path: Path) -> N
         await pilot.press("question_mark")
         await settle(pilot)
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+def test_every_remedy_has_console_wording_and_it_wins_over_the_hint() -> None:
+    assert set(REMEDIES) == set(Remedy), "a new remedy needs the console's wording too"
+    for remedy in Remedy:
+        assert describe(KlosetError("boom", remedy=remedy)).hint
+    error = KlosetError("no store there", hint="create a store first", remedy=Remedy.INIT_STORE)
+    assert describe(error).hint == "Create or open a store (Snapshots tab, or press m)."
+    granted = KlosetError(
+        "denied", remedy=Remedy.GRANT_PERMISSION, details={"permission_set": "ProjectReadOnly"}
+    )
+    assert "ProjectReadOnly" in describe(granted).hint
+    assert describe(KlosetError("plain", hint="a flag-free hint")).hint == "a flag-free hint"

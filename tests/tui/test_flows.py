@@ -14,9 +14,11 @@ from core.emulator.demo import (
 )
 from tests.tui.conftest import make_app, peer_client, push, ready, settle, wait_for
 from tui.context import ConsoleContext
-from tui.screens.actions import BackupScreen, CopyScreen, RestoreScreen
+from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
+from tui.screens.copy import CopyScreen
 from tui.screens.dialogs import ConfirmDialog
+from tui.screens.restore import RestoreScreen
 from tui.screens.snapshot import DiffScreen, SnapshotScreen
 from tui.widgets.browser import SecretsBrowser
 from tui.widgets.vtable import VirtualTable

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
@@ -23,14 +23,19 @@ from textual.widgets import (
     TabPane,
 )
 
+from core.errors import UsageError
+from core.store.check import CheckReport, check_store
+from core.store.forget import ForgetResult, GroupBy, RetentionDuration, RetentionPolicy, forget
+from core.store.prune import prune
+from tui.actions import Where, bindings
+from tui.format import human_bytes, short_time
+from tui.glyphs import BULLET, FAIL, ICON, NONE, OK
+from tui.messages import ShowError
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.setup import passphrase_strength
-from tui.widgets.browser import short_time
-from tui.widgets.progress import human
+from tui.session import Session
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
-
-ICON = "[K]"
 
 
 def _int(text: str, name: str) -> int:
@@ -40,8 +45,6 @@ def _int(text: str, name: str) -> int:
     try:
         return int(text)
     except ValueError:
-        from core.errors import UsageError
-
         raise UsageError(
             f"keep {name} must be a number", hint="a count, 0 (off) or -1 (unlimited)"
         ) from None
@@ -50,22 +53,20 @@ def _int(text: str, name: str) -> int:
 class StoreCareScreen(ReportsFailures, Screen[None]):
     """Maintenance of the open store."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.CARE)
 
-    def __init__(self, tab: str = "check") -> None:
+    def __init__(self, session: Session, tab: str = "check") -> None:
         super().__init__()
+        self.session = session
         self.tab = tab if tab in ("check", "retention", "keys", "locks") else "check"
-        self.preview: Any = None
-        self.check_report: Any = None
-
-    @property
-    def kapp(self) -> Any:
-        return self.app
+        self.preview: ForgetResult | None = None
+        self.check_report: CheckReport | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
-        store = self.kapp.store
-        yield Static(f"Store care · {getattr(store, 'location', '?')}", classes="step-title")
+        store = self.session.store
+        where = store.location if store is not None else "?"
+        yield Static(f"Store care · {where}", classes="step-title")
         with TabbedContent(initial=self.tab, id="care-tabs"):
             with TabPane("Check", id="check"), VerticalScroll(classes="form"):
                 yield Static(
@@ -186,35 +187,33 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
 
     @work(exclusive=True, group="care-check", exit_on_error=False)
     async def _check(self, read_data: bool) -> None:
-        app = self.kapp
-        store = app.require_store()
-        report = await store.check(read_data=read_data)
+        session = self.session
+        store = session.require_store()
+        report = await check_store(store, read_data=read_data)
         self.check_report = report
-        ok = bool(getattr(report, "ok", not getattr(report, "errors", None)))
+        ok = report.ok
         text = Text(
-            "✓ The store is healthy.\n" if ok else "✗ The store has problems.\n",
+            f"{OK} The store is healthy.\n" if ok else f"{FAIL} The store has problems.\n",
             style="bold green" if ok else "bold red",
         )
-        data = report.to_json() if hasattr(report, "to_json") else {}
+        data = report.to_json()
         for key, value in data.items():
             if key in ("ok", "errors", "problems"):
                 continue
             if isinstance(value, (int, float, str, bool)):
                 text.append(f"{key.replace('_', ' '):<20}", style="bold")
                 text.append(f"{value}\n")
-        problems = list(getattr(report, "errors", None) or getattr(report, "problems", None) or [])
+        problems = report.errors or report.problems
         for p in problems[:20]:
-            text.append(f"• {getattr(p, 'message', p)}\n", style="red")
+            text.append(f"{BULLET} {p.message}\n", style="red")
         self.query_one("#check-result", Static).update(text)
-        app.log_activity(
+        session.log_activity(
             "check", "store", "ok" if ok else "failed", "read data" if read_data else "structure"
         )
 
     # -------------------------------------------------------------- retention
 
-    def _policy(self) -> Any:
-        from core.store.forget import GroupBy, RetentionDuration, RetentionPolicy
-
+    def _policy(self) -> RetentionPolicy:
         within_text = self.query_one("#keep-within", Input).value.strip()
         return RetentionPolicy(
             keep_last=_int(self.query_one("#keep-last", Input).value, "last"),
@@ -232,7 +231,7 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
         try:
             policy = self._policy()
         except Exception as err:
-            self.kapp.show_error(err)
+            self.post_message(ShowError(err))
             return
         self._forget(policy, True)
 
@@ -241,7 +240,7 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
         try:
             policy = self._policy()
         except Exception as err:
-            self.kapp.show_error(err)
+            self.post_message(ShowError(err))
             return
         if self.preview is None or self.preview.policy != policy:
             self.notify("Preview first: apply uses the rules you previewed.", severity="warning")
@@ -266,13 +265,11 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
         )
 
     @work(exclusive=True, group="care-forget", exit_on_error=False)
-    async def _forget(self, policy: Any, dry_run: bool) -> None:
-        from core.store.forget import forget
-
-        app = self.kapp
-        store = app.require_store()
+    async def _forget(self, policy: RetentionPolicy, dry_run: bool) -> None:
+        session = self.session
+        store = session.require_store()
         result = await forget(store, policy, dry_run=dry_run)
-        rows = []
+        rows: list[Row] = []
         for n, d in enumerate(
             sorted(result.decisions, key=lambda d: d.snapshot.time, reverse=True)
         ):
@@ -300,7 +297,7 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
             summary.append(f"keep {len(result.kept)}, ", style="green")
             summary.append(f"remove {len(result.removed)}", style="red" if result.removed else "")
             summary.append(". Nothing has been removed yet.", style="dim")
-            app.log_activity(
+            session.log_activity(
                 "retention preview",
                 "store",
                 "ok",
@@ -309,33 +306,29 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
         else:
             self.preview = None
             summary.append(f"Forgot {len(result.removed_done)} snapshot(s). ", style="bold")
-            prune = getattr(store, "prune", None)
-            if prune is not None:
-                report = await prune()
-                freed = getattr(report, "bytes_freed", None) or getattr(
-                    report, "bytes_removed", None
-                )
-                summary.append(
-                    "Pruned" + (f": {human(freed)} freed." if freed else "."), style="green"
-                )
-            else:
-                summary.append(
-                    "Prune is not available in this build: data is reclaimed later.", style="yellow"
-                )
-            app.log_activity(
-                "forget + prune", "store", "ok", f"{len(result.removed_done)} snapshots removed"
+            freed = (await prune(store)).bytes_freed
+            summary.append(
+                "Pruned" + (f": {human_bytes(freed)} freed." if freed else "."), style="green"
             )
-            app.store_changed()
+            session.run_finished(
+                "forget + prune",
+                "store",
+                "ok",
+                f"{len(result.removed_done)} snapshots removed",
+                store_changed=True,
+            )
         self.query_one("#retention-summary", Static).update(summary)
 
     # -------------------------------------------------------------- keys
 
     @work(exclusive=True, group="care-keys", exit_on_error=False)
     async def _load_keys(self) -> None:
-        store = self.kapp.require_store()
+        store = self.session.require_store()
         keys = await store.list_keys()
         rows = [
-            Row(k.id, (k.id[:12], short_time(k.created), "yes" if k.current else "", k.host or "—"))
+            Row(
+                k.id, (k.id[:12], short_time(k.created), "yes" if k.current else "", k.host or NONE)
+            )
             for k in keys
         ]
         table = self.query_one("#keys-table", VirtualTable)
@@ -374,16 +367,16 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
 
     @work(exclusive=True, group="care-keys-op", exit_on_error=False)
     async def _keys_op(self, passphrase: str, change: bool) -> None:
-        app = self.kapp
-        store = app.require_store()
-        kdf = app.context.store_init_options.get("kdf")
+        session = self.session
+        store = session.require_store()
+        kdf = session.context.store_init_options.get("kdf")
         if change:
             info = await store.change_passphrase(passphrase, kdf=kdf)
-            app.log_activity("change passphrase", f"key {info.id[:8]}", "ok")
+            session.log_activity("change passphrase", f"key {info.id[:8]}", "ok")
             self.notify("Passphrase changed: the old one no longer opens the store.")
         else:
             info = await store.add_key(passphrase, kdf=kdf)
-            app.log_activity("add passphrase", f"key {info.id[:8]}", "ok")
+            session.log_activity("add passphrase", f"key {info.id[:8]}", "ok")
             self.notify("Passphrase added: either one opens the store.")
         self.query_one("#new-pass", Input).value = ""
         self.query_one("#new-pass2", Input).value = ""
@@ -393,9 +386,9 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
 
     @work(exclusive=True, group="care-locks", exit_on_error=False)
     async def _load_locks(self) -> None:
-        store = self.kapp.require_store()
+        store = self.session.require_store()
         locks = await store.list_locks()
-        rows = []
+        rows: list[Row] = []
         for lk in locks:
             stale = lk.stale()
             rows.append(
@@ -425,9 +418,9 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
 
     @work(exclusive=True, group="care-locks-op", exit_on_error=False)
     async def _remove_stale(self) -> None:
-        app = self.kapp
-        removed = await app.require_store().remove_stale_locks()
-        app.log_activity("remove stale locks", "store", "ok", f"{len(removed)} removed")
+        session = self.session
+        removed = await session.require_store().remove_stale_locks()
+        session.log_activity("remove stale locks", "store", "ok", f"{len(removed)} removed")
         self.notify(
             f"{len(removed)} stale lock(s) removed." if removed else "No stale lock to remove."
         )

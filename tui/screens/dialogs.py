@@ -13,7 +13,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.actions import HelpSections
 from tui.errors import ErrorReport
+from tui.glyphs import FAIL
 
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
@@ -43,7 +45,7 @@ class ErrorDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"✗ {self.report.title}", classes="title")
+            yield Label(f"{FAIL} {self.report.title}", classes="title")
             yield Static(Text(self.report.message), id="error-message")
             if self.report.hint:
                 yield Static(
@@ -155,7 +157,7 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: HelpSections) -> None:
         super().__init__()
         self.sections = sections
 

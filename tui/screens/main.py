@@ -2,56 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import uuid
+from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
-from tui.app import ICON, ActivityEntry, SecretKlosetApp
-from tui.sources import LiveSource, snapshot_source_text
-from tui.widgets.browser import SecretsBrowser, short_time
+from core.scaleway.errors import PermissionDeniedError
+from core.store import SnapshotHeader
+from tui.actions import Where, bindings
+from tui.format import human_bytes, short_time
+from tui.glyphs import ICON, NONE
+from tui.messages import ActivityEntry, ActivityLogged, ProjectChanged, RunFinished, StoreChanged
+from tui.screens.dialogs import PromptDialog
+from tui.screens.snapshot import DiffScreen, SnapshotScreen
+from tui.session import Session
+from tui.sources import LiveSource
+from tui.widgets.browser import SecretsBrowser
+from tui.widgets.snapshot_table import SNAPSHOT_COLUMNS, snapshot_row
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
 
-
-def human_bytes(n: int | float | None) -> str:
-    if n is None:
-        return "—"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
+__all__ = ["ActivityPane", "MainScreen", "ProjectsPane", "SecretsPane", "SnapshotsPane"]
 
 
 class ProjectsPane(ReportsFailures, Vertical):
     """The organization's projects; the highlighted one's secret count and last snapshot."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("i", "enter_project_id", "Project id"),
-        Binding("ctrl+r", "reload", "Reload"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.PROJECTS)
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="projects-pane")
+        self.session = session
         self._info_timer: Timer | None = None
         self.listed = False
         self.denied = False
         self.secret_counts: dict[tuple[str, str], int] = {}
         self.deleting_counts: dict[tuple[str, str], int] = {}
-
-    @property
-    def kapp(self) -> SecretKlosetApp:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        return app
 
     def compose(self) -> ComposeResult:
         yield Static("", id="projects-banner")
@@ -65,7 +59,7 @@ class ProjectsPane(ReportsFailures, Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#projects-banner").display = False
-        if self.kapp.context.has_credentials:
+        if self.session.context.has_credentials:
             self.load()
 
     def load(self) -> None:
@@ -73,16 +67,14 @@ class ProjectsPane(ReportsFailures, Vertical):
 
     @work(exclusive=True, group="projects", exit_on_error=False)
     async def _load_projects(self) -> None:
-        from core.scaleway.errors import PermissionDeniedError
-
-        app = self.kapp
-        client = await app.get_client()
+        session = self.session
+        client = await session.get_client()
         table = self.query_one("#projects", VirtualTable)
         banner = self.query_one("#projects-banner", Static)
         rows: list[Row] = []
         try:
-            async for p in client.list_projects(organization_id=app.context.organization_id):
-                app.project_names[p.id] = p.name
+            async for p in client.list_projects(organization_id=session.context.organization_id):
+                session.project_names[p.id] = p.name
                 rows.append(Row(p.id, (p.name, p.id, short_time(p.created_at))))
             self.denied = False
             banner.display = False
@@ -97,23 +89,23 @@ class ProjectsPane(ReportsFailures, Vertical):
                 )
             )
             banner.display = True
-            default = app.context.default_project_id
+            default = session.context.default_project_id
             if default:
-                rows.append(Row(default, ("(default project)", default, "—")))
-            app.log_activity("list projects", "organization", "denied", f"needs {needed}")
-        for pid in list(app.project_names):
-            if pid not in {r.key for r in rows} and app.project_names[pid] == "":
-                rows.append(Row(pid, ("(entered id)", pid, "—")))
+                rows.append(Row(default, ("(default project)", default, NONE)))
+            session.log_activity("list projects", "organization", "denied", f"needs {needed}")
+        for pid in list(session.project_names):
+            if pid not in {r.key for r in rows} and session.project_names[pid] == "":
+                rows.append(Row(pid, ("(entered id)", pid, NONE)))
         rows.sort(key=lambda r: r.cells[0].lower())
         table.empty_text = "No projects."
         table.set_rows(rows)
         self.listed = True
-        if app.project_id is None and rows:
-            app.project_id = rows[0].key
-        if app.project_id is not None:
-            table.move_to_key(app.project_id)
-            if not app.project_name:
-                app.project_name = app.project_names.get(app.project_id, "")
+        if session.project_id is None and rows:
+            session.project_id = rows[0].key
+        if session.project_id is not None:
+            table.move_to_key(session.project_id)
+            if not session.project_name:
+                session.project_name = session.project_names.get(session.project_id, "")
         self._show_info()
 
     @on(VirtualTable.Highlighted, "#projects")
@@ -127,8 +119,8 @@ class ProjectsPane(ReportsFailures, Vertical):
 
     @on(VirtualTable.Selected, "#projects")
     def _selected(self, event: VirtualTable.Selected) -> None:
-        app = self.kapp
-        app.set_project(event.key, app.project_names.get(event.key, ""))
+        session = self.session
+        session.set_project(event.key, session.project_names.get(event.key, ""))
         screen = self.screen
         if isinstance(screen, MainScreen):
             screen.show_tab("secrets")
@@ -141,11 +133,11 @@ class ProjectsPane(ReportsFailures, Vertical):
 
     @work(exclusive=True, group="project-info", exit_on_error=False)
     async def _load_info(self, project_id: str) -> None:
-        app = self.kapp
-        region = app.region
-        info: dict[str, Any] = {}
+        session = self.session
+        region = session.region
+        last: datetime | None = None
         if (project_id, region) not in self.secret_counts:  # counted once (ctrl+r recounts)
-            client = await app.get_client()
+            client = await session.get_client()
             count = 0
             deleting = 0
             async for _ in client.list_secrets(region, project_id=project_id):
@@ -156,37 +148,38 @@ class ProjectsPane(ReportsFailures, Vertical):
                 deleting += 1
             self.secret_counts[(project_id, region)] = count
             self.deleting_counts[(project_id, region)] = deleting
-        if app.store is not None:
-            snaps = await app.store.list_snapshots(project=project_id, region=region)
+        if session.store is not None:
+            snaps = await session.store.list_snapshots(project=project_id, region=region)
             if snaps:
-                info["last"] = max(s.time for s in snaps)
-        self._show_info(project_id, info)
+                last = max(s.time for s in snaps)
+        self._show_info(project_id, last, loaded=True)
 
-    def _show_info(self, project_id: str | None = None, info: dict[str, Any] | None = None) -> None:
-        app = self.kapp
+    def _show_info(
+        self, project_id: str | None = None, last: datetime | None = None, *, loaded: bool = False
+    ) -> None:
+        session = self.session
         key = self.query_one("#projects", VirtualTable).cursor_key
         panel = self.query_one("#project-info", Static)
         if key is None:
             panel.update(Text("No project highlighted.", style="italic"))
             return
         t = Text()
-        t.append((app.project_names.get(key) or "(name unknown)") + "\n", style="bold")
+        t.append((session.project_names.get(key) or "(name unknown)") + "\n", style="bold")
         t.append(f"{key}\n\n", style="dim")
         t.append("region   ", style="bold")
-        t.append(f"{app.region}   (g switches)\n")
-        count = self.secret_counts.get((key, app.region))
+        t.append(f"{session.region}   (g switches)\n")
+        count = self.secret_counts.get((key, session.region))
         t.append("secrets  ", style="bold")
         t.append("…" if count is None else str(count))
-        deleting = self.deleting_counts.get((key, app.region))
+        deleting = self.deleting_counts.get((key, session.region))
         if deleting:
             t.append(" ")
             t.append(f"+ {deleting} deleting", style="yellow")
         t.append("\n")
         t.append("last     ", style="bold")
-        if app.store is None:
+        if session.store is None:
             t.append("no store open\n", style="dim")
-        elif info is not None and project_id == key:
-            last = info.get("last")
+        elif loaded and project_id == key:
             t.append((short_time(last) if last else "never backed up") + "\n")
         else:
             t.append("…\n")
@@ -199,26 +192,22 @@ class ProjectsPane(ReportsFailures, Vertical):
         self.load()
 
     def action_enter_project_id(self) -> None:
-        from tui.screens.dialogs import PromptDialog
-
         def answered(value: str | None) -> None:
             if not value:
                 return
             pid = value.strip().lower()
-            import uuid
-
             try:
                 uuid.UUID(pid)
             except ValueError:
                 self.notify("A project id is a UUID (xxxxxxxx-xxxx-…).", severity="error")
                 return
-            app = self.kapp
-            app.project_names.setdefault(pid, "")
+            session = self.session
+            session.project_names.setdefault(pid, "")
             table = self.query_one("#projects", VirtualTable)
             if table.get_row(pid) is None:
-                table.set_rows([*table.rows, Row(pid, ("(entered id)", pid, "—"))])
+                table.set_rows([*table.rows, Row(pid, ("(entered id)", pid, NONE))])
             table.move_to_key(pid)
-            app.set_project(pid)
+            session.set_project(pid)
 
         self.app.push_screen(
             PromptDialog(
@@ -233,38 +222,34 @@ class ProjectsPane(ReportsFailures, Vertical):
 class SecretsPane(ReportsFailures, Vertical):
     """The current project's secrets (live, from the API)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("a", "mark_all", "Mark all", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.SECRETS)
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="secrets-pane")
+        self.session = session
         self.loaded_for: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
-        yield SecretsBrowser(markable=True, id="live-browser")
+        yield SecretsBrowser(session=self.session, markable=True, id="live-browser")
 
     @property
     def browser(self) -> SecretsBrowser:
         return self.query_one("#live-browser", SecretsBrowser)
 
     def ensure_loaded(self, force: bool = False) -> None:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        if app.project_id is None:
+        session = self.session
+        if session.project_id is None:
             return
-        target = (app.project_id, app.region)
+        target = (session.project_id, session.region)
         if target == self.loaded_for and not force:
             return
         self.loaded_for = target
-        self._open(app.project_id, app.region, app.project_name)
+        self._open(session.project_id, session.region, session.project_name)
 
     @work(exclusive=True, group="secrets-open", exit_on_error=False)
     async def _open(self, project_id: str, region: str, name: str) -> None:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        client = await app.get_client()
+        session = self.session
+        client = await session.get_client()
         self.browser.load(LiveSource(client, region, project_id, name))
 
     def action_reload(self) -> None:
@@ -275,51 +260,15 @@ class SecretsPane(ReportsFailures, Vertical):
         t.mark_all(not (t.marked and len(t.marked) >= t.row_count))
 
 
-SNAPSHOT_COLUMNS = (
-    Column("Time", 16),
-    Column("Id", 8),
-    Column("Source", 10, grow=2),
-    Column("Env", 6, grow=1),
-    Column("Class", 6, grow=1),
-    Column("Tags", 4, grow=1),
-    Column("Secrets", 7, align="right"),
-    Column("Vers", 5, align="right"),
-    Column("Status", 8),
-    Column("Added", 9, align="right"),
-)
-
-
-def snapshot_row(h: Any) -> Row:
-    s = h.summary
-    cells = (
-        short_time(h.time),
-        h.id[:8],
-        snapshot_source_text(h),
-        h.environment or "",
-        h.data_class or "",
-        ",".join(h.tags),
-        str(s.secrets),
-        str(s.versions),
-        h.status,
-        human_bytes(s.bytes_added),
-    )
-    search = " ".join(cells).lower() + " " + h.id + " " + " ".join(h.project_ids)
-    return Row(h.id, cells, search=search, style="" if h.status == "complete" else "warn")
-
-
 class SnapshotsPane(ReportsFailures, Vertical):
     """The store's snapshots; open one, or mark two and diff them."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter"),
-        Binding("d", "diff", "Diff marked"),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.SNAPSHOTS)
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="snapshots-pane")
-        self.headers: dict[str, Any] = {}
+        self.session = session
+        self.headers: dict[str, SnapshotHeader] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -331,9 +280,8 @@ class SnapshotsPane(ReportsFailures, Vertical):
         yield Static("", id="snapshot-info")
 
     def on_mount(self) -> None:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        if app.store is not None:
+        session = self.session
+        if session.store is not None:
             self.load()
 
     def load(self) -> None:
@@ -341,9 +289,8 @@ class SnapshotsPane(ReportsFailures, Vertical):
 
     @work(exclusive=True, group="snapshots", exit_on_error=False)
     async def _load(self) -> None:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        store = app.require_store()
+        session = self.session
+        store = session.require_store()
         headers = await store.list_snapshots()
         headers = sorted(headers, key=lambda h: h.time, reverse=True)
         self.headers = {h.id: h for h in headers}
@@ -363,7 +310,7 @@ class SnapshotsPane(ReportsFailures, Vertical):
         t.append(f"{h.id}\n", style="bold")
         t.append(
             f"{short_time(h.time)} · {h.host or '?'} · secret-kloset {h.tool_version or '?'}"
-            f" · parent {h.parent[:8] if h.parent else '—'}\n"
+            f" · parent {h.parent[:8] if h.parent else NONE}\n"
         )
         t.append(
             f"{s.secrets} secrets, {s.versions} versions ({s.versions_read} read, "
@@ -381,11 +328,9 @@ class SnapshotsPane(ReportsFailures, Vertical):
 
     @on(VirtualTable.Selected, "#snapshots")
     def _selected(self, event: VirtualTable.Selected) -> None:
-        from tui.screens.snapshot import SnapshotScreen
-
         h = self.headers.get(event.key)
         if h is not None:
-            self.app.push_screen(SnapshotScreen(h))
+            self.app.push_screen(SnapshotScreen(h, self.session))
 
     @on(Input.Changed, "#snapshot-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -407,8 +352,6 @@ class SnapshotsPane(ReportsFailures, Vertical):
         self.load()
 
     def action_diff(self) -> None:
-        from tui.screens.snapshot import DiffScreen
-
         table = self.query_one("#snapshots", VirtualTable)
         marked = [k for k in table.visible_keys() if k in table.marked] or sorted(table.marked)
         if len(marked) != 2:
@@ -416,7 +359,7 @@ class SnapshotsPane(ReportsFailures, Vertical):
             return
         a, b = (self.headers[k] for k in marked)
         older, newer = sorted((a, b), key=lambda h: h.time)
-        self.app.push_screen(DiffScreen(older, newer))
+        self.app.push_screen(DiffScreen(self.session, older, newer))
 
     def highlighted(self) -> str | None:
         return self.query_one("#snapshots", VirtualTable).cursor_key
@@ -425,8 +368,9 @@ class SnapshotsPane(ReportsFailures, Vertical):
 class ActivityPane(Vertical):
     """Operations run in this session and their outcomes (names and ids only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="activity-pane")
+        self.session = session
 
     def compose(self) -> ComposeResult:
         yield VirtualTable(
@@ -442,12 +386,11 @@ class ActivityPane(Vertical):
         )
 
     def on_mount(self) -> None:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        self.refresh_rows(app.activity)
+        session = self.session
+        self.refresh_rows(session.activity)
 
     def refresh_rows(self, entries: list[ActivityEntry]) -> None:
-        rows = []
+        rows: list[Row] = []
         for i, e in enumerate(reversed(entries)):
             style = {"failed": "bad", "denied": "bad", "partial": "warn", "cancelled": "warn"}.get(
                 e.outcome, ""
@@ -465,17 +408,21 @@ class ActivityPane(Vertical):
 class MainScreen(Screen[None]):
     """Tabs for the four places of the console."""
 
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
         with TabbedContent(initial="tab-projects", id="tabs"):
             with TabPane("1 Projects", id="tab-projects"):
-                yield ProjectsPane()
+                yield ProjectsPane(self.session)
             with TabPane("2 Secrets", id="tab-secrets"):
-                yield SecretsPane()
+                yield SecretsPane(self.session)
             with TabPane("3 Snapshots", id="tab-snapshots"):
-                yield SnapshotsPane()
+                yield SnapshotsPane(self.session)
             with TabPane("4 Activity", id="tab-activity"):
-                yield ActivityPane()
+                yield ActivityPane(self.session)
         yield Footer()
 
     def show_tab(self, tab: str) -> None:
@@ -508,7 +455,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.call_after_refresh(lambda: self.query_one("#projects").focus())
 
-    @on(SecretKlosetApp.ProjectChanged)
+    @on(ProjectChanged)
     def _project_changed(self) -> None:
         pane = self.query_one(ProjectsPane)
         if not pane.listed:
@@ -518,7 +465,12 @@ class MainScreen(Screen[None]):
         if self.query_one("#tabs", TabbedContent).active == "tab-secrets":
             self.query_one(SecretsPane).ensure_loaded()
 
-    @on(SecretKlosetApp.StoreChanged)
+    @on(RunFinished)
+    def _run_finished(self, event: RunFinished) -> None:
+        if event.store_changed:
+            self._store_changed()
+
+    @on(StoreChanged)
     def _store_changed(self) -> None:
         self.query_one(SnapshotsPane).load()
         projects = self.query_one(ProjectsPane)
@@ -526,17 +478,15 @@ class MainScreen(Screen[None]):
         projects.deleting_counts.clear()
         projects.refresh_info()
 
-    @on(SecretKlosetApp.ActivityLogged)
+    @on(ActivityLogged)
     def _activity(self) -> None:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
-        self.query_one(ActivityPane).refresh_rows(app.activity)
+        session = self.session
+        self.query_one(ActivityPane).refresh_rows(session.activity)
 
     def picked_secret_ids(self) -> list[str]:
-        app = self.app
-        assert isinstance(app, SecretKlosetApp)
+        session = self.session
         pane = self.query_one(SecretsPane)
-        if pane.loaded_for != (app.project_id, app.region):
+        if pane.loaded_for != (session.project_id, session.region):
             return []
         return pane.browser.marked_ids
 

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import math
 import string
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
+from core.credentials import (
+    BackendStatus,
+    Credentials,
+    ProfileStore,
+    check_backend,
+    resolve_credentials,
+)
+from core.credentials.keyring_store import get_secret_key_async, set_store_passphrase_async
+from core.credentials.profiles import Profile, add_profile
+from core.credentials.scw_config import import_scw_profile
+from core.engine.preflight import PreflightReport, preflight
 from core.scaleway.models import REGIONS
+from core.store import Store
+from tui.actions import Where, bindings
+from tui.glyphs import BAR_OFF, BAR_ON, FAIL, ICON, OK
+from tui.session import Session
 from tui.workers import ReportsFailures
-
-ICON = "[K]"
 
 
 def store_exists(location: str) -> bool:
@@ -61,21 +76,45 @@ def passphrase_strength(passphrase: str) -> tuple[int, str]:
     return bits, word
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileFields:
+    """What the profile form holds (the secret key never leaves this screen but to the
+    keyring or a test client)."""
+
+    name: str
+    access_key: str | None
+    secret_key: str
+    organization_id: str | None
+    default_project_id: str | None
+    default_region: str
+    api_url: str | None
+
+    def __repr__(self) -> str:  # never the secret key
+        return f"ProfileFields(name={self.name!r})"
+
+    def profile(self) -> Profile:
+        return Profile(
+            name=self.name,
+            access_key=self.access_key,
+            organization_id=self.organization_id,
+            default_project_id=self.default_project_id,
+            default_region=self.default_region,
+            api_url=self.api_url,
+        )
+
+
 class ProfileScreen(ReportsFailures, Screen[bool]):
     """Add a profile: fields, keyring status, import from the scw config, test connection."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Back"),
-        Binding("ctrl+t", "test", "Test connection"),
-        Binding("ctrl+s", "save", "Save"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.PROFILE)
 
-    def __init__(self, first_run: bool = False) -> None:
+    def __init__(self, session: Session, first_run: bool = False) -> None:
         super().__init__()
+        self.session = session
         self.first_run = first_run
         self.keyring_ok: bool | None = None
         self.saved = False
-        self.last_report: Any = None
+        self.last_report: PreflightReport | None = None
         self.existing: str | None = None  # the profile being edited (its key is in the keyring)
 
     def compose(self) -> ComposeResult:
@@ -133,11 +172,12 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
 
     def on_mount(self) -> None:
         self._check_keyring()
-        ctx = getattr(self.app, "context", None)
-        if ctx is not None and ctx.profile_name:
+        ctx = self.session.context
+        if ctx.profile_name:
             self._prefill(ctx.profile_name)
-        elif ctx is not None and ctx.client_options.get("transport") is not None:
+        elif ctx.client_options.get("transport") is not None:
             # The demo: prefill the emulator's demo credentials so "test" works at once.
+            # Lazy: the emulator's demo world is loaded only in the demo.
             from core.emulator.demo import (
                 DEMO_ACCESS_KEY,
                 DEMO_ORGANIZATION_ID,
@@ -154,13 +194,11 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
     @work(thread=True, exclusive=True, group="profile-prefill", exit_on_error=False)
     def _prefill(self, name: str) -> None:
         """Editing the current profile: its fields; its secret key stays in the keyring."""
-        from core.credentials import ProfileStore
-
         profile = ProfileStore().find(name)
         if profile is not None:
             self.app.call_from_thread(self._show_profile, profile)
 
-    def _show_profile(self, profile: Any) -> None:
+    def _show_profile(self, profile: Profile) -> None:
         self.existing = profile.name
         self.query_one("#profile-name", Input).value = profile.name
         for wid, value in (
@@ -178,21 +216,19 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
 
     @work(thread=True, exclusive=True, group="keyring-check", exit_on_error=False)
     def _check_keyring(self) -> None:
-        from core.credentials import check_backend
-
         status = check_backend()
         self.app.call_from_thread(self._show_keyring, status)
 
-    def _show_keyring(self, status: Any) -> None:
+    def _show_keyring(self, status: BackendStatus) -> None:
         widget = self.query_one("#keyring-status", Static)
         self.keyring_ok = bool(status.usable)
         if status.usable:
-            widget.update(Text(f"✓ OS keyring: {status.description}", style="green"))
+            widget.update(Text(f"{OK} OS keyring: {status.description}", style="green"))
             widget.set_class(False, "-bad")
         else:
             widget.update(
                 Text.assemble(
-                    ("✗ No safe OS keyring: ", "bold red"),
+                    (f"{FAIL} No safe OS keyring: ", "bold red"),
                     (f"{status.reason}.\n", "red"),
                     ("Fix: ", "bold"),
                     f"{status.hint}.\n",
@@ -206,31 +242,31 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             self.query_one("#save", Button).disabled = True
             self.query_one("#import", Button).disabled = True
 
-    def _fields(self) -> dict[str, Any]:
+    def _fields(self) -> ProfileFields:
         def value(wid: str) -> str | None:
             text = self.query_one(f"#{wid}", Input).value.strip()
             return text or None
 
         region = self.query_one("#region", Select).value
-        return {
-            "name": value("profile-name") or "default",
-            "access_key": value("access-key"),
-            "secret_key": self.query_one("#secret-key", Input).value.strip(),
-            "organization_id": value("organization-id"),
-            "default_project_id": value("project-id"),
-            "default_region": str(region) if isinstance(region, str) else REGIONS[0],
-            "api_url": value("api-url"),
-        }
+        return ProfileFields(
+            name=value("profile-name") or "default",
+            access_key=value("access-key"),
+            secret_key=self.query_one("#secret-key", Input).value.strip(),
+            organization_id=value("organization-id"),
+            default_project_id=value("project-id"),
+            default_region=str(region) if isinstance(region, str) else REGIONS[0],
+            api_url=value("api-url"),
+        )
 
     # -------------------------------------------------------------- test connection
 
     @on(Button.Pressed, "#test")
     def action_test(self) -> None:
         f = self._fields()
-        if not f["secret_key"] and f["name"] != self.existing:
+        if not f.secret_key and f.name != self.existing:
             self.notify("Enter the secret key first.", severity="warning")
             return
-        if not f["default_project_id"]:
+        if not f.default_project_id:
             self.notify(
                 "Enter the default project id: the test checks that project.", severity="warning"
             )
@@ -239,23 +275,11 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
         self._test(f)
 
     @work(exclusive=True, group="profile-test", exit_on_error=False)
-    async def _test(self, f: dict[str, Any]) -> None:
-        from core.credentials.profiles import Profile
-        from core.engine.preflight import preflight
-
-        profile = Profile(
-            name=f["name"],
-            access_key=f["access_key"],
-            organization_id=f["organization_id"],
-            default_project_id=f["default_project_id"],
-            default_region=f["default_region"],
-            api_url=f["api_url"],
-        ).validated()
-        ctx = self.app.context  # type: ignore[attr-defined]
-        secret_key = f["secret_key"]
+    async def _test(self, f: ProfileFields) -> None:
+        profile = f.profile().validated()
+        ctx = self.session.context
+        secret_key = f.secret_key
         if not secret_key:  # the edited profile's key, from the keyring
-            from core.credentials.keyring_store import get_secret_key_async
-
             secret_key = await get_secret_key_async(profile.name) or ""
         client = ctx.make_client(
             secret_key,
@@ -275,7 +299,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
         self.last_report = report
         self._show_report(report)
 
-    def _show_report(self, report: Any) -> None:
+    def _show_report(self, report: PreflightReport) -> None:
         table = Table(title="Permission sets", title_justify="left", box=None, expand=False)
         table.add_column("set")
         table.add_column("status")
@@ -298,18 +322,16 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             "project names (optional)",
         )
         summary = Text(
-            "✓ Connection works: every permission set is present."
+            f"{OK} Connection works: every permission set is present."
             if report.ok and report.project_names
             else (
-                "✓ Connection works."
+                f"{OK} Connection works."
                 if report.ok
                 else f"Connection works, but {len(report.missing)} permission set(s) are missing."
             ),
             style="bold green" if report.ok else "bold yellow",
         )
         notes = Text("\n".join(report.notes), style="dim")
-        from rich.console import Group
-
         self.query_one("#test-result", Static).update(Group(summary, table, notes))
 
     # -------------------------------------------------------------- save / import
@@ -320,26 +342,16 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             self.notify("No safe keyring: see the message at the top.", severity="error")
             return
         f = self._fields()
-        if not f["secret_key"] and f["name"] != self.existing:
+        if not f.secret_key and f.name != self.existing:
             self.notify("The secret key is required.", severity="warning")
             return
         self._save(f)
 
     @work(thread=True, exclusive=True, group="profile-save", exit_on_error=False)
-    def _save(self, f: dict[str, Any]) -> None:
-        from core.credentials import resolve_credentials
-        from core.credentials.profiles import Profile, add_profile
-
+    def _save(self, f: ProfileFields) -> None:
         profile = add_profile(
-            Profile(
-                name=f["name"],
-                access_key=f["access_key"],
-                organization_id=f["organization_id"],
-                default_project_id=f["default_project_id"],
-                default_region=f["default_region"],
-                api_url=f["api_url"],
-            ),
-            f["secret_key"] or None,  # None: keep the key already in the keyring
+            f.profile(),
+            f.secret_key or None,  # None: keep the key already in the keyring
             make_default=True,
             replace_existing=True,
         )
@@ -352,31 +364,23 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
 
     @work(thread=True, exclusive=True, group="profile-save", exit_on_error=False)
     def _import_worker(self, name: str | None) -> None:
-        from core.credentials import resolve_credentials
-        from core.credentials.scw_config import import_scw_profile
-
         profile = import_scw_profile(name=name, make_default=True, replace_existing=True)
         creds = resolve_credentials(profile.name)
         self.app.call_from_thread(
             self._use, creds, f"profile {profile.name!r} imported from the scw config"
         )
 
-    def _use(self, creds: Any, message: str) -> None:
-        app: Any = self.app
-        app.context.use_credentials(creds)
-        if creds.default_region in REGIONS:
-            app.region = creds.default_region
-        app.project_id = creds.default_project_id
-        app.project_name = ""
+    def _use(self, creds: Credentials, message: str) -> None:
+        session = self.session
+        session.use_credentials(creds)
         self.saved = True
-        app.log_activity("profile", creds.profile or "?", "ok", message)
+        session.log_activity("profile", creds.profile or "?", "ok", message)
         self.notify(message)
         self._reset_and_close()
 
     @work(exclusive=True, group="profile-reset", exit_on_error=False)
     async def _reset_and_close(self) -> None:
-        app: Any = self.app
-        await app.reset_client()
+        await self.session.reset_client()
         self.dismiss(True)
 
     def action_cancel(self) -> None:
@@ -390,10 +394,11 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
 class StoreSetupScreen(ReportsFailures, Screen[bool]):
     """Create a store (location, passphrase twice, strength) or open an existing one."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.STORE_SETUP)
 
-    def __init__(self, location: str | None) -> None:
+    def __init__(self, session: Session, location: str | None) -> None:
         super().__init__()
+        self.session = session
         self.location = location
 
     def compose(self) -> ComposeResult:
@@ -428,8 +433,7 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        ctx: Any = self.app.context  # type: ignore[attr-defined]
-        if not ctx.profile_name:
+        if not self.session.context.profile_name:
             self.query_one("#remember", Checkbox).display = False
         self.query_one("#passphrase" if self.location else "#location", Input).focus()
 
@@ -439,7 +443,7 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
         style = {"weak": "red", "fair": "yellow", "good": "green", "strong": "bold green"}.get(
             word, "dim"
         )
-        bar = "█" * min(10, bits // 10) + "░" * max(0, 10 - bits // 10)
+        bar = BAR_ON * min(10, bits // 10) + BAR_OFF * max(0, 10 - bits // 10)
         self.query_one("#strength", Static).update(
             Text.assemble(
                 "strength ", (f"{bar} {word}", style), f"  (~{bits} bits)" if bits else ""
@@ -484,10 +488,8 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
 
     @work(exclusive=True, group="store-setup", exit_on_error=False)
     async def _run(self, location: str, passphrase: str, create: bool) -> None:
-        from core.store import Store
-
-        app: Any = self.app
-        ctx = app.context
+        session = self.session
+        ctx = session.context
         try:
             if create:
                 store = await Store.init(
@@ -499,12 +501,10 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
             self.query_one("#store-result", Static).update("")
             raise
         if self.query_one("#remember", Checkbox).value and ctx.profile_name:
-            from core.credentials.keyring_store import set_store_passphrase_async
-
             await set_store_passphrase_async(ctx.profile_name, passphrase)
         ctx.store_location = location
-        app.set_store(store)
-        app.log_activity("create store" if create else "open store", location, "ok")
+        session.set_store(store)
+        session.log_activity("create store" if create else "open store", location, "ok")
         self.dismiss(True)
 
     def action_cancel(self) -> None:
@@ -515,4 +515,10 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
         self.action_cancel()
 
 
-__all__ = ["ProfileScreen", "StoreSetupScreen", "passphrase_strength", "store_exists"]
+__all__ = [
+    "ProfileFields",
+    "ProfileScreen",
+    "StoreSetupScreen",
+    "passphrase_strength",
+    "store_exists",
+]

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from core.store import SnapshotHeader
+from core.store.diff import SnapshotDiff, diff_snapshots
+from tui.actions import Where, bindings
+from tui.format import short_time
+from tui.glyphs import ICON
+from tui.screens.restore import RestoreScreen
+from tui.session import Session, session_of
 from tui.sources import SnapshotSource, snapshot_source_text
-from tui.widgets.browser import SecretsBrowser, short_time
+from tui.widgets.browser import SecretsBrowser
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
-
-ICON = "[K]"
 
 
 class SnapshotScreen(Screen[None]):
     """A snapshot's tree, browsed exactly like a live project; values masked the same way."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("R", "restore", "Restore from it"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.SNAPSHOT)
 
-    def __init__(self, header: Any) -> None:
+    def __init__(self, header: SnapshotHeader, session: Session | None = None) -> None:
+        """``session``: the console's (None: the session of the app it is pushed on)."""
         super().__init__()
         self.header = header
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = session_of(self)
+        return self._session
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
@@ -42,9 +52,12 @@ class SnapshotScreen(Screen[None]):
         if h.tags:
             info.append(f" · tags {', '.join(h.tags)}", style="dim")
         yield Static(info, classes="step-title")
-        app: Any = self.app
+        session = self.session
         yield SecretsBrowser(
-            SnapshotSource(app.require_store(), h), markable=True, id="snapshot-browser"
+            SnapshotSource(session.require_store(), h),
+            session=session,
+            markable=True,
+            id="snapshot-browser",
         )
         yield Footer()
 
@@ -59,22 +72,23 @@ class SnapshotScreen(Screen[None]):
         self.dismiss(None)
 
     def action_restore(self) -> None:
-        from tui.screens.actions import RestoreScreen
-
         browser = self.query_one("#snapshot-browser", SecretsBrowser)
-        self.app.push_screen(RestoreScreen(self.header.id, preselected=browser.marked_ids))
+        self.app.push_screen(
+            RestoreScreen(self.session, self.header.id, preselected=browser.marked_ids)
+        )
 
 
 class DiffScreen(ReportsFailures, Screen[None]):
     """What changed from an older snapshot to a newer one: secrets and versions."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.DIFF)
 
-    def __init__(self, older: Any, newer: Any) -> None:
+    def __init__(self, session: Session, older: SnapshotHeader, newer: SnapshotHeader) -> None:
         super().__init__()
+        self.session = session
         self.older = older
         self.newer = newer
-        self.diff: Any = None
+        self.diff: SnapshotDiff | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
@@ -102,15 +116,12 @@ class DiffScreen(ReportsFailures, Screen[None]):
 
     @work(exclusive=True, group="diff", exit_on_error=False)
     async def _load(self) -> None:
-        from core.store.diff import diff_snapshots
-
-        app: Any = self.app
-        store = app.require_store()
+        store = self.session.require_store()
         tree_a = await store.read_tree(self.older.id)
         tree_b = await store.read_tree(self.newer.id)
         diff = diff_snapshots(tree_a, tree_b)
         self.diff = diff
-        rows = []
+        rows: list[Row] = []
         for n, change in enumerate(diff.changes):
             rec = change.record
             where = f"{rec.region} · {rec.project_id[:8]}"

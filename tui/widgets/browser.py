@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterable
-from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
@@ -26,6 +25,10 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from tui.actions import Where, bindings
+from tui.format import short_time
+from tui.glyphs import MASK, NONE, RETURN
+from tui.session import Session
 from tui.sources import SecretEntry, SecretSource, VersionEntry
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
@@ -39,12 +42,6 @@ TYPE_SHORT = {
     "ssh_key": "ssh key",
     "unknown_type": "?",
 }
-
-MASK = "••••••••••••"
-
-
-def short_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 def secret_status(entry: SecretEntry) -> str:
@@ -94,14 +91,7 @@ def render_value(data: bytes) -> str:
 class SecretsBrowser(ReportsFailures, Widget):
     """Browse a :class:`SecretSource`: tree of folders, table of secrets, detail, versions."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter"),
-        Binding("r", "reveal", "Reveal"),
-        Binding("c", "copy", "Copy value"),
-        Binding("v", "focus_versions", "Versions", show=False),
-        Binding("t", "focus_tree", "Folders"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.BROWSER)
 
     DEFAULT_CSS = """
     SecretsBrowser { height: 1fr; layout: vertical; }
@@ -157,12 +147,14 @@ class SecretsBrowser(ReportsFailures, Widget):
         self,
         source: SecretSource | None = None,
         *,
+        session: Session | None = None,
         markable: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.source = source
+        self.session = session  # None: no activity log, the terminal's clipboard
         self.markable = markable
         self.entries: dict[str, SecretEntry] = {}
         self._versions: dict[str, list[VersionEntry]] = {}
@@ -310,30 +302,28 @@ class SecretsBrowser(ReportsFailures, Widget):
         assert self.source is not None
         data = await self.source.reveal(entry, revision)
         text = render_value(data)
-        app = self.app
+        session = self.session
         if copy:
-            ctx_clip = getattr(getattr(app, "context", None), "clipboard", None)
-            if ctx_clip is not None:
-                ctx_clip(text)
+            clipboard = session.context.clipboard if session is not None else None
+            if clipboard is not None:
+                clipboard(text)
             else:
-                app.copy_to_clipboard(text)
+                self.app.copy_to_clipboard(text)
             self._set_value_line(f"revision {revision} copied to the clipboard (not shown)")
-            log = getattr(app, "log_activity", None)
-            if log is not None:
-                log("copy value", f"secret {entry.id} rev {revision}", "ok")
+            if session is not None:
+                session.log_activity("copy value", f"secret {entry.id} rev {revision}", "ok")
             return
-        seconds = float(getattr(getattr(app, "context", None), "reveal_seconds", 5.0))
+        seconds = session.context.reveal_seconds if session is not None else 5.0
         self.revealed = (entry.id, revision)
         value = self.query_one("#value", Static)
         value.add_class("-revealed")
-        flat = " ⏎ ".join(line for line in text.splitlines() if line.strip()) or "(empty)"
+        flat = f" {RETURN} ".join(line for line in text.splitlines() if line.strip()) or "(empty)"
         value.update(Text(f"rev {revision}: {flat[:500]}", no_wrap=True, overflow="ellipsis"))
         if self._mask_timer is not None:
             self._mask_timer.stop()
         self._mask_timer = self.set_timer(seconds, self._hide_value)
-        log = getattr(app, "log_activity", None)
-        if log is not None:
-            log("reveal value", f"secret {entry.id} rev {revision}", "ok")
+        if session is not None:
+            session.log_activity("reveal value", f"secret {entry.id} rev {revision}", "ok")
 
     # ------------------------------------------------------------------ rendering
 
@@ -391,7 +381,7 @@ class SecretsBrowser(ReportsFailures, Widget):
             return
         for v in versions:
             status = v.status + (" (latest)" if v.latest else "")
-            size = "—" if v.size is None else f"{v.size} B"
+            size = NONE if v.size is None else f"{v.size} B"
             if not v.has_data:
                 size = "no data"
             table.add_row(
@@ -422,7 +412,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         line("type", entry.type)
         status = secret_status(entry) + (", protected" if entry.protected else "")
         line("status", status, "yellow" if entry.scheduled_for_deletion else "")
-        line("tags", ", ".join(entry.tags) or "—")
+        line("tags", ", ".join(entry.tags) or NONE)
         if entry.description:
             line("about", entry.description)
         if entry.ephemeral:

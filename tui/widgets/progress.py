@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
 from core.engine import events as ev
+from tui.format import human_bytes
 from tui.widgets.vtable import Column, Row, VirtualTable
 
 LOG_COLUMNS = (
@@ -51,14 +52,6 @@ class RunTotals:
     unit: str = "secrets"
     outcomes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
 
 
 class RunPanel(Vertical):
@@ -222,7 +215,7 @@ class RunPanel(Vertical):
             text.append(f"versions read {t.versions_read}   reused {t.versions_skipped}   ")
             if t.versions_metadata_only:
                 text.append(f"metadata only {t.versions_metadata_only}   ")
-            text.append(f"bytes added {human(t.bytes_added)}   ")
+            text.append(f"bytes added {human_bytes(t.bytes_added)}   ")
         if self.expected_actions or t.applied:
             expected = max(self.expected_actions, t.planned, t.applied)
             text.append(f"actions applied {t.applied} of {expected}   ")

@@ -8,6 +8,7 @@ Filtering is a substring test over a pre-lowered haystack per row: a few millise
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -250,8 +251,6 @@ class VirtualTable(ScrollView, can_focus=True):
         if keep_key is not None and keep_key in self._index:
             target = self._index[keep_key]
             # The view is sorted by row index: bisect for the kept row.
-            from bisect import bisect_left
-
             pos = bisect_left(view, target)
             if pos < len(view) and view[pos] == target:
                 new_cursor = pos

@@ -1,0 +1,140 @@
+"""What backup, restore and copy share: a run in a worker that Esc cancels (after asking),
+and the wizard's steps with Back and Next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Generic, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, ContentSwitcher, Static
+from textual.worker import Worker
+
+from core.engine.restore import RestorePlan
+from tui.actions import Where, bindings
+from tui.screens.dialogs import ConfirmDialog
+from tui.session import Session
+from tui.workers import ReportsFailures
+
+R = TypeVar("R")
+"""What the run returns (a backup, restore or copy result)."""
+
+
+class RunScreen(ReportsFailures, Screen[None], Generic[R]):
+    """Shared behaviour: a run in a worker, cancellable with Esc (after a confirmation)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.RUN)
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.worker: Worker[R] | None = None
+        self.result: R | None = None
+        self.running = False
+
+    def action_back(self) -> None:
+        if self.running and self.worker is not None:
+
+            def answered(yes: bool | None) -> None:
+                if yes and self.worker is not None and self.running:
+                    self.worker.cancel()
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Cancel the run?",
+                    "The run stops now. A backup commits nothing; a restore stops between "
+                    "two actions and reports what it did.",
+                    yes="Stop it",
+                    no="Keep running",
+                ),
+                answered,
+            )
+            return
+        self.dismiss(None)
+
+
+class WizardScreen(RunScreen[R]):
+    """Steps in a ContentSwitcher; Back and Next buttons; Esc goes back a step."""
+
+    STEPS: ClassVar[list[str]] = []
+    TITLES: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.step = ""
+        self.plan: RestorePlan | None = None
+        self.busy = False
+
+    def go(self, step: str) -> None:
+        self.step = step
+        self.query_one("#steps", ContentSwitcher).current = f"step-{step}"
+        self.query_one("#step-title", Static).update(self.TITLES.get(step, step))
+        back = self.query_one("#back", Button)
+        nxt = self.query_one("#next", Button)
+        back.display = step != self.STEPS[0] and step != "run"
+        nxt.display = step != "run"
+        nxt.label = {"plan": "Apply…"}.get(step, "Next")
+        nxt.variant = "warning" if step == "plan" else "primary"
+        self.query_one("#close", Button).label = "Close" if step == "run" else "Cancel"
+        self.on_step(step)
+
+    def on_step(self, step: str) -> None:
+        pass
+
+    def action_back(self) -> None:
+        if self.running or self.busy:
+            super().action_back()
+            return
+        if self.step in self.STEPS and self.STEPS.index(self.step) > 0 and self.step != "run":
+            self.go(self.STEPS[self.STEPS.index(self.step) - 1])
+            return
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#close")
+    def _close_button(self) -> None:
+        if self.running:
+            super().action_back()
+            return
+        self.dismiss(None)
+
+    def buttons(self) -> ComposeResult:
+        with Horizontal(classes="wizard-buttons"):
+            yield Button("Back", id="back", compact=True)
+            yield Button("Next", variant="primary", id="next", compact=True)
+            yield Button("Cancel", id="close", compact=True)
+
+    def confirm_apply(self, where: str, then: Callable[[], None]) -> None:
+        if self.plan is None:
+            return
+        changes = sum(1 for a in self.plan.actions if a.changes)
+        if self.plan.conflicts:
+            self.notify(
+                "The plan has conflicts: go back and choose another policy.", severity="error"
+            )
+            return
+        if not changes:
+            self.notify(
+                "Nothing to change: the destination already matches.", severity="information"
+            )
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Apply the plan?",
+                f"{changes} secret(s) will be created, recovered or get a new version in {where}.",
+                yes="Apply",
+            ),
+            answered,
+        )
