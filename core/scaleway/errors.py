@@ -6,6 +6,7 @@ names only, never a secret key, a secret value, a name or a path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from core.errors import KlosetError
@@ -35,11 +36,22 @@ class TransportError(ScalewayError):
 
 
 class InvalidArgumentsError(ScalewayError):
-    """400 invalid_arguments; ``details`` lists each argument and why it was refused."""
+    """400 invalid_arguments; ``details`` lists each argument and why it was refused.
 
-    @property
+    ``details`` here is the API's list of refused arguments (as before ``KlosetError`` gained
+    its own ``details`` mapping for a remedy's wording); that mapping is kept apart in
+    ``remedy_details`` so neither shadows the other.
+    """
+
+    remedy_details: Mapping[str, str]
+
+    @property  # type: ignore[override]
     def details(self) -> list[dict[str, Any]]:
         return list(self.body.get("details") or [])
+
+    @details.setter
+    def details(self, value: Mapping[str, str]) -> None:
+        self.remedy_details = value
 
 
 class AuthenticationError(ScalewayError):
