@@ -22,10 +22,12 @@ The secret key never appears in a ``repr``, a log record or an error.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
 
 import httpx
 
@@ -79,7 +81,7 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
         backoff_max: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
-        rng: Any = None,
+        rng: random.Random | None = None,
         user_agent: str | None = None,
     ) -> None:
         if (
@@ -106,19 +108,21 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
         self.default_region = default_region
         self.max_retries = max_retries
 
-        # Only what the caller gives overrides the policy's and the limiter's own defaults.
-        timing: dict[str, Any] = {
-            k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None
-        }
         policy = RetryPolicy(
             max_retries=max_retries,
             deadline=retry_deadline,
             base_delay=backoff_base,
             max_delay=backoff_max,
-            **timing,
-            **({"rng": rng} if rng is not None else {}),
+            sleep=sleep or asyncio.sleep,
+            clock=clock or time.monotonic,
+            rng=rng or random.Random(),
         )
-        self.limiter = AdaptiveLimiter(max_concurrency, initial=initial_concurrency, **timing)
+        self.limiter = AdaptiveLimiter(
+            max_concurrency,
+            initial=initial_concurrency,
+            sleep=sleep or asyncio.sleep,
+            clock=clock or time.monotonic,
+        )
         self.stats = ClientStats()
 
         install_log_filter()

@@ -38,7 +38,7 @@ JsonDict = dict[str, Any]
 
 
 class ScalewayError(KlosetError):
-    """Any error answered by (or on the way to) the Scaleway API."""
+    """An error answered by (or on the way to) the Scaleway API."""
 
     def __init__(
         self,

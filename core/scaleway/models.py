@@ -138,16 +138,16 @@ def b64decode(text: str) -> bytes:
 
 # --------------------------------------------------------------------------- the codec
 
-_MISSING: Any = dataclasses.MISSING
+_MISSING: object = dataclasses.MISSING
 
 
 def wire(
     *,
-    missing: Any = _MISSING,
+    missing: object = _MISSING,
     required: bool = False,
     omit_none: bool = False,
     as_sent: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The wire rules of a model field that its type alone does not say, as the
     ``metadata`` of its ``dataclasses.field``.
 
@@ -174,7 +174,7 @@ class _Kind(Enum):
     RAW = "raw"  # str | None, bool | None, dict | None: as the JSON has it
 
 
-_ZERO: dict[_Kind, Any] = {
+_ZERO: dict[_Kind, object] = {
     _Kind.TEXT: "",
     _Kind.INT: 0,
     _Kind.BOOL: False,
@@ -188,7 +188,7 @@ class _Field:
     name: str
     kind: _Kind
     required: bool
-    missing: Any
+    missing: object
     omit_none: bool
     model: type[_Wire] | None
 
@@ -201,7 +201,7 @@ class _Plan:
     ignored: frozenset[str]
 
 
-def _kind(hint: Any) -> tuple[_Kind, type[_Wire] | None]:
+def _kind(hint: object) -> tuple[_Kind, type[_Wire] | None]:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     optional = len(args) < len(typing.get_args(hint))
     base = args[0] if optional and len(args) == 1 else hint
@@ -222,7 +222,7 @@ def _kind(hint: Any) -> tuple[_Kind, type[_Wire] | None]:
 
 
 _PLANS: dict[type, _Plan] = {}
-_DECODERS: dict[type, Callable[[Mapping[str, Any]], Any]] = {}
+_DECODERS: dict[type, Callable[[Mapping[str, object]], object]] = {}
 
 
 def _plan(cls: type[_Wire]) -> _Plan:
@@ -286,18 +286,18 @@ def _decode_expr(f: _Field, index: int) -> str:
     return f"b64decode({value} or '')"  # BYTES
 
 
-def _decoder(cls: type[_Wire]) -> Callable[[Mapping[str, Any]], Any]:
+def _decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
     decoder = _DECODERS.get(cls)
     if decoder is None:
         decoder = _DECODERS[cls] = _make_decoder(cls)
     return decoder
 
 
-def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, Any]], Any]:
+def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
     """A decoding function generated once per model from its plan (as ``dataclasses``
     generates ``__init__``): one expression per field, no per-field dispatch at run time."""
     plan = _plan(cls)
-    scope: dict[str, Any] = {
+    scope: dict[str, object] = {
         "cls": cls,
         "parse_time": parse_time,
         "b64decode": b64decode,
@@ -317,32 +317,31 @@ def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, Any]], Any]:
     source = "def decode_one(data):\n    get = data.get\n    return cls(\n"
     source += "\n".join(args) + "\n    )\n"
     exec(compile(source, f"<wire decoder of {cls.__name__}>", "exec"), scope)
-    decoder: Callable[[Mapping[str, Any]], Any] = scope["decode_one"]
+    decoder = typing.cast(Callable[[Mapping[str, object]], object], scope["decode_one"])
     return decoder
 
 
 _T = typing.TypeVar("_T", bound="_Wire")
 
 
-def decode(cls: type[_T], data: Mapping[str, Any]) -> _T:
+def decode(cls: type[_T], data: Mapping[str, object]) -> _T:
     """A model from its JSON object: unknown keys kept in ``extra`` (when the model has
     one), unknown enum values kept as strings, absent and ``null`` keys per the field's rule."""
-    model: _T = _decoder(cls)(data)
-    return model
+    return typing.cast(_T, _decoder(cls)(data))
 
 
-def _encode_value(f: _Field, value: Any) -> Any:
+def _encode_value(f: _Field, value: object) -> object:
     kind = f.kind
     if kind is _Kind.TEXT:
         return str(value)
     if kind is _Kind.TIME:
-        return format_time(value)
+        return format_time(typing.cast(datetime | None, value))
     if kind is _Kind.STRINGS:
-        return [str(v) for v in value]
+        return [str(v) for v in typing.cast(tuple[str, ...], value)]
     if kind is _Kind.MODEL:
-        return None if value is None else encode(value)
+        return None if value is None else encode(typing.cast(_Wire, value))
     if kind is _Kind.BYTES:
-        return b64encode(value)
+        return b64encode(typing.cast(bytes, value))
     return value
 
 
@@ -363,7 +362,7 @@ class _Wire:
     __slots__ = ()
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> typing.Self:
+    def from_api(cls, data: Mapping[str, object]) -> typing.Self:
         return decode(cls, data)
 
     def to_api(self) -> dict[str, Any]:
@@ -382,7 +381,7 @@ class EphemeralPolicy(_Wire):
     action: str = EphemeralAction.UNKNOWN
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any] | None) -> typing.Self | None:  # type: ignore[override]
+    def from_api(cls, data: Mapping[str, object] | None) -> typing.Self | None:  # type: ignore[override]
         return None if data is None else decode(cls, data)
 
 
@@ -395,7 +394,7 @@ class EphemeralProperties(_Wire):
     action: str = EphemeralAction.UNKNOWN
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any] | None) -> typing.Self | None:  # type: ignore[override]
+    def from_api(cls, data: Mapping[str, object] | None) -> typing.Self | None:  # type: ignore[override]
         return None if data is None else decode(cls, data)
 
 
