@@ -45,6 +45,23 @@ from core.scaleway.retry import (
 )
 from core.scaleway.transport import FATAL, NOT_SENT, is_congestion, transport_error
 
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGES",
+    "MAX_PAGE_SIZE",
+    "PAGES_AHEAD",
+    "Ambiguous",
+    "Calls",
+    "ClientBase",
+    "ClientStats",
+    "JsonDict",
+    "LatestRevisions",
+    "Query",
+    "Revision",
+    "as_bool",
+    "present",
+]
+
 log = logging.getLogger("core.scaleway.client")
 
 DEFAULT_PAGE_SIZE = 100
@@ -522,21 +539,3 @@ def _as_int(value: object) -> int | None:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
-
-
-__all__ = [
-    "DEFAULT_PAGE_SIZE",
-    "MAX_PAGES",
-    "MAX_PAGE_SIZE",
-    "PAGES_AHEAD",
-    "Ambiguous",
-    "Calls",
-    "ClientBase",
-    "ClientStats",
-    "JsonDict",
-    "LatestRevisions",
-    "Query",
-    "Revision",
-    "as_bool",
-    "present",
-]
