@@ -45,6 +45,7 @@ class Remedy(StrEnum):
     GRANT_PERMISSION = "grant_permission"
     CONFIGURE_CREDENTIALS = "configure_credentials"
     RETRY_LATER = "retry_later"
+    LOWER_CONCURRENCY = "lower_concurrency"
     RUN_PRUNE = "run_prune"
     RUN_REPAIR = "run_repair"
     FIX_CONFIG_FILE = "fix_config_file"

@@ -1,18 +1,24 @@
 """Typed models of Scaleway Secret Manager v1beta1 and Account v3 objects.
 
-One definition serves the client (parsing responses), the emulator (rendering them in the
-real API's key order) and the engines. Enum-valued fields are plain ``str`` so that values a
-newer API adds are tolerated; the ``StrEnum`` classes name the values known today and compare
-equal to those strings. Unknown response keys are kept in ``extra`` and never dropped.
+One declaration per model (a frozen dataclass) and one codec (:func:`decode`,
+:func:`encode`, behind every model's ``from_api`` / ``to_api``) serve the client (parsing
+responses), the emulator (rendering them in the real API's key order, which is field order)
+and the engines. The codec reads each field's type, plus the few rules a type cannot say
+(:func:`wire`). Enum-valued fields are plain ``str`` so that values a newer API adds are
+tolerated; the ``StrEnum`` classes name the values known today and compare equal to those
+strings. Unknown response keys are kept in ``extra`` and never dropped.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
-from dataclasses import dataclass, field, fields
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 REGIONS: tuple[str, ...] = ("fr-par", "nl-ams", "pl-waw")
@@ -130,18 +136,244 @@ def b64decode(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
-def _known(cls: type, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    names = {f.name for f in fields(cls)} - {"extra"}
-    known = {k: v for k, v in data.items() if k in names}
-    extra = {k: v for k, v in data.items() if k not in names}
-    return known, extra
+# --------------------------------------------------------------------------- the codec
+
+_MISSING: object = dataclasses.MISSING
+
+
+def wire(
+    *,
+    missing: object = _MISSING,
+    required: bool = False,
+    omit_none: bool = False,
+    as_sent: bool = False,
+) -> dict[str, object]:
+    """The wire rules of a model field that its type alone does not say, as the
+    ``metadata`` of its ``dataclasses.field``.
+
+    ``missing`` is the value an absent, ``null`` or empty answer key decodes to when it
+    differs from the constructor's default (a status the server did not send is
+    ``unknown_status``, not ``ready``); ``required`` fields raise ``KeyError`` when absent;
+    ``omit_none`` fields are left out of the JSON object when ``None``; ``as_sent`` fields
+    keep whatever the answer holds, ``null`` included (only an absent key gets the default).
+    """
+    return {"missing": missing, "required": required, "omit_none": omit_none, "as_sent": as_sent}
+
+
+class _Kind(Enum):
+    """How one field's type goes to and from JSON (the codec's whole vocabulary)."""
+
+    TEXT = "text"  # str: absent/null/"" -> the wire default; str() both ways
+    INT = "int"  # int: absent/null -> the wire default
+    OPT_INT = "opt_int"  # int | None
+    BOOL = "bool"  # bool: absent/null -> False
+    TIME = "time"  # datetime | None: RFC 3339 <-> aware UTC datetime
+    STRINGS = "strings"  # tuple[str, ...]: absent/null -> (); a JSON list
+    BYTES = "bytes"  # bytes: standard padded base64
+    MODEL = "model"  # a nested model, or None
+    RAW = "raw"  # str | None, bool | None, dict | None: as the JSON has it
+
+
+_ZERO: dict[_Kind, object] = {
+    _Kind.TEXT: "",
+    _Kind.INT: 0,
+    _Kind.BOOL: False,
+    _Kind.STRINGS: (),
+    _Kind.BYTES: b"",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    kind: _Kind
+    required: bool
+    missing: object
+    omit_none: bool
+    model: type[_Wire] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    fields: tuple[_Field, ...]
+    names: frozenset[str]
+    keeps_extra: bool
+    ignored: frozenset[str]
+
+
+def _kind(hint: object) -> tuple[_Kind, type[_Wire] | None]:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    optional = len(args) < len(typing.get_args(hint))
+    base = args[0] if optional and len(args) == 1 else hint
+    if isinstance(base, type) and issubclass(base, _Wire):
+        return _Kind.MODEL, base
+    if optional:
+        if base is int:
+            return _Kind.OPT_INT, None
+        if base is datetime:
+            return _Kind.TIME, None
+        return _Kind.RAW, None
+    if typing.get_origin(hint) is tuple:
+        return _Kind.STRINGS, None
+    kinds = {str: _Kind.TEXT, int: _Kind.INT, bool: _Kind.BOOL, bytes: _Kind.BYTES}
+    if hint in kinds:
+        return kinds[hint], None
+    raise TypeError(f"no wire rule for {hint!r}")
+
+
+_PLANS: dict[type, _Plan] = {}
+_DECODERS: dict[type, Callable[[Mapping[str, object]], object]] = {}
+
+
+def _plan(cls: type[_Wire]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _make_plan(cls)
+    return plan
+
+
+def _make_plan(cls: type[_Wire]) -> _Plan:
+    hints = typing.get_type_hints(cls)
+    planned: list[_Field] = []
+    keeps_extra = False
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name == "extra":
+            keeps_extra = True
+            continue
+        kind, model = _kind(hints[f.name])
+        missing = f.metadata.get("missing", _MISSING)
+        if missing is _MISSING:
+            missing = f.default if f.default is not _MISSING else _ZERO.get(kind)
+        if kind is _Kind.TEXT:
+            missing = str(missing)
+        if f.metadata.get("as_sent"):
+            kind = _Kind.RAW
+        planned.append(
+            _Field(
+                name=f.name,
+                kind=kind,
+                required=bool(f.metadata.get("required", False)),
+                missing=missing,
+                omit_none=bool(f.metadata.get("omit_none", False)),
+                model=model,
+            )
+        )
+    names = frozenset(f.name for f in planned)
+    return _Plan(tuple(planned), names, keeps_extra, getattr(cls, "_wire_ignore", frozenset()))
+
+
+def _decode_expr(f: _Field, index: int) -> str:
+    """The Python expression that decodes field ``f`` from ``data`` (``get`` = ``data.get``)."""
+    key = repr(f.name)
+    value = f"data[{key}]" if f.required else f"get({key}, m{index})"
+    kind = f.kind
+    if kind is _Kind.TEXT:
+        return f"(str(v) if (v := {value}) else m{index})"
+    if kind is _Kind.TIME:
+        return f"parse_time({value})"
+    if kind is _Kind.RAW:
+        return value
+    if kind is _Kind.BOOL:
+        return f"bool({value})"
+    if kind is _Kind.STRINGS:
+        return f"tuple({value} or ())"
+    if kind is _Kind.INT:
+        return f"int({value})" if f.required else f"int({value} or m{index})"
+    if kind is _Kind.OPT_INT:
+        return f"(None if (v := {value}) is None else int(v))"
+    if kind is _Kind.MODEL:
+        return f"(None if (v := {value}) is None else decode(model{index}, v))"
+    return f"b64decode({value} or '')"  # BYTES
+
+
+def _decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
+    decoder = _DECODERS.get(cls)
+    if decoder is None:
+        decoder = _DECODERS[cls] = _make_decoder(cls)
+    return decoder
+
+
+def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
+    """A decoding function generated once per model from its plan (as ``dataclasses``
+    generates ``__init__``): one expression per field, no per-field dispatch at run time."""
+    plan = _plan(cls)
+    scope: dict[str, object] = {
+        "cls": cls,
+        "parse_time": parse_time,
+        "b64decode": b64decode,
+        "decode": decode,
+        "names": plan.names | plan.ignored,
+    }
+    args: list[str] = []
+    for i, f in enumerate(plan.fields):
+        scope[f"m{i}"] = f.missing
+        scope[f"model{i}"] = f.model
+        args.append(f"        {f.name}={_decode_expr(f, i)},")
+    if plan.keeps_extra:
+        args.append(
+            "        extra={k: v for k, v in data.items() if k not in names}"
+            " if data.keys() - names else {},"
+        )
+    source = "def decode_one(data):\n    get = data.get\n    return cls(\n"
+    source += "\n".join(args) + "\n    )\n"
+    exec(compile(source, f"<wire decoder of {cls.__name__}>", "exec"), scope)
+    decoder = typing.cast(Callable[[Mapping[str, object]], object], scope["decode_one"])
+    return decoder
+
+
+_T = typing.TypeVar("_T", bound="_Wire")
+
+
+def decode(cls: type[_T], data: Mapping[str, object]) -> _T:
+    """A model from its JSON object: unknown keys kept in ``extra`` (when the model has
+    one), unknown enum values kept as strings, absent and ``null`` keys per the field's rule."""
+    return typing.cast(_T, _decoder(cls)(data))
+
+
+def _encode_value(f: _Field, value: object) -> object:
+    kind = f.kind
+    if kind is _Kind.TEXT:
+        return str(value)
+    if kind is _Kind.TIME:
+        return format_time(typing.cast(datetime | None, value))
+    if kind is _Kind.STRINGS:
+        return [str(v) for v in typing.cast(tuple[str, ...], value)]
+    if kind is _Kind.MODEL:
+        return None if value is None else encode(typing.cast(_Wire, value))
+    if kind is _Kind.BYTES:
+        return b64encode(typing.cast(bytes, value))
+    return value
+
+
+def encode(model: _Wire) -> dict[str, Any]:
+    """The JSON object of a model, keys in field order (the real API's order)."""
+    out: dict[str, Any] = {}
+    for f in _plan(type(model)).fields:
+        value = getattr(model, f.name)
+        if value is None and f.omit_none:
+            continue
+        out[f.name] = _encode_value(f, value)
+    return out
+
+
+class _Wire:
+    """What every model shares: ``from_api`` and ``to_api`` through the one codec."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, object]) -> typing.Self:
+        return decode(cls, data)
+
+    def to_api(self) -> dict[str, Any]:
+        return encode(self)
 
 
 # --------------------------------------------------------------------------- models
 
 
 @dataclass(frozen=True, slots=True)
-class EphemeralPolicy:
+class EphemeralPolicy(_Wire):
     """Expiry policy of a secret; Scaleway only accepts it at creation time."""
 
     time_to_live: str | None = None
@@ -149,25 +381,12 @@ class EphemeralPolicy:
     action: str = EphemeralAction.UNKNOWN
 
     @classmethod
-    def from_api(cls, data: dict[str, Any] | None) -> EphemeralPolicy | None:
-        if data is None:
-            return None
-        return cls(
-            time_to_live=data.get("time_to_live"),
-            expires_once_accessed=data.get("expires_once_accessed"),
-            action=str(data.get("action") or EphemeralAction.UNKNOWN),
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "time_to_live": self.time_to_live,
-            "expires_once_accessed": self.expires_once_accessed,
-            "action": str(self.action),
-        }
+    def from_api(cls, data: Mapping[str, object] | None) -> typing.Self | None:  # type: ignore[override]
+        return None if data is None else decode(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
-class EphemeralProperties:
+class EphemeralProperties(_Wire):
     """Expiry of one version, derived from its secret's policy."""
 
     expires_at: datetime | None = None
@@ -175,31 +394,18 @@ class EphemeralProperties:
     action: str = EphemeralAction.UNKNOWN
 
     @classmethod
-    def from_api(cls, data: dict[str, Any] | None) -> EphemeralProperties | None:
-        if data is None:
-            return None
-        return cls(
-            expires_at=parse_time(data.get("expires_at")),
-            expires_once_accessed=data.get("expires_once_accessed"),
-            action=str(data.get("action") or EphemeralAction.UNKNOWN),
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "expires_at": format_time(self.expires_at),
-            "expires_once_accessed": self.expires_once_accessed,
-            "action": str(self.action),
-        }
+    def from_api(cls, data: Mapping[str, object] | None) -> typing.Self | None:  # type: ignore[override]
+        return None if data is None else decode(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
-class Secret:
+class Secret(_Wire):
     """A secret's metadata (never its data)."""
 
-    id: str
-    project_id: str
-    name: str
-    status: str = SecretStatus.READY
+    id: str = field(metadata=wire(required=True, as_sent=True))
+    project_id: str = field(metadata=wire(as_sent=True))
+    name: str = field(metadata=wire(as_sent=True))
+    status: str = field(default=SecretStatus.READY, metadata=wire(missing=SecretStatus.UNKNOWN))
     created_at: datetime | None = None
     updated_at: datetime | None = None
     tags: tuple[str, ...] = ()
@@ -213,7 +419,7 @@ class Secret:
     used_by: tuple[str, ...] = ()
     deletion_requested_at: datetime | None = None
     key_id: str | None = None
-    region: str = "fr-par"
+    region: str = field(default="fr-par", metadata=wire(missing="", as_sent=True))
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -225,65 +431,17 @@ class Secret:
     def scheduled_for_deletion(self) -> bool:
         return self.deletion_requested_at is not None
 
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Secret:
-        known, extra = _known(cls, data)
-        return cls(
-            id=known["id"],
-            project_id=known.get("project_id", ""),
-            name=known.get("name", ""),
-            status=str(known.get("status") or SecretStatus.UNKNOWN),
-            created_at=parse_time(known.get("created_at")),
-            updated_at=parse_time(known.get("updated_at")),
-            tags=tuple(known.get("tags") or ()),
-            version_count=int(known.get("version_count") or 0),
-            description=known.get("description") or "",
-            managed=bool(known.get("managed", False)),
-            type=str(known.get("type") or SecretType.OPAQUE),
-            protected=bool(known.get("protected", False)),
-            path=known.get("path") or "/",
-            ephemeral_policy=EphemeralPolicy.from_api(known.get("ephemeral_policy")),
-            used_by=tuple(known.get("used_by") or ()),
-            deletion_requested_at=parse_time(known.get("deletion_requested_at")),
-            key_id=known.get("key_id"),
-            region=known.get("region", ""),
-            extra=extra,
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        """The JSON object in the real API's key order."""
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "status": str(self.status),
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-            "tags": list(self.tags),
-            "version_count": self.version_count,
-            "description": self.description,
-            "managed": self.managed,
-            "type": str(self.type),
-            "protected": self.protected,
-            "path": self.path,
-            "ephemeral_policy": self.ephemeral_policy.to_api() if self.ephemeral_policy else None,
-            "used_by": [str(p) for p in self.used_by],
-            "deletion_requested_at": format_time(self.deletion_requested_at),
-            "key_id": self.key_id,
-            "region": self.region,
-        }
-
     def __repr__(self) -> str:  # names and paths are secret-bearing: ids only
         return f"Secret(id={self.id!r}, region={self.region!r}, versions={self.version_count})"
 
 
 @dataclass(frozen=True, slots=True)
-class SecretVersion:
+class SecretVersion(_Wire):
     """One version's metadata (never its data)."""
 
-    revision: int
-    secret_id: str
-    status: str = VersionStatus.ENABLED
+    revision: int = field(metadata=wire(required=True))
+    secret_id: str = field(metadata=wire(as_sent=True))
+    status: str = field(default=VersionStatus.ENABLED, metadata=wire(missing=VersionStatus.UNKNOWN))
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deleted_at: datetime | None = None
@@ -291,169 +449,92 @@ class SecretVersion:
     latest: bool = False
     ephemeral_properties: EphemeralProperties | None = None
     deletion_requested_at: datetime | None = None
-    region: str = "fr-par"
+    region: str = field(default="fr-par", metadata=wire(missing="", as_sent=True))
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> SecretVersion:
-        known, extra = _known(cls, data)
-        return cls(
-            revision=int(known["revision"]),
-            secret_id=known.get("secret_id", ""),
-            status=str(known.get("status") or VersionStatus.UNKNOWN),
-            created_at=parse_time(known.get("created_at")),
-            updated_at=parse_time(known.get("updated_at")),
-            deleted_at=parse_time(known.get("deleted_at")),
-            description=known.get("description") or "",
-            latest=bool(known.get("latest", False)),
-            ephemeral_properties=EphemeralProperties.from_api(known.get("ephemeral_properties")),
-            deletion_requested_at=parse_time(known.get("deletion_requested_at")),
-            region=known.get("region", ""),
-            extra=extra,
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "secret_id": self.secret_id,
-            "status": str(self.status),
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-            "deleted_at": format_time(self.deleted_at),
-            "description": self.description,
-            "latest": self.latest,
-            "ephemeral_properties": (
-                self.ephemeral_properties.to_api() if self.ephemeral_properties else None
-            ),
-            "deletion_requested_at": format_time(self.deletion_requested_at),
-            "region": self.region,
-        }
 
     def __repr__(self) -> str:
         return f"SecretVersion(secret_id={self.secret_id!r}, revision={self.revision}, status={self.status!r})"
 
 
 @dataclass(frozen=True, slots=True)
-class AccessedVersion:
+class AccessedVersion(_Wire):
     """The data of one version, as returned by the access endpoints."""
 
-    secret_id: str
-    revision: int
+    secret_id: str = field(metadata=wire(as_sent=True))
+    revision: int = field(metadata=wire(required=True))
     data: bytes
     data_crc32: int | None
     type: str = SecretType.OPAQUE
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> AccessedVersion:
-        crc = data.get("data_crc32")
-        return cls(
-            secret_id=data.get("secret_id", ""),
-            revision=int(data["revision"]),
-            data=b64decode(data.get("data") or ""),
-            data_crc32=None if crc is None else int(crc),
-            type=str(data.get("type") or SecretType.OPAQUE),
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "secret_id": self.secret_id,
-            "revision": self.revision,
-            "data": b64encode(self.data),
-            "data_crc32": self.data_crc32,
-            "type": str(self.type),
-        }
 
     def __repr__(self) -> str:  # never the data
         return f"AccessedVersion(secret_id={self.secret_id!r}, revision={self.revision}, size={len(self.data)})"
 
 
 @dataclass(frozen=True, slots=True)
-class BrowseItem:
+class BrowseItem(_Wire):
     """One entry of ``/secrets/browse``: a folder or a secret directly under the prefix."""
 
-    name: str
+    name: str = field(metadata=wire(as_sent=True))
     created_at: datetime | None
     updated_at: datetime | None
-    secret: dict[str, Any] | None = (
-        None  # {id, tags, version_count, protected, type, ephemeral_policy}
-    )
-    folder: dict[str, Any] | None = None
+    # {id, tags, version_count, protected, type, ephemeral_policy}; one of the two is set
+    secret: dict[str, Any] | None = field(default=None, metadata=wire(omit_none=True))
+    folder: dict[str, Any] | None = field(default=None, metadata=wire(omit_none=True))
 
     @property
     def is_folder(self) -> bool:
         return self.folder is not None
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> BrowseItem:
-        return cls(
-            name=data.get("name", ""),
-            created_at=parse_time(data.get("created_at")),
-            updated_at=parse_time(data.get("updated_at")),
-            secret=data.get("secret"),
-            folder=data.get("folder"),
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-        }
-        if self.folder is not None:
-            out["folder"] = self.folder
-        else:
-            out["secret"] = self.secret
-        return out
 
     def __repr__(self) -> str:
         return f"BrowseItem(folder={self.is_folder})"
 
 
 @dataclass(frozen=True, slots=True)
-class Project:
+class Project(_Wire):
     """An Account v3 project."""
 
-    id: str
-    name: str
-    organization_id: str
+    id: str = field(metadata=wire(required=True, as_sent=True))
+    name: str = field(metadata=wire(as_sent=True))
+    organization_id: str = field(metadata=wire(as_sent=True))
     created_at: datetime | None = None
     updated_at: datetime | None = None
     description: str = ""
     qualification: dict[str, Any] | None = None
-    status: str | None = None
+    status: str | None = field(default=None, metadata=wire(omit_none=True))
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Project:
-        known, extra = _known(cls, data)
-        return cls(
-            id=known["id"],
-            name=known.get("name", ""),
-            organization_id=known.get("organization_id", ""),
-            created_at=parse_time(known.get("created_at")),
-            updated_at=parse_time(known.get("updated_at")),
-            description=known.get("description") or "",
-            qualification=known.get("qualification"),
-            status=known.get("status"),
-            extra=extra,
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "organization_id": self.organization_id,
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-            "description": self.description,
-            "qualification": self.qualification,
-        }
-        if self.status is not None:
-            out["status"] = self.status
-        return out
 
     def __repr__(self) -> str:
         return f"Project(id={self.id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey(_Wire):
+    """An IAM API key as ``GET /iam/v1alpha1/api-keys/{access_key}`` describes it.
+
+    Its secret key is never kept (the API only shows it at creation; ``_wire_ignore``
+    keeps it out of ``extra`` should an answer carry it anyway).
+    """
+
+    _wire_ignore: typing.ClassVar[frozenset[str]] = frozenset({"secret_key"})
+
+    access_key: str = field(metadata=wire(required=True, as_sent=True))
+    application_id: str | None = None
+    user_id: str | None = None
+    description: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    expires_at: datetime | None = None
+    default_project_id: str | None = None
+    editable: bool = False
+    deletable: bool = False
+    managed: bool = False
+    creation_ip: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"ApiKey(access_key={self.access_key!r}, expires_at={format_time(self.expires_at)!r})"
+        )
 
 
 # --------------------------------------------------------------------------- paths

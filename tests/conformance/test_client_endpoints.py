@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from core.scaleway.models import (
     SecretType,
     VersionStatus,
 )
-from tests.scaleway.emulated import World, install_world, unique
+from tests.scaleway.emulated import World, add_key, emulator_serves_iam, install_world, unique
 
 REGION = "fr-par"
 
@@ -390,3 +391,23 @@ async def test_connection_pools_are_sharded_and_balanced(world: World) -> None:
         used = [len(shard._pool.connections) for shard in shards]
         assert sum(1 for n in used if n) >= 2, used
         assert all(n <= 10 for n in used), used
+
+
+async def test_get_api_key_reads_its_expiry(world: World) -> None:
+    """IAM: a key holding IAMReadOnly reads an API key's ``expires_at`` (issue 11's warning)."""
+    if not emulator_serves_iam(world):
+        pytest.skip("the emulator does not serve the IAM API yet")
+    expires = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    access_key, secret_key = add_key(
+        world, "iam-reader", ["IAMReadOnly"], expires_at=expires, description="reads keys"
+    )
+    async with world.client(secret_key, max_retries=0) as client:
+        key = await client.get_api_key(access_key)
+        assert key.access_key == access_key and key.expires_at == expires
+        assert secret_key not in repr(key) and "secret_key" not in key.extra
+        with pytest.raises(NotFoundError):
+            await client.get_api_key("SCWNOSUCHKEY00000000")
+    async with world.client(max_retries=0) as no_iam:
+        with pytest.raises(PermissionDeniedError) as denied:
+            await no_iam.get_api_key(access_key)
+    assert denied.value.permission_set == "IAMReadOnly"

@@ -25,10 +25,11 @@ from core.scaleway.errors import (
     TransportError,
 )
 from core.scaleway.permissions import REQUIRED_SET, Operation
-from tests.scaleway.emulated import World, install_world, unique
+from tests.scaleway.emulated import World, emulator_serves_iam, install_world, unique
 
 REGION = "fr-par"
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
+SOME_ACCESS_KEY = "SCWXXXXXXXXXXXXXXXXX"
 
 
 @pytest.fixture
@@ -85,7 +86,14 @@ def _calls(world: World, secret_id: str, name: str) -> dict[Operation, Call]:
         Operation.RESTORE_VERSION: lambda c: c.restore_version(REGION, secret_id, 1),
         Operation.LIST_PROJECTS: lambda c: drain(c.list_projects()),
         Operation.GET_PROJECT: lambda c: c.get_project(world.project_id),
+        Operation.GET_API_KEY: lambda c: c.get_api_key(SOME_ACCESS_KEY),
     }
+
+
+def _skip_unless_served(world: World, operation: Operation) -> None:
+    """Skip ``get_api_key`` until the emulator serves the IAM route (another branch)."""
+    if operation is Operation.GET_API_KEY and not emulator_serves_iam(world):
+        pytest.skip("the emulator does not serve the IAM API yet")
 
 
 def test_every_operation_has_a_probe() -> None:
@@ -106,6 +114,7 @@ def test_every_operation_has_a_probe() -> None:
 async def test_403_names_the_missing_permission_set(
     world: World, fixture_secret: tuple[str, str], operation: Operation
 ) -> None:
+    _skip_unless_served(world, operation)
     needed = str(REQUIRED_SET[operation])
     secret_id, name = fixture_secret
     call = _calls(world, secret_id, name)[operation]
@@ -123,10 +132,14 @@ async def test_403_names_the_missing_permission_set(
 async def test_each_permission_set_alone_is_enough(
     world: World, fixture_secret: tuple[str, str]
 ) -> None:
-    """The other side of the table: a key holding all sets passes every operation."""
+    """The other side of the table: a key holding all sets passes every operation.
+
+    (``get_api_key`` needs an IAM set the admin key does not hold: see test_client_endpoints.)
+    """
     secret_id, name = fixture_secret
     calls = _calls(world, secret_id, name)
-    order = [op for op in calls if op not in (Operation.DELETE_SECRET, Operation.DELETE_VERSION)]
+    skipped = (Operation.DELETE_SECRET, Operation.DELETE_VERSION, Operation.GET_API_KEY)
+    order = [op for op in calls if op not in skipped]
     async with world.client() as admin:
         for op in order:
             await calls[op](admin)

@@ -249,3 +249,41 @@ async def test_projects(api: ScriptedApi, client: ScalewayClient) -> None:
     assert [p.id for p in projects] == [PROJECT]
     assert api.requests[0].url.params["organization_id"] == ORG
     assert (await client.get_project(PROJECT)).organization_id == ORG
+
+
+async def test_get_api_key(api: ScriptedApi, client: ScalewayClient) -> None:
+    """IAM ``GET /iam/v1alpha1/api-keys/{access_key}``: the key's expiry, never a secret key."""
+    api.on(
+        "GET",
+        "/iam/v1alpha1/api-keys/SCWXXXXXXXXXXXXXXXXX",
+        ok(
+            {
+                "access_key": "SCWXXXXXXXXXXXXXXXXX",
+                "secret_key": None,
+                "application_id": "a1b2c3d4-0000-4000-8000-000000000001",
+                "user_id": None,
+                "description": "backups",
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-02T00:00:00Z",
+                "expires_at": "2027-01-01T00:00:00Z",
+                "default_project_id": PROJECT,
+                "editable": True,
+                "deletable": True,
+                "managed": False,
+                "creation_ip": "192.0.2.1",
+            }
+        ),
+    )
+    key = await client.get_api_key("SCWXXXXXXXXXXXXXXXXX")
+    (request,) = api.requests
+    assert request.method == "GET" and not request.content and not request.url.query
+    assert key.access_key == "SCWXXXXXXXXXXXXXXXXX" and key.description == "backups"
+    assert key.expires_at is not None and key.expires_at.year == 2027
+    assert key.default_project_id == PROJECT and key.extra == {}
+
+    api.on(
+        "GET",
+        "/iam/v1alpha1/api-keys/SCWNEVER000000000000",
+        ok({"access_key": "SCWNEVER000000000000", "expires_at": None}),
+    )
+    assert (await client.get_api_key("SCWNEVER000000000000")).expires_at is None

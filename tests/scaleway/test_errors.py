@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ExitCode, KlosetError
+from core.errors import ExitCode, KlosetError, Remedy
 from core.scaleway.client import ScalewayClient, error_from_response
 from core.scaleway.errors import (
     AlreadyExistsError,
@@ -195,3 +195,33 @@ async def test_non_json_success_is_a_server_error(client: ScalewayClient, api: S
     with pytest.raises(ServerError) as err:
         await client.get_secret("fr-par", SECRET_ID)
     assert "not JSON" in err.value.message
+
+
+def test_get_api_key_403_names_the_organization_iam_set() -> None:
+    err = error_from_response(Operation.GET_API_KEY, 403, b'{"type":"permissions_denied"}')
+    assert isinstance(err, PermissionDeniedError) and err.permission_set == "IAMReadOnly"
+    assert "organization" in (err.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "remedy"),
+    [
+        (401, b'{"type":"denied_authentication","reason":"expired"}', Remedy.CONFIGURE_CREDENTIALS),
+        (403, b'{"type":"permissions_denied"}', Remedy.GRANT_PERMISSION),
+        (409, b'{"type":"transient_state"}', Remedy.RETRY_LATER),
+        (429, b"", Remedy.LOWER_CONCURRENCY),
+        (503, b"", Remedy.RETRY_LATER),
+        (400, b'{"type":"invalid_arguments"}', None),
+        (404, b'{"type":"not_found"}', None),
+        (412, b'{"type":"precondition_failed"}', None),
+    ],
+)
+def test_remedies_and_no_cli_flags_in_hints(
+    status: int, body: bytes, remedy: Remedy | None
+) -> None:
+    """Core says what fixes an error as a remedy code; its hints name no CLI flag."""
+    err = error_from_response(Operation.GET_SECRET, status, body)
+    assert err.remedy == remedy
+    assert "--" not in (err.hint or "")
+    if remedy is Remedy.GRANT_PERMISSION:
+        assert err.details == {"permission_set": "SecretManagerReadOnly", "scope": "project"}
