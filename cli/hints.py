@@ -126,12 +126,8 @@ WORDING: Mapping[Remedy, Mapping[str, str]] = {
 
 
 def error_details(err: KlosetError) -> Mapping[str, str]:
-    """``err.details`` when it is the core's mapping (an API error's own ``details`` is the
-    API's list, not this)."""
-    details = getattr(err, "details", None)
-    if not isinstance(details, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in details.items()}
+    """``err.details`` as strings, ready to fill a wording or a JSON error document."""
+    return {str(k): str(v) for k, v in err.details.items()}
 
 
 def _regions() -> str:

@@ -62,8 +62,7 @@ def remedy_text(error: KlosetError) -> str:
     word = REMEDIES.get(error.remedy) if error.remedy is not None else None
     if word is None:
         return error.hint or ""
-    details = error.details if isinstance(error.details, Mapping) else {}
-    return word(details)
+    return word(error.details)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,22 +62,12 @@ class TransportError(ScalewayError):
 
 
 class InvalidArgumentsError(ScalewayError):
-    """400 invalid_arguments; ``details`` lists each argument and why it was refused.
+    """400 invalid_arguments; ``arguments`` lists each argument and why it was refused (the
+    API's ``details`` list; ``details`` itself is the remedy's mapping, as on every error)."""
 
-    ``details`` here is the API's list of refused arguments (as before ``KlosetError`` gained
-    its own ``details`` mapping for a remedy's wording); that mapping is kept apart in
-    ``remedy_details`` so neither shadows the other.
-    """
-
-    remedy_details: Mapping[str, str]
-
-    @property  # type: ignore[override]
-    def details(self) -> list[dict[str, Any]]:
+    @property
+    def arguments(self) -> list[dict[str, Any]]:
         return list(self.body.get("details") or [])
-
-    @details.setter
-    def details(self, value: Mapping[str, str]) -> None:
-        self.remedy_details = value
 
 
 class AuthenticationError(ScalewayError):

@@ -164,11 +164,11 @@ async def test_payloads_binary_and_size_limit(world: World) -> None:
         assert accessed.data == binary
         with pytest.raises(InvalidArgumentsError) as too_big:
             await client.create_version(REGION, secret.id, binary + b"x")
-        assert too_big.value.details[0]["argument_name"] == "data"
+        assert too_big.value.arguments[0]["argument_name"] == "data"
         assert too_big.value.status_code == 400
         with pytest.raises(InvalidArgumentsError) as bad_crc:
             await client.create_version(REGION, secret.id, b"abc", data_crc32=1)
-        assert [d["argument_name"] for d in bad_crc.value.details] == ["data_crc32"]
+        assert [d["argument_name"] for d in bad_crc.value.arguments] == ["data_crc32"]
 
 
 async def test_typed_payloads_are_validated(world: World) -> None:
@@ -177,7 +177,7 @@ async def test_typed_payloads_are_validated(world: World) -> None:
         await client.create_version(REGION, kv.id, json.dumps({"a": "1", "b": "2"}).encode())
         with pytest.raises(InvalidArgumentsError) as nested:
             await client.create_version(REGION, kv.id, b'{"key":"value","invalid":{}}')
-        assert nested.value.details[0]["argument_name"] == "data"
+        assert nested.value.arguments[0]["argument_name"] == "data"
         assert "invalid" not in nested.value.message.replace("invalid argument", "")
         db = await client.create_secret(REGION, name=unique(), type=SecretType.DATABASE_CREDENTIALS)
         good = {

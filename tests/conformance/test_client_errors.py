@@ -191,7 +191,7 @@ async def test_not_found_and_bad_ids(world: World, fixture_secret: tuple[str, st
         with pytest.raises(InvalidArgumentsError) as bad:
             await client.get_secret(REGION, "not-a-uuid")
         assert bad.value.status_code == 400
-        assert [d["argument_name"] for d in bad.value.details] == ["secret_id"]
+        assert [d["argument_name"] for d in bad.value.arguments] == ["secret_id"]
         with pytest.raises(InvalidArgumentsError) as region:
             await client.get_secret("xx-xxx", secret_id)
         assert region.value.status_code == 400  # well-formed but unknown: the API says so

@@ -35,7 +35,7 @@ def test_invalid_arguments_lists_names_and_reasons_never_values() -> None:
     err = error_from_response(Operation.CREATE_VERSION, 400, INVALID_KV)
     assert isinstance(err, InvalidArgumentsError)
     assert err.status_code == 400 and err.operation == Operation.CREATE_VERSION
-    assert err.details[0]["argument_name"] == "data"
+    assert err.arguments[0]["argument_name"] == "data"
     assert "data (format)" in err.message
     assert "hunter2" not in str(err) and "hunter2" not in repr(err)
     assert err.hint
