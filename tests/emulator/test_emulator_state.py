@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.emulator import EmulatorState, demo_state
+from core.emulator import config as emulator_config
 from core.emulator import demo as demo_mod
 from core.emulator.state import SecretState, VersionState, write_atomic
 from core.emulator.validation import validate_payload
@@ -33,11 +34,6 @@ def test_demo_ephemeral_versions_never_expire_before_use(monkeypatch: pytest.Mon
     """Tried in mid-2027 (past the fixed expiry dates), the demo still has live versions."""
     later = datetime(2027, 6, 1, tzinfo=UTC)
 
-    class _Later(datetime):
-        @classmethod
-        def now(cls, tz: object = None) -> _Later:  # type: ignore[override]
-            return cls.fromtimestamp(later.timestamp(), tz=UTC)
-
     today = [
         v.ephemeral_properties.expires_at
         for s in demo_state().iter_secrets()
@@ -45,7 +41,8 @@ def test_demo_ephemeral_versions_never_expire_before_use(monkeypatch: pytest.Mon
         if v.ephemeral_properties and v.ephemeral_properties.expires_at
     ]
     assert today and all(e > datetime(2026, 1, 1, tzinfo=UTC) for e in today)
-    monkeypatch.setattr(demo_mod, "datetime", _Later)
+    # the demo's "renew" expiry rule is the config loader's: its clock is the one to move
+    monkeypatch.setattr(emulator_config, "utcnow", lambda: later)
     expiries = [
         v.ephemeral_properties.expires_at
         for s in demo_state().iter_secrets()
