@@ -12,10 +12,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from core.emulator import EmulatorApp, ThreadedServer, demo_state
 from core.scaleway.client import ScalewayClient
+from core.scaleway.endpoints import endpoint
 from core.scaleway.errors import (
     AuthenticationError,
     InvalidArgumentsError,
@@ -29,6 +31,7 @@ from tests.scaleway.emulated import World, install_world, unique
 
 REGION = "fr-par"
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
+SOME_ACCESS_KEY = "SCWXXXXXXXXXXXXXXXXX"
 
 
 @pytest.fixture
@@ -85,7 +88,27 @@ def _calls(world: World, secret_id: str, name: str) -> dict[Operation, Call]:
         Operation.RESTORE_VERSION: lambda c: c.restore_version(REGION, secret_id, 1),
         Operation.LIST_PROJECTS: lambda c: drain(c.list_projects()),
         Operation.GET_PROJECT: lambda c: c.get_project(world.project_id),
+        Operation.GET_API_KEY: lambda c: c.get_api_key(SOME_ACCESS_KEY),
     }
+
+
+def _skip_unless_served(world: World, operation: Operation) -> None:
+    """Skip an operation this client or this emulator does not have yet.
+
+    ``get_api_key`` lands in the client and the emulator on two branches; until both are
+    there its probes are skipped rather than failed.
+    """
+    if operation is not Operation.GET_API_KEY:
+        return
+    if not hasattr(ScalewayClient, "get_api_key"):
+        pytest.skip("the client has no get_api_key yet")
+    answer = httpx.get(
+        world.url + endpoint(operation).url(access_key=SOME_ACCESS_KEY),
+        headers={"X-Auth-Token": world.admin_key},
+        timeout=10.0,
+    )
+    if answer.status_code == 404 and "resource" not in answer.text:
+        pytest.skip("the emulator does not serve the IAM API yet")
 
 
 def test_every_operation_has_a_probe() -> None:
@@ -106,6 +129,7 @@ def test_every_operation_has_a_probe() -> None:
 async def test_403_names_the_missing_permission_set(
     world: World, fixture_secret: tuple[str, str], operation: Operation
 ) -> None:
+    _skip_unless_served(world, operation)
     needed = str(REQUIRED_SET[operation])
     secret_id, name = fixture_secret
     call = _calls(world, secret_id, name)[operation]
@@ -123,10 +147,14 @@ async def test_403_names_the_missing_permission_set(
 async def test_each_permission_set_alone_is_enough(
     world: World, fixture_secret: tuple[str, str]
 ) -> None:
-    """The other side of the table: a key holding all sets passes every operation."""
+    """The other side of the table: a key holding all sets passes every operation.
+
+    (``get_api_key`` needs an IAM set the admin key does not hold: see test_client_endpoints.)
+    """
     secret_id, name = fixture_secret
     calls = _calls(world, secret_id, name)
-    order = [op for op in calls if op not in (Operation.DELETE_SECRET, Operation.DELETE_VERSION)]
+    skipped = (Operation.DELETE_SECRET, Operation.DELETE_VERSION, Operation.GET_API_KEY)
+    order = [op for op in calls if op not in skipped]
     async with world.client() as admin:
         for op in order:
             await calls[op](admin)

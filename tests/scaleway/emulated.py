@@ -24,7 +24,11 @@ SECRET_MANAGER_SETS: tuple[PermissionSet, ...] = (
     PermissionSet.SECRET_DELETE,
     PermissionSet.SECRET_RESTORE,
 )
-ALL_NARROW_SETS: tuple[PermissionSet, ...] = (*SECRET_MANAGER_SETS, PermissionSet.PROJECT_READ_ONLY)
+ALL_NARROW_SETS: tuple[PermissionSet, ...] = (
+    *SECRET_MANAGER_SETS,
+    PermissionSet.PROJECT_READ_ONLY,
+    PermissionSet.IAM_READ_ONLY,
+)
 
 
 def _access_key(label: str) -> str:
