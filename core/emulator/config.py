@@ -33,6 +33,12 @@ versions = [
 ]
 ```
 
+Seeding extensions (the demo world, ``demo.toml``, uses them): ``project = "<name>"`` instead
+of ``project_id``, project names in a key's ``projects``, ``updated_at`` on projects and
+versions, ``deletion_requested_at`` on secrets, ``ephemeral_expiry = "renew"``, versions as
+``[[secrets.versions]]`` with ``data_json`` (a table, stored as compact JSON) or
+``data_material`` (names of the top-level ``[material]`` text blocks, concatenated).
+
 Every mistake is a :class:`core.errors.ConfigError` naming the field (``api_keys[1].access_key``).
 """
 
