@@ -48,9 +48,9 @@ import json
 import os
 import tomllib
 import zlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from core.emulator.state import (
     ACCESS_KEY_RE,
@@ -119,12 +119,15 @@ _EXPIRIES = ("fixed", "renew")
 _SEED_STATUSES = ("enabled", "disabled", "scheduled_for_deletion")
 _PERMISSION_SETS = {str(p) for p in PermissionSet}
 
+Table = Mapping[str, object]
+"""A TOML table as ``tomllib`` parses it (every value is checked before use)."""
+
 
 def _fail(where: str, problem: str, hint: str | None = None) -> ConfigError:
     return ConfigError(f"emulator config: {where}: {problem}", hint=hint)
 
 
-def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+def _check_keys(table: Table, allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise _fail(
@@ -134,7 +137,7 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
         )
 
 
-def _str(table: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+def _str(table: Table, key: str, where: str, *, default: str | None = None) -> str:
     value = table.get(key, default)
     if value is None:
         raise _fail(f"{where}.{key}" if where else key, "is required")
@@ -143,7 +146,7 @@ def _str(table: dict[str, Any], key: str, where: str, *, default: str | None = N
     return value
 
 
-def _uuid(table: dict[str, Any], key: str, where: str) -> str:
+def _uuid(table: Table, key: str, where: str) -> str:
     value = _str(table, key, where)
     if not is_uuid(value):
         raise _fail(
@@ -153,14 +156,14 @@ def _uuid(table: dict[str, Any], key: str, where: str) -> str:
     return value.lower()
 
 
-def _bool(table: dict[str, Any], key: str, where: str, default: bool = False) -> bool:
+def _bool(table: Table, key: str, where: str, default: bool = False) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
         raise _fail(f"{where}.{key}", "must be true or false")
     return value
 
 
-def _time(table: dict[str, Any], key: str, where: str) -> datetime | None:
+def _time(table: Table, key: str, where: str) -> datetime | None:
     value = table.get(key)
     if value is None:
         return None
@@ -176,7 +179,7 @@ def _time(table: dict[str, Any], key: str, where: str) -> datetime | None:
     raise _fail(f"{where}.{key}", "must be an RFC 3339 timestamp (e.g. 2026-01-05T09:00:00Z)")
 
 
-def _list_of(table: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+def _list_of(table: Table, key: str, where: str) -> list[Table]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise _fail(
@@ -208,7 +211,7 @@ def load_config(path: str | os.PathLike[str]) -> EmulatorState:
     return parse_config(data)
 
 
-def parse_config(data: dict[str, Any]) -> EmulatorState:
+def parse_config(data: Table) -> EmulatorState:
     """Validate an already-parsed config document (see the module docstring)."""
     _check_keys(data, _TOP, "")
     organization_id = _uuid(data, "organization_id", "")
@@ -349,7 +352,7 @@ def _material_text(name: object, material: dict[str, str], where: str) -> str:
     return material[name]
 
 
-def _payload(vt: dict[str, Any], where: str, material: dict[str, str]) -> bytes:
+def _payload(vt: Table, where: str, material: dict[str, str]) -> bytes:
     """A seeded version's bytes from exactly one of its payload fields."""
     given = [k for k in _PAYLOADS if k in vt]
     if len(given) != 1:
@@ -394,7 +397,7 @@ def _seed_expiry(created: datetime, ttl_seconds: float, mode: str) -> datetime:
     return fixed if fixed > now else now.replace(microsecond=0) + timedelta(seconds=ttl_seconds)
 
 
-def _parse_policy(value: Any, where: str) -> EphemeralPolicy | None:
+def _parse_policy(value: object, where: str) -> EphemeralPolicy | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -419,7 +422,7 @@ def _parse_policy(value: Any, where: str) -> EphemeralPolicy | None:
 
 
 def _parse_secret(
-    table: dict[str, Any],
+    table: Table,
     where: str,
     projects: dict[str, ProjectState],
     settings: Settings,
