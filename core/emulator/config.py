@@ -33,17 +33,24 @@ versions = [
 ]
 ```
 
+Seeding extensions (the demo world, ``demo.toml``, uses them): ``project = "<name>"`` instead
+of ``project_id``, project names in a key's ``projects``, ``updated_at`` on projects and
+versions, ``deletion_requested_at`` on secrets, ``ephemeral_expiry = "renew"``, versions as
+``[[secrets.versions]]`` with ``data_json`` (a table, stored as compact JSON) or
+``data_material`` (names of the top-level ``[material]`` text blocks, concatenated).
+
 Every mistake is a :class:`core.errors.ConfigError` naming the field (``api_keys[1].access_key``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 import zlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from core.emulator.state import (
     ACCESS_KEY_RE,
@@ -82,12 +89,13 @@ from core.scaleway.models import (
 )
 from core.scaleway.permissions import PermissionSet
 
-_TOP = {"organization_id", "settings", "projects", "api_keys", "secrets"}
-_PROJECT = {"id", "name", "description", "created_at"}
+_TOP = {"organization_id", "settings", "projects", "api_keys", "secrets", "material"}
+_PROJECT = {"id", "name", "description", "created_at", "updated_at"}
 _KEY = {"access_key", "secret_key", "permission_sets", "projects", "description", "expires_at"}
 _SECRET = {
     "id",
     "project_id",
+    "project",
     "region",
     "name",
     "path",
@@ -96,23 +104,30 @@ _SECRET = {
     "description",
     "protected",
     "scheduled_for_deletion",
+    "deletion_requested_at",
     "locked",
     "managed",
     "used_by",
     "ephemeral_policy",
+    "ephemeral_expiry",
     "created_at",
     "versions",
 }
-_VERSION = {"data", "data_base64", "status", "description", "data_crc32", "created_at"}
+_PAYLOADS = ("data", "data_base64", "data_json", "data_material")
+_VERSION = {*_PAYLOADS, "status", "description", "data_crc32", "created_at", "updated_at"}
+_EXPIRIES = ("fixed", "renew")
 _SEED_STATUSES = ("enabled", "disabled", "scheduled_for_deletion")
 _PERMISSION_SETS = {str(p) for p in PermissionSet}
+
+Table = Mapping[str, object]
+"""A TOML table as ``tomllib`` parses it (every value is checked before use)."""
 
 
 def _fail(where: str, problem: str, hint: str | None = None) -> ConfigError:
     return ConfigError(f"emulator config: {where}: {problem}", hint=hint)
 
 
-def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+def _check_keys(table: Table, allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise _fail(
@@ -122,7 +137,7 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
         )
 
 
-def _str(table: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+def _str(table: Table, key: str, where: str, *, default: str | None = None) -> str:
     value = table.get(key, default)
     if value is None:
         raise _fail(f"{where}.{key}" if where else key, "is required")
@@ -131,7 +146,7 @@ def _str(table: dict[str, Any], key: str, where: str, *, default: str | None = N
     return value
 
 
-def _uuid(table: dict[str, Any], key: str, where: str) -> str:
+def _uuid(table: Table, key: str, where: str) -> str:
     value = _str(table, key, where)
     if not is_uuid(value):
         raise _fail(
@@ -141,14 +156,14 @@ def _uuid(table: dict[str, Any], key: str, where: str) -> str:
     return value.lower()
 
 
-def _bool(table: dict[str, Any], key: str, where: str, default: bool = False) -> bool:
+def _bool(table: Table, key: str, where: str, default: bool = False) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
         raise _fail(f"{where}.{key}", "must be true or false")
     return value
 
 
-def _time(table: dict[str, Any], key: str, where: str) -> datetime | None:
+def _time(table: Table, key: str, where: str) -> datetime | None:
     value = table.get(key)
     if value is None:
         return None
@@ -164,7 +179,7 @@ def _time(table: dict[str, Any], key: str, where: str) -> datetime | None:
     raise _fail(f"{where}.{key}", "must be an RFC 3339 timestamp (e.g. 2026-01-05T09:00:00Z)")
 
 
-def _list_of(table: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+def _list_of(table: Table, key: str, where: str) -> list[Table]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise _fail(
@@ -196,7 +211,7 @@ def load_config(path: str | os.PathLike[str]) -> EmulatorState:
     return parse_config(data)
 
 
-def parse_config(data: dict[str, Any]) -> EmulatorState:
+def parse_config(data: Table) -> EmulatorState:
     """Validate an already-parsed config document (see the module docstring)."""
     _check_keys(data, _TOP, "")
     organization_id = _uuid(data, "organization_id", "")
@@ -207,6 +222,7 @@ def parse_config(data: dict[str, Any]) -> EmulatorState:
         settings = Settings.from_dict(settings_table)
     except ConfigError as err:
         raise _fail("settings", err.message.split(": ", 1)[-1], err.hint) from None
+    material = _parse_material(data.get("material", {}))
 
     projects: dict[str, ProjectState] = {}
     names: set[str] = set()
@@ -228,8 +244,9 @@ def parse_config(data: dict[str, Any]) -> EmulatorState:
             name=name,
             description=_str(table, "description", where, default=""),
             created_at=created,
-            updated_at=created,
+            updated_at=_time(table, "updated_at", where) or created,
         )
+    by_name = {p.name: p.id for p in projects.values()}
     if not projects:
         now = utcnow()
         projects[organization_id] = ProjectState(
@@ -276,9 +293,13 @@ def parse_config(data: dict[str, Any]) -> EmulatorState:
                 raise _fail(f"{where}.projects", "must be an array of project ids")
             scoped_list = []
             for pid in raw_projects:
+                if pid in by_name:
+                    scoped_list.append(by_name[pid])
+                    continue
                 if not is_uuid(pid) or pid.lower() not in projects:
                     raise _fail(
-                        f"{where}.projects", f"{pid!r} is not the id of a [[projects]] entry"
+                        f"{where}.projects",
+                        f"{pid!r} is not the id or name of a [[projects]] entry",
                     )
                 scoped_list.append(pid.lower())
             scoped = tuple(scoped_list)
@@ -296,7 +317,7 @@ def parse_config(data: dict[str, Any]) -> EmulatorState:
     secrets: list[SecretState] = []
     taken: set[tuple[str, str, str, str]] = set()
     for i, table in enumerate(_list_of(data, "secrets", "")):
-        secret = _parse_secret(table, f"secrets[{i}]", projects, settings)
+        secret = _parse_secret(table, f"secrets[{i}]", projects, settings, material)
         ident = (secret.region, secret.project_id, secret.path, secret.name)
         if settings.reject_duplicate_names and not secret.scheduled_for_deletion:
             if ident in taken:
@@ -318,7 +339,65 @@ def parse_config(data: dict[str, Any]) -> EmulatorState:
     )
 
 
-def _parse_policy(value: Any, where: str) -> EphemeralPolicy | None:
+def _parse_material(value: object) -> dict[str, str]:
+    """The ``[material]`` table: named text blocks that payloads can reference."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise _fail("material", 'must be a table of strings (name = "text")')
+    return dict(value)
+
+
+def _material_text(name: object, material: dict[str, str], where: str) -> str:
+    if not isinstance(name, str) or name not in material:
+        raise _fail(where, f"{name!r} is not a name of the [material] table")
+    return material[name]
+
+
+def _payload(vt: Table, where: str, material: dict[str, str]) -> bytes:
+    """A seeded version's bytes from exactly one of its payload fields."""
+    given = [k for k in _PAYLOADS if k in vt]
+    if len(given) != 1:
+        raise _fail(
+            where, "give exactly one of data (text), data_base64, data_json or data_material"
+        )
+    if "data" in vt:
+        return _str(vt, "data", where).encode("utf-8")
+    if "data_base64" in vt:
+        try:
+            return b64decode(_str(vt, "data_base64", where))
+        except (ValueError, UnicodeEncodeError):
+            raise _fail(f"{where}.data_base64", "is not standard base64 with padding") from None
+    if "data_material" in vt:
+        names = vt["data_material"]
+        if not isinstance(names, list) or not names:
+            raise _fail(f"{where}.data_material", "must be a non-empty array of [material] names")
+        text = "".join(
+            _material_text(n, material, f"{where}.data_material[{k}]") for k, n in enumerate(names)
+        )
+        return text.encode("utf-8")
+    table = vt["data_json"]
+    if not isinstance(table, dict):
+        raise _fail(f"{where}.data_json", "must be a table of strings")
+    obj: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, dict) and set(value) == {"material"}:
+            value = _material_text(value["material"], material, f"{where}.data_json.{key}")
+        if not isinstance(value, str):
+            raise _fail(f"{where}.data_json.{key}", 'must be a string or { material = "name" }')
+        obj[key] = value
+    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+def _seed_expiry(created: datetime, ttl_seconds: float, mode: str) -> datetime:
+    """A seeded ephemeral version's expiry. ``fixed``: created_at + TTL. ``renew``: that
+    while it is still ahead, else one TTL from now, so a seeded world (the demo) never decays."""
+    fixed = created + timedelta(seconds=ttl_seconds)
+    if mode == "fixed":
+        return fixed
+    now = utcnow()
+    return fixed if fixed > now else now.replace(microsecond=0) + timedelta(seconds=ttl_seconds)
+
+
+def _parse_policy(value: object, where: str) -> EphemeralPolicy | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -343,12 +422,25 @@ def _parse_policy(value: Any, where: str) -> EphemeralPolicy | None:
 
 
 def _parse_secret(
-    table: dict[str, Any], where: str, projects: dict[str, ProjectState], settings: Settings
+    table: Table,
+    where: str,
+    projects: dict[str, ProjectState],
+    settings: Settings,
+    material: dict[str, str],
 ) -> SecretState:
     _check_keys(table, _SECRET, where)
-    project_id = _uuid(table, "project_id", where)
-    if project_id not in projects:
-        raise _fail(f"{where}.project_id", "is not the id of a [[projects]] entry")
+    if "project_id" in table and "project" in table:
+        raise _fail(where, "give one of project_id or project (a [[projects]] name), not both")
+    if "project" in table:
+        project_name = _str(table, "project", where)
+        found = [p.id for p in projects.values() if p.name == project_name]
+        if not found:
+            raise _fail(f"{where}.project", "is not the name of a [[projects]] entry")
+        project_id = found[0]
+    else:
+        project_id = _uuid(table, "project_id", where)
+        if project_id not in projects:
+            raise _fail(f"{where}.project_id", "is not the id of a [[projects]] entry")
     region = _str(table, "region", where, default="fr-par")
     if region not in REGIONS:
         raise _fail(f"{where}.region", f"must be one of {', '.join(REGIONS)}")
@@ -372,6 +464,9 @@ def _parse_secret(
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _fail(f"{where}.tags", "must be an array of strings")
     policy = _parse_policy(table.get("ephemeral_policy"), f"{where}.ephemeral_policy")
+    expiry_mode = _str(table, "ephemeral_expiry", where, default="fixed")
+    if expiry_mode not in _EXPIRIES:
+        raise _fail(f"{where}.ephemeral_expiry", "must be 'fixed' or 'renew'")
     used_by = table.get("used_by", [])
     products = {str(p) for p in Product} - {str(Product.UNKNOWN)}
     if not isinstance(used_by, list) or not all(
@@ -409,17 +504,7 @@ def _parse_secret(
     for n, vt in enumerate(versions):
         vwhere = f"{where}.versions[{n}]"
         _check_keys(vt, _VERSION, vwhere)
-        if ("data" in vt) == ("data_base64" in vt):
-            raise _fail(vwhere, "give exactly one of data (text) or data_base64")
-        if "data" in vt:
-            payload = _str(vt, "data", vwhere).encode("utf-8")
-        else:
-            try:
-                payload = b64decode(_str(vt, "data_base64", vwhere))
-            except (ValueError, UnicodeEncodeError):
-                raise _fail(
-                    f"{vwhere}.data_base64", "is not standard base64 with padding"
-                ) from None
+        payload = _payload(vt, vwhere, material)
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise _fail(
                 vwhere, f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}"
@@ -439,7 +524,7 @@ def _parse_secret(
             data_crc32=zlib.crc32(payload) if with_crc else None,
             description=_str(vt, "description", vwhere, default=""),
             created_at=v_created,
-            updated_at=v_created,
+            updated_at=_time(vt, "updated_at", vwhere) or v_created,
         )
         if status == VersionStatus.SCHEDULED_FOR_DELETION:
             version.status_before_deletion = str(VersionStatus.ENABLED)
@@ -447,7 +532,8 @@ def _parse_secret(
         if policy is not None:
             expires = None
             if policy.time_to_live:
-                expires = v_created + timedelta(seconds=parse_duration(policy.time_to_live))
+                ttl = parse_duration(policy.time_to_live)
+                expires = _seed_expiry(v_created, ttl, expiry_mode)
             version.ephemeral_properties = EphemeralProperties(
                 expires_at=expires,
                 expires_once_accessed=policy.expires_once_accessed,
@@ -455,12 +541,13 @@ def _parse_secret(
             )
         secret.versions.append(version)
     secret.next_revision = len(secret.versions) + 1
-    if _bool(table, "scheduled_for_deletion", where):
+    requested = _time(table, "deletion_requested_at", where)
+    if _bool(table, "scheduled_for_deletion", where) or requested is not None:
         if not secret.versions:
             raise _fail(
                 f"{where}.scheduled_for_deletion",
                 "a secret without versions cannot be scheduled for deletion",
             )
-        secret.deletion_requested_at = utcnow()
+        secret.deletion_requested_at = requested or utcnow()
         secret.updated_at = secret.deletion_requested_at
     return secret

@@ -1,97 +1,27 @@
-"""Fixed key material for the demo data (generated once; demo-only, never used for real)."""
+"""The demo's fixed key material (generated once; demo-only, never used for real).
+
+It lives in the ``[material]`` table of ``demo.toml``, where the demo's payloads reference it;
+these names are kept for the tests that compare payloads with it.
+"""
 
 from __future__ import annotations
 
-API_CERT_PEM = """\
------BEGIN CERTIFICATE-----
-MIIB/TCCAaOgAwIBAgIUBbirjASN837sqDj/hJQceuD5EEgwCgYIKoZIzj0EAwIw
-PTELMAkGA1UEBhMCRlIxFDASBgNVBAoMC0tsb3NldCBEZW1vMRgwFgYDVQQDDA9h
-cGkuZXhhbXBsZS5jb20wHhcNMjYxMTI4MDg1MjMwWhcNMjkwMzAyMDg1MjMwWjA9
-MQswCQYDVQQGEwJGUjEUMBIGA1UECgwLS2xvc2V0IERlbW8xGDAWBgNVBAMMD2Fw
-aS5leGFtcGxlLmNvbTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABH6IS3BxcC89
-Y+pVbZFoskxvobxjo/VfpMKV9uqlEHAvu8tPdtYAg09X9JL+n5JN1pVzB+1FSffN
-7UpeLRY9Go2jgYAwfjAdBgNVHQ4EFgQUg8WnaKSTgNW7S9k/gM5vT0l80zQwHwYD
-VR0jBBgwFoAUg8WnaKSTgNW7S9k/gM5vT0l80zQwDwYDVR0TAQH/BAUwAwEB/zAr
-BgNVHREEJDAigg9hcGkuZXhhbXBsZS5jb22CD3d3dy5leGFtcGxlLmNvbTAKBggq
-hkjOPQQDAgNIADBFAiEAuPSp1zznuhW9Mk43qGR5W3QIKjiUbdn0OloK3R0svSIC
-IDbypJ/epWp1vhFZLhvG3GYjvf6wHXnEr8ylOc0d8wPE
------END CERTIFICATE-----
-"""
-
-API_KEY_PEM = """\
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg9I2e5JmLwDqXmKuW
-KKZFwPrLiL+MUExOsb+fBwRy/lyhRANCAAR+iEtwcXAvPWPqVW2RaLJMb6G8Y6P1
-X6TClfbqpRBwL7vLT3bWAINPV/SS/p+STdaVcwftRUn3ze1KXi0WPRqN
------END PRIVATE KEY-----
-"""
+from core.emulator.demo import demo_document
 
 
-CA_CERT_PEM = """\
------BEGIN CERTIFICATE-----
-MIIB3zCCAYWgAwIBAgIUTUPx4mySVZnVX/Zi+aEMTIPZVq0wCgYIKoZIzj0EAwIw
-RTELMAkGA1UEBhMCRlIxFDASBgNVBAoMC0tsb3NldCBEZW1vMSAwHgYDVQQDDBdL
-bG9zZXQgRGVtbyBJbnRlcm5hbCBDQTAeFw0yNjExMjgwODUyMzBaFw0zNjExMjUw
-ODUyMzBaMEUxCzAJBgNVBAYTAkZSMRQwEgYDVQQKDAtLbG9zZXQgRGVtbzEgMB4G
-A1UEAwwXS2xvc2V0IERlbW8gSW50ZXJuYWwgQ0EwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAAT/qNoAPEp8S5qyXrraU/SGXL/NGmW5411gnRaIe4sE3+rnbYzNlg/P
-yxfDYhZz3dR4xZHqUfexnc+QATeL5QaUo1MwUTAdBgNVHQ4EFgQUSfclXp1MIyyc
-XHpZ7lMBKh4VHXowHwYDVR0jBBgwFoAUSfclXp1MIyycXHpZ7lMBKh4VHXowDwYD
-VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAxDYdzzXaGPwKSeE7vX2A
-qH34ut9E00F0e87AVnojXmcCIE96SZHUdZ4mTJWGKMrnNoavdnz32ZhsYVubg9p9
-Bzap
------END CERTIFICATE-----
-"""
+def _material(name: str) -> str:
+    value = demo_document()["material"][name]
+    assert isinstance(value, str)
+    return value
 
-# The API certificate followed by the internal CA that issued it.
+
+API_CERT_PEM = _material("api_cert_pem")
+API_KEY_PEM = _material("api_key_pem")
+CA_CERT_PEM = _material("ca_cert_pem")
 API_CHAIN_PEM = API_CERT_PEM + CA_CERT_PEM
-
-MTLS_CERT_PEM = """\
------BEGIN CERTIFICATE-----
-MIIBfzCCASUCFGRr+xX3zgGBm1T80wZcZc0CjPDqMAoGCCqGSM49BAMCMEUxCzAJ
-BgNVBAYTAkZSMRQwEgYDVQQKDAtLbG9zZXQgRGVtbzEgMB4GA1UEAwwXS2xvc2V0
-IERlbW8gSW50ZXJuYWwgQ0EwHhcNMjYxMTI4MDg1MjMwWhcNMjcxMTI4MDg1MjMw
-WjA/MQswCQYDVQQGEwJGUjEUMBIGA1UECgwLS2xvc2V0IERlbW8xGjAYBgNVBAMM
-EXBheW1lbnRzLmludGVybmFsMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEbxr8
-DJh5b7znFgszvNYZU+5Sq9vkUOh9mdiEV/3fOE5KxexPAgXgrld13SvUGSDfM2F9
-UyrOx3BPqUUDEr6KKDAKBggqhkjOPQQDAgNIADBFAiAcozDc0nLiuWbjCcvXRamt
-whs2i5LOFHVYZgXYAcqyjgIhAKdTPrBAGFDwEGmyapnXxOxa2xqe4z1tZu/hCG/7
-jKiY
------END CERTIFICATE-----
-"""
-
-MTLS_KEY_PEM = """\
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgpGhPh7Bg2gcOGMj0
-Q/fVrPsxd8cBzUgKUr/AtCuPMlGhRANCAARvGvwMmHlvvOcWCzO81hlT7lKr2+RQ
-6H2Z2IRX/d84TkrF7E8CBeCuV3XdK9QZIN8zYX1TKs7HcE+pRQMSvooo
------END PRIVATE KEY-----
-"""
-
-DEPLOY_SSH_PRIVATE_KEY = """\
------BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACClrgynVOen+v3Ev/ZpPNiawOivri42/xLw8NvecGuc3wAAAJhD3WvaQ91r
-2gAAAAtzc2gtZWQyNTUxOQAAACClrgynVOen+v3Ev/ZpPNiawOivri42/xLw8NvecGuc3w
-AAAEBYXmDEQUHDK/S7KBflBLa5ECwUVsyG6J5pVSb4dFnCyKWuDKdU56f6/cS/9mk82JrA
-6K+uLjb/EvDw295wa5zfAAAAEmRlcGxveUBrbG9zZXQtZGVtbwECAw==
------END OPENSSH PRIVATE KEY-----
-"""
-
-DEPLOY_SSH_PUBLIC_KEY = """\
-ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKWuDKdU56f6/cS/9mk82JrA6K+uLjb/EvDw295wa5zf deploy@kloset-demo
-"""
-
-BACKUP_SSH_PRIVATE_KEY = """\
------BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACC6J2Yo5JVVPM3ObWML63jRqhUY+/P3zjlVmw3gMpvIKwAAAJh8sODbfLDg
-2wAAAAtzc2gtZWQyNTUxOQAAACC6J2Yo5JVVPM3ObWML63jRqhUY+/P3zjlVmw3gMpvIKw
-AAAEAMeKicizTpcfMvk0tW7cPQ+D9/vnd+VDHLjcdQxltzELonZijklVU8zc5tYwvreNGq
-FRj78/fOOVWbDeAym8grAAAAEmJhY2t1cEBrbG9zZXQtZGVtbwECAw==
------END OPENSSH PRIVATE KEY-----
-"""
-
-BACKUP_SSH_PUBLIC_KEY = """\
-ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILonZijklVU8zc5tYwvreNGqFRj78/fOOVWbDeAym8gr backup@kloset-demo
-"""
+MTLS_CERT_PEM = _material("mtls_cert_pem")
+MTLS_KEY_PEM = _material("mtls_key_pem")
+DEPLOY_SSH_PRIVATE_KEY = _material("deploy_ssh_private_key")
+DEPLOY_SSH_PUBLIC_KEY = _material("deploy_ssh_public_key")
+BACKUP_SSH_PRIVATE_KEY = _material("backup_ssh_private_key")
+BACKUP_SSH_PUBLIC_KEY = _material("backup_ssh_public_key")

@@ -12,10 +12,11 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from core.errors import ConfigError
 
@@ -62,7 +63,7 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def _config(app: Any, log_level: str, access_log: bool) -> uvicorn.Config:
+def _config(app: ASGIApp, log_level: str, access_log: bool) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         log_level=log_level,
@@ -79,7 +80,7 @@ class ThreadedServer:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -163,13 +164,13 @@ class ThreadedServer:
 
 
 def serve(
-    app: Any,
+    app: ASGIApp,
     host: str = "127.0.0.1",
     port: int = 8421,
     *,
     log_level: str = "info",
     access_log: bool = False,
-    on_listening: Any = None,
+    on_listening: Callable[[str], object] | None = None,
 ) -> None:
     """Serve ``app`` in the foreground until SIGTERM (then return normally) or Ctrl-C
     (uvicorn re-raises it as ``KeyboardInterrupt`` once shut down).

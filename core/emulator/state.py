@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+import msgspec
+
+from core._fs import write_atomic
 from core.errors import ConfigError
 from core.scaleway.models import (
     REGIONS,
@@ -34,10 +35,7 @@ from core.scaleway.models import (
     SecretType,
     SecretVersion,
     VersionStatus,
-    b64decode,
-    b64encode,
     format_time,
-    parse_time,
     utcnow,
 )
 
@@ -72,38 +70,28 @@ class Settings:
     deletion_grace_days: int = 7
     """Soft-deleted secrets and versions are purged after this many days."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reject_duplicate_names": self.reject_duplicate_names,
-            "non_enabled_access_status": self.non_enabled_access_status,
-            "default_page_size": self.default_page_size,
-            "max_page_size": self.max_page_size,
-            "max_versions_per_secret": self.max_versions_per_secret,
-            "deletion_grace_days": self.deletion_grace_days,
-        }
+    def __post_init__(self) -> None:
+        if self.non_enabled_access_status not in (404, 412):
+            raise ConfigError("settings.non_enabled_access_status: must be 404 or 412")
+        if not 1 <= self.default_page_size <= self.max_page_size:
+            raise ConfigError("settings.default_page_size: must be between 1 and max_page_size")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, where: str = "settings") -> Settings:
-        out = cls()
-        known = set(out.to_dict())
+    def from_dict(cls, data: Mapping[str, object], *, where: str = "settings") -> Settings:
+        """Validate a ``[settings]`` table (each mistake names its key)."""
+        defaults = {f.name: f.default for f in fields(cls)}
         for key, value in data.items():
-            if key not in known:
+            if key not in defaults:
                 raise ConfigError(
                     f"{where}.{key}: unknown setting",
-                    hint=f"known settings: {', '.join(sorted(known))}",
+                    hint=f"known settings: {', '.join(sorted(defaults))}",
                 )
-            expected = type(getattr(out, key))
-            if expected is bool:
+            if type(defaults[key]) is bool:
                 if not isinstance(value, bool):
                     raise ConfigError(f"{where}.{key}: must be true or false")
             elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{where}.{key}: must be a non-negative integer")
-            setattr(out, key, value)
-        if out.non_enabled_access_status not in (404, 412):
-            raise ConfigError(f"{where}.non_enabled_access_status: must be 404 or 412")
-        if not 1 <= out.default_page_size <= out.max_page_size:
-            raise ConfigError(f"{where}.default_page_size: must be between 1 and max_page_size")
-        return out
+        return cls(**data)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -124,28 +112,6 @@ class ApiKey:
 
     def allows_project(self, project_id: str) -> bool:
         return self.projects is None or project_id in self.projects
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "access_key": self.access_key,
-            "secret_key": self.secret_key,
-            "permission_sets": sorted(self.permission_sets),
-            "projects": list(self.projects) if self.projects is not None else None,
-            "description": self.description,
-            "expires_at": format_time(self.expires_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ApiKey:
-        projects = data.get("projects")
-        return cls(
-            access_key=data["access_key"],
-            secret_key=data["secret_key"],
-            permission_sets=frozenset(data.get("permission_sets") or ()),
-            projects=tuple(projects) if projects is not None else None,
-            description=data.get("description") or "",
-            expires_at=parse_time(data.get("expires_at")),
-        )
 
     def __repr__(self) -> str:  # never the secret key
         return f"ApiKey(access_key={self.access_key!r}, sets={sorted(self.permission_sets)})"
@@ -169,25 +135,6 @@ class ProjectState:
             description=self.description,
             qualification={"architecture_type": "unknown_architecture_type"},
             status="active",
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProjectState:
-        return cls(
-            id=data["id"],
-            name=data["name"],
-            description=data.get("description") or "",
-            created_at=parse_time(data["created_at"]) or utcnow(),
-            updated_at=parse_time(data["updated_at"]) or utcnow(),
         )
 
 
@@ -220,39 +167,6 @@ class VersionState:
             region=region,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "data": b64encode(self.data),
-            "status": str(self.status),
-            "data_crc32": self.data_crc32,
-            "description": self.description,
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-            "deleted_at": format_time(self.deleted_at),
-            "deletion_requested_at": format_time(self.deletion_requested_at),
-            "ephemeral_properties": (
-                self.ephemeral_properties.to_api() if self.ephemeral_properties else None
-            ),
-            "status_before_deletion": self.status_before_deletion,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VersionState:
-        return cls(
-            revision=int(data["revision"]),
-            data=b64decode(data["data"]),
-            status=data["status"],
-            data_crc32=data.get("data_crc32"),
-            description=data.get("description") or "",
-            created_at=parse_time(data["created_at"]) or utcnow(),
-            updated_at=parse_time(data["updated_at"]) or utcnow(),
-            deleted_at=parse_time(data.get("deleted_at")),
-            deletion_requested_at=parse_time(data.get("deletion_requested_at")),
-            ephemeral_properties=EphemeralProperties.from_api(data.get("ephemeral_properties")),
-            status_before_deletion=data.get("status_before_deletion"),
-        )
-
     def __repr__(self) -> str:  # never the data
         return (
             f"VersionState(revision={self.revision}, status={self.status!r}, size={len(self.data)})"
@@ -278,9 +192,14 @@ class SecretState:
     key_id: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
-    versions: list[VersionState] = field(default_factory=list)
     next_revision: int = 1
     """Revisions are never reused, even after versions are purged."""
+    versions: list[VersionState] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Revisions are never reused: a state file without next_revision (or a lower one)
+        # still continues after the highest revision it holds.
+        self.next_revision = max(self.next_revision, (self.latest_revision or 0) + 1)
 
     @property
     def scheduled_for_deletion(self) -> bool:
@@ -320,56 +239,6 @@ class SecretState:
 
     def version_model(self, v: VersionState) -> SecretVersion:
         return v.to_model(self.id, self.region, v.revision == self.latest_revision)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "region": self.region,
-            "name": self.name,
-            "path": self.path,
-            "type": str(self.type),
-            "status": str(self.status),
-            "tags": list(self.tags),
-            "description": self.description,
-            "managed": self.managed,
-            "protected": self.protected,
-            "ephemeral_policy": self.ephemeral_policy.to_api() if self.ephemeral_policy else None,
-            "used_by": list(self.used_by),
-            "deletion_requested_at": format_time(self.deletion_requested_at),
-            "key_id": self.key_id,
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-            "next_revision": self.next_revision,
-            "versions": [v.to_dict() for v in self.versions],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SecretState:
-        versions = [VersionState.from_dict(v) for v in data.get("versions") or []]
-        return cls(
-            id=data["id"],
-            project_id=data["project_id"],
-            region=data["region"],
-            name=data["name"],
-            path=data.get("path") or "/",
-            type=data.get("type") or SecretType.OPAQUE,
-            status=data.get("status") or SecretStatus.READY,
-            tags=list(data.get("tags") or []),
-            description=data.get("description") or "",
-            managed=bool(data.get("managed", False)),
-            protected=bool(data.get("protected", False)),
-            ephemeral_policy=EphemeralPolicy.from_api(data.get("ephemeral_policy")),
-            used_by=list(data.get("used_by") or []),
-            deletion_requested_at=parse_time(data.get("deletion_requested_at")),
-            key_id=data.get("key_id"),
-            created_at=parse_time(data["created_at"]) or utcnow(),
-            updated_at=parse_time(data["updated_at"]) or utcnow(),
-            next_revision=int(
-                data.get("next_revision") or max((v.revision for v in versions), default=0) + 1
-            ),
-            versions=versions,
-        )
 
     def __repr__(self) -> str:  # names and paths are secret-bearing: ids only
         return f"SecretState(id={self.id!r}, region={self.region!r}, versions={len(self.versions)})"
@@ -493,46 +362,17 @@ class EmulatorState:
 
     # ------------------------------------------------------------------ persistence
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
+        """The state document as JSON-ready data (see :func:`encode_state`)."""
         with self.lock:
-            return {
-                "format": STATE_FORMAT,
-                "version": STATE_VERSION,
-                "organization_id": self.organization_id,
-                "settings": self.settings.to_dict(),
-                "projects": [p.to_dict() for p in self.projects.values()],
-                "api_keys": [k.to_dict() for k in self.api_keys.values()],
-                "secrets": [s.to_dict() for s in self.iter_secrets()],
-            }
+            return encode_state(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EmulatorState:
-        if data.get("format") != STATE_FORMAT:
-            raise ConfigError(
-                "the state file is not a secret-kloset emulator state",
-                hint="point --state at a file written by `secret-kloset emulator --state`",
-            )
-        if data.get("version") != STATE_VERSION:
-            raise ConfigError(
-                f"the state file has format version {data.get('version')!r}, expected {STATE_VERSION}",
-                hint="start from a fresh state file",
-            )
-        try:
-            return cls(
-                data["organization_id"],
-                projects=[ProjectState.from_dict(p) for p in data.get("projects") or []],
-                api_keys=[ApiKey.from_dict(k) for k in data.get("api_keys") or []],
-                secrets=[SecretState.from_dict(s) for s in data.get("secrets") or []],
-                settings=Settings.from_dict(data.get("settings") or {}),
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ConfigError(
-                f"the state file is damaged ({type(err).__name__}: {err})",
-                hint="restore it from a copy or start from a fresh state file",
-            ) from None
+    def from_dict(cls, data: Mapping[str, object]) -> EmulatorState:
+        return decode_state(data)
 
     def dumps(self) -> bytes:
-        return json.dumps(self.to_dict(), indent=1, sort_keys=False).encode("utf-8")
+        return json.dumps(self.to_dict(), indent=1, default=_json_default).encode("utf-8")
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state atomically (tmp + fsync + rename + directory fsync)."""
@@ -587,31 +427,71 @@ def apply_ephemeral_action(v: VersionState, action: str, now: datetime) -> None:
         v.deletion_requested_at = v.deletion_requested_at or now
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix."""
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+# --------------------------------------------------------------------------- the state file
+
+
+@dataclass
+class StateDocument:
+    """The state file: one declaration, encoded and decoded by msgspec (one codec).
+
+    Payloads are base64, timestamps RFC 3339 with microseconds and ``Z``, permission sets
+    sorted; keys in field order. Format version 1 since the first state file.
+    """
+
+    format: str
+    version: int
+    organization_id: str
+    settings: Settings = field(default_factory=Settings)
+    projects: list[ProjectState] = field(default_factory=list)
+    api_keys: list[ApiKey] = field(default_factory=list)
+    secrets: list[SecretState] = field(default_factory=list)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return format_time(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def encode_state(state: EmulatorState) -> dict[str, object]:
+    """The whole world as JSON-ready data (datetimes left for :func:`_json_default`)."""
+    doc = StateDocument(
+        format=STATE_FORMAT,
+        version=STATE_VERSION,
+        organization_id=state.organization_id,
+        settings=state.settings,
+        projects=list(state.projects.values()),
+        api_keys=list(state.api_keys.values()),
+        secrets=list(state.iter_secrets()),
+    )
+    out = msgspec.to_builtins(doc, builtin_types=(datetime,), order="deterministic")
+    assert isinstance(out, dict)
+    return out
+
+
+def decode_state(data: Mapping[str, object]) -> EmulatorState:
+    """A state document back into an :class:`EmulatorState` (any damage: a ConfigError)."""
+    if data.get("format") != STATE_FORMAT:
+        raise ConfigError(
+            "the state file is not a secret-kloset emulator state",
+            hint="point --state at a file written by `secret-kloset emulator --state`",
+        )
+    if data.get("version") != STATE_VERSION:
+        raise ConfigError(
+            f"the state file has format version {data.get('version')!r}, expected {STATE_VERSION}",
+            hint="start from a fresh state file",
+        )
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        doc = msgspec.convert(data, StateDocument)
+    except msgspec.ValidationError as err:
+        raise ConfigError(
+            f"the state file is damaged ({err})",
+            hint="restore it from a copy or start from a fresh state file",
+        ) from None
+    return EmulatorState(
+        doc.organization_id,
+        projects=doc.projects,
+        api_keys=doc.api_keys,
+        secrets=doc.secrets,
+        settings=doc.settings,
+    )

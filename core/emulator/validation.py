@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from core.scaleway.models import SecretType, parse_duration
 
@@ -24,7 +23,7 @@ DB_ENGINES = ("postgres", "mysql", "other")
 MAX_TTL_SECONDS = 365 * 24 * 3600
 
 
-def _json_type(value: Any) -> str:
+def _json_type(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -40,7 +39,7 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _load_object(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
+def _load_object(data: bytes) -> tuple[dict[str, object] | None, list[str]]:
     try:
         value = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -50,7 +49,7 @@ def _load_object(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     return value, []
 
 
-def _string_fields(obj: dict[str, Any], required: tuple[str, ...]) -> list[str]:
+def _string_fields(obj: dict[str, object], required: tuple[str, ...]) -> list[str]:
     problems: list[str] = []
     for name in required:
         if name not in obj:

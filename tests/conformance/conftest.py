@@ -13,6 +13,7 @@ Fixtures (names are stable; the client suite ``test_client_*.py`` uses them too)
   - ``scoped``: SecretManagerFullAccess + ProjectReadOnly, scoped to ``other_project_id``
     (403 on other projects and on project listing)
   - ``expired``: full access, but expired (401 ``reason: expired``)
+  - ``iam``: IAMReadOnly only, org-wide, expiring in 2099 (reads API keys, nothing else)
   - ``unknown``: well-formed but not configured (401 ``reason: not_found``)
 
   Projects: ``default_project_id`` (= organization id, named "default"), ``project_id``
@@ -108,6 +109,12 @@ _KEYS: dict[str, KeyPair] = {
         "a0000000-0000-4000-8000-000000000006",
         ("SecretManagerFullAccess", "ProjectReadOnly"),
         expires_at="2026-01-01T00:00:00Z",
+    ),
+    "iam": KeyPair(
+        "SCWCONFORMIAMREAD008",
+        "a0000000-0000-4000-8000-000000000008",
+        ("IAMReadOnly",),
+        expires_at="2099-01-01T00:00:00Z",
     ),
     "unknown": KeyPair(
         "SCWCONFORMUNKNOWN007",

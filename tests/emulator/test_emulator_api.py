@@ -16,6 +16,7 @@ from core.emulator.demo import (
     DEMO_STAGING_PROJECT_ID,
     DEMO_STAGING_SECRET_KEY,
 )
+from core.scaleway.endpoints import Operation
 from tests.emulator.conftest import SM, asgi_client, ok
 
 PROD = {"project_id": DEMO_PRODUCTION_PROJECT_ID}
@@ -288,7 +289,7 @@ async def test_an_emulator_bug_is_a_json_500(app: EmulatorApp) -> None:
     def broken(ctx: object) -> None:
         raise RuntimeError("bug")
 
-    app._routes = [(m, p, op, broken if op == "list_tags" else h) for m, p, op, h in app._routes]
+    app.handlers[Operation.LIST_TAGS] = broken  # type: ignore[assignment]
     async with asgi_client(app) as client:
         r = await client.get(f"{SM}/tags", params=PROD)
         assert r.status_code == 500

@@ -274,3 +274,104 @@ def test_config_error_never_echoes_secret_key(tmp_path: Path) -> None:
         load_config(write(tmp_path, text))
     assert "api_keys[1].secret_key" in str(err.value)
     assert "33333333-3333-4333-8333-333333333333" not in str(err.value)
+
+
+SEEDED = f'''
+organization_id = "{ORG}"
+
+[[projects]]
+id = "{ORG}"
+name = "default"
+created_at = 2026-01-01T00:00:00Z
+
+[[projects]]
+id = "{PROD}"
+name = "production"
+created_at = 2026-01-01T00:00:00Z
+updated_at = 2026-01-02T00:00:00Z
+
+[[api_keys]]
+access_key = "SCWXXXXXXXXXXXXXXXXX"
+secret_key = "33333333-3333-4333-8333-333333333333"
+permission_sets = ["SecretManagerFullAccess"]
+projects = ["production"]
+
+[[secrets]]
+project = "production"
+name = "cert"
+deletion_requested_at = 2026-03-01T00:00:00.5Z
+
+[[secrets.versions]]
+created_at = 2026-01-03T00:00:00Z
+updated_at = 2026-01-04T00:00:00Z
+data_material = ["leaf", "ca"]
+
+[[secrets]]
+project = "production"
+name = "ssh"
+type = "key_value"
+ephemeral_policy = {{ time_to_live = "3600s", action = "disable" }}
+ephemeral_expiry = "renew"
+created_at = 2020-01-01T00:00:00Z
+
+[[secrets.versions]]
+data_json = {{ k = {{ material = "key" }} }}
+
+[[secrets]]
+project = "production"
+name = "fixed"
+ephemeral_policy = {{ time_to_live = "3600s", action = "disable" }}
+created_at = 2020-01-01T00:00:00Z
+versions = [{{ data = "x" }}]
+
+[material]
+leaf = "LEAF\\n"
+ca = "CA\\n"
+key = "KEY\\n"
+'''
+
+
+def test_demo_extensions(tmp_path: Path) -> None:
+    """Project names, updated_at, deletion_requested_at, [material], data_json, renewing TTLs."""
+    from datetime import UTC, datetime
+
+    state = load_config(write(tmp_path, SEEDED))
+    assert state.projects[PROD].updated_at == datetime(2026, 1, 2, tzinfo=UTC)
+    key = state.key_for_token("33333333-3333-4333-8333-333333333333")
+    assert key is not None and key.projects == (PROD,)
+    by_name = {s.name: s for s in state.iter_secrets()}
+    cert = by_name["cert"]
+    assert cert.project_id == PROD and cert.versions[0].data == b"LEAF\nCA\n"
+    assert cert.versions[0].updated_at == datetime(2026, 1, 4, tzinfo=UTC)
+    assert cert.deletion_requested_at == datetime(2026, 3, 1, 0, 0, 0, 500000, tzinfo=UTC)
+    assert cert.updated_at == cert.deletion_requested_at
+    assert by_name["ssh"].versions[0].data == b'{"k":"KEY\\n"}'
+    renewed = by_name["ssh"].versions[0].ephemeral_properties
+    fixed = by_name["fixed"].versions[0].ephemeral_properties
+    assert renewed is not None and renewed.expires_at is not None
+    assert renewed.expires_at > datetime.now(UTC)
+    assert fixed is not None and fixed.expires_at == datetime(2020, 1, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            ('project = "production"\nname = "cert"', 'project = "nope"\nname = "cert"'),
+            "secrets[0].project",
+        ),
+        (('"leaf", "ca"', '"leaf", "nope"'), "secrets[0].versions[0].data_material[1]"),
+        (('material = "key"', 'material = "nope"'), "secrets[1].versions[0].data_json.k"),
+        (
+            ('ephemeral_expiry = "renew"', 'ephemeral_expiry = "never"'),
+            "secrets[1].ephemeral_expiry",
+        ),
+        (('projects = ["production"]', 'projects = ["nope"]'), "api_keys[0].projects"),
+    ],
+)
+def test_extension_errors_name_the_field(
+    tmp_path: Path, change: tuple[str, str], field: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, SEEDED.replace(*change)))
+    assert err.value.message.startswith(f"emulator config: {field}")

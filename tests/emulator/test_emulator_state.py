@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from core._fs import write_atomic
 from core.emulator import EmulatorState, demo_state
+from core.emulator import config as emulator_config
 from core.emulator import demo as demo_mod
-from core.emulator.state import SecretState, VersionState, write_atomic
+from core.emulator.state import SecretState, VersionState
 from core.emulator.validation import validate_payload
 from core.errors import ConfigError
 from core.scaleway.models import (
@@ -33,11 +35,6 @@ def test_demo_ephemeral_versions_never_expire_before_use(monkeypatch: pytest.Mon
     """Tried in mid-2027 (past the fixed expiry dates), the demo still has live versions."""
     later = datetime(2027, 6, 1, tzinfo=UTC)
 
-    class _Later(datetime):
-        @classmethod
-        def now(cls, tz: object = None) -> _Later:  # type: ignore[override]
-            return cls.fromtimestamp(later.timestamp(), tz=UTC)
-
     today = [
         v.ephemeral_properties.expires_at
         for s in demo_state().iter_secrets()
@@ -45,7 +42,8 @@ def test_demo_ephemeral_versions_never_expire_before_use(monkeypatch: pytest.Mon
         if v.ephemeral_properties and v.ephemeral_properties.expires_at
     ]
     assert today and all(e > datetime(2026, 1, 1, tzinfo=UTC) for e in today)
-    monkeypatch.setattr(demo_mod, "datetime", _Later)
+    # the demo's "renew" expiry rule is the config loader's: its clock is the one to move
+    monkeypatch.setattr(emulator_config, "utcnow", lambda: later)
     expiries = [
         v.ephemeral_properties.expires_at
         for s in demo_state().iter_secrets()
@@ -216,3 +214,26 @@ def test_expire_purges_after_grace_and_applies_ttl() -> None:
     )
     assert expiring.status == VersionStatus.DISABLED
     assert state.expire(now) is False
+
+
+def test_old_state_files_load_unchanged() -> None:
+    """A state file written by the hand-written codec this one replaced loads, and is written
+    back byte for byte (an ephemeral secret, a scheduled one, one without CRC, a version
+    scheduled for deletion, a deleted one, an expiring key)."""
+    old = Path(__file__).with_name("state-v1.json").read_bytes()
+    state = EmulatorState.load(Path(__file__).with_name("state-v1.json"))
+    assert state.dumps() == old
+    secrets = list(state.iter_secrets())
+    assert len(secrets) == 4 and any(s.scheduled_for_deletion for s in secrets)
+    statuses = {v.status for s in secrets for v in s.versions}
+    assert {"deleted", "scheduled_for_deletion", "enabled"} <= statuses
+    assert any(k.expires_at is not None for k in state.api_keys.values())
+
+
+def test_a_state_file_without_next_revision_never_reuses_one() -> None:
+    doc = json.loads(Path(__file__).with_name("state-v1.json").read_bytes())
+    for secret in doc["secrets"]:
+        del secret["next_revision"]
+    state = EmulatorState.from_dict(doc)
+    for s in state.iter_secrets():
+        assert s.next_revision == max(v.revision for v in s.versions) + 1
