@@ -107,6 +107,10 @@ class Receiver:
     server: ThreadingHTTPServer
     requests: list[Received] = field(default_factory=list)
     status: int = 200
+    statuses: list[int] = field(default_factory=list)  # answered first, in order
+
+    def paths(self) -> list[str]:
+        return [r.path for r in self.requests]
 
     @property
     def url(self) -> str:
@@ -126,7 +130,7 @@ def receiver() -> Iterator[Receiver]:
             rec.requests.append(
                 Received(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
             )
-            self.send_response(rec.status)
+            self.send_response(rec.statuses.pop(0) if rec.statuses else rec.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
