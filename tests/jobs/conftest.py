@@ -78,7 +78,7 @@ store = "primary"
 every = "{every}"
 keep = {{ last = 3, daily = 7 }}
 check = "structure"
-{f'sync_to = "offsite"' if offsite else ""}
+{'sync_to = "offsite"' if offsite else ""}
 {extra_policy}
 """
     if notify:
@@ -114,7 +114,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        port = self.server.server_address[1]
         return f"http://127.0.0.1:{port}"
 
 
@@ -134,8 +134,8 @@ def receiver() -> Iterator[Receiver]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        do_GET = _record  # noqa: N815
-        do_POST = _record  # noqa: N815
+        do_GET = _record
+        do_POST = _record
 
         def log_message(self, *args: object) -> None:
             return

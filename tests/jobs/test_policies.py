@@ -53,7 +53,9 @@ def test_durations() -> None:
 
 
 def test_matching_and_overlap(tmp_path: Path) -> None:
-    text = policy_text(str(tmp_path / "s"), extra_source='tags = ["pci"]') + """
+    text = (
+        policy_text(str(tmp_path / "s"), extra_source='tags = ["pci"]')
+        + """
 [[policies]]
 name = "pci-daily"
 match = { tags = ["pci"] }
@@ -65,6 +67,7 @@ name = "staging"
 match = { environment = "staging" }
 every = "1d"
 """
+    )
     pf = parse_policies(text, tmp_path / "p.toml")
     source = pf.source("prod-paris")
     assert [p.name for p in pf.policies_of(source)] == ["critical", "pci-daily"]
@@ -105,9 +108,24 @@ def _error(text: str, tmp_path: Path) -> PolicyFileError:
         ('store = "primary"', 'store = "nowhere"', "policies[0].store", "no store named"),
         ('check = "structure"', 'check = "sometimes"', "policies[0].check", "must be one of"),
         ('residency = "FR"', 'residency = "DE"', "sources[0].residency", "unknown country"),
-        ("keep = { last = 3, daily = 7 }", "keep = { last = 3, dayly = 7 }", "policies[0].keep.dayly", "unknown key"),
-        ('data_class = "critical"', 'data_clas = "critical"', "sources[0].data_clas", "unknown key"),
-        (f'projects = ["{SOURCE}"]', 'projects = ["not-a-uuid"]', "sources[0].projects", "not a project id"),
+        (
+            "keep = { last = 3, daily = 7 }",
+            "keep = { last = 3, dayly = 7 }",
+            "policies[0].keep.dayly",
+            "unknown key",
+        ),
+        (
+            'data_class = "critical"',
+            'data_clas = "critical"',
+            "sources[0].data_clas",
+            "unknown key",
+        ),
+        (
+            f'projects = ["{SOURCE}"]',
+            'projects = ["not-a-uuid"]',
+            "sources[0].projects",
+            "not a project id",
+        ),
     ],
 )
 def test_bad_files_name_file_line_and_key(
@@ -117,7 +135,7 @@ def test_bad_files_name_file_line_and_key(
     assert old in text
     bad = text.replace(old, new)
     err = _error(bad, tmp_path)
-    line = next(i for i, l in enumerate(bad.splitlines(), 1) if new in l)
+    line = next(i for i, text_line in enumerate(bad.splitlines(), 1) if new in text_line)
     assert err.line == line
     assert err.key == key
     assert words in err.message

@@ -28,8 +28,17 @@ def test_due_twice_runs_nothing_the_second_time_and_time_makes_it_due(
     jobs = first.json()["jobs"]
     assert len(jobs) == 1
     job = jobs[0]
-    assert set(job) >= {"id", "policy", "source", "status", "snapshot_id", "started_at",
-                        "finished_at", "steps", "errors"}
+    assert set(job) >= {
+        "id",
+        "policy",
+        "source",
+        "status",
+        "snapshot_id",
+        "started_at",
+        "finished_at",
+        "steps",
+        "errors",
+    }
     assert (job["policy"], job["source"], job["status"]) == ("critical", "prod-paris", "ok")
     assert [s["name"] for s in job["steps"]] == ["backup", "forget", "check"]
     assert job["started_at"] == T0 and job["snapshot_id"]
@@ -47,8 +56,9 @@ def test_due_twice_runs_nothing_the_second_time_and_time_makes_it_due(
     assert [j["id"] for j in both] == [later.json()["jobs"][0]["id"], job["id"]]
     assert both[1]["steps"] == job["steps"]
 
-    shown = cli("policy", "show", "critical", "--policies", pol, "--json",
-                env=_at("2026-12-01T11:10:00Z")).json()["policy"]
+    shown = cli(
+        "policy", "show", "critical", "--policies", pol, "--json", env=_at("2026-12-01T11:10:00Z")
+    ).json()["policy"]
     assert shown["rpo_seconds"] == 3600 and shown["sources"] == ["prod-paris"]
     assert shown["jobs"][0]["next_due"] == "2026-12-01T12:00:00Z"
     assert shown["jobs"][0]["last_result"]["status"] == "ok"
@@ -131,7 +141,11 @@ def test_two_concurrent_due_runs_never_run_a_job_twice(cli: Cli, tmp_path: Path)
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "cli.main", "run", "--due", "--policies", pol, "--json"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
             stdin=subprocess.DEVNULL,
         )
 
