@@ -381,7 +381,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_jobs([j.to_json() for j in report.jobs])
     for warning in [*(report.warnings if not args.json else []), *report.late_warnings]:
         print(f"warning: {warning}", file=sys.stderr)
+    _summarise_failures(report)
     return report.exit_code
+
+
+def _summarise_failures(report: RunReport, what: str = "job") -> None:
+    bad = [j for j in report.jobs if j.status in ("partial", "failed")]
+    if not bad:
+        return
+    for job in bad:
+        first = next((e for s in job.steps for e in s.errors), None) or next(iter(job.errors), "")
+        print(
+            f"secret-kloset: error: {what} {job.policy}/{job.source} {job.status}"
+            + (f": {first}" if first else ""),
+            file=sys.stderr,
+        )
 
 
 # --------------------------------------------------------------------------- jobs
@@ -526,6 +540,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
             )
             for err in step["errors"]:
                 print(f"  {err}")
+    _summarise_failures(report, "drill")
     return report.exit_code
 
 

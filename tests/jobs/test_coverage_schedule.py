@@ -182,3 +182,29 @@ def test_residency() -> None:
     assert "FR" in info.value.message and "nl-ams" in info.value.message
     assert info.value.exit_code == 2
     assert "NL" in (check_residency("fr", "nl-ams", override=True) or "")
+
+
+def test_snapshot_residency_check(tmp_path: Path) -> None:
+    from core.engine.jobs.residency import check_snapshot_residency
+    from core.store.model import SourceInfo
+
+    pf = parse_policies(policy_text("/x"), tmp_path / "p.toml")
+    sources = [SourceInfo(region="fr-par", project_id=SOURCE)]
+    assert check_snapshot_residency(pf, sources, "fr-par") == []
+    assert check_snapshot_residency(pf, sources, None) == []
+    assert check_snapshot_residency(None, sources, "pl-waw") == []
+    with pytest.raises(ResidencyError):
+        check_snapshot_residency(pf, sources, "pl-waw")
+    with pytest.raises(ResidencyError):  # found by the job's source tag too
+        check_snapshot_residency(
+            pf,
+            [SourceInfo(region="fr-par", project_id=OTHER)],
+            "nl-ams",
+            tags=("source:prod-paris",),
+        )
+    assert (
+        check_snapshot_residency(pf, [SourceInfo(region="fr-par", project_id=OTHER)], "nl-ams")
+        == []
+    )
+    (reason,) = check_snapshot_residency(pf, sources, "nl-ams", override=True)
+    assert "NL" in reason

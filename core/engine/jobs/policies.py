@@ -294,6 +294,21 @@ class PolicyFile:
         """Every job: (policy, source) for each source each policy matches, in file order."""
         return [(p, s) for p in self.policies for s in self.sources_of(p)]
 
+    def residency_of(
+        self, project_id: str, region: str, *, tags: tuple[str, ...] = ()
+    ) -> str | None:
+        """The residency a snapshot of ``project_id``/``region`` must keep: that of the source
+        its ``source:<name>`` tag names, else of every source covering it (the first found)."""
+        for tag in tags:
+            if tag.startswith("source:"):
+                for s in self.sources:
+                    if s.name == tag[len("source:") :] and s.residency:
+                        return s.residency
+        for s in self.sources:
+            if s.residency and s.covers(project_id, region):
+                return s.residency
+        return None
+
     def shortest_every(self) -> timedelta | None:
         return min((p.every for p in self.policies), default=None)
 

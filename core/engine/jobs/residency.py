@@ -7,6 +7,9 @@ unless the operator overrides it explicitly (the CLI's ``--allow-residency-overr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from core.errors import KlosetError, Remedy, UsageError
 
 REGION_COUNTRY: dict[str, str] = {"fr-par": "FR", "nl-ams": "NL", "pl-waw": "PL"}
@@ -56,11 +59,59 @@ def check_residency(
     )
 
 
+class ResidencySource(Protocol):
+    """What a snapshot says of where its secrets came from (``SourceInfo``)."""
+
+    @property
+    def project_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+
+class ResidencyRules(Protocol):
+    """Where the residency of a source is looked up (``PolicyFile.residency_of``)."""
+
+    def residency_of(
+        self, project_id: str, region: str, *, tags: tuple[str, ...] = ()
+    ) -> str | None: ...
+
+
+def check_snapshot_residency(
+    rules: ResidencyRules | None,
+    sources: Iterable[ResidencySource],
+    destination_region: str | None,
+    *,
+    tags: tuple[str, ...] = (),
+    override: bool = False,
+) -> list[str]:
+    """The check a restore or copy makes before planning: every source of the snapshot whose
+    residency excludes ``destination_region`` (None: each source's own region, always fine)
+    refuses the move (ResidencyError) unless ``override``; returns the overridden reasons.
+
+    Wiring (for the CLI's restore/copy): ``rules = load_policies()`` when the policy file
+    exists, else None; ``check_snapshot_residency(rules, header.sources, args.to_region,
+    tags=header.tags, override=args.allow_residency_override)``.
+    """
+    if rules is None or destination_region is None:
+        return []
+    reasons = []
+    for source in sources:
+        residency = rules.residency_of(source.project_id, source.region, tags=tags)
+        reason = check_residency(residency, destination_region, override=override)
+        if reason is not None and reason not in reasons:
+            reasons.append(reason)
+    return reasons
+
+
 __all__ = [
     "COUNTRIES",
     "REGION_COUNTRY",
     "ResidencyError",
+    "ResidencyRules",
+    "ResidencySource",
     "check_residency",
+    "check_snapshot_residency",
     "region_country",
     "residency_violation",
 ]
