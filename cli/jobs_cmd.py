@@ -27,6 +27,7 @@ from core.engine.jobs.policies import (
     PolicyFile,
     PolicyFileError,
     StoreSpec,
+    default_policy_path,
     format_duration,
     load_policies,
 )
@@ -173,7 +174,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     jobs = sub.add_parser("jobs", help="job history, newest first")
     jobs.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N jobs")
     jobs.add_argument(
-        "--store", metavar="S", help="read this store's history (without a policy file)"
+        "--store",
+        metavar="S",
+        help="read this store's history (default without a policy file: the usual store)",
     )
     _common(jobs)
     jobs.set_defaults(func=_guarded(cmd_jobs, lambda: {"jobs": []}))
@@ -416,6 +419,12 @@ async def _store_history(args: argparse.Namespace, location: str) -> list[dict[s
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     warnings: list[str] = []
+    if not args.store and not args.policies and not default_policy_path().exists():
+        # No policy file here: the history of the store this machine uses (any machine that
+        # opens the store sees it).
+        from cli.store_common import resolve_store_location
+
+        args.store = resolve_store_location(args)
     if args.store:
         records = run_async(_store_history(args, args.store))
     else:

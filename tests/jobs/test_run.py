@@ -55,6 +55,8 @@ def test_due_twice_runs_nothing_the_second_time_and_time_makes_it_due(
     both = cli("jobs", "--store", cli.store, "--json").json()["jobs"]
     assert [j["id"] for j in both] == [later.json()["jobs"][0]["id"], job["id"]]
     assert both[1]["steps"] == job["steps"]
+    # without a policy file: the store this machine uses ($SECRET_KLOSET_STORE here)
+    assert [j["id"] for j in cli("jobs", "--json").json()["jobs"]] == [j["id"] for j in both]
 
     shown = cli(
         "policy", "show", "critical", "--policies", pol, "--json", env=_at("2026-12-01T11:10:00Z")
