@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import KlosetError
+from core.scaleway.client import ScalewayClient
 from core.scaleway.models import REGIONS
 
 from .clock import iso
@@ -70,7 +71,7 @@ class CoverageReport:
         }
 
 
-async def visible_projects(client: Any, organization_id: str | None) -> dict[str, str]:
+async def visible_projects(client: ScalewayClient, organization_id: str | None) -> dict[str, str]:
     """Project id -> name of every project the key can list (empty without ProjectReadOnly)."""
     out: dict[str, str] = {}
     async for project in client.list_projects(organization_id):
@@ -143,7 +144,7 @@ def assess(
 
 async def coverage(
     policies: PolicyFile,
-    clients: Iterable[tuple[Any, str | None]],
+    clients: Iterable[tuple[ScalewayClient, str | None]],
     histories: Mapping[str, History],
     now: datetime,
     *,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
 
 from core.engine.events import Outcome
 from core.engine.restore import (
@@ -23,6 +22,8 @@ from core.engine.restore import (
     plan_restore,
 )
 from core.errors import KlosetError
+from core.scaleway.client import ScalewayClient
+from core.store import Store
 from core.store.model import SecretRecord, SnapshotHeader
 
 from .clock import Clock
@@ -84,7 +85,7 @@ def choose_sample(records: Sequence[SecretRecord], sample: int, seed: str) -> li
     return random.Random(seed).sample(pool, sample)
 
 
-async def _foreign_secrets(client: Any, drill: DrillSpec) -> int:
+async def _foreign_secrets(client: ScalewayClient, drill: DrillSpec) -> int:
     count = 0
     async for _secret in client.list_secrets(drill.region, project_id=drill.project):
         count += 1
@@ -92,8 +93,8 @@ async def _foreign_secrets(client: Any, drill: DrillSpec) -> int:
 
 
 async def run_drill(
-    client: Any,
-    store: Any,
+    client: ScalewayClient,
+    store: Store,
     header: SnapshotHeader | None,
     drill: DrillSpec,
     source: SourceSpec,
@@ -189,7 +190,9 @@ def _verified(action: PlannedAction) -> bool:
     )
 
 
-async def _clean_up(client: Any, region: str, secret_ids: Sequence[str], step: Step) -> int:
+async def _clean_up(
+    client: ScalewayClient, region: str, secret_ids: Sequence[str], step: Step
+) -> int:
     deleted = 0
     for secret_id in dict.fromkeys(secret_ids):
         try:

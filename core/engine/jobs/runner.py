@@ -15,16 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import platformdirs
 
 from core._fs import file_lock
 from core.engine.backup import BackupOptions, run_backup
 from core.errors import ExitCode, KlosetError, UsageError
+from core.scaleway.client import ScalewayClient
+from core.store import SnapshotHeader, Store
 from core.store.jobrecords import JobRecords
 
 from . import notify
@@ -34,6 +37,9 @@ from .coverage import CoverageReport, coverage
 from .drill import run_drill
 from .history import FAILED, OK, PARTIAL, SKIPPED, History, Job, Step
 from .policies import ALL, PolicyFile, PolicySpec, SourceSpec, StoreSpec
+
+#: a step's (status, details: ids and counts, errors)
+StepOutcome = tuple[str, dict[str, Any], list[str]]
 
 CHECK_SUBSETS = 10  # read-data-subset reads 1/10 of the packs per run, rotating
 DEFAULT_CONCURRENCY = 16
@@ -57,7 +63,7 @@ class CredentialsLike(Protocol):
     @property
     def profile(self) -> str | None: ...
 
-    def client(self, **kwargs: Any) -> Any: ...
+    def client(self, **kwargs: Any) -> ScalewayClient: ...
 
 
 class JobEnvironment(Protocol):
@@ -65,7 +71,7 @@ class JobEnvironment(Protocol):
 
     async def credentials(self, profile: str | None) -> CredentialsLike: ...
 
-    async def open_store(self, spec: StoreSpec) -> Any: ...
+    async def open_store(self, spec: StoreSpec) -> Store: ...
 
 
 def default_lock_dir() -> Path:
@@ -113,12 +119,12 @@ class _Session:
     stack: contextlib.AsyncExitStack
     env: JobEnvironment
     creds: dict[str | None, CredentialsLike] = field(default_factory=dict)
-    clients: dict[str | None, Any] = field(default_factory=dict)
-    stores: dict[str, Any] = field(default_factory=dict)
+    clients: dict[str | None, ScalewayClient] = field(default_factory=dict)
+    stores: dict[str, Store] = field(default_factory=dict)
     records: dict[str, JobRecords] = field(default_factory=dict)
     concurrency: int = DEFAULT_CONCURRENCY
 
-    async def client(self, profile: str | None) -> tuple[Any, CredentialsLike]:
+    async def client(self, profile: str | None) -> tuple[ScalewayClient, CredentialsLike]:
         if profile not in self.clients:
             creds = await self.env.credentials(profile)
             client = creds.client(max_concurrency=self.concurrency)
@@ -126,7 +132,7 @@ class _Session:
             self.creds[profile] = creds
         return self.clients[profile], self.creds[profile]
 
-    async def store(self, spec: StoreSpec) -> Any:
+    async def store(self, spec: StoreSpec) -> Store:
         if spec.name not in self.stores:
             store = await self.env.open_store(spec)
             self.stack.push_async_callback(store.close)
@@ -162,7 +168,7 @@ class Runner:
         *,
         lock_dir: Path | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
-        webhook_transport: Any = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
         on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self.policies = policies
@@ -314,7 +320,7 @@ class Runner:
 
     # ------------------------------------------------------------------ steps
 
-    async def _step(self, job: Job, name: str, work: Any) -> Step:
+    async def _step(self, job: Job, name: str, work: Awaitable[StepOutcome]) -> Step:
         step = Step(name, started_at=self.clock.now())
         try:
             status, details, errors = await work
@@ -329,9 +335,9 @@ class Runner:
     async def _backup(
         self,
         job: Job,
-        client: Any,
+        client: ScalewayClient,
         creds: CredentialsLike,
-        store: Any,
+        store: Store,
         policy: PolicySpec,
         source: SourceSpec,
     ) -> Step:
@@ -370,7 +376,7 @@ class Runner:
         return step
 
     async def _backup_options(
-        self, client: Any, creds: CredentialsLike, policy: PolicySpec, source: SourceSpec
+        self, client: ScalewayClient, creds: CredentialsLike, policy: PolicySpec, source: SourceSpec
     ) -> BackupOptions:
         projects: tuple[str, ...] = ()
         all_projects = False
@@ -402,25 +408,23 @@ class Runner:
             description=f"job {policy.name}/{source.name}",
         )
 
-    def _series(self, policy: PolicySpec, source: SourceSpec) -> Callable[[Any], bool]:
+    def _series(self, policy: PolicySpec, source: SourceSpec) -> Callable[[SnapshotHeader], bool]:
         wanted = {policy_tag(policy.name), source_tag(source.name)}
         return lambda header: wanted.issubset(set(header.tags))
 
-    async def _latest(self, store: Any, policy: PolicySpec, source: SourceSpec) -> Any:
+    async def _latest(
+        self, store: Store, policy: PolicySpec, source: SourceSpec
+    ) -> SnapshotHeader | None:
         headers = [h for h in await store.list_snapshots() if self._series(policy, source)(h)]
         return headers[-1] if headers else None
 
-    async def _forget(
-        self, store: Any, policy: PolicySpec, source: SourceSpec
-    ) -> tuple[str, dict[str, Any], list[str]]:
+    async def _forget(self, store: Store, policy: PolicySpec, source: SourceSpec) -> StepOutcome:
         result = await store.forget(
             policy.keep.retention(), dry_run=False, snapshot_filter=self._series(policy, source)
         )
         return OK, {"kept": len(result.kept), "removed": len(result.removed_done)}, []
 
-    async def _check(
-        self, store: Any, policy: PolicySpec, history: History
-    ) -> tuple[str, dict[str, Any], list[str]]:
+    async def _check(self, store: Store, policy: PolicySpec, history: History) -> StepOutcome:
         subset = None
         if policy.check == "read-data-subset":
             subset = (history.checks_done(policy.name) % CHECK_SUBSETS + 1, CHECK_SUBSETS)
@@ -437,11 +441,11 @@ class Runner:
     async def _sync(
         self,
         session: _Session,
-        store: Any,
+        store: Store,
         policy: PolicySpec,
         source: SourceSpec,
         snapshot_id: str | None,
-    ) -> tuple[str, dict[str, Any], list[str]]:
+    ) -> StepOutcome:
         assert policy.sync_to is not None
         destination = await session.store(self.policies.stores[policy.sync_to])
         series = self._series(policy, source)
