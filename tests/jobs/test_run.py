@@ -162,3 +162,16 @@ def test_two_concurrent_due_runs_never_run_a_job_twice(cli: Cli, tmp_path: Path)
     assert statuses.count("ok") == 1
     assert set(statuses) <= {"ok", "skipped"}
     assert len(cli("jobs", "--policies", pol, "--json").json()["jobs"]) == 1
+
+
+def test_read_data_subset_rotates(cli: Cli, tmp_path: Path) -> None:
+    assert cli("init").code == 0
+    text = policy_text(cli.store).replace('check = "structure"', 'check = "read-data-subset"')
+    pol = write_policies(tmp_path, text)
+    subsets = []
+    for hour in (10, 11, 12):
+        doc = cli("run", "--policies", pol, "--json", env=_at(f"2026-12-01T{hour}:00:00Z")).json()
+        check = next(s for s in doc["jobs"][0]["steps"] if s["name"] == "check")
+        assert check["status"] == "ok"
+        subsets.append(check["details"]["subset"])
+    assert subsets == ["1/10", "2/10", "3/10"]
