@@ -149,6 +149,12 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert "not valid TOML" in err.message
 
 
+def test_unknown_table_names_its_line(tmp_path: Path) -> None:
+    err = _error(policy_text("/s") + "\n[schedules]\nevery = 1\n", tmp_path)
+    assert err.key == "schedules" and err.line is not None
+    assert (tmp_path / "bad.toml").read_text().splitlines()[err.line - 1] == "[schedules]"
+
+
 def test_missing_file(tmp_path: Path) -> None:
     (tmp_path / "empty.toml").write_text("", encoding="utf-8")
     assert load_policies(tmp_path / "empty.toml").policies == ()  # valid: nothing to do

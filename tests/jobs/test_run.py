@@ -131,6 +131,7 @@ def test_exit_codes(cli: Cli, tmp_path: Path) -> None:
     job = partial.json()["jobs"][0]
     assert job["status"] == "partial"
     assert next(s for s in job["steps"] if s["name"] == "sync")["status"] == "failed"
+    assert any(e.startswith("sync: ") for e in job["errors"])
     # usage: unknown policy name
     assert cli("run", "--policy", "nope", "--policies", pol).code == 2
 

@@ -74,6 +74,10 @@ class Job:
             self.status = OK
         return self.status
 
+    def all_errors(self) -> list[str]:
+        """The job's own errors, then each step's (prefixed by the step's name)."""
+        return [*self.errors, *(f"{s.name}: {e}" for s in self.steps for e in s.errors)]
+
     @property
     def duration_seconds(self) -> float:
         if self.started_at is None or self.finished_at is None:
@@ -90,7 +94,7 @@ class Job:
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
             "steps": [s.to_json() for s in self.steps],
-            "errors": list(self.errors),
+            "errors": self.all_errors(),
             "warnings": list(self.warnings),
             "store": self.store,
             "kind": self.kind,

@@ -354,6 +354,9 @@ class _Lines:
 
     def find(self, section: str, index: int | None, key: str | None) -> int | None:
         if key:
+            for table in ((key, None), (key, 0)):
+                if table in self.headers:
+                    return self.headers[table]
             parts = key.split(".")
             for n in range(len(parts), 0, -1):
                 found = self.keys.get((section, index, ".".join(parts[:n])))

@@ -371,7 +371,6 @@ class Runner:
         except KlosetError as err:
             step.status = FAILED
             step.errors.append(err.message)
-            job.errors.append(err.message)
         step.finished_at = self.clock.now()
         return step
 
@@ -498,7 +497,6 @@ class Runner:
                     default_project=creds.default_project_id,
                 )
                 job.steps.append(step)
-                job.errors.extend(step.errors)
                 job.finished_at = self.clock.now()
                 job.status = OK if step.status == OK else FAILED
                 try:
