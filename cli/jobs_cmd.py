@@ -274,6 +274,14 @@ def _policy_doc(
         "sources": [s.name for s in policies.sources_of(p)],
         "jobs": jobs,
         "next_due": min((str(j["next_due"]) for j in jobs), default=None),
+        "last_result": max(
+            (j["last_result"] for j in jobs if j["last_result"]),
+            key=lambda r: str(r.get("finished_at") or ""),
+            default=None,
+        ),
+        "last_success": max(
+            (str(j["last_success"]) for j in jobs if j["last_success"]), default=None
+        ),
     }
 
 

@@ -64,6 +64,7 @@ def test_due_twice_runs_nothing_the_second_time_and_time_makes_it_due(
     assert shown["rpo_seconds"] == 3600 and shown["sources"] == ["prod-paris"]
     assert shown["jobs"][0]["next_due"] == "2026-12-01T12:00:00Z"
     assert shown["jobs"][0]["last_result"]["status"] == "ok"
+    assert shown["last_result"]["status"] == "ok" and shown["next_due"] == "2026-12-01T12:00:00Z"
     listed = cli("policy", "list", "--policies", pol, "--json").json()["policies"]
     assert [p["name"] for p in listed] == ["critical"]
     assert cli("policy", "list", "--policies", pol).code == 0

@@ -1,6 +1,7 @@
 """The control plane for one machine: policies, jobs, history, coverage, drills, monitoring.
 
-- :mod:`.policies`: the policy file (parse, validate, match sources to policies)
+- :mod:`.policies`: the policy file (parse, validate); :mod:`.policy_model` its model
+  (match sources to policies, retention, durations)
 - :mod:`.runner`: a job = backup → forget → check → sync → drill; ``--due``; per-job locks
 - :mod:`.history`: the job document and due-ness from the records kept in the store
   (:mod:`core.store.jobrecords`)
