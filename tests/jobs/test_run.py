@@ -8,6 +8,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import ROOT, Cli
 from tests.jobs.conftest import policy_text, write_policies
 
@@ -177,3 +179,20 @@ def test_read_data_subset_rotates(cli: Cli, tmp_path: Path) -> None:
         assert check["status"] == "ok"
         subsets.append(check["details"]["subset"])
     assert subsets == ["1/10", "2/10", "3/10"]
+
+
+def test_history_is_bounded_per_job(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.engine.jobs.runner
+
+    monkeypatch.setattr(core.engine.jobs.runner, "HISTORY_KEEP", 2)
+    assert cli("init").code == 0
+    pol = write_policies(tmp_path, policy_text(cli.store))
+    ids = []
+    for hour in (10, 11, 12):
+        doc = cli("run", "--policies", pol, "--json", env=_at(f"2026-12-01T{hour}:00:00Z")).json()
+        ids.append(doc["jobs"][0]["id"])
+    kept = [j["id"] for j in cli("jobs", "--policies", pol, "--json").json()["jobs"]]
+    assert kept == [ids[2], ids[1]]
+    assert len(list((Path(cli.store) / "jobs").iterdir())) == 2

@@ -159,8 +159,17 @@ class History:
                 return _time(step, "started_at") or _time(r, "started_at")
         return None
 
-    def checks_done(self, policy: str) -> int:
-        return sum(1 for r in self.of(policy) if _step(r, "check") is not None)
+    def last_subset(self, policy: str) -> int | None:
+        """``n`` of the last ``read-data-subset`` check this policy ran (``n/t``), if any."""
+        for r in self.of(policy):
+            step = _step(r, "check")
+            subset = (step or {}).get("details", {}).get("subset") if step else None
+            if isinstance(subset, str) and "/" in subset:
+                try:
+                    return int(subset.split("/", 1)[0])
+                except ValueError:
+                    return None
+        return None
 
     def next_due(self, policy: str, source: str, every: timedelta) -> datetime | None:
         """When the job is next due (None: due now, it never succeeded)."""

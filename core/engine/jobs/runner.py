@@ -41,6 +41,7 @@ from .policies import ALL, PolicyFile, PolicySpec, SourceSpec, StoreSpec
 #: a step's (status, details: ids and counts, errors)
 StepOutcome = tuple[str, dict[str, Any], list[str]]
 
+HISTORY_KEEP = 500  # job records kept per (policy, source, kind); older ones are dropped
 CHECK_SUBSETS = 10  # read-data-subset reads 1/10 of the packs per run, rotating
 DEFAULT_CONCURRENCY = 16
 
@@ -265,11 +266,24 @@ class Runner:
                 job.warnings.append("another run did this job meanwhile")
                 return job
             job = await self.run_job(session, policy, source, history, expiries)
-            try:
-                await session.records[spec.name].put(job.id, job.record())
-            except KlosetError as err:
-                job.warnings.append(f"the job record could not be written ({err.message})")
+            await self._record(session, spec, job, history)
             return job
+
+    async def _record(self, session: _Session, spec: StoreSpec, job: Job, history: History) -> None:
+        """Write the job's record, and drop the oldest of its (policy, source, kind) past
+        ``HISTORY_KEEP`` so reading the history stays cheap on any backend."""
+        records = session.records[spec.name]
+        try:
+            await records.put(job.id, job.record())
+            same = [
+                r
+                for r in history.of(job.policy, job.source)
+                if r.get("kind", "job") == job.kind and r.get("id") != job.id
+            ]
+            for old in same[HISTORY_KEEP - 1 :]:
+                await records.delete(str(old["id"]))
+        except KlosetError as err:
+            job.warnings.append(f"the job record could not be written ({err.message})")
 
     async def run_job(
         self,
@@ -426,7 +440,8 @@ class Runner:
     async def _check(self, store: Store, policy: PolicySpec, history: History) -> StepOutcome:
         subset = None
         if policy.check == "read-data-subset":
-            subset = (history.checks_done(policy.name) % CHECK_SUBSETS + 1, CHECK_SUBSETS)
+            last = history.last_subset(policy.name)
+            subset = ((last or 0) % CHECK_SUBSETS + 1, CHECK_SUBSETS)
         report = await store.check(read_data=subset is not None, subset=subset)
         details: dict[str, Any] = {
             "mode": policy.check,
@@ -499,10 +514,7 @@ class Runner:
                 job.steps.append(step)
                 job.finished_at = self.clock.now()
                 job.status = OK if step.status == OK else FAILED
-                try:
-                    await session.records[spec.name].put(job.id, job.record())
-                except KlosetError as err:
-                    job.warnings.append(f"the job record could not be written ({err.message})")
+                await self._record(session, spec, job, await session.history(spec))
                 report.jobs.append(job)
         return report
 
