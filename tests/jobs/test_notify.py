@@ -66,6 +66,7 @@ def test_run_notifies_signed_webhook_pings_and_metrics(
     assert success[0].value == datetime(2026, 12, 1, 10, tzinfo=UTC).timestamp()
     assert found["secret_kloset_last_run_status"][0].value == 1
     assert found["secret_kloset_job_duration_seconds"][0].labels == labels
+    assert found["secret_kloset_job_duration_seconds"][0].value > 0  # real time, clock fixed
     assert found["secret_kloset_versions_read"][0].value > 0
     assert found["secret_kloset_uncovered_sources"][0].value > 0
     assert found["secret_kloset_store_bytes"][0].labels == {"store": "primary"}

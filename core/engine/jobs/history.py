@@ -56,6 +56,7 @@ class Job:
     warnings: list[str] = field(default_factory=list)
     store: str = ""
     kind: str = "job"  # job | drill
+    elapsed: float | None = None  # measured on the monotonic clock (the Clock may be fixed)
 
     def settle(self) -> str:
         """The job's status from its steps: failed without a backup, partial when any step
@@ -80,6 +81,8 @@ class Job:
 
     @property
     def duration_seconds(self) -> float:
+        if self.elapsed is not None:
+            return max(self.elapsed, 0.0)
         if self.started_at is None or self.finished_at is None:
             return 0.0
         return max((self.finished_at - self.started_at).total_seconds(), 0.0)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +148,13 @@ class _Session:
         return History(await self.records[spec.name].all())
 
 
+def _lock_location(location: str) -> str:
+    """The store location as every process spells it (a local path made absolute)."""
+    if "://" in location:
+        return location
+    return os.path.abspath(os.path.expanduser(location))
+
+
 @contextlib.asynccontextmanager
 async def job_lock(lock_dir: Path, key: str) -> AsyncIterator[None]:
     """Hold the job's file lock (waiting for another process that holds it)."""
@@ -257,7 +266,7 @@ class Runner:
             history = await session.history(spec)
             if not history.is_due(policy.name, source.name, policy.every, self.clock.now()):
                 return None
-        key = f"{spec.location}\n{policy.name}\n{source.name}"
+        key = f"{_lock_location(spec.location)}\n{policy.name}\n{source.name}"
         async with job_lock(self.lock_dir, key):
             history = await session.history(spec)
             if due and not history.is_due(policy.name, source.name, policy.every, self.clock.now()):
@@ -295,6 +304,7 @@ class Runner:
     ) -> Job:
         spec = self.policies.stores[policy.store]
         job = Job(policy.name, source.name, store=spec.name, started_at=self.clock.now())
+        started = time.monotonic()
         self.on_progress(f"job {policy.name}/{source.name}: backup")
         store = await session.store(spec)
         client, creds = await session.client(source.profile)
@@ -329,6 +339,7 @@ class Runner:
                 )
                 job.steps.append(step)
         job.finished_at = self.clock.now()
+        job.elapsed = time.monotonic() - started
         job.settle()
         return job
 
