@@ -196,3 +196,36 @@ def test_history_is_bounded_per_job(
     kept = [j["id"] for j in cli("jobs", "--policies", pol, "--json").json()["jobs"]]
     assert kept == [ids[2], ids[1]]
     assert len(list((Path(cli.store) / "jobs").iterdir())) == 2
+
+
+def test_a_bug_in_one_job_fails_that_job_only(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.engine.jobs.runner as runner
+
+    real = runner.run_backup
+    calls = []
+
+    async def flaky(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ZeroDivisionError("a bug")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "run_backup", flaky)
+    assert cli("init").code == 0
+    text = (
+        policy_text(cli.store)
+        + """
+[[policies]]
+name = "second"
+match = { environment = "production" }
+every = "1d"
+"""
+    )
+    pol = write_policies(tmp_path, text)
+    doc = cli("run", "--policies", pol, "--json")
+    assert doc.code == 3
+    jobs = doc.json()["jobs"]
+    assert [j["status"] for j in jobs] == ["failed", "ok"]
+    assert "ZeroDivisionError" in jobs[0]["errors"][0] and "a bug" not in jobs[0]["errors"][0]

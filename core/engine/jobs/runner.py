@@ -180,6 +180,7 @@ class Runner:
         concurrency: int = DEFAULT_CONCURRENCY,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         on_progress: Callable[[str], None] | None = None,
+        contain_bugs: bool = True,
     ) -> None:
         self.policies = policies
         self.env = env
@@ -188,6 +189,8 @@ class Runner:
         self.concurrency = concurrency
         self.webhook_transport = webhook_transport
         self.on_progress = on_progress or (lambda _line: None)
+        #: an unexpected exception fails its job (named by type, no data) instead of the run
+        self.contain_bugs = contain_bugs
 
     # ------------------------------------------------------------------ selection
 
@@ -274,7 +277,18 @@ class Runner:
                 job.started_at = job.finished_at = self.clock.now()
                 job.warnings.append("another run did this job meanwhile")
                 return job
-            job = await self.run_job(session, policy, source, history, expiries)
+            try:
+                job = await self.run_job(session, policy, source, history, expiries)
+            except Exception as err:  # this job fails, the others still run
+                if not self.contain_bugs and not isinstance(err, KlosetError):
+                    raise
+                job = Job(policy.name, source.name, store=spec.name, status=FAILED)
+                job.started_at = job.finished_at = self.clock.now()
+                job.errors.append(
+                    err.message
+                    if isinstance(err, KlosetError)
+                    else f"internal error ({type(err).__name__}); please report it"
+                )
             await self._record(session, spec, job, history)
             return job
 
