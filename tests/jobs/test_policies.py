@@ -177,3 +177,36 @@ def test_cli_exits_2_before_anything_runs(cli, tmp_path: Path) -> None:  # type:
     assert doc["error"]["file"] == path and doc["error"]["key"] == "policies[0].every"
     assert isinstance(doc["error"]["line"], int)
     assert not (Path(cli.store) / "config").exists()  # nothing ran: not even a store
+
+
+def test_sub_tables_and_multiline_values(tmp_path: Path) -> None:
+    text = """
+[stores.primary]
+location = "/s"
+
+[[sources]]
+name = "a"
+projects = [
+  "1c7a4d2f-6b3e-4f9a-8d8c-2e3f4a5b6c7d",
+]
+
+[[policies]]
+name = "p"
+every = "1h"
+
+[policies.drill]
+every = "7d"
+project = "4f0d7a5c-9e6b-4c2d-8a1f-5b6c7d8e9f0a"
+region = "fr-lyon"
+
+[notify.webhook]
+url = "https://h.example/x"
+"""
+    err = _error(text, tmp_path)
+    assert err.key == "policies[0].drill.region"
+    assert text.splitlines()[err.line - 1] == 'region = "fr-lyon"'  # type: ignore[operator]
+    fixed = text.replace("fr-lyon", "fr-par")
+    pf = parse_policies(fixed, tmp_path / "ok.toml")
+    assert pf.notify.webhook is not None and pf.notify.webhook.url == "https://h.example/x"
+    assert pf.policy("p").drill is not None
+    assert pf.source("a").projects == (SOURCE,)

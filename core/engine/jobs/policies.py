@@ -70,7 +70,10 @@ class _Lines:
                 continue
             table = _TABLE_HEADER.match(line)
             if table:
-                section = (table.group(1).replace(" ", "").replace('"', ""), None)
+                name = table.group(1).replace(" ", "").replace('"', "")
+                owner = name.split(".", 1)[0]
+                # [policies.drill] belongs to the latest [[policies]]
+                section = (name, counts[owner] - 1 if owner in counts else None)
                 self.headers.setdefault(section, number)
                 continue
             key = _KEY.match(line)
