@@ -49,6 +49,15 @@ def test_drill_restores_verifies_and_cleans_up(
     assert history[0]["kind"] == "drill"
 
 
+def test_drill_uses_a_manual_backup_before_any_job(cli: Cli, tmp_path: Path) -> None:
+    assert cli("init").code == 0
+    assert cli("backup", "--project", SOURCE, "--region", "fr-par").code == 0
+    pol = write_policies(tmp_path, policy_text(cli.store, extra_policy=DRILL))
+    result = cli("drill", "--policies", pol, "--json")
+    assert result.code == 0, result.out
+    assert result.json()["drills"][0]["steps"][0]["details"]["verified"] == 3
+
+
 def test_drill_runs_in_run_only_when_due(cli: Cli, tmp_path: Path) -> None:
     assert cli("init").code == 0
     pol = write_policies(tmp_path, policy_text(cli.store, extra_policy=DRILL))

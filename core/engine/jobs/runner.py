@@ -453,8 +453,18 @@ class Runner:
     async def _latest(
         self, store: Store, policy: PolicySpec, source: SourceSpec
     ) -> SnapshotHeader | None:
-        headers = [h for h in await store.list_snapshots() if self._series(policy, source)(h)]
-        return headers[-1] if headers else None
+        """The job's newest snapshot; without one, the newest complete snapshot of the
+        source's projects and regions (e.g. a manual backup)."""
+        headers = await store.list_snapshots()
+        series = [h for h in headers if self._series(policy, source)(h)]
+        if series:
+            return series[-1]
+        covering = [
+            h
+            for h in headers
+            if h.complete and any(source.covers(s.project_id, s.region) for s in h.sources)
+        ]
+        return covering[-1] if covering else None
 
     async def _forget(self, store: Store, policy: PolicySpec, source: SourceSpec) -> StepOutcome:
         result = await store.forget(
