@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.copy",
     "cli.commands.emulator",
     "cli.commands.completion",
+    "cli.jobs_cmd",
 )
 
 Handler = Callable[[argparse.Namespace], int]
