@@ -29,9 +29,9 @@ GRANT_PERMISSION        "" (``{hint}``),           API 403s, preflight; backup s
 CONFIGURE_CREDENTIALS   "", "secret_key",          no credentials; the client's key and URL
                         "api_url",                 checks; API 401
                         "authentication",
-                        "profile_secret_missing" /
-                        "profile_unknown"
-                        (``profile``)
+                        "profile_secret_missing" / (these two: no core site today; they
+                        "profile_unknown"          are ADD_PROFILE's words, kept for a
+                        (``profile``)              profile problem worded as credentials)
 RETRY_LATER             "" (``{hint}``)            API 409 and 5xx, transport failures
 LOWER_CONCURRENCY       ""                         API 429
 RUN_PRUNE, RUN_REPAIR   ""                         (none in core)
@@ -56,14 +56,20 @@ LIST_KEYS               ""                         remove_key: no slot matches
 CHANGE_PASSPHRASE       ""                         remove_key: the session's own slot
 CHECK_STORE             "", "prune_refused"        CorruptStoreError; PruneRefused
 CHOOSE_STORE            ""                         no store location
-WIDEN_RETENTION         "" (no rule), "empty_group" forget's policy
+WIDEN_RETENTION         "" (no rule),              forget's policy
+                        "empty_group"
 ======================  =========================  ========================================
 
 Starred: the CLI's parser refuses these first with its own text (``--revision`` takes 1 or more,
 ``--versions`` and ``--on-conflict`` have choices, backup checks --region/--all-regions and
 --project/--all-projects itself); the wording is for the engine's own check, word for word.
 
-The wordings are the CLI's hints before core stopped naming flags, word for word.
+:func:`message_for` words the messages of CONFLICTING_OPTIONS (its ``option`` and ``other``
+as flags), GRANT_PERMISSION "project_listing", CHOOSE_REVISION "too_small", CHOOSE_VERSIONS
+and CHOOSE_CONFLICT_POLICY "unknown" (``value``), and of any error whose ``details`` name a
+forget ``rule`` (``keep-last`` is ``--keep-last``).
+
+The wordings are the CLI's hints and messages before core stopped naming flags, word for word.
 """
 
 from __future__ import annotations
