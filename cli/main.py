@@ -5,10 +5,10 @@ cheap (the arguments are added on first use, see ``cli.parser``) and a handler i
 needs, so ``--help`` and each command load only their own dependencies. A handler takes the
 parsed arguments and returns an exit code.
 
-Every :class:`core.errors.KlosetError` becomes one message on stderr (cause, then the hint in
-the CLI's words, ``cli.hints``) and its exit code; with ``--json`` it is also one JSON document
-on stdout (``{"error", "hint", "exit_code", ...}``), unless the command already printed its
-document. A bad command line exits 2 (with ``--json``, a document too). A traceback is only
+Every :class:`core.errors.KlosetError` becomes one message on stderr (cause, then the hint,
+both in the CLI's words: ``cli.hints``) and its exit code; with ``--json`` it is also one JSON
+document on stdout (``{"error", "hint", "exit_code", ...}``), unless the command already printed
+its document. A bad command line exits 2 (with ``--json``, a document too). A traceback is only
 ever shown for a bug, and only with ``SECRET_KLOSET_DEBUG=1``.
 """
 
@@ -135,13 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_json_error(f"the command failed (exit status {code})", hint=None, exit_code=code)
         return code
     except KlosetError as err:
-        from cli.hints import error_details, hint_for
+        from cli.hints import error_details, hint_for, message_for
 
-        hint = hint_for(err)
-        output.print_error(err.message, hint)
+        message, hint = message_for(err), hint_for(err)
+        output.print_error(message, hint)
         if as_json:
             _print_json_error(
-                err.message,
+                message,
                 hint=hint,
                 exit_code=int(err.exit_code),
                 remedy=str(err.remedy) if err.remedy is not None else None,

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, TypeVar
 
-from cli.hints import hint_for
+from cli.hints import hint_for, message_for
 from cli.output import human_bytes, line, print_error, print_json
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def finish_restore(result: RestoreResult) -> int:
         print_error(f"{len(result.plan.conflicts)} conflict(s) with --on-conflict fail", None)
     err = restore_error(result)
     if err is not None:
-        print_error(err.message, hint_for(err))
+        print_error(message_for(err), hint_for(err))
     return int(result.exit_code)
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from cli import env
-from cli.options import store_options as add_store_arguments  # compatibility (tests)
 from core.errors import ConfigError, KlosetError
 
 if TYPE_CHECKING:
@@ -246,7 +245,6 @@ def with_store(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]
 
 
 __all__ = [
-    "add_store_arguments",
     "default_store_location",
     "open_store",
     "prompt_passphrase",

@@ -53,7 +53,63 @@ REMEDIES: Mapping[Remedy, Callable[[Mapping[str, str]], str]] = {
         f"Run a check in Store care ({_key('store_care')}) to see what is damaged and which "
         "snapshots it affects."
     ),
-    Remedy.FIX_CONFIG_FILE: lambda d: "Fix the file the message names, then open the console again.",
+    Remedy.FIX_CONFIG_FILE: lambda d: (
+        "Fix the file the message names, then open the console again."
+    ),
+    Remedy.CONFLICTING_OPTIONS: lambda d: "Choose one of the two, not both, then try again.",
+    Remedy.CHOOSE_REVISION: lambda d: (
+        f"Pick “one revision” in the restore wizard, then the revision in the versions "
+        f"({_key('versions')}); revisions start at 1."
+    ),
+    Remedy.CHOOSE_VERSIONS: lambda d: "Pick “all” or “latest only” versions in the restore wizard.",
+    Remedy.CHOOSE_DESTINATION: lambda d: (
+        "Open another store as the destination."
+        if d.get("case") == "store"
+        else "Pick a destination project or region different from the source."
+    ),
+    Remedy.LIST_SNAPSHOT: lambda d: (
+        f"Open the snapshot in the Snapshots tab ({_key('tab_snapshots')}) to see its secrets "
+        f"and their versions ({_key('versions')})."
+    ),
+    Remedy.SEE_REPORT: lambda d: (
+        f"See each failure in the report (Activity tab, {_key('tab_activity')}); fix the cause "
+        f"and run the {d.get('operation') or 'operation'} again."
+    ),
+    Remedy.RUN_CHECK: lambda d: (
+        f"Run a check with “Read and verify all data” in Store care ({_key('store_care')}, Check)."
+    ),
+    Remedy.RUN_AGAIN: lambda d: (
+        f"Run the same {d.get('operation') or 'operation'} again: what is done is skipped."
+    ),
+    Remedy.ADD_PROFILE: lambda d: (
+        f"Add or fix the profile {d['profile']!r} (press {_key('profile')})."
+        if d.get("profile")
+        else f"Add or fix a profile (press {_key('profile')})."
+    ),
+    Remedy.CHOOSE_PROFILE: lambda d: f"Pick an existing profile (press {_key('profile')}).",
+    Remedy.REPLACE_EXISTING: lambda d: (
+        f"Use another name, or edit the existing {d.get('what') or 'one'} instead."
+    ),
+    Remedy.ADD_KEY: lambda d: (
+        f"Add another passphrase first in Store care ({_key('store_care')}, Passphrases)."
+    ),
+    Remedy.LIST_KEYS: lambda d: (
+        f"See the key slots in Store care ({_key('store_care')}, Passphrases)."
+    ),
+    Remedy.CHANGE_PASSPHRASE: lambda d: (
+        f"Open the store with another passphrase to remove this one, or change it in Store care "
+        f"({_key('store_care')}, Passphrases)."
+    ),
+    Remedy.CHECK_STORE: lambda d: (
+        f"Run a check with “Read and verify all data” in Store care ({_key('store_care')}, "
+        "Check) to see what is damaged and which snapshots it affects."
+    ),
+    Remedy.CHOOSE_STORE: lambda d: "Create or open a store: give its location (a path or s3://).",
+    Remedy.WIDEN_RETENTION: lambda d: (
+        f"Widen the keep rules (e.g. last 1) in Store care ({_key('store_care')}, Retention), "
+        "then Preview."
+    ),
+    Remedy.LOWER_CONCURRENCY: lambda d: "Wait a moment, then retry (the API is rate limiting).",
 }
 
 

@@ -115,7 +115,7 @@ def _arguments(p: CommandParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cli.credentials import credentials_async
-    from cli.hints import hint_for
+    from cli.hints import hint_for, message_for
     from cli.output import print_error, print_json
     from cli.progress import ProgressRenderer
     from cli.reports import print_backup
@@ -167,6 +167,6 @@ def run(args: argparse.Namespace) -> int:
         print_backup(result)
     err = backup_error(result)
     if err is not None:
-        print_error(err.message, hint_for(err))
+        print_error(message_for(err), hint_for(err))
         return int(ExitCode.PARTIAL)
     return int(ExitCode.OK)

@@ -182,7 +182,7 @@ class ProfileStore:
                         hint="delete that line and keep that secret in the OS keyring instead, "
                         "through the profile's commands",
                         remedy=Remedy.ADD_PROFILE,
-                        details={"profile": name, "field": key},
+                        details={"profile": name, "field": key, "case": "secret_in_file"},
                     )
                 if key not in _PROFILE_FIELDS:
                     raise ConfigError(
@@ -197,7 +197,7 @@ class ProfileStore:
                 f"default_profile {default!r} in {path} names no profile",
                 hint="make an existing profile the default",
                 remedy=Remedy.CHOOSE_PROFILE,
-                details={"action": "set_default"},
+                details={"action": "set_default", "case": "set_default"},
             )
         return _Document(default, profiles)
 
@@ -223,7 +223,7 @@ class ProfileStore:
                 hint=f"add it with 'secret-kloset profile add {name}', "
                 "or import one with 'secret-kloset profile import-scw'",
                 remedy=Remedy.ADD_PROFILE,
-                details={"profile": name},
+                details={"profile": name, "case": "not_in_file"},
             ) from None
 
     # -- writing --------------------------------------------------------------------

@@ -188,7 +188,7 @@ def _from_profile(profile: Profile, source: str) -> Credentials:
             f"({keyring_store.backend_description()})",
             hint=f"store it again with 'secret-kloset profile add {profile.name} --force'",
             remedy=Remedy.ADD_PROFILE,
-            details={"profile": profile.name, "replace": "true"},
+            details={"profile": profile.name, "replace": "true", "case": "secret_missing"},
         )
     origin = f"profile {profile.name!r}"
     values: dict[str, tuple[str, str]] = {"secret_key": (secret, "OS keyring")}

@@ -119,7 +119,7 @@ class ScwConfig:
                     f"the scw config {self.path} has no profile {name!r} (profiles: {known})",
                     hint="pick one of those (or set SCW_PROFILE)",
                     remedy=Remedy.CHOOSE_PROFILE,
-                    details={"action": "pick", "source": "scw_config"},
+                    details={"action": "pick", "source": "scw_config", "case": "pick"},
                 )
             values.update(self.named[name])
         return ScwProfile(name=name, **{_FIELDS[k]: v for k, v in values.items()})
@@ -155,7 +155,7 @@ def load_scw_config(
                 f"no scw config file at {location}",
                 hint="create one with 'scw init', or give its path",
                 remedy=Remedy.FIX_CONFIG_FILE,
-                details={"file": "scw_config", "problem": "missing"},
+                details={"file": "scw_config", "problem": "missing", "case": "scw_config_missing"},
             ) from None
         return None
     except (OSError, UnicodeDecodeError) as err:

@@ -93,6 +93,7 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
                 "the Scaleway secret key is malformed (it must be printable ASCII, no spaces)",
                 hint="re-enter it in the profile, or fix SCW_SECRET_KEY",
                 remedy=Remedy.CONFIGURE_CREDENTIALS,
+                details={"case": "secret_key"},
             )
         base = api_url or os.environ.get("SCW_API_URL") or DEFAULT_API_URL
         base = base.strip().rstrip("/")
@@ -101,6 +102,7 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
                 f"the Scaleway API URL {base!r} is not an http(s) URL",
                 hint="set SCW_API_URL (or the profile's api_url) to e.g. https://api.scaleway.com",
                 remedy=Remedy.CONFIGURE_CREDENTIALS,
+                details={"case": "api_url"},
             )
         self.api_url = base
         self.organization_id = organization_id or None

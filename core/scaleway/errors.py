@@ -192,6 +192,7 @@ def error_from_response(
                 "console (IAM → API keys)"
             ),
             remedy=Remedy.CONFIGURE_CREDENTIALS,
+            details={"case": "authentication"},
             **common,
         )
     if status == 403 and kind == "quotas_exceeded":

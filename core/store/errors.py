@@ -6,6 +6,8 @@ did not answer, retry later) is never reported as *corruption* ("read, and it is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.errors import ExitCode, KlosetError, Remedy, UsageError
 
 
@@ -48,11 +50,14 @@ class WrongPassphraseError(StoreError):
 class StoreLockedError(StoreError):
     exit_code = ExitCode.LOCKED
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(
             message,
             hint=hint or "wait for the other process to finish, or remove the store's stale locks",
             remedy=Remedy.UNLOCK_STORE,
+            details=details,
         )
 
 
@@ -130,6 +135,7 @@ class AmbiguousSnapshotError(UsageError):
             f"snapshot prefix {ref!r} matches {count} snapshots",
             hint="give more characters of the snapshot id",
             remedy=Remedy.CHOOSE_SNAPSHOT,
+            details={"case": "ambiguous"},
         )
 
 

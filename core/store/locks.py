@@ -219,6 +219,7 @@ class LockHandle:
                 f"lost the store lock ({self.lost_reason}); nothing was committed",
                 hint="check the connection to the store and retry; remove the store's stale "
                 "locks if they remain",
+                details={"case": "refresh_failed"},
             )
 
     async def _write(self) -> None:
@@ -250,6 +251,7 @@ class LockHandle:
                     + (f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""),
                     hint="wait for that process to finish; if it died, remove the store's "
                     "stale locks",
+                    details={"case": "held"},
                 )
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)

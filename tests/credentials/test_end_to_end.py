@@ -39,7 +39,7 @@ def emulator() -> Iterator[str]:
 
 
 def _cli(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> int:
-    monkeypatch.setattr(cli.main, "COMMAND_MODULES", ("cli.profile_cmd",))
+    monkeypatch.setattr(cli.main, "COMMAND_MODULES", ("cli.commands.profile",))
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     return cli.main.main(list(argv))
 

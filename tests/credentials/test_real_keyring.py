@@ -170,7 +170,7 @@ async def test_async_wrappers_against_gnome_keyring(secret_service: KeyringBacke
 
 
 _CLI = (
-    "import sys, cli.main as m; m.COMMAND_MODULES = ('cli.profile_cmd',); "
+    "import sys, cli.main as m; m.COMMAND_MODULES = ('cli.commands.profile',); "
     "sys.exit(m.main(sys.argv[1:]))"
 )
 

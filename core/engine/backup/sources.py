@@ -94,7 +94,11 @@ async def resolve_sources(
                 hint="grant ProjectReadOnly (organization level) to the API key in IAM, "
                 "or name the projects to back up",
                 remedy=Remedy.GRANT_PERMISSION,
-                details={"permission_set": "ProjectReadOnly", "or": "name_projects"},
+                details={
+                    "permission_set": "ProjectReadOnly",
+                    "or": "name_projects",
+                    "case": "project_listing",
+                },
             ) from err
         warnings.append("ProjectReadOnly not granted: project names are not recorded")
     except (AuthenticationError, TransportError):
@@ -120,7 +124,7 @@ async def resolve_sources(
                 hint="name a project (or all projects), or set a default project id in the "
                 "profile or SCW_DEFAULT_PROJECT_ID",
                 remedy=Remedy.CHOOSE_PROJECT,
-                details={"operation": "backup"},
+                details={"operation": "backup", "case": "backup"},
             )
     for w in warnings:
         emit(ev.EngineWarning(w))

@@ -339,5 +339,5 @@ def restore_error(result: RestoreResult) -> KlosetError | None:
         hint="see each secret's error in the report; fix the cause and run the same restore "
         "again: what is already restored is skipped",
         remedy=Remedy.SEE_REPORT,
-        details={"operation": "restore"},
+        details={"operation": "restore", "case": "restore"},
     )

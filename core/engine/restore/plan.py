@@ -281,6 +281,7 @@ async def plan_restore(
                 "the revision must be 1 or more",
                 hint="revisions start at 1",
                 remedy=Remedy.CHOOSE_REVISION,
+                details={"case": "too_small"},
             )
     if versions not in (VersionsMode.ALL, VersionsMode.LATEST, VersionsMode.REVISION):
         raise UsageError(
@@ -298,7 +299,11 @@ async def plan_restore(
             f"unknown conflict policy {on_conflict!r}",
             hint="use skip, new-version or fail",
             remedy=Remedy.CHOOSE_CONFLICT_POLICY,
-            details={"value": str(on_conflict), "choices": "skip,new-version,fail"},
+            details={
+                "value": str(on_conflict),
+                "choices": "skip,new-version,fail",
+                "case": "unknown",
+            },
         )
     if to_region is not None:
         check_region(to_region)
@@ -330,7 +335,7 @@ async def plan_restore(
                 f"no selected secret has revision {revision} in snapshot {snapshot_id[:8]}",
                 hint="list the selected secrets' versions in the snapshot",
                 remedy=Remedy.LIST_SNAPSHOT,
-                details={"snapshot": snapshot_id[:8], "what": "versions"},
+                details={"snapshot": snapshot_id[:8], "what": "versions", "case": "versions"},
             )
         selected = [
             r for r in having if (r.version(int(revision or 0)) or VersionRecord(0, "")).payload

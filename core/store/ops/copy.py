@@ -70,6 +70,7 @@ async def copy_snapshots(
             "the source and destination are the same store",
             hint="copy to another store",
             remedy=Remedy.CHOOSE_DESTINATION,
+            details={"case": "store"},
         )
     report = CopyReport()
     present = {info.name for info in await destination.backend.list("snapshots")}

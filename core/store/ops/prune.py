@@ -54,7 +54,7 @@ class PruneRefused(CorruptStoreError):
             "check the store, reading all data, to see the damage; forget the damaged "
             "snapshot(s) if they cannot be repaired, then prune again"
         )
-        self.details = {"then": "forget_damaged_and_prune"}
+        self.details = {"then": "forget_damaged_and_prune", "case": "prune_refused"}
 
 
 @dataclass(slots=True)

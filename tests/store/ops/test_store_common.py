@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cli import store_common
+from cli.options import store_options
 from cli.store_common import (
-    add_store_arguments,
     default_store_location,
     resolve_passphrase,
     resolve_store_location,
@@ -21,15 +21,15 @@ from core.errors import ConfigError
 
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_store_arguments(parser)
+    store_options(parser)
     return parser.parse_args(list(argv))
 
 
 def test_arguments_are_added_once() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile")
-    add_store_arguments(parser)
-    add_store_arguments(parser)  # idempotent: no conflicting option error
+    store_options(parser)
+    store_options(parser)  # idempotent: no conflicting option error
     args = parser.parse_args(["--store", "/x", "--passphrase-command", "echo hi", "--profile", "p"])
     assert (args.store, args.passphrase_command, args.profile) == ("/x", "echo hi", "p")
 
