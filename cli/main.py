@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.profile_cmd",
     "cli.store_cmd",
     "cli.backup_cmd",
+    "cli.history_cmd",
     "cli.emulator_cmd",
 )
 
