@@ -17,7 +17,7 @@ All of it reads the history index (:mod:`core.store.history_index`), refreshed f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -29,6 +29,7 @@ from core.store.forget import RetentionDuration
 from core.store.history_index import (
     HistoryCatalog,
     HistoryStore,
+    IndexedName,
     IndexedRecord,
     IndexedVersion,
     history_index,
@@ -214,6 +215,47 @@ def _in_scope(catalog: HistoryCatalog, sec: int, project: str | None, region: st
     return (project is None or s.project_id == project) and (region is None or s.region == region)
 
 
+_GLOB = frozenset("*?[")
+
+
+def _candidates(catalog: HistoryCatalog, selection: Selection) -> Iterable[IndexedName]:
+    """The names that may match ``selection`` (a superset; ``Selection.matches`` decides).
+
+    Spares testing every name: an id selector names one secret, a literal name one entry, a
+    path selector the names under its literal part (a path glob only matches full paths
+    that start with what precedes its first wildcard, cut at the last ``/``)."""
+    lookup = catalog.lookup
+    if selection.everything:
+        return lookup.names.values()
+    found: dict[int, IndexedName] = {}
+    for sel in selection.selectors:
+        pattern = sel.pattern
+        if sel.kind == "id":
+            sec = lookup.by_secret_id.get(pattern)
+            nids = lookup.by_sec.get(sec, []) if sec is not None else []
+            found.update((n, lookup.names[n]) for n in nids)
+        elif sel.kind == "name" and not _GLOB.intersection(pattern):
+            found.update((n, lookup.names[n]) for n in lookup.by_name.get(pattern, ()))
+        elif sel.kind == "path":
+            cut = min((pattern.find(c) for c in _GLOB if c in pattern), default=-1)
+            prefix = pattern if cut < 0 else pattern[: pattern.rfind("/", 0, cut)]
+            found.update((n.nid, n) for n in lookup.with_prefix(prefix))
+        else:
+            return lookup.names.values()
+    return found.values()
+
+
+def _matching(
+    catalog: HistoryCatalog, selection: Selection, project: str | None, region: str | None
+) -> list[IndexedName]:
+    return [
+        n
+        for n in _candidates(catalog, selection)
+        if _in_scope(catalog, n.sec, project, region)
+        and selection.matches(n.path, n.name, catalog.secrets[n.sec].secret_id)
+    ]
+
+
 async def secret_history(
     store: HistoryStore,
     selection: Selection,
@@ -223,12 +265,7 @@ async def secret_history(
 ) -> HistoryResult:
     """Every version of the secrets ``selection`` matches under any name they ever had."""
     catalog, index = await _catalog(store)
-    secs = {
-        n.sec
-        for n in catalog.names.values()
-        if _in_scope(catalog, n.sec, project, region)
-        and selection.matches(n.path, n.name, catalog.secrets[n.sec].secret_id)
-    }
+    secs = {n.sec for n in _matching(catalog, selection, project, region)}
     records, versions = await index.records(catalog, secs)
     order = {
         sid: i for i, sid in enumerate(sorted(catalog.headers, key=lambda s: _key(catalog, s)))
@@ -262,7 +299,7 @@ def _secret_history(
     held: set[str] = set()
     for r in recs:
         n = catalog.names[r.nid]
-        full = join_path(n.path, n.name)
+        full = n.full_path
         if full not in names_seen:
             names_seen.append(full)
         held.update(r.snapshots)
@@ -335,12 +372,7 @@ async def find_snapshots(
 ) -> FindResult:
     """The snapshots holding a secret whose path or name in that snapshot matches."""
     catalog, index = await _catalog(store)
-    nids = {
-        n.nid
-        for n in catalog.names.values()
-        if _in_scope(catalog, n.sec, project, region)
-        and selection.matches(n.path, n.name, catalog.secrets[n.sec].secret_id)
-    }
+    nids = {n.nid for n in _matching(catalog, selection, project, region)}
     records, versions = await index.records(catalog, {catalog.names[n].sec for n in nids})
     per_snapshot: dict[str, list[FoundSecret]] = {}
     for r in records:

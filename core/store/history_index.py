@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import json
 import logging
 import os
 import sqlite3
@@ -36,12 +35,13 @@ from pathlib import Path
 from typing import Protocol
 
 import blake3
+import msgspec
 from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_decrypt,
     crypto_aead_xchacha20poly1305_ietf_encrypt,
 )
 
-from core.scaleway.models import format_time
+from core.scaleway.models import format_time, join_path
 from core.store.model import SecretRecord, SnapshotHeader
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class IndexedName:
     sec: int
     path: str = field(repr=False)
     name: str = field(repr=False)
+    full_path: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +150,45 @@ class IndexedRecord:
     snapshots: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class NameLookup:
+    """Every secret and name of the index, with the lookups that spare a query from testing
+    each name: by full path (sorted, for a prefix), by name, by secret."""
+
+    secrets: dict[int, IndexedSecret]
+    names: dict[int, IndexedName]
+    by_secret_id: dict[str, int]
+    sorted_paths: list[tuple[str, int]]  # (full path, nid), sorted
+    by_name: dict[str, list[int]]
+    by_sec: dict[int, list[int]]
+
+    def with_prefix(self, prefix: str) -> list[IndexedName]:
+        """The names whose full path starts with ``prefix``."""
+        lo = bisect.bisect_left(self.sorted_paths, (prefix, -1))
+        out = []
+        for full, nid in self.sorted_paths[lo:]:
+            if not full.startswith(prefix):
+                break
+            out.append(self.names[nid])
+        return out
+
+
 @dataclass
 class HistoryCatalog:
     """The index as of now: every secret and name, and the store's present snapshots."""
 
-    secrets: dict[int, IndexedSecret]
-    names: dict[int, IndexedName]
+    lookup: NameLookup
     headers: dict[str, SnapshotHeader]  # present snapshots by id
     # per source (region, project): present snapshot ids holding it, oldest first
     source_snapshots: dict[tuple[str, str], list[str]]
+
+    @property
+    def secrets(self) -> dict[int, IndexedSecret]:
+        return self.lookup.secrets
+
+    @property
+    def names(self) -> dict[int, IndexedName]:
+        return self.lookup.names
 
     def newest_of(self, region: str, project_id: str) -> str | None:
         """The newest present snapshot of a source: what "the source still has it" compares to."""
@@ -172,6 +203,16 @@ class RefreshStats:
 
 
 # --------------------------------------------------------------------------- sealing
+
+
+class _Chunk(msgspec.Struct, frozen=True):
+    """What one indexing run seals: its new names and the CRC32s of its new version states."""
+
+    names: list[tuple[int, int, str, str]] = []  # nid, sec, path, name
+    crc: list[tuple[int, int]] = []  # vs, crc32
+
+
+_CHUNK_DECODER = msgspec.json.Decoder(_Chunk)
 
 
 def _names_key(store: object) -> bytes | None:
@@ -253,6 +294,9 @@ class HistoryIndex:
         self._key = key or os.urandom(32)  # no master key (a test double): a session key
         self._lock = threading.Lock()
         self._alock = asyncio.Lock()
+        self._chunks: dict[int, _Chunk] = {}
+        self._lookup_cache: tuple[int, NameLookup] | None = None
+        self._crcs: tuple[int, dict[int, int | None]] | None = None
         self._db = self._connect()
 
     # ------------------------------------------------------------------ opening
@@ -316,6 +360,9 @@ class HistoryIndex:
                 self._db.close()
             if self.path is not None:
                 self._remove_files()
+            self._chunks = {}
+            self._lookup_cache = None
+            self._crcs = None
             self._db = self._connect()
 
     # ------------------------------------------------------------------ refresh
@@ -356,11 +403,32 @@ class HistoryIndex:
         with self._lock:
             return {r[0] for r in self._db.execute("SELECT snap_id FROM snapshots")}
 
-    def _open_chunks(self) -> list[dict[str, list[list[object]]]]:
-        out = []
-        for chunk, sealed in self._db.execute("SELECT chunk, sealed FROM chunks ORDER BY chunk"):
-            out.append(json.loads(_open(self._key, self.store_id, int(chunk), bytes(sealed))))
-        return out
+    def _open_chunks(self) -> list[_Chunk]:
+        """Every sealed chunk, opened (chunks never change once written: each is opened once
+        per process)."""
+        known = self._chunks
+        ids = [int(r[0]) for r in self._db.execute("SELECT chunk FROM chunks ORDER BY chunk")]
+        missing = [c for c in ids if c not in known]
+        if missing:
+            marks = ",".join("?" * len(missing))
+            for chunk, sealed in self._db.execute(
+                f"SELECT chunk, sealed FROM chunks WHERE chunk IN ({marks})", missing
+            ):
+                known[int(chunk)] = _CHUNK_DECODER.decode(
+                    _open(self._key, self.store_id, int(chunk), bytes(sealed))
+                )
+        return [known[c] for c in ids]
+
+    def _crc_map(self) -> dict[int, int | None]:
+        """Version state -> CRC32, from the sealed chunks (once per index generation)."""
+        gen = int(self._db.execute("SELECT v FROM meta WHERE k = 'gen'").fetchone()[0])
+        if self._crcs is not None and self._crcs[0] == gen:
+            return self._crcs[1]
+        crcs: dict[int, int | None] = {}
+        for chunk in self._open_chunks():
+            crcs.update(chunk.crc)
+        self._crcs = (gen, crcs)
+        return crcs
 
     def _load_state(self) -> _State:
         with self._lock:
@@ -379,10 +447,9 @@ class HistoryIndex:
                 st.sec_src[sec] = src
             crcs: dict[int, int | None] = {}
             for chunk in self._open_chunks():
-                for nid, sec, path, name in chunk.get("names", []):
-                    st.names[(int(sec), str(path), str(name))] = int(nid)  # type: ignore[call-overload]
-                for vs, crc in chunk.get("crc", []):
-                    crcs[int(vs)] = None if crc is None else int(crc)  # type: ignore[call-overload]
+                for nid, sec, path, name in chunk.names:
+                    st.names[(sec, path, name)] = nid
+                crcs.update(chunk.crc)
                 st.chunks += 1
             for rec, record_id, sec in db.execute("SELECT rec, record_id, sec FROM records"):
                 st.records[bytes(record_id).hex()] = rec
@@ -525,14 +592,12 @@ class HistoryIndex:
                 )
                 if st.new_names or st.new_vstates:
                     chunk = st.chunks + 1
-                    payload = json.dumps(
-                        {
-                            "names": [list(n) for n in st.new_names],
-                            "crc": [[v[0], v[7]] for v in st.new_vstates if v[7] is not None],
-                        },
-                        separators=(",", ":"),
-                        ensure_ascii=False,
-                    ).encode()
+                    payload = msgspec.json.encode(
+                        _Chunk(
+                            names=st.new_names,
+                            crc=[(v[0], v[7]) for v in st.new_vstates if v[7] is not None],
+                        )
+                    )
                     db.execute(
                         "INSERT INTO chunks VALUES (?, ?)",
                         (chunk, _seal(self._key, self.store_id, chunk, payload)),
@@ -559,14 +624,7 @@ class HistoryIndex:
                     "SELECT src, region, project_id FROM sources"
                 )
             }
-            secrets = {
-                sec: IndexedSecret(sec, secret_id, *srcs[src])
-                for sec, secret_id, src in db.execute("SELECT sec, secret_id, src FROM secrets")
-            }
-            names: dict[int, IndexedName] = {}
-            for chunk in self._open_chunks():
-                for nid, sec, path, name in chunk.get("names", []):
-                    names[int(nid)] = IndexedName(int(nid), int(sec), str(path), str(name))  # type: ignore[call-overload]
+            lookup = self._lookup(srcs)
             per_source: dict[tuple[str, str], list[tuple[str, str]]] = {}
             for src, snap_id, time in db.execute(
                 "SELECT src, snap_id, time FROM snapshot_sources JOIN snapshots USING (sid)"
@@ -574,11 +632,40 @@ class HistoryIndex:
                 if snap_id in present:
                     per_source.setdefault(srcs[src], []).append((time, snap_id))
         return HistoryCatalog(
-            secrets=secrets,
-            names=names,
+            lookup=lookup,
             headers=present,
             source_snapshots={k: [s for _t, s in sorted(v)] for k, v in per_source.items()},
         )
+
+    def _lookup(self, srcs: dict[int, tuple[str, str]]) -> NameLookup:
+        """The names and secrets, built once per index generation (queries share it)."""
+        gen = int(self._db.execute("SELECT v FROM meta WHERE k = 'gen'").fetchone()[0])
+        cached = self._lookup_cache
+        if cached is not None and cached[0] == gen:
+            return cached[1]
+        secrets = {
+            sec: IndexedSecret(sec, secret_id, *srcs[src])
+            for sec, secret_id, src in self._db.execute("SELECT sec, secret_id, src FROM secrets")
+        }
+        names: dict[int, IndexedName] = {}
+        by_name: dict[str, list[int]] = {}
+        by_sec: dict[int, list[int]] = {}
+        for chunk in self._open_chunks():
+            for nid, sec, path, name in chunk.names:
+                n = IndexedName(nid, sec, path, name, join_path(path, name))
+                names[n.nid] = n
+                by_name.setdefault(n.name, []).append(n.nid)
+                by_sec.setdefault(n.sec, []).append(n.nid)
+        lookup = NameLookup(
+            secrets=secrets,
+            names=names,
+            by_secret_id={s.secret_id: s.sec for s in secrets.values()},
+            sorted_paths=sorted((n.full_path, n.nid) for n in names.values()),
+            by_name=by_name,
+            by_sec=by_sec,
+        )
+        self._lookup_cache = (gen, lookup)
+        return lookup
 
     async def records(
         self, catalog: HistoryCatalog, secs: Iterable[int]
@@ -593,37 +680,40 @@ class HistoryIndex:
         with self._lock:
             db = self._db
             db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (sec INTEGER PRIMARY KEY)")
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_rec (rec INTEGER PRIMARY KEY)")
             db.execute("BEGIN")
             try:
+                # CROSS JOIN keeps SQLite's loop order: the few wanted rows outside, the
+                # indexes inside (never a scan of runs or record_vstates).
                 db.execute("DELETE FROM wanted")
+                db.execute("DELETE FROM wanted_rec")
                 db.executemany("INSERT INTO wanted VALUES (?)", [(s,) for s in secs])
                 keys = {
                     sid: (time, snap_id)
                     for sid, snap_id, time in db.execute("SELECT sid, snap_id, time FROM snapshots")
                 }
                 rows = db.execute(
-                    "SELECT rec, record_id, sec, nid FROM records JOIN wanted USING (sec)"
+                    "SELECT r.rec, r.record_id, r.sec, r.nid FROM wanted w"
+                    " CROSS JOIN records r ON r.sec = w.sec"
                 ).fetchall()
+                db.executemany("INSERT INTO wanted_rec VALUES (?)", [(r[0],) for r in rows])
                 runs: dict[int, list[tuple[int, int]]] = {}
                 for rec, first, last in db.execute(
-                    "SELECT runs.rec, first_sid, last_sid FROM runs JOIN records USING (rec)"
-                    " JOIN wanted USING (sec)"
+                    "SELECT u.rec, u.first_sid, u.last_sid FROM wanted_rec w"
+                    " CROSS JOIN runs u ON u.rec = w.rec"
                 ):
                     runs.setdefault(rec, []).append((first, last))
                 rvs: dict[int, list[int]] = {}
                 for rec, vs in db.execute(
-                    "SELECT rv.rec, rv.vs FROM record_vstates rv JOIN records USING (rec)"
-                    " JOIN wanted USING (sec)"
+                    "SELECT rv.rec, rv.vs FROM wanted_rec w"
+                    " CROSS JOIN record_vstates rv ON rv.rec = w.rec"
                 ):
                     rvs.setdefault(rec, []).append(vs)
                 vrows = db.execute(
-                    "SELECT vs, sec, revision, created_at, status, size, has_data FROM vstates"
-                    " JOIN wanted USING (sec)"
+                    "SELECT v.vs, v.sec, v.revision, v.created_at, v.status, v.size, v.has_data"
+                    " FROM wanted w CROSS JOIN vstates v ON v.sec = w.sec"
                 ).fetchall()
-                crcs: dict[int, int | None] = {}
-                for chunk in self._open_chunks():
-                    for vs, crc in chunk.get("crc", []):
-                        crcs[int(vs)] = None if crc is None else int(crc)  # type: ignore[call-overload]
+                crcs = self._crc_map()
             finally:
                 db.execute("COMMIT")
         # expand runs against the present snapshots of each record's source
