@@ -46,7 +46,7 @@ from core.store.model import SecretRecord, SnapshotHeader
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILE_NAME = "history.sqlite"
 _KEY_CONTEXT = "secret-kloset 2026-12-01 v1 history cache names"
 _NONCE_SIZE = 24
@@ -78,7 +78,7 @@ CREATE INDEX IF NOT EXISTS vstates_sec ON vstates (sec);
 CREATE TABLE IF NOT EXISTS record_vstates (
     rec INTEGER NOT NULL, vs INTEGER NOT NULL, PRIMARY KEY (rec, vs)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
-    rec INTEGER NOT NULL, first_sid INTEGER NOT NULL, last_sid INTEGER NOT NULL,
+    rec INTEGER NOT NULL, first_sid INTEGER NOT NULL, last_sid INTEGER,
     PRIMARY KEY (rec, first_sid)) WITHOUT ROWID;
 """
 
@@ -265,9 +265,11 @@ class _State:
     names: dict[tuple[int, str, str], int] = field(default_factory=dict)
     records: dict[str, int] = field(default_factory=dict)  # record id (hex) -> rec
     rec_sec: dict[int, int] = field(default_factory=dict)
+    rec_src: dict[int, int] = field(default_factory=dict)
     vstates: dict[tuple[int, int, str | None, str, int | None, int | None, bool], int] = field(
         default_factory=dict
     )
+    # runs still open (their last snapshot is their source's last one: last_sid NULL on disk)
     open_runs: dict[int, dict[int, int]] = field(default_factory=dict)  # src -> rec -> first
     chunks: int = 0
     # what this update adds
@@ -281,7 +283,8 @@ class _State:
         default_factory=list
     )
     new_record_vstates: list[tuple[int, int]] = field(default_factory=list)
-    runs: dict[tuple[int, int], int] = field(default_factory=dict)  # (rec, first) -> last
+    closed: dict[tuple[int, int], int] = field(default_factory=dict)  # (rec, first) -> last
+    opened: set[tuple[int, int]] = field(default_factory=set)  # (rec, first) opened now
 
 
 class HistoryIndex:
@@ -454,19 +457,14 @@ class HistoryIndex:
             for rec, record_id, sec in db.execute("SELECT rec, record_id, sec FROM records"):
                 st.records[bytes(record_id).hex()] = rec
                 st.rec_sec[rec] = sec
+                st.rec_src[rec] = st.sec_src[sec]
             for vs, sec, rev, created, status, size, has_data in db.execute(
                 "SELECT vs, sec, revision, created_at, status, size, has_data FROM vstates"
             ):
                 key = (sec, rev, created, status, size, crcs.get(vs), bool(has_data))
                 st.vstates[key] = vs
-            for rec, first, last in db.execute(
-                "SELECT runs.rec, runs.first_sid, runs.last_sid FROM runs"
-                " JOIN records USING (rec) JOIN secrets USING (sec)"
-                " JOIN sources USING (src) WHERE runs.last_sid = sources.last_sid"
-            ):
-                src = st.sec_src[st.rec_sec[rec]]
-                st.open_runs[src][rec] = first
-                st.runs[(rec, first)] = last
+            for rec, first in db.execute("SELECT rec, first_sid FROM runs WHERE last_sid IS NULL"):
+                st.open_runs[st.rec_src[rec]][rec] = first
             return st
 
     async def _index(self, store: HistoryStore, st: _State, new: Sequence[SnapshotHeader]) -> None:
@@ -502,22 +500,33 @@ class HistoryIndex:
             for rid, record in zip(batch, await store.read_records(batch), strict=True):
                 self._add_record(st, rid, record)
         covered = {self._source(st, s.region, s.project_id) for s in header.sources}
-        by_src: dict[int, list[int]] = {}
-        for rid in ids:
-            rec = st.records[rid]
-            by_src.setdefault(st.sec_src[st.rec_sec[rec]], []).append(rec)
+        records, rec_src = st.records, st.rec_src
+        recs = [records[rid] for rid in ids]
+        srcs = {rec_src[r] for r in recs}
+        by_src: dict[int, set[int]] = {}
+        if len(srcs) == 1:  # the usual case: one source a snapshot
+            by_src[srcs.pop()] = set(recs)
+        else:
+            for r in recs:
+                by_src.setdefault(rec_src[r], set()).add(r)
         covered.update(by_src)
         for src in covered:
             prev = st.last.get(src)
             if prev is not None and st.snap_key[prev] >= key:
                 raise _NeedsRebuild()
-            opened = st.open_runs.get(src, {})
-            now: dict[int, int] = {}
-            for rec in by_src.get(src, ()):
-                first = opened.get(rec, sid)
-                now[rec] = first
-                st.runs[(rec, first)] = sid
-            st.open_runs[src] = now
+            # Set operations: only records that appear or disappear cost Python work.
+            opened = st.open_runs.setdefault(src, {})
+            here = by_src.get(src, set())
+            gone = opened.keys() - here
+            if gone:
+                assert prev is not None  # runs are only open after a snapshot of the source
+                for rec in gone:
+                    first = opened.pop(rec)
+                    st.closed[(rec, first)] = prev
+                    st.opened.discard((rec, first))
+            for rec in here - opened.keys():
+                opened[rec] = sid
+                st.opened.add((rec, sid))
             st.last[src] = sid
             st.new_snap_sources.append((sid, src))
 
@@ -548,6 +557,7 @@ class HistoryIndex:
         rec = len(st.records) + 1
         st.records[rid] = rec
         st.rec_sec[rec] = sec
+        st.rec_src[rec] = st.sec_src[sec]
         st.new_records.append((rec, bytes.fromhex(rid), sec, nid))
         for v in record.versions:
             created = format_time(v.created_at)
@@ -586,9 +596,11 @@ class HistoryIndex:
                     [v[:7] for v in st.new_vstates],
                 )
                 db.executemany("INSERT INTO record_vstates VALUES (?, ?)", st.new_record_vstates)
+                # open runs: last_sid NULL (up to their source's last snapshot); closed: set
+                db.executemany("INSERT INTO runs VALUES (?, ?, NULL)", sorted(st.opened))
                 db.executemany(
                     "INSERT OR REPLACE INTO runs VALUES (?, ?, ?)",
-                    [(rec, first, last) for (rec, first), last in st.runs.items()],
+                    [(rec, first, last) for (rec, first), last in st.closed.items()],
                 )
                 if st.new_names or st.new_vstates:
                     chunk = st.chunks + 1
@@ -699,8 +711,10 @@ class HistoryIndex:
                 db.executemany("INSERT INTO wanted_rec VALUES (?)", [(r[0],) for r in rows])
                 runs: dict[int, list[tuple[int, int]]] = {}
                 for rec, first, last in db.execute(
-                    "SELECT u.rec, u.first_sid, u.last_sid FROM wanted_rec w"
-                    " CROSS JOIN runs u ON u.rec = w.rec"
+                    "SELECT u.rec, u.first_sid, coalesce(u.last_sid, s.last_sid)"
+                    " FROM wanted_rec w CROSS JOIN runs u ON u.rec = w.rec"
+                    " JOIN records r ON r.rec = u.rec JOIN secrets x ON x.sec = r.sec"
+                    " JOIN sources s ON s.src = x.src"
                 ):
                     runs.setdefault(rec, []).append((first, last))
                 rvs: dict[int, list[int]] = {}
