@@ -29,10 +29,11 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import blake3
 import msgspec
@@ -150,23 +151,80 @@ class IndexedRecord:
     snapshots: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+class _Lazy(Mapping[K, V]):
+    """A mapping that builds each value from its raw row on first access (a query touches a
+    few of 20,000 names: building them all would cost more than the query)."""
+
+    def __init__(self, rows: dict[K, R], build: Callable[[R], V]) -> None:
+        self._rows = rows
+        self._build = build
+        self._made: dict[K, V] = {}
+
+    def __getitem__(self, key: K) -> V:
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._build(self._rows[key])
+        return made
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 class NameLookup:
     """Every secret and name of the index, with the lookups that spare a query from testing
-    each name: by full path (sorted, for a prefix), by name, by secret."""
+    each name (by full path, sorted for a prefix; by name; by secret), built when first used."""
 
-    secrets: dict[int, IndexedSecret]
-    names: dict[int, IndexedName]
-    by_secret_id: dict[str, int]
-    sorted_paths: list[tuple[str, int]]  # (full path, nid), sorted
-    by_name: dict[str, list[int]]
-    by_sec: dict[int, list[int]]
+    def __init__(
+        self,
+        secrets: dict[int, tuple[str, int]],
+        sources: dict[int, tuple[str, str]],
+        names: dict[int, tuple[int, int, str, str]],
+    ) -> None:
+        self._secret_rows = secrets
+        self._name_rows = names
+        self.secrets: Mapping[int, IndexedSecret] = _Lazy(
+            {sec: (sec, *row) for sec, row in secrets.items()},
+            lambda r: IndexedSecret(r[0], r[1], *sources[r[2]]),
+        )
+        self.names: Mapping[int, IndexedName] = _Lazy(
+            names, lambda r: IndexedName(r[0], r[1], r[2], r[3], join_path(r[2], r[3]))
+        )
+
+    @cached_property
+    def by_secret_id(self) -> dict[str, int]:
+        return {row[0]: sec for sec, row in self._secret_rows.items()}
+
+    @cached_property
+    def sorted_paths(self) -> list[tuple[str, int]]:
+        return sorted((join_path(r[2], r[3]), nid) for nid, r in self._name_rows.items())
+
+    @cached_property
+    def by_name(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for nid, r in self._name_rows.items():
+            out.setdefault(r[3], []).append(nid)
+        return out
+
+    @cached_property
+    def by_sec(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for nid, r in self._name_rows.items():
+            out.setdefault(r[1], []).append(nid)
+        return out
 
     def with_prefix(self, prefix: str) -> list[IndexedName]:
         """The names whose full path starts with ``prefix``."""
-        lo = bisect.bisect_left(self.sorted_paths, (prefix, -1))
+        paths = self.sorted_paths
         out = []
-        for full, nid in self.sorted_paths[lo:]:
+        for full, nid in paths[bisect.bisect_left(paths, (prefix, -1)) :]:
             if not full.startswith(prefix):
                 break
             out.append(self.names[nid])
@@ -183,11 +241,11 @@ class HistoryCatalog:
     source_snapshots: dict[tuple[str, str], list[str]]
 
     @property
-    def secrets(self) -> dict[int, IndexedSecret]:
+    def secrets(self) -> Mapping[int, IndexedSecret]:
         return self.lookup.secrets
 
     @property
-    def names(self) -> dict[int, IndexedName]:
+    def names(self) -> Mapping[int, IndexedName]:
         return self.lookup.names
 
     def newest_of(self, region: str, project_id: str) -> str | None:
@@ -656,26 +714,13 @@ class HistoryIndex:
         if cached is not None and cached[0] == gen:
             return cached[1]
         secrets = {
-            sec: IndexedSecret(sec, secret_id, *srcs[src])
+            sec: (secret_id, src)
             for sec, secret_id, src in self._db.execute("SELECT sec, secret_id, src FROM secrets")
         }
-        names: dict[int, IndexedName] = {}
-        by_name: dict[str, list[int]] = {}
-        by_sec: dict[int, list[int]] = {}
+        names: dict[int, tuple[int, int, str, str]] = {}
         for chunk in self._open_chunks():
-            for nid, sec, path, name in chunk.names:
-                n = IndexedName(nid, sec, path, name, join_path(path, name))
-                names[n.nid] = n
-                by_name.setdefault(n.name, []).append(n.nid)
-                by_sec.setdefault(n.sec, []).append(n.nid)
-        lookup = NameLookup(
-            secrets=secrets,
-            names=names,
-            by_secret_id={s.secret_id: s.sec for s in secrets.values()},
-            sorted_paths=sorted((n.full_path, n.nid) for n in names.values()),
-            by_name=by_name,
-            by_sec=by_sec,
-        )
+            names.update((row[0], row) for row in chunk.names)
+        lookup = NameLookup(secrets, srcs, names)
         self._lookup_cache = (gen, lookup)
         return lookup
 
