@@ -70,6 +70,9 @@ def _run(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]) -> i
         try:
             return await body(store)
         finally:
+            from core.store.history_index import close_history_index
+
+            close_history_index(store)
             await store.close()
 
     return run_async(main())

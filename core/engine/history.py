@@ -264,6 +264,14 @@ async def secret_history(
     region: str | None = None,
 ) -> HistoryResult:
     """Every version of the secrets ``selection`` matches under any name they ever had."""
+    result, _records = await _history(store, selection, project, region)
+    return result
+
+
+async def _history(
+    store: HistoryStore, selection: Selection, project: str | None, region: str | None
+) -> tuple[HistoryResult, dict[str, list[IndexedRecord]]]:
+    """The history, and the indexed records of each secret (by secret id)."""
     catalog, index = await _catalog(store)
     secs = {n.sec for n in _matching(catalog, selection, project, region)}
     records, versions = await index.records(catalog, secs)
@@ -278,7 +286,8 @@ async def secret_history(
     for sec, recs in by_sec.items():
         out.append(_secret_history(catalog, sec, recs, versions, order))
     out.sort(key=lambda s: (s.region, s.project_id, s.path, s.name, s.secret_id))
-    return HistoryResult(tuple(out), catalog.headers)
+    by_id = {catalog.secrets[sec].secret_id: recs for sec, recs in by_sec.items()}
+    return HistoryResult(tuple(out), catalog.headers), by_id
 
 
 def _key(catalog: HistoryCatalog, snapshot_id: str) -> tuple[datetime, str]:
@@ -469,7 +478,7 @@ async def find_revision(
 ) -> tuple[SnapshotHeader, SecretRecord]:
     """The newest snapshot holding the data of ``revision`` of the one secret ``selection``
     names, and that secret's record in it (for ``restore --secret S --revision N``)."""
-    result = await secret_history(store, selection, project=project, region=region)
+    result, indexed = await _history(store, selection, project, region)
     matches = list(result.secrets)
     if len(matches) > 1:
         patterns = {str(sel) for sel in selection.selectors}
@@ -510,9 +519,10 @@ async def find_revision(
         key=lambda sid: (result.headers[sid].time, sid),
     )
     header = result.headers[newest]
-    records = await store.read_records(await store.read_tree_ids(header))
-    for record in records:
-        if record.secret_id == secret.secret_id:
+    # the record of this secret in that snapshot: one blob read, not the snapshot's tree
+    for rec in indexed.get(secret.secret_id, ()):
+        if newest in rec.snapshots:
+            [record] = await store.read_records([rec.record_id])
             return header, record
     raise KlosetError(  # pragma: no cover - the index said this snapshot holds it
         f"snapshot {header.short_id} does not hold secret {secret.secret_id} after all",

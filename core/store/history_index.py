@@ -833,3 +833,10 @@ def history_index(store: object, cache_dir: Path | str | None = None) -> History
         )
         _OPEN[store] = index
     return index
+
+
+def close_history_index(store: object) -> None:
+    """Close a store's history index (its SQLite connection), if one was opened."""
+    index = _OPEN.pop(store, None)
+    if index is not None:
+        index.close()

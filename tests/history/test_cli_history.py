@@ -228,6 +228,11 @@ def test_secret_deleted_at_the_source_and_contract_errors(world: World) -> None:
     assert secret["last_snapshot"] == snap1
     assert [v["in_source"] for v in secret["versions"]] == [False]
     assert snap2 not in secret["versions"][0]["snapshots"]
+    # --project / --region narrow the secrets
+    scoped = world.cli("history", "steady", "--project", SOURCE, "--region", "fr-par", "--json")
+    assert [s["id"] for s in scoped.json()["secrets"]] == [steady]
+    elsewhere = world.cli("find", "steady", "--region", "nl-ams", "--json")
+    assert elsewhere.code == 0 and elsewhere.json()["snapshots"] == []
     # nothing matches: an empty answer, exit 0; a bad selector: exit 2
     none = world.cli("history", "/nothing/*", "--json")
     assert none.code == 0 and none.json()["secrets"] == []

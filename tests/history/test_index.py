@@ -8,10 +8,12 @@ import os
 import stat
 from datetime import timedelta
 
+import pytest
+
 from core.engine.history import find_snapshots, secret_history
 from core.engine.selectors import Selection
 from core.store import Store
-from core.store.history_index import history_index, history_path
+from core.store.history_index import close_history_index, history_index, history_path
 from tests.history.helpers import T0, record, sid, truth, write_snapshot
 
 
@@ -114,10 +116,7 @@ async def test_index_is_private_rebuilt_when_deleted_and_extended(store: Store) 
     assert second.secrets[0].versions[-1].snapshots == (h4.id,)
 
     # deleted: rebuilt from the store with the same answer
-    index.close()
-    from core.store import history_index as module
-
-    module._OPEN.pop(store, None)
+    close_history_index(store)
     path.unlink()
     rebuilt = await secret_history(store, sel)
     assert rebuilt.secrets == second.secrets
@@ -159,3 +158,40 @@ async def test_project_and_region_scope(store: Store) -> None:
     assert one.secrets[0].in_source  # the newest snapshot of *its* project holds it
     none = await secret_history(store, Selection.parse(["k"]), region="nl-ams")
     assert none.secrets == ()
+
+
+async def test_a_damaged_index_is_rebuilt_and_two_openers_agree(store: Store) -> None:
+    a, _b, snaps = await _three_snapshots(store)
+    sel = Selection.parse(["id:" + a])
+    expected = (await secret_history(store, sel)).secrets
+    path = history_path(store)
+    assert path is not None
+    close_history_index(store)
+    path.write_bytes(b"this is not a database" * 100)
+    assert (await secret_history(store, sel)).secrets == expected
+    # a second opener of the same file (another process) sees the same index
+    from core.store.history_index import HistoryIndex, _names_key
+
+    other = HistoryIndex(path, store.id, _names_key(store))
+    try:
+        stats = await other.refresh(store)
+        assert stats.indexed == 0
+        headers = await store.list_snapshots()
+        catalog = await other.catalog(headers)
+        assert {s.secret_id for s in catalog.secrets.values()} >= {a}
+    finally:
+        other.close()
+
+
+async def test_find_revision_needs_one_secret(store: Store) -> None:
+    from core.engine.history import find_revision
+    from core.errors import UsageError
+
+    a, _b, snaps = await _three_snapshots(store)
+    header, rec = await find_revision(store, Selection.parse(["/prod/db/password"]), 1)
+    assert rec.secret_id == a and header.id == snaps[0]  # only the first holds its data
+    header, rec = await find_revision(store, Selection.parse(["id:" + a]), 2)
+    assert header.id == snaps[2] and rec.name == "db-password"
+    with pytest.raises(UsageError) as err:
+        await find_revision(store, Selection.parse(["/prod"]), 1)
+    assert "2 secrets match" in err.value.message and "/prod" not in err.value.message
