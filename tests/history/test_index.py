@@ -161,7 +161,7 @@ async def test_project_and_region_scope(store: Store) -> None:
 
 
 async def test_a_damaged_index_is_rebuilt_and_two_openers_agree(store: Store) -> None:
-    a, _b, snaps = await _three_snapshots(store)
+    a, _b, _snaps = await _three_snapshots(store)
     sel = Selection.parse(["id:" + a])
     expected = (await secret_history(store, sel)).secrets
     path = history_path(store)
