@@ -13,7 +13,8 @@ the same project, each adding a version to ``--changes`` secrets (retiring the o
   of one secret by path, of a folder (1 % of the secrets), of one secret by id, ``find`` of
   one name;
 - warm, the real CLI as a subprocess (``secret-kloset history PATH --json``: Python start-up,
-  store open with the store's own KDF parameters, the query, the JSON);
+  store open with the store's own KDF parameters, the query, the JSON), beside the fixed
+  cost of any command on that store (``secret-kloset snapshots --json``);
 - the peer: what answering needs without the index, reading every snapshot's tree (timed on
   the newest snapshot, times S).
 
@@ -163,7 +164,7 @@ async def measure(location: str, cache: Path, secrets: int) -> dict[str, float]:
     return out
 
 
-def cli_time(location: str, cache: Path) -> float:
+def cli_time(location: str, cache: Path) -> tuple[float, float]:
     env = dict(os.environ)
     env.update(
         {
@@ -179,7 +180,12 @@ def cli_time(location: str, cache: Path) -> float:
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True)
     t = time.perf_counter()
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - t
+    history = time.perf_counter() - t
+    # the fixed cost of any command on this store: start-up, open, list the snapshots
+    base = [sys.executable, "-m", "cli.main", "snapshots", "--json"]
+    t = time.perf_counter()
+    subprocess.run(base, env=env, cwd=ROOT, check=True, capture_output=True)
+    return history, time.perf_counter() - t
 
 
 def main() -> None:
@@ -201,7 +207,9 @@ def main() -> None:
         for run in range(args.runs):
             print(f"run {run + 1}: {_load()}")
             figures = asyncio.run(measure(location, cache, args.secrets))
-            figures["warm: CLI subprocess, end to end"] = cli_time(location, cache)
+            cli_history, cli_snapshots = cli_time(location, cache)
+            figures["warm: CLI subprocess, end to end"] = cli_history
+            figures["baseline: CLI 'snapshots --json'"] = cli_snapshots
             for label, seconds in figures.items():
                 results.setdefault(label, []).append(seconds)
                 print(f"  {label:38s} {seconds:8.3f} s")

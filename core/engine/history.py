@@ -28,6 +28,7 @@ from core.scaleway.models import VersionStatus, join_path, parse_time
 from core.store.forget import RetentionDuration
 from core.store.history_index import (
     HistoryCatalog,
+    HistoryIndex,
     HistoryStore,
     IndexedName,
     IndexedRecord,
@@ -203,11 +204,9 @@ def _time(headers: dict[str, SnapshotHeader], snapshot_id: str) -> str | None:
 # --------------------------------------------------------------------------- queries
 
 
-async def _catalog(store: HistoryStore) -> tuple[HistoryCatalog, Any]:
-    headers = await store.list_snapshots()
+async def _catalog(store: HistoryStore) -> tuple[HistoryCatalog, HistoryIndex]:
     index = history_index(store)
-    await index.refresh(store, headers)
-    return await index.catalog(headers), index
+    return await index.up_to_date(store), index
 
 
 def _in_scope(catalog: HistoryCatalog, sec: int, project: str | None, region: str | None) -> bool:
@@ -294,6 +293,18 @@ def _key(catalog: HistoryCatalog, snapshot_id: str) -> tuple[datetime, str]:
     return (catalog.headers[snapshot_id].time, snapshot_id)
 
 
+@dataclass
+class _Row:
+    """One distinct version while it is gathered from its records' states."""
+
+    state: IndexedVersion  # the state in the newest snapshot holding it
+    state_at: int
+    snaps: set[str] = field(default_factory=set)
+    data: set[str] = field(default_factory=set)  # snapshots holding its data
+    data_state: IndexedVersion | None = None
+    data_at: int = -1
+
+
 def _secret_history(
     catalog: HistoryCatalog,
     sec: int,
@@ -315,22 +326,21 @@ def _secret_history(
     newest_rec = max(recs, key=lambda r: order[r.snapshots[-1]])
     newest_name = catalog.names[newest_rec.nid]
     # one row per (revision, created_at): its states across snapshots
-    rows: dict[tuple[int, str | None], dict[str, Any]] = {}
+    rows: dict[tuple[int, str | None], _Row] = {}
     for r in recs:
         last = order[r.snapshots[-1]]
         for vs in r.vstates:
             v = versions[vs]
-            row = rows.setdefault(
-                (v.revision, v.created_at),
-                {"snaps": set(), "data": set(), "state": None, "state_at": -1, "sizes": None},
-            )
-            row["snaps"].update(r.snapshots)
+            row = rows.get((v.revision, v.created_at))
+            if row is None:
+                row = rows[(v.revision, v.created_at)] = _Row(v, last)
+            row.snaps.update(r.snapshots)
             if v.has_data:
-                row["data"].update(r.snapshots)
-                if row["sizes"] is None or last > row["sizes"][0]:
-                    row["sizes"] = (last, v.size, v.crc32)
-            if last > row["state_at"]:
-                row["state"], row["state_at"] = v, last
+                row.data.update(r.snapshots)
+                if row.data_state is None or last > row.data_at:
+                    row.data_state, row.data_at = v, last
+            if last > row.state_at:
+                row.state, row.state_at = v, last
     in_newest = newest_source is not None and newest_source in held
     newest_states: dict[tuple[int, str | None], str] = {}
     if in_newest:
@@ -341,21 +351,17 @@ def _secret_history(
                     newest_states[(v.revision, v.created_at)] = v.status
     out = []
     for (revision, created), row in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        state: IndexedVersion = row["state"]
-        size, crc = (
-            (row["sizes"][1], row["sizes"][2]) if row["sizes"] else (state.size, state.crc32)
-        )
-        snaps = tuple(sorted(row["snaps"], key=order.__getitem__))
+        sized = row.data_state or row.state  # size and CRC: from the newest state with data
         out.append(
             VersionHistory(
                 revision=revision,
                 created_at=created,
-                status=state.status,
-                size=size,
-                crc32=crc,
-                has_data=bool(row["data"]),
-                snapshots=snaps,
-                data_snapshots=tuple(sorted(row["data"], key=order.__getitem__)),
+                status=row.state.status,
+                size=sized.size,
+                crc32=sized.crc32,
+                has_data=bool(row.data),
+                snapshots=tuple(sorted(row.snaps, key=order.__getitem__)),
+                data_snapshots=tuple(sorted(row.data, key=order.__getitem__)),
                 in_source=newest_states.get((revision, created)) in _LIVE,
             )
         )

@@ -41,6 +41,7 @@ from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_decrypt,
     crypto_aead_xchacha20poly1305_ietf_encrypt,
 )
+from nacl.exceptions import CryptoError
 
 from core.scaleway.models import format_time, join_path
 from core.store.model import SecretRecord, SnapshotHeader
@@ -200,7 +201,8 @@ class NameLookup:
 
     @cached_property
     def by_secret_id(self) -> dict[str, int]:
-        return {row[0]: sec for sec, row in self._secret_rows.items()}
+        """Lower-case secret id -> secret (``id:`` selectors are lower-cased)."""
+        return {row[0].lower(): sec for sec, row in self._secret_rows.items()}
 
     @cached_property
     def sorted_paths(self) -> list[tuple[str, int]]:
@@ -475,9 +477,12 @@ class HistoryIndex:
             for chunk, sealed in self._db.execute(
                 f"SELECT chunk, sealed FROM chunks WHERE chunk IN ({marks})", missing
             ):
-                known[int(chunk)] = _CHUNK_DECODER.decode(
-                    _open(self._key, self.store_id, int(chunk), bytes(sealed))
-                )
+                try:
+                    known[int(chunk)] = _CHUNK_DECODER.decode(
+                        _open(self._key, self.store_id, int(chunk), bytes(sealed))
+                    )
+                except (CryptoError, msgspec.DecodeError):
+                    raise sqlite3.DatabaseError("a sealed chunk fails to open") from None
         return [known[c] for c in ids]
 
     def _crc_map(self) -> dict[int, int | None]:
@@ -683,6 +688,20 @@ class HistoryIndex:
     async def catalog(self, headers: Sequence[SnapshotHeader]) -> HistoryCatalog:
         """Every secret and (decrypted) name, and the present snapshots of each source."""
         return await asyncio.to_thread(self._catalog, list(headers))
+
+    async def up_to_date(self, store: HistoryStore) -> HistoryCatalog:
+        """Refresh from the store, then the catalog; a damaged index is rebuilt once."""
+        headers = await store.list_snapshots()
+        try:
+            await self.refresh(store, headers)
+            return await self.catalog(headers)
+        except sqlite3.DatabaseError as err:
+            if self.path is None:
+                raise
+            log.warning("history index damaged (%s); rebuilding it", type(err).__name__)
+            await asyncio.to_thread(self._reset)
+            await self.refresh(store, headers)
+            return await self.catalog(headers)
 
     def _catalog(self, headers: list[SnapshotHeader]) -> HistoryCatalog:
         with self._lock:
