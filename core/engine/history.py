@@ -26,15 +26,14 @@ from core.engine.selectors import Selection
 from core.errors import KlosetError, Remedy, UsageError
 from core.scaleway.models import VersionStatus, join_path, parse_time
 from core.store.forget import RetentionDuration
-from core.store.history_index import (
+from core.store.history_catalog import (
     HistoryCatalog,
-    HistoryIndex,
     HistoryStore,
     IndexedName,
     IndexedRecord,
     IndexedVersion,
-    history_index,
 )
+from core.store.history_index import HistoryIndex, history_index
 from core.store.model import SecretRecord, SnapshotHeader
 
 MAX_VERSIONS_PER_SECRET = 20  # Scaleway's quota of versions per secret (deleted ones excepted)
