@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.emulator",
     "cli.commands.completion",
     "cli.jobs_cmd",
+    "cli.history_cmd",
 )
 
 Handler = Callable[[argparse.Namespace], int]
