@@ -29,8 +29,17 @@ def json_bytes(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "strict-transport-security": "max-age=63072000",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+}
+"""The gateway's security headers, on every real answer (recorded: the CLI's cassette)."""
+
+
 def _headers() -> dict[str, str]:
-    return {"x-request-id": str(uuid.uuid4()), "server": SERVER_HEADER}
+    return {"x-request-id": str(uuid.uuid4()), "server": SERVER_HEADER, **SECURITY_HEADERS}
 
 
 def json_response(status: int, payload: object) -> Response:
@@ -46,14 +55,17 @@ def bare_429() -> Response:
 
 @dataclass
 class Reply:
-    """A handler's answer: a status and a JSON payload (``204``: no body)."""
+    """A handler's answer: a status and a JSON payload (``204``: no body, yet
+    ``Content-Type: application/json`` as the real API sends it)."""
 
     status: int = 200
     payload: object = None
 
     def to_response(self) -> Response:
         if self.status == 204:
-            return Response(b"", status_code=204, headers=_headers())
+            return Response(
+                b"", status_code=204, media_type="application/json", headers=_headers()
+            )
         return json_response(self.status, self.payload)
 
 

@@ -271,7 +271,9 @@ def delete_secret(ctx: Ctx) -> Reply:
         raise PROTECTED_DELETE
     if found.scheduled_for_deletion:
         return Reply(204)
-    if not found.versions or found.ephemeral_policy is not None:
+    if found.ephemeral_policy is not None:
+        # Recorded: an ephemeral secret is gone at once (404 afterwards); any other secret,
+        # with or without versions, stays GET-able with deletion_requested_at set.
         ctx.state.remove_secret(found)
         return Reply(204)
     found.deletion_requested_at = ctx.now
