@@ -38,7 +38,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from core.engine.events import EventSink, Phase, PhaseName, safe_sink
 from core.engine.protocols import SecretsAPI
@@ -100,7 +100,7 @@ class PreflightReport:
     def ok(self) -> bool:
         return not self.missing
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "operation": self.operation,
             "region": self.region,
