@@ -543,11 +543,7 @@ def _parse_secret(
     secret.next_revision = len(secret.versions) + 1
     requested = _time(table, "deletion_requested_at", where)
     if _bool(table, "scheduled_for_deletion", where) or requested is not None:
-        if not secret.versions:
-            raise _fail(
-                f"{where}.scheduled_for_deletion",
-                "a secret without versions cannot be scheduled for deletion",
-            )
+        # Recorded: a secret without versions is scheduled like any other (not removed).
         secret.deletion_requested_at = requested or utcnow()
         secret.updated_at = secret.deletion_requested_at
     return secret

@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from core.emulator.errors import invalid
-from core.emulator.state import ApiKey, EmulatorState, is_uuid
+from core.emulator.state import ApiKey, EmulatorState, Sortable, is_uuid, sort_by
 from core.emulator.validation import normalize_folder_path, valid_name
 from core.scaleway.endpoints import Endpoint, Operation
 
@@ -29,8 +29,17 @@ def json_bytes(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "strict-transport-security": "max-age=63072000",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+}
+"""The gateway's security headers, on every real answer (recorded: the CLI's cassette)."""
+
+
 def _headers() -> dict[str, str]:
-    return {"x-request-id": str(uuid.uuid4()), "server": SERVER_HEADER}
+    return {"x-request-id": str(uuid.uuid4()), "server": SERVER_HEADER, **SECURITY_HEADERS}
 
 
 def json_response(status: int, payload: object) -> Response:
@@ -46,14 +55,15 @@ def bare_429() -> Response:
 
 @dataclass
 class Reply:
-    """A handler's answer: a status and a JSON payload (``204``: no body)."""
+    """A handler's answer: a status and a JSON payload (``204``: no body, yet
+    ``Content-Type: application/json`` as the real API sends it)."""
 
     status: int = 200
     payload: object = None
 
     def to_response(self) -> Response:
         if self.status == 204:
-            return Response(b"", status_code=204, headers=_headers())
+            return Response(b"", status_code=204, media_type="application/json", headers=_headers())
         return json_response(self.status, self.payload)
 
 
@@ -223,29 +233,4 @@ def paginate(ctx: Ctx, items: Sequence[T]) -> list[T]:
     return list(items[start : start + size])
 
 
-class Sortable(Protocol):
-    """What ``order_by`` sorts on: secrets, projects and browse entries alike."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-
-
-S = TypeVar("S", bound=Sortable)
-
-
-def sort_by(items: list[S], order: str) -> None:
-    """Sort ``items`` in place by an ``<field>_<asc|desc>`` order, ties broken by id."""
-    field_name, direction = order.rsplit("_", 1)
-    reverse = direction == "desc"
-    if field_name == "name":
-        items.sort(key=lambda s: (s.name, s.created_at, s.id), reverse=reverse)
-    elif field_name == "created_at":
-        items.sort(key=lambda s: (s.created_at, s.id), reverse=reverse)
-    else:
-        items.sort(key=lambda s: (s.updated_at, s.id), reverse=reverse)
+__all__ = ["Sortable", "sort_by"]  # the one sort lives with the sorted index (state.py)

@@ -101,11 +101,13 @@ def locked(secret_id: str) -> ApiError:
     )
 
 
-def quota_exceeded(current: int, quota: int) -> ApiError:
+def quota_exceeded(current: int, quota: int, resource: str = "secret_versions") -> ApiError:
+    """403 ``quotas_exceeded``: the Go SDK's ``QuotasExceededError`` (details of resource,
+    quota, current), keys in the gateway's alphabetical order."""
     return ApiError(
         403,
         {
-            "details": [{"current": current, "quota": quota, "resource": "secret_versions"}],
+            "details": [{"current": current, "quota": quota, "resource": resource}],
             "message": "quota(s) exceeded for this resource",
             "type": "quotas_exceeded",
         },

@@ -33,12 +33,13 @@ from core.emulator.errors import (
     ApiError,
     auth_denied,
     invalid,
+    not_found,
     permission_denied,
 )
 from core.emulator.state import ApiKey, EmulatorState, is_uuid
 from core.scaleway.endpoints import Body as BodyKind
 from core.scaleway.endpoints import Endpoint, Operation
-from core.scaleway.models import REGIONS
+from core.scaleway.models import REGIONS, VersionStatus
 from core.scaleway.permissions import ORGANIZATION_SCOPED, grants
 
 _log = logging.getLogger("core.emulator")
@@ -294,7 +295,28 @@ def parse(host: Host) -> Middleware:
     return run
 
 
-def authorize() -> Middleware:
+def _look_up_first(state: EmulatorState, call: Call) -> None:
+    """``lookup_before_permission``: the path's secret and revision must exist (else 404)."""
+    secret_id = call.params.get("secret_id")
+    if secret_id is None or not call.region:
+        return
+    found = state.secrets[call.region].get(secret_id.lower())
+    if found is None:
+        raise not_found("secret", secret_id)
+    raw = call.params.get("revision")
+    if raw is None:
+        return
+    if raw == "latest_enabled":
+        exists = any(v.status == VersionStatus.ENABLED for v in found.versions)
+    elif raw == "latest":
+        exists = bool(found.versions)
+    else:
+        exists = raw.isdigit() and found.version(int(raw)) is not None
+    if not exists:
+        raise not_found("secret_version", raw)
+
+
+def authorize(host: Host) -> Middleware:
     """The key's permission sets grant the operation (organization-level sets only in an
     organization-wide policy), else 403 naming the IAM action and resource."""
 
@@ -306,6 +328,9 @@ def authorize() -> Middleware:
         if permission in ORGANIZATION_SCOPED and not key.org_wide:
             allowed = False
         if not allowed:
+            if host.state.settings.lookup_before_permission:
+                with host.state.lock:
+                    _look_up_first(host.state, call)
             raise permission_denied(*call.endpoint.denial)
         return await call_next(call)
 
@@ -353,7 +378,7 @@ def operation_chain(host: Host) -> Next:
             guard(),
             authenticate(host),
             parse(host),
-            authorize(),
+            authorize(host),
         ],
         execute(host),
     )

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import msgspec
 
@@ -69,6 +70,11 @@ class Settings:
     max_versions_per_secret: int = 20
     deletion_grace_days: int = 7
     """Soft-deleted secrets and versions are purged after this many days."""
+    lookup_before_permission: bool = False
+    """Look the path's secret and revision up (404) before checking the permission (403):
+    the other order an API may use, to test clients that must not assume one."""
+    max_secrets: int = 0
+    """Organization quota of secrets (live or scheduled, every region); 0: no quota."""
 
     def __post_init__(self) -> None:
         if self.non_enabled_access_status not in (404, 412):
@@ -265,6 +271,11 @@ class EmulatorState:
         # (region, project, path, name) -> ids, live or scheduled: duplicate checks and
         # access by path stay O(1) however many secrets a benchmark creates.
         self._by_name: dict[tuple[str, str, str, str], set[str]] = {}
+        # Sorted lists per (region, projects, deletion state, order): rebuilt only after a
+        # change (``_epoch`` or ``generation`` moved), so a page is a slice, not a sort.
+        self._epoch = 0
+        self._listings: dict[tuple[str, frozenset[str], bool, str], list[SecretState]] = {}
+        self._listings_stamp: tuple[int, int] = (-1, -1)
         for secret in secrets:
             self.add_secret(secret)
         self.settings = settings or Settings()
@@ -282,9 +293,11 @@ class EmulatorState:
             raise ValueError(f"unknown region {secret.region!r}")
         self.secrets[secret.region][secret.id] = secret
         self._by_name.setdefault(_name_key(secret), set()).add(secret.id)
+        self._epoch += 1
 
     def remove_secret(self, secret: SecretState) -> None:
         self.secrets[secret.region].pop(secret.id, None)
+        self._epoch += 1
         ids = self._by_name.get(_name_key(secret))
         if ids is not None:
             ids.discard(secret.id)
@@ -305,6 +318,32 @@ class EmulatorState:
         ids = self._by_name.get((region, project_id, path, name), ())
         found = [self.secrets[region].get(i) for i in ids]
         return sorted((s for s in found if s is not None), key=lambda s: (s.created_at, s.id))
+
+    def listing(
+        self, region: str, projects: Iterable[str], scheduled: bool, order: str
+    ) -> list[SecretState]:
+        """The secrets of ``projects`` in ``region`` that are (or are not) scheduled for
+        deletion, sorted by ``order`` exactly as ``sort_by`` sorts (ties by id). Do not
+        mutate the list: it is shared until the next change."""
+        stamp = (self._epoch, self.generation)
+        if stamp != self._listings_stamp:
+            self._listings.clear()
+            self._listings_stamp = stamp
+        key = (region, frozenset(projects), scheduled, order)
+        found = self._listings.get(key)
+        if found is None:
+            found = [
+                s
+                for s in self.secrets[region].values()
+                if s.project_id in key[1] and s.scheduled_for_deletion == scheduled
+            ]
+            sort_by(found, order)
+            self._listings[key] = found
+        return found
+
+    def secret_count(self) -> int:
+        """Secrets of the organization (live or scheduled for deletion, every region)."""
+        return sum(len(r) for r in self.secrets.values())
 
     def touch(self) -> None:
         self.generation += 1
@@ -445,6 +484,35 @@ class StateDocument:
     projects: list[ProjectState] = field(default_factory=list)
     api_keys: list[ApiKey] = field(default_factory=list)
     secrets: list[SecretState] = field(default_factory=list)
+
+
+class Sortable(Protocol):
+    """What ``order_by`` sorts on: secrets, projects and browse entries alike."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+S = TypeVar("S", bound=Sortable)
+
+
+def sort_by(items: list[S], order: str) -> None:
+    """Sort ``items`` in place by an ``<field>_<asc|desc>`` order, ties broken by creation
+    then id (names) or by id: the one order of every list and browse page."""
+    field_name, direction = order.rsplit("_", 1)
+    reverse = direction == "desc"
+    if field_name == "name":
+        items.sort(key=lambda s: (s.name, s.created_at, s.id), reverse=reverse)
+    elif field_name == "created_at":
+        items.sort(key=lambda s: (s.created_at, s.id), reverse=reverse)
+    else:
+        items.sort(key=lambda s: (s.updated_at, s.id), reverse=reverse)
 
 
 def _json_default(value: object) -> object:

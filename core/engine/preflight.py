@@ -1,20 +1,34 @@
 """Preflight: do these credentials hold what a backup, a restore or a copy needs?
 
 Scaleway's IAM cannot be asked "what may this key do?", so the preflight probes cheap calls
-whose answer tells a missing permission set apart from everything else:
+that read no data and change nothing, and reads their answers for what they prove:
 
-- ``SecretManagerReadOnly``: list secrets with ``page_size=1``. 403 means missing.
-- ``SecretManagerSecretAccess``: access ``latest`` of a random secret id, which the API rejects
-  with 403 before it looks the secret up (404) when the set is missing. No data is read.
-- ``SecretManagerSecretCreate`` / ``SecretManagerSecretWrite`` / ``SecretManagerSecretRestore``:
-  create a version of, update, or restore a random (non-existent) secret id. The permission
-  check comes before the lookup, so 403 means missing and 404 means granted; nothing is ever
-  changed.
+- ``SecretManagerReadOnly``: list secrets with ``page_size=1``. A list looks nothing up, so
+  its 403 means missing. The secret it returns (if the project has one) is the real ground
+  the other probes stand on.
+- ``SecretManagerSecretAccess``: access a revision that cannot exist (``4294967295``) of that
+  secret (a random secret id in an empty project). ``SecretManagerSecretWrite``: disable that
+  revision (or update a random id). ``SecretManagerSecretCreate`` and
+  ``SecretManagerSecretRestore``: create a version of, or restore, a random secret id (never a
+  real one: a granted create would write).
 - ``ProjectReadOnly`` (organization-scoped, optional): list projects. Without it project names
   are left empty in snapshots (and backing up all projects cannot work).
 
-The probes run concurrently. A failing preflight raises :class:`PreflightError` naming the
-missing sets and the fix; the console shows the :class:`PreflightReport` in "test connection".
+What an answer proves (the 403 body is the SDK's ``PermissionsDeniedError``: ``details`` lists
+``{action, resource}``):
+
+- 2xx: present. 403 on the real secret, naming the probe's action (or nothing): missing (the
+  key can see the secret, so the denial is the action's).
+- 403 on a random id: missing only if the API answers unknown ids with 404 when the permission
+  is held (one calibration: the versions of a random id, which ``SecretManagerReadOnly``
+  grants); an API that answers 403 to unknown ids makes it ``unknown``.
+- 404 (or 400/409/412): present only if this preflight saw the API check permissions before it
+  looks a resource up (some probe answered 403 on something that does not exist); otherwise
+  ``unknown``: an API that looks up first answers 404 whatever the key holds.
+
+``unknown`` never blocks: the run finds out per secret. The probes run concurrently. A failing
+preflight raises :class:`PreflightError` naming the missing sets and the fix; the console shows
+the :class:`PreflightReport` in "test connection".
 """
 
 from __future__ import annotations
@@ -24,11 +38,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from core.engine.events import EventSink, Phase, PhaseName, safe_sink
 from core.engine.protocols import SecretsAPI
 from core.errors import KlosetError, Remedy
+from core.scaleway.endpoints import ENDPOINTS
 from core.scaleway.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -85,7 +100,7 @@ class PreflightReport:
     def ok(self) -> bool:
         return not self.missing
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "operation": self.operation,
             "region": self.region,
@@ -117,27 +132,66 @@ def _random_id() -> str:
     return str(uuid.uuid4())
 
 
-async def _probe(call: Callable[[], Awaitable[object]]) -> tuple[str, ScalewayError | None]:
-    """Run one probe; 403 permissions_denied → missing, any other API answer → present."""
+NO_SUCH_REVISION = 2**32 - 1
+"""A revision no secret reaches (the API's revisions are uint32, counted from 1)."""
+
+
+class Answer(StrEnum):
+    """What one probe's call answered, before it is read as a :class:`Check`."""
+
+    GRANTED = "granted"  # 2xx: proof
+    DENIED = "denied"  # 403 permissions_denied naming the probe's action (or none)
+    DENIED_OTHER = "denied_other"  # 403 naming another action: not about this set
+    NOT_FOUND = "not_found"  # 404, or 400/409/412: past the lookup, or before it?
+    UNAVAILABLE = "unavailable"  # 5xx, 429: nothing learned
+
+
+@dataclass(frozen=True)
+class _Probe:
+    call: Callable[[], Awaitable[object]]
+    real: bool  # on a resource that exists (the listed secret), not a random id
+
+
+def _names_action(err: PermissionDeniedError) -> bool:
+    """A 403's ``details`` (the SDK's ``PermissionsDeniedError.list``) name the action of
+    the operation that was refused, or nothing at all."""
+    details = err.body.get("details")
+    if not isinstance(details, list) or not details or err.operation is None:
+        return True
+    action = ENDPOINTS[err.operation].denial[0]
+    return any(isinstance(d, dict) and d.get("action") == action for d in details)
+
+
+async def _answer(call: Callable[[], Awaitable[object]]) -> Answer:
     try:
         await call()
     except PermissionDeniedError as err:
-        return Check.MISSING, err
+        return Answer.DENIED if _names_action(err) else Answer.DENIED_OTHER
     except (AuthenticationError, TransportError):
         raise
     except ScalewayError as err:
         status = err.status_code or 0
         if status >= 500 or status == 429:
-            return Check.UNKNOWN, err
-        # 404 (random id), 412 (disabled version), 400...: the permission check passed.
-        return Check.PRESENT, err
-    return Check.PRESENT, None
+            return Answer.UNAVAILABLE
+        return Answer.NOT_FOUND
+    return Answer.GRANTED
 
 
 async def _first(aiter: AsyncIterator[T]) -> T | None:
     async for item in aiter:
         return item
     return None
+
+
+def _conclude(answer: Answer, *, real: bool, unknown_ids_404: bool, permissions_first: bool) -> str:
+    """One probe's answer read with what the other probes showed about the API."""
+    if answer == Answer.GRANTED:
+        return Check.PRESENT
+    if answer == Answer.DENIED:
+        return Check.MISSING if real or unknown_ids_404 else Check.UNKNOWN
+    if answer == Answer.NOT_FOUND:
+        return Check.PRESENT if permissions_first else Check.UNKNOWN
+    return Check.UNKNOWN
 
 
 async def preflight(
@@ -157,38 +211,88 @@ async def preflight(
     required = required_sets(operation, include_disabled=include_disabled)
     results: dict[str, str] = {}
     notes: list[str] = []
+    read = str(PermissionSet.SECRET_READ_ONLY)
 
-    async def read_probe() -> None:
-        await _first(client.list_secrets(region, project_id=project_id, page_size=1))
+    # The read probe first: its secret is the ground the others probe.
+    known = None
+    try:
+        known = await _first(client.list_secrets(region, project_id=project_id, page_size=1))
+        results[read] = Check.PRESENT
+    except PermissionDeniedError:
+        results[read] = Check.MISSING
+    except (AuthenticationError, TransportError):
+        raise
+    except ScalewayError:
+        results[read] = Check.UNKNOWN
 
-    # Every other probe targets a random secret id, so no data is ever read or changed; all
-    # of them run at once.
-    probes: dict[str, Callable[[], Awaitable[object]]] = {
-        str(PermissionSet.SECRET_READ_ONLY): read_probe
-    }
+    real_id = known.id if known is not None else None
+    probes: dict[str, _Probe] = {}
     if str(PermissionSet.SECRET_ACCESS) in required:
-        rid = _random_id()
-        probes[str(PermissionSet.SECRET_ACCESS)] = lambda: client.access_version(
-            region, rid, "latest"
-        )
+        if real_id is not None:
+            sid = real_id
+            probes[str(PermissionSet.SECRET_ACCESS)] = _Probe(
+                lambda: client.access_version(region, sid, NO_SUCH_REVISION), real=True
+            )
+        else:
+            rid_a = _random_id()
+            probes[str(PermissionSet.SECRET_ACCESS)] = _Probe(
+                lambda: client.access_version(region, rid_a, "latest"), real=False
+            )
     if str(PermissionSet.SECRET_CREATE) in required:
         rid_c = _random_id()
-        probes[str(PermissionSet.SECRET_CREATE)] = lambda: client.create_version(
-            region, rid_c, b"preflight", known_latest_revision=0
+        probes[str(PermissionSet.SECRET_CREATE)] = _Probe(
+            lambda: client.create_version(region, rid_c, b"preflight", known_latest_revision=0),
+            real=False,
         )
     if str(PermissionSet.SECRET_WRITE) in required:
-        rid_w = _random_id()
-        probes[str(PermissionSet.SECRET_WRITE)] = lambda: client.update_secret(
-            region, rid_w, description="preflight"
-        )
+        if real_id is not None:
+            wid = real_id
+            probes[str(PermissionSet.SECRET_WRITE)] = _Probe(
+                lambda: client.disable_version(region, wid, NO_SUCH_REVISION), real=True
+            )
+        else:
+            rid_w = _random_id()
+            probes[str(PermissionSet.SECRET_WRITE)] = _Probe(
+                lambda: client.update_secret(region, rid_w, description="preflight"), real=False
+            )
     if str(PermissionSet.SECRET_RESTORE) in required:
         rid_r = _random_id()
-        probes[str(PermissionSet.SECRET_RESTORE)] = lambda: client.restore_secret(region, rid_r)
+        probes[str(PermissionSet.SECRET_RESTORE)] = _Probe(
+            lambda: client.restore_secret(region, rid_r), real=False
+        )
+
+    async def calibrate() -> Answer:
+        """How the API answers an unknown id when the permission is held (ReadOnly is)."""
+        return await _answer(lambda: _first(client.list_versions(region, _random_id())))
 
     names = list(probes)
-    outcomes = await asyncio.gather(*(_probe(probes[n]) for n in names))
-    for name, (state, _err) in zip(names, outcomes, strict=True):
-        results[name] = state
+    answers = await asyncio.gather(
+        *(_answer(probes[n].call) for n in names),
+        calibrate() if results[read] == Check.PRESENT and names else _unavailable(),
+    )
+    by_name = dict(zip(names, answers[:-1], strict=True))
+    unknown_ids_404 = answers[-1] == Answer.NOT_FOUND
+    # A 403 where a lookup would have answered 404 (a revision that cannot exist of a real
+    # secret; a random id, if the API answers unknown ids 404 when allowed): this API checks
+    # permissions before it looks a resource up, so its 404s mean granted.
+    permissions_first = any(
+        a == Answer.DENIED and (probes[n].real or unknown_ids_404) for n, a in by_name.items()
+    )
+    for name, answer in by_name.items():
+        results[name] = _conclude(
+            answer,
+            real=probes[name].real,
+            unknown_ids_404=unknown_ids_404,
+            permissions_first=permissions_first,
+        )
+    undecided = [n for n in names if results[n] == Check.UNKNOWN]
+    if undecided:
+        notes.append(
+            f"could not tell whether {', '.join(undecided)} "
+            f"{'is' if len(undecided) == 1 else 'are'} granted (the API looked the probe's "
+            "resource up before, or instead of, checking the permission): the run will find "
+            "out per secret"
+        )
 
     project_names = False
     if check_projects:
@@ -215,6 +319,10 @@ async def preflight(
         project_names=project_names,
         notes=tuple(notes),
     )
+
+
+async def _unavailable() -> Answer:
+    return Answer.UNAVAILABLE
 
 
 def missing_message(reports: Iterable[PreflightReport]) -> PreflightError | None:

@@ -94,9 +94,27 @@ async def test_secret_lifecycle(world: World) -> None:
         assert [s.id async for s in client.list_secrets(REGION, name=name)] == [created.id]
 
 
-async def test_secret_without_versions_is_deleted_at_once(world: World) -> None:
+async def test_secret_without_versions_is_scheduled_like_any_other(world: World) -> None:
+    """Recorded (Terraform cassettes, July 2026): deleting a secret that has no versions
+    leaves it GET-able, 200 with ``deletion_requested_at`` and ``updated_at`` set."""
     async with world.client() as client:
-        secret = await client.create_secret(REGION, name=unique())
+        name = unique()
+        secret = await client.create_secret(REGION, name=name)
+        await client.delete_secret(REGION, secret.id)
+        gone = await client.get_secret(REGION, secret.id)
+        assert gone.deletion_requested_at is not None
+        assert gone.updated_at == gone.deletion_requested_at
+        assert gone.version_count == 0
+        assert not [s async for s in client.list_secrets(REGION, name=name)]
+        scheduled = client.list_secrets(REGION, name=name, scheduled_for_deletion=True)
+        assert [s.id async for s in scheduled] == [secret.id]
+
+
+async def test_ephemeral_secret_is_deleted_at_once(world: World) -> None:
+    """Recorded (terraform/secret-ephemeral-policy): 404 right after the delete."""
+    async with world.client() as client:
+        policy = EphemeralPolicy(time_to_live="3600s", expires_once_accessed=False, action="delete")
+        secret = await client.create_secret(REGION, name=unique(), ephemeral_policy=policy)
         await client.delete_secret(REGION, secret.id)
         with pytest.raises(NotFoundError) as missing:
             await client.get_secret(REGION, secret.id)

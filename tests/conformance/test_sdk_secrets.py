@@ -263,8 +263,22 @@ def test_soft_delete_and_restore(secret_api: Any) -> None:
     assert secret_api.access_secret_version(secret_id=s.id, revision="1").data == b64(b"v1")
 
 
-def test_delete_without_versions_is_immediate(secret_api: Any) -> None:
+def test_delete_without_versions_schedules(secret_api: Any) -> None:
+    """Recorded (Terraform, July 2026): no versions, no ephemeral policy: still GET-able."""
     s = secret_api.create_secret(name=unique(), protected=False)
+    secret_api.delete_secret(secret_id=s.id)
+    deleted = secret_api.get_secret(secret_id=s.id)
+    assert deleted.deletion_requested_at is not None
+    assert deleted.updated_at == deleted.deletion_requested_at
+    assert deleted.version_count == 0
+    assert secret_api.restore_secret(secret_id=s.id).deletion_requested_at is None
+
+
+def test_delete_ephemeral_is_immediate(secret_api: Any) -> None:
+    policy = EphemeralPolicy(
+        action=EphemeralPolicyAction.DELETE, time_to_live="3600s", expires_once_accessed=False
+    )
+    s = secret_api.create_secret(name=unique(), protected=False, ephemeral_policy=policy)
     secret_api.delete_secret(secret_id=s.id)
     with pytest.raises(ScalewayException) as gone:
         secret_api.get_secret(secret_id=s.id)

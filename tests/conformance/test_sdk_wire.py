@@ -125,7 +125,7 @@ def test_delete_is_204_empty(http: httpx.Client, conformance_config: Any) -> Non
     http.post(f"{SM}/secrets/{secret['id']}/versions", json={"data": "eA=="})
     r = http.request("DELETE", f"{SM}/secrets/{secret['id']}/versions/1", content=b"{}")
     assert r.status_code == 204 and r.content == b""
-    assert "content-type" not in r.headers
+    assert r.headers["content-type"] == "application/json"  # recorded: the real API sends it
     r = http.delete(f"{SM}/secrets/{secret['id']}")
     assert r.status_code == 204 and r.content == b""
 
@@ -280,3 +280,19 @@ def test_sdk_sees_503_from_error_injection(conformance_config: Any) -> None:
         assert exc.value.status_code == 503
         assert exc.value.response.json()["type"] == "service_unavailable"
     assert app.stats.injected_errors == 1
+
+
+def test_security_headers_on_every_answer(http: httpx.Client, conformance_config: Any) -> None:
+    """Recorded (the CLI's cassette): the gateway's four security headers, errors included."""
+    secret = _new_secret(http, conformance_config.project_id)
+    answers = [
+        http.get(f"{SM}/secrets/{secret['id']}"),
+        http.get(f"{SM}/secrets/{uuid.uuid4()}"),
+        http.delete(f"{SM}/secrets/{secret['id']}"),
+        http.get("/no/such/route"),
+    ]
+    for r in answers:
+        assert r.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert r.headers["strict-transport-security"] == "max-age=63072000"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"

@@ -65,6 +65,70 @@ async def test_ttl_expiry_and_purge_follow_the_clock() -> None:
         assert (await client.get(f"{SM}/secrets/{plain['id']}")).status_code == 404
 
 
+async def test_a_deleted_secret_without_versions_is_scheduled_then_purged() -> None:
+    """Recorded: GET-able after the delete (200, deletion_requested_at = updated_at = the
+    deletion time); like every scheduled secret: out of lists and browse, its name free,
+    restorable, and purged after the grace period."""
+    clock = Clock()
+    state = demo_state()
+    state.settings.deletion_grace_days = 7
+    app = EmulatorApp(state, clock=clock)
+    async with asgi_client(app) as client:
+        empty = await _create(client, "empty", path="/nover")
+        clock.now += timedelta(seconds=5)
+        assert (await client.delete(f"{SM}/secrets/{empty['id']}")).status_code == 204
+        got = ok(await client.get(f"{SM}/secrets/{empty['id']}"))
+        assert got["deletion_requested_at"] == got["updated_at"] == "2026-12-01T12:00:05.500000Z"
+        assert got["version_count"] == 0 and got["created_at"] == empty["created_at"]
+        listed = ok(await client.get(f"{SM}/secrets", params={**PROD, "name": "empty"}))
+        assert listed["total_count"] == 0
+        scheduled = ok(
+            await client.get(
+                f"{SM}/secrets",
+                params={**PROD, "name": "empty", "scheduled_for_deletion": "true"},
+            )
+        )
+        assert [s["id"] for s in scheduled["secrets"]] == [empty["id"]]
+        browse = ok(await client.get(f"{SM}/secrets/browse", params={**PROD, "prefix": "/nover"}))
+        assert browse["items"] == []
+        # A second delete is a no-op; the grace period counts from the first.
+        clock.now += timedelta(days=3)
+        assert (await client.delete(f"{SM}/secrets/{empty['id']}")).status_code == 204
+        clock.now += timedelta(days=4)
+        assert (await client.get(f"{SM}/secrets/{empty['id']}")).status_code == 404
+
+
+async def test_an_ephemeral_secret_is_removed_at_once(client: httpx.AsyncClient) -> None:
+    eph = await _create(
+        client, "eph-gone", ephemeral_policy={"time_to_live": "60s", "action": "delete"}
+    )
+    assert (await client.delete(f"{SM}/secrets/{eph['id']}")).status_code == 204
+    r = await client.get(f"{SM}/secrets/{eph['id']}")
+    assert r.status_code == 404 and r.json()["resource_id"] == eph["id"]
+
+
+async def test_a_seeded_secret_without_versions_may_be_scheduled() -> None:
+    from core.emulator import parse_config
+
+    org = "11111111-1111-4111-8111-111111111111"
+    state = parse_config(
+        {
+            "organization_id": org,
+            "projects": [{"id": org, "name": "default"}],
+            "api_keys": [
+                {
+                    "access_key": "SCW" + "B" * 17,
+                    "secret_key": "33333333-3333-4333-8333-333333333333",
+                    "permission_sets": ["SecretManagerFullAccess"],
+                }
+            ],
+            "secrets": [{"project_id": org, "name": "bare", "scheduled_for_deletion": True}],
+        }
+    )
+    (bare,) = state.iter_secrets()
+    assert bare.scheduled_for_deletion and not bare.versions
+
+
 async def test_timestamps_use_the_clock_and_microseconds() -> None:
     clock = Clock()
     app = EmulatorApp(demo_state(), clock=clock)
@@ -320,3 +384,41 @@ async def test_locked_secrets_refuse_changes_but_stay_readable() -> None:
                 "resource_id": secret.id,
                 "type": "locked",
             }
+
+
+async def test_max_secrets_from_the_config_answers_quotas_exceeded() -> None:
+    import tomllib
+
+    from core.emulator import parse_config
+
+    org = "11111111-1111-4111-8111-111111111111"
+    key = "33333333-3333-4333-8333-333333333333"
+    config = tomllib.loads(
+        f"""
+organization_id = "{org}"
+[settings]
+max_secrets = 2
+lookup_before_permission = true
+[[projects]]
+id = "{org}"
+name = "default"
+[[api_keys]]
+access_key = "SCWBBBBBBBBBBBBBBBBB"
+secret_key = "{key}"
+permission_sets = ["SecretManagerFullAccess"]
+[[secrets]]
+project_id = "{org}"
+name = "seeded"
+"""
+    )
+    state = parse_config(config)
+    assert state.settings.lookup_before_permission is True
+    async with asgi_client(EmulatorApp(state), key) as client:
+        ok(await client.post(f"{SM}/secrets", json={"project_id": org, "name": "second"}))
+        r = await client.post(f"{SM}/secrets", json={"project_id": org, "name": "third"})
+        assert r.status_code == 403
+        assert r.json() == {
+            "details": [{"current": 2, "quota": 2, "resource": "secrets"}],
+            "message": "quota(s) exceeded for this resource",
+            "type": "quotas_exceeded",
+        }

@@ -17,7 +17,7 @@ from core.emulator.context import (
     paginate,
     sort_by,
 )
-from core.emulator.errors import PROTECTED_DELETE, invalid
+from core.emulator.errors import PROTECTED_DELETE, invalid, quota_exceeded
 from core.emulator.handlers.common import (
     ACTIONS,
     SECRET_TYPES,
@@ -80,6 +80,11 @@ def create_secret(ctx: Ctx) -> Reply:
     else:
         key_id = None
     refuse_duplicate(ctx, project_id, path, name)
+    quota = ctx.state.settings.max_secrets
+    if quota:
+        held = ctx.state.secret_count()
+        if held >= quota:
+            raise quota_exceeded(held, quota, "secrets")
     created = SecretState(
         id=ctx.new_id(),
         project_id=project_id,
@@ -114,18 +119,18 @@ def list_secrets(ctx: Ctx) -> Reply:
     ephemeral = q.get_bool("ephemeral")
     secret_type = q.get_enum("type", SECRET_TYPES)
     scheduled = q.get_bool("scheduled_for_deletion") or False
-    matches = [
-        s
-        for s in ctx.state.secrets[ctx.region].values()
-        if s.project_id in projects
-        and s.scheduled_for_deletion == scheduled
-        and all(t in s.tags for t in tags)
-        and (name is None or s.name == name)
-        and (path is None or s.path == path)
-        and (not ephemeral or s.ephemeral_policy is not None)
-        and (secret_type is None or s.type == secret_type)
-    ]
-    sort_by(matches, order)
+    # The sorted index of (region, projects, deletion state); the other filters keep its order.
+    matches = ctx.state.listing(ctx.region, projects, scheduled, order)
+    if tags or name is not None or path is not None or ephemeral or secret_type is not None:
+        matches = [
+            s
+            for s in matches
+            if all(t in s.tags for t in tags)
+            and (name is None or s.name == name)
+            and (path is None or s.path == path)
+            and (not ephemeral or s.ephemeral_policy is not None)
+            and (secret_type is None or s.type == secret_type)
+        ]
     page = paginate(ctx, matches)
     return Reply(
         200,
@@ -271,7 +276,9 @@ def delete_secret(ctx: Ctx) -> Reply:
         raise PROTECTED_DELETE
     if found.scheduled_for_deletion:
         return Reply(204)
-    if not found.versions or found.ephemeral_policy is not None:
+    if found.ephemeral_policy is not None:
+        # Recorded: an ephemeral secret is gone at once (404 afterwards); any other secret,
+        # with or without versions, stays GET-able with deletion_requested_at set.
         ctx.state.remove_secret(found)
         return Reply(204)
     found.deletion_requested_at = ctx.now
