@@ -316,6 +316,7 @@ def parse_config(data: Table) -> EmulatorState:
 
     secrets: list[SecretState] = []
     taken: set[tuple[str, str, str, str]] = set()
+    ids: set[str] = set()
     for i, table in enumerate(_list_of(data, "secrets", "")):
         secret = _parse_secret(table, f"secrets[{i}]", projects, settings, material)
         ident = (secret.region, secret.project_id, secret.path, secret.name)
@@ -326,8 +327,9 @@ def parse_config(data: Table) -> EmulatorState:
                     "another secret has the same project, region, path and name",
                 )
             taken.add(ident)
-        if any(s.id == secret.id for s in secrets):
+        if secret.id in ids:
             raise _fail(f"secrets[{i}].id", "duplicates another secret's id")
+        ids.add(secret.id)
         secrets.append(secret)
 
     return EmulatorState(
