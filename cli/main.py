@@ -33,7 +33,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.copy",
     "cli.commands.emulator",
     "cli.commands.completion",
-    "cli.jobs_cmd",
+    "cli.commands.policy",
+    "cli.commands.run",
+    "cli.commands.jobs",
+    "cli.commands.coverage",
+    "cli.commands.schedule",
+    "cli.commands.drill",
     "cli.history_cmd",
 )
 

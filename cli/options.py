@@ -6,7 +6,11 @@
 - :func:`snapshot_filter_options`: ``--project ID`` / ``--region R`` of the store commands.
 - :func:`snapshot_argument`: ``SNAPSHOT``; :func:`secret_selector_option`: ``--secret SELECTOR``.
 - :func:`destination_options`: ``--to-project``, ``--to-region``, ``--versions``,
-  ``--on-conflict``, ``--dry-run``, ``--verify`` of ``restore`` and ``copy``.
+  ``--on-conflict``, ``--dry-run``, ``--verify``, ``--allow-residency-override`` of
+  ``restore`` and ``copy``.
+- :func:`control_plane_options` of the control plane's commands: :func:`policies_option`
+  (``--policies FILE``), ``--profile``, ``--passphrase-command``, ``--json``;
+  :func:`passphrase_command_option`: ``--passphrase-command`` alone.
 - :func:`concurrency_option`, :func:`wait_option`, :func:`kdf_option`; the argument types :func:`uuid_arg`, :func:`region_arg`,
   :func:`positive_int`.
 
@@ -89,16 +93,7 @@ def store_options(parser: argparse.ArgumentParser, *, suppress_defaults: bool = 
                 "XDG data dir)"
             ),
         )
-    if not has_option(parser, "--passphrase-command"):
-        group.add_argument(
-            "--passphrase-command",
-            metavar="CMD",
-            default=default,
-            help=(
-                "shell command that prints the store passphrase on stdout "
-                f"(used when neither the profile's keyring entry nor ${env.PASSPHRASE} is set)"
-            ),
-        )
+    passphrase_command_option(parser, group=group, default=default)
     if not has_option(parser, "--profile"):
         group.add_argument(
             "--profile",
@@ -106,6 +101,41 @@ def store_options(parser: argparse.ArgumentParser, *, suppress_defaults: bool = 
             default=default,
             help=f"profile whose keyring entry holds the store passphrase (default: ${env.PROFILE})",
         )
+
+
+def passphrase_command_option(
+    parser: argparse.ArgumentParser,
+    *,
+    group: argparse._ArgumentGroup | None = None,
+    default: object = None,
+) -> None:
+    """Add ``--passphrase-command CMD`` (in ``group`` if given) unless already there."""
+    if has_option(parser, "--passphrase-command"):
+        return
+    (group or parser).add_argument(
+        "--passphrase-command",
+        metavar="CMD",
+        default=default,
+        help=(
+            "shell command that prints the store passphrase on stdout "
+            f"(used when neither the profile's keyring entry nor ${env.PASSPHRASE} is set)"
+        ),
+    )
+
+
+def policies_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--policies FILE`` (dest ``policies``, default None: the default policy file)."""
+    if has_option(parser, "--policies"):
+        return
+    parser.add_argument(
+        "--policies",
+        metavar="FILE",
+        default=None,
+        help=(
+            f"the policy file (default: ${env.POLICIES}, else "
+            "$XDG_CONFIG_HOME/secret-kloset/policies.toml)"
+        ),
+    )
 
 
 def profile_option(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +164,17 @@ def json_option(parser: argparse.ArgumentParser, help: str | None = JSON_HELP) -
         parser.add_argument("--json", action="store_true")
     else:
         parser.add_argument("--json", action="store_true", help=help)
+
+
+def control_plane_options(parser: argparse.ArgumentParser, *, store_access: bool = True) -> None:
+    """The options of the control plane's commands: ``--policies FILE``, then (when the
+    command opens the policies' stores) ``--profile`` and ``--passphrase-command``, then
+    ``--json``."""
+    policies_option(parser)
+    if store_access:
+        profile_option(parser)
+        passphrase_command_option(parser)
+    json_option(parser)
 
 
 # --------------------------------------------------------------------------- selection
@@ -191,8 +232,9 @@ def kdf_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def concurrency_option(parser: argparse.ArgumentParser, *, help: str) -> None:
-    parser.add_argument("--concurrency", type=positive_int, default=32, metavar="N", help=help)
+def concurrency_option(parser: argparse.ArgumentParser, *, help: str, default: int = 32) -> None:
+    """``--concurrency N`` (N >= 1)."""
+    parser.add_argument("--concurrency", type=positive_int, default=default, metavar="N", help=help)
 
 
 def destination_options(
@@ -239,4 +281,10 @@ def destination_options(
         "--verify",
         action="store_true",
         help=f"read every {done} version back and compare its CRC32",
+    )
+    parser.add_argument(
+        "--allow-residency-override",
+        action="store_true",
+        help=f"{verb} even into a region outside the source's residency country (the policy "
+        "file's sources[].residency); the override is reported as a warning",
     )

@@ -1,5 +1,7 @@
 """``secret-kloset copy``: copy secrets from one project/region to another, through a
-snapshot tagged 'copy', with restore's plan, selection and conflict policy."""
+snapshot tagged 'copy', with restore's plan, selection and conflict policy. A destination
+region outside the source's residency (the policy file) is refused before anything is read,
+unless ``--allow-residency-override`` (``cli.residency``)."""
 
 from __future__ import annotations
 
@@ -69,10 +71,12 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import print_error, print_json
     from cli.progress import ProgressRenderer
     from cli.reports import finish_restore, print_backup, print_restore, run_restoring
+    from cli.residency import check_destination
     from cli.store_common import open_store
     from core.engine.copy import CopyResult, run_copy
     from core.engine.selectors import Selection
     from core.errors import ExitCode, UsageError
+    from core.store.model import SourceInfo
 
     selection = Selection.parse(args.secrets)
 
@@ -86,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 "copy needs a destination", hint="pass --to-project ID and/or --to-region R"
             )
+        check_destination(args, [SourceInfo(project_id=project, region=region)], args.to_region)
         store = await open_store(args)
         async with creds.client(max_concurrency=args.concurrency) as client:
             with ProgressRenderer() as renderer:

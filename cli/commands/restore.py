@@ -1,6 +1,8 @@
 """``secret-kloset restore``: restore secrets from a snapshot (all, some, or one version).
 
 A plan is made first (``--dry-run`` shows it); running the same restore twice changes nothing.
+A destination region outside a source's residency (the policy file) is refused before planning,
+unless ``--allow-residency-override`` (``cli.residency``).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.credentials import credentials_async
     from cli.progress import ProgressRenderer
     from cli.reports import emit_restore, finish_restore, run_restoring
+    from cli.residency import check_destination
     from cli.store_common import open_store
     from core.engine.restore import (
         RestoreResult,
@@ -96,6 +99,17 @@ def run(args: argparse.Namespace) -> int:
         store = await open_store(args)
         header = await store.resolve_snapshot(
             args.snapshot, project=args.project, region=args.region
+        )
+        check_destination(
+            args,
+            [
+                s
+                for s in header.sources
+                if (not args.project or s.project_id == args.project)
+                and (not args.region or s.region == args.region)
+            ],
+            args.to_region,
+            tags=header.tags,
         )
         records = await store.read_tree(header.id)
         if args.project:

@@ -19,12 +19,12 @@ SCRATCH = "4f0d7a5c-9e6b-4c2d-8a1f-5b6c7d8e9f0a"
 
 @pytest.fixture(autouse=True)
 def short_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.engine.backup
+    import core.engine.backup.pipeline
     import core.engine.jobs.notify
-    import core.engine.restore
+    import core.engine.restore.apply
 
-    monkeypatch.setattr(core.engine.backup, "RETRY_PAUSE", 0.05)
-    monkeypatch.setattr(core.engine.restore, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.backup.pipeline, "RETRY_PAUSE", 0.05)
+    monkeypatch.setattr(core.engine.restore.apply, "RETRY_PAUSE", 0.05)
     monkeypatch.setattr(core.engine.jobs.notify, "WEBHOOK_BACKOFF", 0.01)
 
 

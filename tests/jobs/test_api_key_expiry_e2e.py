@@ -1,7 +1,6 @@
 """API key expiry end to end: the emulator's IAM endpoint serves ``expires_at`` from its
 config, the client reads it (``ScalewayClient.get_api_key``), and ``run`` warns in its output,
-its job record and the metric. Runs once both the client's get_api_key and the emulator's
-endpoint are there (branches house-scaleway and house-emulator)."""
+its job record and the metric."""
 
 from __future__ import annotations
 
@@ -11,15 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.scaleway.client import ScalewayClient
 from tests.e2e.conftest import Cli, cli_env, running_emulator
 from tests.engine.helpers import FULL_ACCESS, READONLY_ACCESS, READONLY_SECRET, emulator_config
 from tests.jobs.conftest import policy_text, write_policies
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(ScalewayClient, "get_api_key"),
-    reason="the client's IAM get_api_key is not merged yet (house-scaleway)",
-)
 
 
 def test_expiring_key_warns_in_output_record_and_metric(
