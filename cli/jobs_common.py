@@ -24,8 +24,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cli import env
-from cli.hints import hint_for
-from cli.output import line, print_json, say
+from cli.hints import error_details, hint_for, message_for
+from cli.output import error_document, line, print_json, say
 from cli.store_common import open_store, run_async
 from core.engine.jobs.clock import Clock, clock_from_env
 from core.engine.jobs.history import History
@@ -98,17 +98,28 @@ def histories(
 # --------------------------------------------------------------------------- errors
 
 
-def error_object(err: KlosetError) -> Doc:
-    """The ``error`` object of a control-plane command's JSON document."""
-    doc: Doc = {"message": err.message, "hint": hint_for(err)}
+def error_object(err: KlosetError, exit_code: int | None = None) -> Doc:
+    """The error keys of a control-plane command's JSON document: the one error document every
+    command prints (``error``, ``hint``, ``exit_code``, ``remedy``, ``details``), plus
+    ``file``, ``line`` and ``key`` for a bad policy file."""
+    doc: Doc = error_document(
+        message_for(err),
+        hint=hint_for(err),
+        exit_code=int(err.exit_code) if exit_code is None else exit_code,
+        remedy=str(err.remedy) if err.remedy is not None else None,
+        details=error_details(err),
+    )
     if isinstance(err, PolicyFileError):
         doc.update({"file": str(err.path), "line": err.line, "key": err.key})
     return doc
 
 
-def print_error_document(empty: Mapping[str, object], err: KlosetError) -> None:
-    """The command's ``empty`` document with the ``error`` object: the one document printed."""
-    print_json({**empty, "error": error_object(err)})
+def print_error_document(
+    empty: Mapping[str, object], err: KlosetError, exit_code: int | None = None
+) -> None:
+    """The command's ``empty`` document with the error keys: the one document printed
+    (``exit_code``: the process's, when the command maps the error to its own code)."""
+    print_json({**empty, **error_object(err, exit_code)})
 
 
 @contextlib.contextmanager

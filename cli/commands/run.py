@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except KlosetError as err:
         # An error before any job: say so once, exit 1 (the contract of 'run').
         if args.json:
-            jc.print_error_document(failed(err), err)
+            jc.print_error_document(failed(err), err, int(ExitCode.ERROR))
         print_error(err.message, hint_for(err))
         return int(ExitCode.ERROR)
     if args.json:

@@ -174,8 +174,9 @@ def test_cli_exits_2_before_anything_runs(cli, tmp_path: Path) -> None:  # type:
     assert result.code == 2
     doc = result.json()  # exactly one document, even on failure
     assert doc["jobs"] == []
-    assert doc["error"]["file"] == path and doc["error"]["key"] == "policies[0].every"
-    assert isinstance(doc["error"]["line"], int)
+    assert doc["file"] == path and doc["key"] == "policies[0].every"
+    assert isinstance(doc["line"], int)
+    assert doc["exit_code"] == 2 and "policies[0].every" in doc["error"] and doc["hint"]
     assert not (Path(cli.store) / "config").exists()  # nothing ran: not even a store
 
 

@@ -123,7 +123,8 @@ def test_exit_codes(cli: Cli, tmp_path: Path) -> None:
     # 1: an error before any job (the store does not exist), one JSON document
     before = cli("run", "--due", "--policies", pol, "--json")
     assert before.code == 1
-    assert before.json()["jobs"] == [] and before.json()["error"]["message"]
+    assert before.json()["jobs"] == [] and before.json()["error"]
+    assert before.json()["exit_code"] == 1
     assert cli("run", "--due", "--policies", pol).code == 1
     # 3: a job partial (its sync target cannot be opened)
     assert cli("init").code == 0
