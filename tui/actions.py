@@ -42,6 +42,7 @@ class Where(StrEnum):
     CARE = "care"
     PROFILE = "profile"
     STORE_SETUP = "store-setup"
+    RESTORE = "restore"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _a("clear_filter", "escape", "clear_filter", "Clear filter", Where.BROWSER, Where.SNAPSHOTS,
        show=False),
     _a("back", "escape", "back", "Back", Where.SNAPSHOT, Where.DIFF, Where.CARE),
-    _a("restore_snapshot", "R", "restore", "Restore from it", Where.SNAPSHOT),
+    _a("restore_snapshot", "R", "restore", "Restore", Where.SNAPSHOT),
+    _a("open_destination", "o", "open_destination", "Open destination", Where.RESTORE),
     _a("run_back", "escape", "back", "Back / cancel", Where.RUN),
     _a("setup_back", "escape", "cancel", "Back", Where.PROFILE, Where.STORE_SETUP),
     _a("test_connection", "ctrl+t", "test", "Test connection", Where.PROFILE),
@@ -252,6 +254,8 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_B, "mark a secret (backup, restore and copy take the marked ones)",
             keys=("space",)),
     HelpRow(_B, "mark or unmark every listed secret (live project)", ("mark_all",)),
+    HelpRow(_B, "in a snapshot: restore the marked secrets; on a version row, just that "
+            "revision (the wizard opens at the destination)", ("restore_snapshot",)),
     HelpRow(_S, "browse the snapshot's tree", keys=("enter",)),
     HelpRow(_S, "mark; with two marked, d shows their diff", keys=("space",)),
     HelpRow(_S, "diff the two marked snapshots", ("diff",)),
@@ -259,6 +263,11 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_W, "next / previous field", keys=("tab / shift+tab",)),
     HelpRow(_W, "next step", keys=("enter",)),
     HelpRow(_W, "back; during a run, cancel (asks first)", ("run_back",)),
+    HelpRow(_W, "destination: project list and region list side by side; the highlighted "
+            "rows are the choice", keys=("tab",)),
+    HelpRow(_W, "confirm dialogs: yes (the default button is No)", keys=("y",)),
+    HelpRow(_W, "after a restore: open the destination project in its region",
+            ("open_destination",)),
 )  # fmt: skip
 
 HelpSections = list[tuple[str, list[tuple[str, str]]]]

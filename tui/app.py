@@ -31,9 +31,10 @@ from tui.messages import ActivityEntry, ShowError
 from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
 from tui.screens.copy import CopyScreen
-from tui.screens.dialogs import ErrorDialog, HelpScreen, PromptDialog
+from tui.screens.dialogs import ConfirmDialog, ErrorDialog, HelpScreen, PromptDialog
 from tui.screens.main import MainScreen
 from tui.screens.restore import RestoreScreen
+from tui.screens.run import RunScreen
 from tui.screens.setup import ProfileScreen, StoreSetupScreen, store_exists
 from tui.session import Session
 
@@ -244,6 +245,35 @@ class SecretKlosetApp(App[None]):
             self.action_new_store()
             return
         self.push_screen(StoreCareScreen(self.session, tab))
+
+    async def action_quit(self) -> None:
+        """``q`` asks first during a run (as Esc does) and, in the demo, before the
+        throw-away store is discarded."""
+        running = next(
+            (s for s in reversed(self.screen_stack) if isinstance(s, RunScreen) and s.running),
+            None,
+        )
+        if running is not None:
+            running.ask_cancel(self.exit, quitting=True)
+            return
+        if self.context.demo and not isinstance(self.screen, ConfirmDialog):
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.exit()
+
+            self.push_screen(
+                ConfirmDialog(
+                    "Quit the demo?",
+                    "The demo's emulator and its throw-away store (and every snapshot made "
+                    "in it) are discarded.",
+                    yes="Quit",
+                    no="Stay",
+                ),
+                answered,
+            )
+            return
+        self.exit()
 
     def action_new_store(self) -> None:
         self.push_screen(StoreSetupScreen(self.session, self.context.store_location))

@@ -11,6 +11,7 @@ from textual.worker import Worker, WorkerState
 
 from core.engine.backup import BackupOptions, BackupResult, run_backup
 from core.engine.selectors import Selection
+from tui.errors import failure_text
 from tui.format import human_bytes
 from tui.glyphs import ICON, OK, WARN
 from tui.screens.run import RunScreen
@@ -127,8 +128,8 @@ class BackupScreen(RunScreen[BackupResult]):
             self.running = False
             r = self.result
             assert r is not None
-            panel.finish()
             ok = r.status == "complete"
+            panel.finish("complete" if ok else "partial")
             title = (
                 f"{OK} Backup complete: snapshot {r.snapshot_id}"
                 if ok
@@ -152,14 +153,16 @@ class BackupScreen(RunScreen[BackupResult]):
             )
         elif event.state == WorkerState.CANCELLED:
             self.running = False
+            panel.finish("cancelled: nothing committed")
             self._show_summary(
                 Text("Backup cancelled: nothing was committed.", style="bold yellow")
             )
             session.run_finished("backup", target, "cancelled", "nothing committed")
         elif event.state == WorkerState.ERROR:
             self.running = False
+            panel.finish("failed: nothing committed")
             self._show_summary(Text("Backup failed: nothing was committed.", style="bold red"))
-            session.run_finished("backup", target, "failed", type(event.worker.error).__name__)
+            session.run_finished("backup", target, "failed", failure_text(event.worker.error))
 
     def _show_summary(self, text: Text) -> None:
         summary = self.query_one("#summary", Static)

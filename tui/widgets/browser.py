@@ -472,6 +472,19 @@ class SecretsBrowser(ReportsFailures, Widget):
         key = event.row_key.value
         self.version_cursor = int(key) if key is not None else None
 
+    def versions_of(self, entry: SecretEntry) -> list[VersionEntry]:
+        """The versions known for ``entry`` (empty while they load)."""
+        return self._versions.get(entry.id) or []
+
+    def highlighted_version(self) -> VersionEntry | None:
+        """The version row under the cursor when the versions table has the focus."""
+        entry = self.current
+        table = self.query_one("#versions", DataTable)
+        if entry is None or not table.has_focus or not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((v for v in self.versions_of(entry) if str(v.revision) == key), None)
+
     def chosen_revision(self) -> int | None:
         """The revision highlighted in the versions table, else the newest one with data."""
         entry = self.current

@@ -187,11 +187,14 @@ class RunPanel(Vertical):
             self._render_counters()
             self._flush_log()
 
-    def finish(self, collapse: bool = False) -> None:
-        """The run is over; ``collapse`` hides the log (a report table replaces it)."""
+    def finish(self, outcome: str = "finished", collapse: bool = False) -> None:
+        """The run is over: the status line ends in ``outcome`` (never in the phase it was
+        in, "applying 21 action(s)", after a failure or a cancel); ``collapse`` hides the log
+        (a report table replaces it)."""
         pending, self._pending = self._pending, []
         for event in pending:
             self.apply(event)
+        self.totals.phase, self.totals.detail = outcome, ""
         self._flush_log()
         if collapse:
             self.query_one("#run-log").display = False
