@@ -83,13 +83,12 @@ APP, MAIN = Where.APP, True
 
 # The order is the footer's order within each place, and the palette's order.
 ACTIONS: tuple[ConsoleAction, ...] = (
-    _a("tab_projects", "1", "show_tab('projects')", "Projects", APP, show=False, main_only=MAIN,
+    _a("tab_projects", "1", "show_tab('projects')", "Projects", APP, show=False,
        palette=("Go to Projects", "The organization's projects")),
-    _a("tab_secrets", "2", "show_tab('secrets')", "Secrets", APP, show=False, main_only=MAIN,
+    _a("tab_secrets", "2", "show_tab('secrets')", "Secrets", APP, show=False,
        palette=("Go to Secrets", "Secrets of the current project")),
-    _a("tab_snapshots", "3", "show_tab('snapshots')", "Snapshots", APP, show=False,
-       main_only=MAIN, palette=("Go to Snapshots", "The store's snapshots")),
-    _a("tab_activity", "4", "show_tab('activity')", "Activity", APP, show=False, main_only=MAIN,
+    _a("tab_snapshots", "3", "show_tab('snapshots')", "Snapshots", APP, show=False, palette=("Go to Snapshots", "The store's snapshots")),
+    _a("tab_activity", "4", "show_tab('activity')", "Activity", APP, show=False,
        palette=("Go to Activity", "Operations of this session")),
     _a("backup", "b", "backup", "Backup", APP, main_only=MAIN,
        palette=("Backup", "Back up the current project")),
@@ -99,7 +98,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
        palette=("Copy project", "Copy a project to another project or region")),
     _a("store_care", "m", "store_care", "Store care", APP, main_only=MAIN,
        palette=("Store: check", "Verify the store's structure and data")),
-    _a("next_region", "g", "next_region", "Region", APP, main_only=MAIN),
+    _a("next_region", "g", "next_region", "Region", APP, show=False),
     _a("store_retention", "", "store_care('retention')", "Retention", APP,
        palette=("Store: retention", "Preview and apply forget + prune")),
     _a("store_keys", "", "store_care('keys')", "Passphrases", APP,

@@ -166,6 +166,9 @@ class SecretKlosetApp(App[None]):
         error = event.worker.error
         if error is None:
             return
+        node = event.worker.node
+        if isinstance(node, RunScreen) and node.stop_requested and event.worker is node.worker:
+            return  # the user stopped the run: its report says what was done, no error dialog
         if event.worker.group == "store-open":
             if isinstance(error, StoreNotFoundError):
                 self.push_screen(StoreSetupScreen(self.session, self.context.store_location))
@@ -191,7 +194,18 @@ class SecretKlosetApp(App[None]):
                 return screen
         return None
 
+    def _running_run(self) -> RunScreen[object] | None:
+        return next(
+            (s for s in reversed(self.screen_stack) if isinstance(s, RunScreen) and s.running),
+            None,
+        )
+
     def action_show_tab(self, tab: str) -> None:
+        """Works on every screen: the screens above the main one close (never a run in
+        progress: that asks first, with esc)."""
+        if self._running_run() is not None:
+            self.notify("A run is in progress: esc stops it first (it asks).", severity="warning")
+            return
         main = self._main()
         if main is not None:
             while self.screen is not main and len(self.screen_stack) > 1:
@@ -249,10 +263,7 @@ class SecretKlosetApp(App[None]):
     async def action_quit(self) -> None:
         """``q`` asks first during a run (as Esc does) and, in the demo, before the
         throw-away store is discarded."""
-        running = next(
-            (s for s in reversed(self.screen_stack) if isinstance(s, RunScreen) and s.running),
-            None,
-        )
+        running = self._running_run()
         if running is not None:
             running.ask_cancel(self.exit, quitting=True)
             return

@@ -367,8 +367,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         project, region, _, _ = self.destination
         session = self.session
         session.set_project(project, session.project_names.get(project, ""), region)
-        self.dismiss(None)
-        self.app.run_action("show_tab('secrets')")
+        self.app.call_later(self.app.run_action, "show_tab('secrets')")
 
 
 def _open_key() -> str:

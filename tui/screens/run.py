@@ -36,6 +36,7 @@ class RunScreen(ReportsFailures, Screen[None], Generic[R]):
         self.result: R | None = None
         self.running = False
         self.cancel_dialog: ConfirmDialog | None = None  # open while it asks to stop the run
+        self.stop_requested = False  # the user stopped it: an "interrupted" is no surprise
 
     def ask_cancel(self, then: Callable[[], None] | None = None, *, quitting: bool = False) -> None:
         """Ask before stopping the run; "Stop it" cancels the worker (asyncio cancellation
@@ -47,6 +48,7 @@ class RunScreen(ReportsFailures, Screen[None], Generic[R]):
         def answered(yes: bool | None) -> None:
             self.cancel_dialog = None
             if yes and self.worker is not None and self.running:
+                self.stop_requested = True
                 self.worker.cancel()
                 if then is not None:
                     then()

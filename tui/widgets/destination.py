@@ -76,7 +76,10 @@ class DestinationForm(VerticalScroll):
             with Vertical():
                 yield Label("Destination project (↑ ↓; enter: next)")
                 yield OptionList(
-                    *(Option(project_label(p, self.project_names), id=p) for p in self._project_ids()),
+                    *(
+                        Option(project_label(p, self.project_names), id=p)
+                        for p in self._project_ids()
+                    ),
                     id="dest-project",
                 )
             with Vertical(id="dest-region-box"):
@@ -106,9 +109,7 @@ class DestinationForm(VerticalScroll):
         self.project_names = names
         plist = self.query_one("#dest-project", OptionList)
         plist.clear_options()
-        plist.add_options(
-            [Option(project_label(p, names), id=p) for p in self._project_ids()]
-        )
+        plist.add_options([Option(project_label(p, names), id=p) for p in self._project_ids()])
         self.choose(current, None)
 
     def choose(self, project: str | None, region: str | None) -> None:
