@@ -37,6 +37,7 @@ from tui.screens.restore import RestoreScreen
 from tui.screens.run import RunScreen
 from tui.screens.setup import ProfileScreen, StoreSetupScreen, store_exists
 from tui.session import Session
+from tui.state import ConsoleState, load_state, save_state, state_path
 
 
 class SecretKlosetApp(App[None]):
@@ -48,10 +49,25 @@ class SecretKlosetApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(Where.APP)
 
-    def __init__(self, context: ConsoleContext, *, keymap: Path | None = None) -> None:
-        """``keymap``: the user's keymap file (default: ``keymap.toml`` in the config dir)."""
+    def __init__(
+        self,
+        context: ConsoleContext,
+        *,
+        keymap: Path | None = None,
+        state_file: Path | None = None,
+    ) -> None:
+        """``keymap``: the user's keymap file (default: ``keymap.toml`` in the config dir);
+        ``state_file``: where theme, profile, store and region are remembered (None: nothing
+        is remembered, as in tests and the demo)."""
         super().__init__()
         self.context = context
+        self.state_file = state_file
+        self.remembered = load_state(state_file) if state_file is not None else ConsoleState()
+        if state_file is not None and not context.demo:
+            if self.remembered.store and not context.store_location:
+                context.store_location = self.remembered.store
+            if self.remembered.region in REGIONS:
+                context.default_region = self.remembered.region
         self.session = Session(context, self._broadcast)
         self.ready = context.startup is None
         self.error_reports: list[ErrorReport] = []  # what the error dialogs said (tests read it)
@@ -92,6 +108,8 @@ class SecretKlosetApp(App[None]):
 
     def on_mount(self) -> None:
         self.title = "secret-kloset"
+        if self.remembered.theme and self.remembered.theme in self.available_themes:
+            self.theme = self.remembered.theme
         for problem in self.keymap_problems:
             self.notify(f"keymap: {problem}", severity="warning", timeout=8)
         if self.context.startup is not None:
@@ -146,7 +164,24 @@ class SecretKlosetApp(App[None]):
         self.session.set_store(store)
         self.session.log_activity("open store", location, "ok")
 
+    def remember(self) -> None:
+        """Theme, profile, store and region for the next session (never a secret)."""
+        if self.state_file is None or self.context.demo:
+            return
+        ctx = self.context
+        state = ConsoleState(
+            theme=self.theme,
+            profile=ctx.profile_name or self.remembered.profile,
+            store=ctx.store_location or self.remembered.store,
+            region=self.session.region,
+        )
+        try:
+            save_state(state, self.state_file)
+        except OSError:
+            pass  # remembering is a convenience: never a reason to fail on quit
+
     async def on_unmount(self) -> None:
+        self.remember()
         await self.session.close()
         if self.context.on_close is not None:
             await self.context.on_close()
@@ -304,8 +339,9 @@ class SecretKlosetApp(App[None]):
 
 
 def run(context: ConsoleContext) -> None:
-    """Open the console (blocks until it quits)."""
-    SecretKlosetApp(context).run()
+    """Open the console (blocks until it quits); it remembers theme, profile, store and
+    region in the XDG state directory."""
+    SecretKlosetApp(context, state_file=state_path()).run()
 
 
 __all__ = ["ActivityEntry", "SecretKlosetApp", "help_sections", "run"]

@@ -206,3 +206,41 @@ async def test_q_asks_during_a_run_and_in_the_demo(demo_ctx: ConsoleContext) -> 
         await pilot.press("escape")  # keep running
         await settle(pilot, 1)
         assert app.screen is wizard and app.is_running
+
+
+async def test_theme_store_and_region_are_remembered(tmp_path: Any, demo_ctx: Any) -> None:
+    """The state file (no secret in it) brings back theme, store and region."""
+    from tui.app import SecretKlosetApp
+    from tui.context import ConsoleContext
+    from tui.state import ConsoleState, load_state, save_state
+
+    state_file = tmp_path / "state" / "state.json"
+    save_state(ConsoleState(theme="nord", region="nl-ams", store=str(tmp_path / "s")), state_file)
+    ctx = ConsoleContext()
+    app = SecretKlosetApp(ctx, state_file=state_file)
+    assert ctx.default_region == "nl-ams" and ctx.store_location == str(tmp_path / "s")
+    app.theme = "gruvbox"
+    app.session.region = "pl-waw"
+    app.remember()
+    again = load_state(state_file)
+    assert (again.theme, again.region, again.store) == ("gruvbox", "pl-waw", str(tmp_path / "s"))
+    assert b"passphrase" not in state_file.read_bytes()
+
+
+async def test_reveal_opens_the_whole_value_and_closes_by_itself(demo_ctx: Any) -> None:
+    from tui.widgets.value_view import ValueScreen
+
+    demo_ctx.reveal_seconds = 1.5
+    app = make_app(demo_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        browser = app.screen.query_one("#snapshot-browser", SecretsBrowser)
+        await wait_for(pilot, lambda: browser.loading_done)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: browser.revealed is not None)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen))
+        await wait_for(pilot, lambda: not isinstance(app.screen, ValueScreen), limit=5)
+        assert browser.revealed is None  # masked again

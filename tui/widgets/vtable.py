@@ -25,12 +25,14 @@ from textual.strip import Strip
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column: ``width`` is its minimum; ``grow`` columns share the spare width."""
+    """A column: ``width`` is its minimum; ``grow`` columns share the spare width; a
+    ``keep`` column is never cut when the table is too narrow (a time must stay readable)."""
 
     label: str
     width: int
     grow: int = 0
     align: str = "left"
+    keep: bool = False
 
 
 @dataclass(slots=True)
@@ -401,8 +403,9 @@ class VirtualTable(ScrollView, can_focus=True):
         if growers and spare - given > 0:
             widths[growers[0]] += spare - given
         deficit = fixed - width
+        cuttable = [j for j, c in enumerate(self.columns) if not c.keep] or list(range(len(widths)))
         while deficit > 0:
-            i = max(range(len(widths)), key=lambda j: widths[j])
+            i = max(cuttable, key=lambda j: widths[j])
             if widths[i] <= 4:
                 break
             widths[i] -= 1
