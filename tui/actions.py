@@ -19,7 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from textual.app import App
 from textual.binding import Binding, BindingType
 
 from core.credentials.profiles import APP_NAME
@@ -49,11 +48,12 @@ class Where(StrEnum):
 class ConsoleAction:
     """One action of the console.
 
-    ``id`` names it in the keymap (and is the Textual binding id); ``key`` is Textual's key
-    list ("" for palette-only actions); ``action`` is the Textual action string run on the
-    node of ``where``; ``description`` is the footer's label (``show``: in the footer);
-    ``main_only``: the app runs it only on the main screen (wizards keep their keys);
-    ``palette``: the command palette's title and help (the key is appended to the help).
+        ``id`` names it in the keymap (and is the Textual binding id); ``key`` is Textual's key
+        list ("" for palette-only actions); ``action`` is the Textual action string run on the
+        node of ``where``; ``description`` is the footer's label (``show``: in the footer);
+        ``show``: in the footer (few, by priority: the footer stays one readable line at 80
+    columns; every action is in the help and the palette); ``main_only``: the app runs it only on the main screen (wizards keep their keys);
+        ``palette``: the command palette's title and help (the key is appended to the help).
     """
 
     id: str
@@ -94,9 +94,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
        palette=("Backup", "Back up the current project")),
     _a("restore", "R", "restore", "Restore", APP, main_only=MAIN,
        palette=("Restore", "Restore from a snapshot: wizard with a plan")),
-    _a("copy_project", "C", "copy_project", "Copy project", APP, main_only=MAIN,
+    _a("copy_project", "C", "copy_project", "Copy project", APP, show=False, main_only=MAIN,
        palette=("Copy project", "Copy a project to another project or region")),
-    _a("store_care", "m", "store_care", "Store care", APP, main_only=MAIN,
+    _a("store_care", "m", "store_care", "Store care", APP, show=False, main_only=MAIN,
        palette=("Store: check", "Verify the store's structure and data")),
     _a("next_region", "g", "next_region", "Region", APP, show=False),
     _a("store_retention", "", "store_care('retention')", "Retention", APP,
@@ -115,16 +115,20 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         for r in REGIONS
     ),
     _a("help", "question_mark,f1", "help", "Help", APP, palette=("Help", "Every key binding")),
+    # Textual's own palette key, drawn by the footer as any other key (its corner "^p palette"
+    # garbles in narrow terminals).
+    _a("palette", "ctrl+p", "command_palette", "Palette", APP),
     _a("quit", "q", "quit", "Quit", APP),
     # The panes of the main screen, the secrets browser, the other screens.
     _a("filter", "slash", "filter", "Filter", Where.BROWSER, Where.SNAPSHOTS),
     _a("reveal", "r", "reveal", "Reveal", Where.BROWSER),
-    _a("copy_value", "c", "copy", "Copy value", Where.BROWSER),
+    _a("copy_value", "c", "copy", "Copy value", Where.BROWSER, show=False),
     _a("versions", "v", "focus_versions", "Versions", Where.BROWSER, show=False),
-    _a("folders", "t", "focus_tree", "Folders", Where.BROWSER),
+    _a("folders", "t", "focus_tree", "Folders", Where.BROWSER, show=False),
     _a("diff", "d", "diff", "Diff marked", Where.SNAPSHOTS),
-    _a("enter_project_id", "i", "enter_project_id", "Project id", Where.PROJECTS),
-    _a("reload", "ctrl+r", "reload", "Reload", Where.PROJECTS, Where.SECRETS, Where.SNAPSHOTS),
+    _a("enter_project_id", "i", "enter_project_id", "Project id", Where.PROJECTS, show=False),
+    _a("reload", "ctrl+r", "reload", "Reload", Where.PROJECTS, Where.SECRETS, Where.SNAPSHOTS,
+       show=False),
     _a("mark_all", "a", "mark_all", "Mark all", Where.SECRETS, show=False),
     _a("clear_filter", "escape", "clear_filter", "Clear filter", Where.BROWSER, Where.SNAPSHOTS,
        show=False),
@@ -238,7 +242,7 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_E, "store care: check, retention, passphrases, locks", ("store_care",)),
     HelpRow(_E, f"next region ({', '.join(REGIONS)})", ("next_region",)),
     HelpRow(_E, "add or test a profile", ("profile",)),
-    HelpRow(_E, "command palette (every action; themes)", keys=(App.COMMAND_PALETTE_BINDING,)),
+    HelpRow(_E, "command palette (every action; themes)", ("palette",)),
     HelpRow(_E, "this help", ("help",)),
     HelpRow(_E, "quit", ("quit",), keys=("ctrl+q",)),
     HelpRow(_E, "close a dialog, go back", keys=("esc",)),

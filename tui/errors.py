@@ -53,7 +53,9 @@ REMEDIES: Mapping[Remedy, Callable[[Mapping[str, str]], str]] = {
         f"Run a check in Store care ({_key('store_care')}) to see what is damaged and which "
         "snapshots it affects."
     ),
-    Remedy.FIX_CONFIG_FILE: lambda d: "Fix the file the message names, then open the console again.",
+    Remedy.FIX_CONFIG_FILE: lambda d: (
+        "Fix the file the message names, then open the console again."
+    ),
 }
 
 

@@ -371,7 +371,7 @@ async def test_a_running_backup_can_be_cancelled(empty_demo_ctx: ConsoleContext)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         assert ctx.emulator is not None
-        ctx.emulator.latency_ms = 200  # slow enough to stop it half-way
+        ctx.emulator.latency_ms = 400  # slow enough to stop it half-way (under load too)
         await pilot.press("b")
         await settle(pilot)
         screen = app.screen

@@ -199,7 +199,8 @@ async def test_q_asks_during_a_run_and_in_the_demo(demo_ctx: ConsoleContext) -> 
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen) and app.is_running
-        wizard = await _start_full_restore(pilot, app, latency_ms=150)
+        wizard = await _start_full_restore(pilot, app, latency_ms=400)
+        await wait_for(pilot, lambda: wizard.running)
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         assert "during the run" in app.screen.title_text

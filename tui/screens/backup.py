@@ -67,7 +67,7 @@ class BackupScreen(RunScreen[BackupResult]):
         with Horizontal(classes="wizard-buttons", id="after"):
             yield Button("Close", id="close", compact=True)
             yield Button("Browse the snapshot", variant="primary", id="browse", compact=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#run").display = False

@@ -169,7 +169,7 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                         "Remove stale locks", variant="warning", id="remove-locks", compact=True
                     )
                     yield Button("Reload", id="reload-locks", compact=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._load_keys()

@@ -77,7 +77,7 @@ class CopyScreen(WizardScreen[CopyResult]):
                 yield Static("", id="report-summary")
                 yield VirtualTable(REPORT_COLUMNS, empty_text="Running…", id="report")
         yield from self.buttons()
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#report").display = False
@@ -151,7 +151,9 @@ class CopyScreen(WizardScreen[CopyResult]):
             raise
         self.busy = False
         self.plan = result.restore.plan
-        self.query_one("#plan", VirtualTable).set_rows(plan_rows(self.plan, self.session.project_names))
+        self.query_one("#plan", VirtualTable).set_rows(
+            plan_rows(self.plan, self.session.project_names)
+        )
         self.query_one("#plan-counts", Static).update(plan_counts_text(self.plan))
         self.query_one("#next", Button).focus()
 

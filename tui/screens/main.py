@@ -423,7 +423,7 @@ class MainScreen(Screen[None]):
                 yield SnapshotsPane(self.session)
             with TabPane("4 Activity", id="tab-activity"):
                 yield ActivityPane(self.session)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def show_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = f"tab-{tab}"

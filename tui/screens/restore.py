@@ -115,7 +115,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
                 yield Static("", id="report-summary")
                 yield VirtualTable(REPORT_COLUMNS, empty_text="Running…", id="report")
         yield from self.buttons()
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#report").display = False
@@ -226,9 +226,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
                     severity="warning",
                 )
                 return False
-            version = next(
-                (v for v in browser.versions_of(entry) if v.revision == revision), None
-            )
+            version = next((v for v in browser.versions_of(entry) if v.revision == revision), None)
             if version is not None and not version.has_data:
                 self.notify(no_data_text(version), severity="warning")
                 return False

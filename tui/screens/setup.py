@@ -171,7 +171,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
                 yield Button("Save", variant="primary", id="save", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
             yield Static("", id="test-result")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._check_keyring()
@@ -448,7 +448,7 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
                 yield Button("Open store", id="open", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
             yield Static("", id="store-result")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         if not self.session.context.profile_name:

@@ -59,7 +59,7 @@ class SnapshotScreen(Screen[None]):
             markable=True,
             id="snapshot-browser",
         )
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#snapshot-browser #secrets").focus()
@@ -81,9 +81,7 @@ class SnapshotScreen(Screen[None]):
                 self.notify(no_data_text(version), severity="warning")
                 return
             self.app.push_screen(
-                RestoreScreen(
-                    self.session, self.header.id, [entry.id], revision=version.revision
-                )
+                RestoreScreen(self.session, self.header.id, [entry.id], revision=version.revision)
             )
             return
         self.app.push_screen(
@@ -121,7 +119,7 @@ class DiffScreen(ReportsFailures, Screen[None]):
             empty_text="The two snapshots hold the same secrets and versions.",
             id="diff",
         )
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#diff").focus()

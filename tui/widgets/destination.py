@@ -74,7 +74,7 @@ class DestinationForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         with Horizontal(id="dest-pickers"):
             with Vertical():
-                yield Label("Destination project (↑ ↓; enter: next)")
+                yield Label("Project (↑ ↓, enter: next)")
                 yield OptionList(
                     *(
                         Option(project_label(p, self.project_names), id=p)

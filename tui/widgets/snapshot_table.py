@@ -9,7 +9,7 @@ from tui.widgets.vtable import Column, Row
 
 SNAPSHOT_COLUMNS = (
     Column("Time", 19, keep=True),
-    Column("Id", 8),
+    Column("Id", 8, keep=True),
     Column("Source", 10, grow=2),
     Column("Env", 6, grow=1),
     Column("Class", 6, grow=1),
