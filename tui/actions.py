@@ -213,6 +213,7 @@ class Section(StrEnum):
     BROWSER = "Secrets browser (live project or snapshot)"
     SNAPSHOTS = "Snapshots"
     WIZARDS = "Wizards and progress"
+    CARE = "Store care"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +232,7 @@ class HelpRow:
         return " / ".join(p for p in (ours, *self.keys) if p)
 
 
-_E, _P, _B, _S, _W = Section  # the help's sections, in order
+_E, _P, _B, _S, _W, _C = Section  # the help's sections, in order
 
 HELP: tuple[HelpRow, ...] = (
     HelpRow(_E, "Projects, Secrets, Snapshots, Activity",
@@ -246,6 +247,7 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_E, "this help", ("help",)),
     HelpRow(_E, "quit", ("quit",), keys=("ctrl+q",)),
     HelpRow(_E, "close a dialog, go back", keys=("esc",)),
+    HelpRow(_E, "in any table: the highlighted row in full (cells the width cut)", keys=("f",)),
     HelpRow(_P, "highlight a project; enter opens its secrets", keys=("↑ ↓ enter",)),
     HelpRow(_P, "enter a project id (keys without ProjectReadOnly)", ("enter_project_id",)),
     HelpRow(_P, "reload", ("reload",)),
@@ -271,17 +273,30 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_W, "confirm dialogs: yes (the default button is No)", keys=("y",)),
     HelpRow(_W, "after a restore: open the destination project in its region",
             ("open_destination",)),
+    HelpRow(_C, "Check, Retention, Passphrases, Locks: the tabs (← → on the tab bar)",
+            keys=("tab / shift+tab",)),
+    HelpRow(_C, "press the focused button (Run check, Preview, Apply, …)", keys=("enter",)),
+    HelpRow(_C, "retention: Preview first; Apply forgets and prunes (asks first)",
+            keys=("enter",)),
+    HelpRow(_C, "back to the main screen", ("back",)),
 )  # fmt: skip
 
 HelpSections = list[tuple[str, list[tuple[str, str]]]]
 
 
-def help_sections(keymap: Mapping[str, str] | None = None) -> HelpSections:
-    """The help screen's tables: (section, [(keys, what they do)])."""
+def help_sections(
+    keymap: Mapping[str, str] | None = None, here: Section | None = None
+) -> HelpSections:
+    """The help screen's tables: (section, [(keys, what they do)]); ``here`` (the screen the
+    help was opened on) comes first, marked "this screen"."""
     sections: dict[str, list[tuple[str, str]]] = {}
     for row in HELP:
         sections.setdefault(row.section.value, []).append((row.key_text(keymap), row.text))
-    return list(sections.items())
+    out = list(sections.items())
+    if here is not None and here.value in sections:
+        out.sort(key=lambda kv: kv[0] != here.value)
+        out[0] = (f"{here.value} (this screen)", out[0][1])
+    return out
 
 
 def _code(keys: str) -> str:

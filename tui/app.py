@@ -24,7 +24,17 @@ from textual.worker import Worker, WorkerState
 from core.scaleway.models import REGIONS
 from core.store import Store
 from core.store.errors import StoreNotFoundError, WrongPassphraseError
-from tui.actions import MAIN_ONLY, Where, bindings, help_sections, load_keymap, palette
+from tui.actions import (
+    MAIN_ONLY,
+    Section,
+    Where,
+    bindings,
+    help_sections,
+    key_of,
+    key_text,
+    load_keymap,
+    palette,
+)
 from tui.context import ConsoleContext
 from tui.errors import ErrorReport, describe
 from tui.messages import ActivityEntry, ShowError
@@ -36,6 +46,7 @@ from tui.screens.main import MainScreen
 from tui.screens.restore import RestoreScreen
 from tui.screens.run import RunScreen
 from tui.screens.setup import ProfileScreen, StoreSetupScreen, store_exists
+from tui.screens.snapshot import SnapshotScreen
 from tui.session import Session
 from tui.state import ConsoleState, load_state, save_state, state_path
 
@@ -256,8 +267,21 @@ class SecretKlosetApp(App[None]):
     def action_set_region(self, region: str) -> None:
         self.session.set_region(region)
 
+    def _help_place(self) -> Section | None:
+        """Which help section is this screen's (its keys first)."""
+        screen = self.screen
+        if isinstance(screen, RunScreen):
+            return Section.WIZARDS
+        if isinstance(screen, StoreCareScreen):
+            return Section.CARE
+        if isinstance(screen, SnapshotScreen):
+            return Section.BROWSER
+        if isinstance(screen, MainScreen):
+            return screen.help_place()
+        return None
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_sections(self.keymap)))
+        self.push_screen(HelpScreen(help_sections(self.keymap, self._help_place())))
 
     def action_profile(self) -> None:
         self.push_screen(ProfileScreen(self.session, first_run=False), self._after_profile)
@@ -277,10 +301,37 @@ class SecretKlosetApp(App[None]):
         if self.session.store is None:
             self.notify("Open or create a store first.", severity="warning")
             return
+        main = self._main()
+        live = main.highlighted_live_version() if main is not None and snapshot_id is None else None
+        if live is not None:
+            self._restore_live_version(*live)
+            return
         if snapshot_id is None:
-            main = self._main()
             snapshot_id = main.highlighted_snapshot_id() if main is not None else None
         self.push_screen(RestoreScreen(self.session, snapshot_id))
+
+    @work(exclusive=True, group="restore-live-version", exit_on_error=False)
+    async def _restore_live_version(self, secret_id: str, revision: int) -> None:
+        """A live version row's restore key: the newest snapshot that holds that revision's
+        data opens the wizard with the secret and the revision chosen."""
+        store = self.session.require_store()
+        headers = sorted(await store.list_snapshots(), key=lambda h: h.time, reverse=True)
+        for header in headers:
+            for record in await store.read_tree(header.id):
+                if record.secret_id != secret_id:
+                    continue
+                version = record.version(revision)
+                if version is not None and version.payload is not None:
+                    self.push_screen(
+                        RestoreScreen(self.session, header.id, [secret_id], revision=revision)
+                    )
+                    return
+        self.notify(
+            f"No snapshot holds the data of revision {revision} of this secret: back it up "
+            f"first ({key_text(key_of('backup'))}).",
+            severity="warning",
+            timeout=8,
+        )
 
     def action_copy_project(self) -> None:
         session = self.session

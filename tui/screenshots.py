@@ -331,6 +331,13 @@ def _context(kind: str, workdir: Path) -> ConsoleContext:
             transport = ctx.client_options["transport"]
             ctx.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
         return ctx
+    if kind == "no-profile":
+        # What a real first run has: no credentials, no default project, only the default
+        # store location (no demo credentials prefilled).
+        return ConsoleContext(
+            store_location=str(workdir / "store"),
+            store_cache_dir=workdir / "cache",
+        )
     _emulator, transport = demo_transport()
     ctx = ConsoleContext(
         default_project_id=DEMO_PRODUCTION_PROJECT_ID,

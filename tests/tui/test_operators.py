@@ -245,3 +245,78 @@ async def test_reveal_opens_the_whole_value_and_closes_by_itself(demo_ctx: Any) 
         await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen))
         await wait_for(pilot, lambda: not isinstance(app.screen, ValueScreen), limit=5)
         assert browser.revealed is None  # masked again
+
+
+async def test_a_live_version_row_starts_the_wizard_with_that_revision(demo_ctx: Any) -> None:
+    app = make_app(demo_ctx)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        snapshots = sorted(await app.store.list_snapshots(), key=lambda h: h.time)
+        tree = {r.secret_id: r for r in await app.store.read_tree(snapshots[-1].id)}
+        rotated = next(r for r in tree.values() if len([v for v in r.versions if v.payload]) >= 2)
+        old = min(v.revision for v in rotated.versions if v.payload)
+        await pilot.press("2")
+        await settle(pilot)
+        browser = app.screen.query_one("#live-browser", SecretsBrowser)
+        await wait_for(pilot, lambda: browser.loading_done)
+        assert browser.table.move_to_key(rotated.secret_id)
+        await wait_for(pilot, lambda: bool(browser.versions_of(browser.current)))
+        await settle(pilot)
+        newest_first = [v.revision for v in browser.versions_of(browser.current)]
+        await pilot.press("v", *["down"] * newest_first.index(old), "R")
+        await wait_for(pilot, lambda: isinstance(app.screen, RestoreScreen))
+        wizard = app.screen
+        await wait_for(pilot, lambda: wizard.step == "dest")
+        assert (wizard.selection_ids, wizard.revision) == ([rotated.secret_id], old)
+        assert wizard.header is not None and wizard.header.id == snapshots[-1].id
+
+
+def test_help_is_per_screen() -> None:
+    from tui.actions import Section, help_sections
+
+    wizard = help_sections(here=Section.WIZARDS)
+    assert wizard[0][0] == "Wizards and progress (this screen)"
+    care = dict(help_sections(here=Section.CARE))
+    assert "Store care (this screen)" in care
+    assert help_sections()[0][0] == "Everywhere"
+
+
+async def test_progress_and_summary_counts_agree(empty_demo_ctx: Any) -> None:
+    from tests.tui.conftest import push
+    from tui.screens.backup import BackupScreen
+
+    app = make_app(empty_demo_ctx)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackupScreen)
+        await push(pilot, "#start")
+        await wait_for(pilot, lambda: screen.result is not None and not screen.running)
+        await settle(pilot)
+        r, t = screen.result, screen.query_one("#run", RunPanel).totals
+        assert (t.secrets_done, t.versions_read, t.versions_skipped, t.bytes_added) == (
+            r.secrets,
+            r.versions_read,
+            r.versions_reused,
+            r.bytes_added,
+        )
+        assert t.phase == "complete"
+
+
+async def test_any_table_row_opens_in_full(demo_ctx: Any) -> None:
+    from tui.widgets.value_view import RowScreen
+
+    app = make_app(demo_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, RowScreen)
+        assert len(app.screen.cells[1]) == 8 and app.screen.cells[0].count(":") == 2
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)

@@ -6,7 +6,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Static,
+)
 from textual.worker import Worker, WorkerState
 
 from core.engine.backup import BackupOptions, BackupResult, run_backup
@@ -18,6 +25,7 @@ from tui.screens.run import RunScreen
 from tui.screens.snapshot import SnapshotScreen
 from tui.session import Session
 from tui.widgets.progress import RunPanel
+from tui.widgets.wrapping import Checkbox
 
 
 def split_tags(text: str) -> tuple[str, ...]:
@@ -129,6 +137,12 @@ class BackupScreen(RunScreen[BackupResult]):
             r = self.result
             assert r is not None
             ok = r.status == "complete"
+            panel.agree_at_finish(
+                secrets_done=r.secrets,
+                versions_read=r.versions_read,
+                versions_skipped=r.versions_reused,
+                bytes_added=r.bytes_added,
+            )
             panel.finish("complete" if ok else "partial")
             title = (
                 f"{OK} Backup complete: snapshot {r.snapshot_id}"

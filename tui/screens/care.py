@@ -12,7 +12,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     Footer,
     Header,
     Input,
@@ -35,6 +34,7 @@ from tui.screens.dialogs import ConfirmDialog
 from tui.screens.setup import passphrase_strength
 from tui.session import Session
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.widgets.wrapping import Checkbox
 from tui.workers import ReportsFailures
 
 

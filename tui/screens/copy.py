@@ -9,7 +9,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Header, Static
+from textual.widgets import (
+    Button,
+    ContentSwitcher,
+    Footer,
+    Header,
+    Static,
+)
 from textual.worker import Worker, WorkerState
 
 from core.engine.copy import CopyResult, run_copy
@@ -31,6 +37,7 @@ from tui.widgets.plan_table import (
 )
 from tui.widgets.progress import RunPanel
 from tui.widgets.vtable import VirtualTable
+from tui.widgets.wrapping import Checkbox
 
 
 class CopyScreen(WizardScreen[CopyResult]):
@@ -191,6 +198,8 @@ class CopyScreen(WizardScreen[CopyResult]):
             report = self.query_one("#report", VirtualTable)
             report.set_rows(report_rows(result.restore.plan))
             report.display = True
+            done = result.restore.plan
+            panel.agree_at_finish(applied=sum(1 for a in done.actions if str(a.outcome) == "ok"))
             panel.finish(str(result.status), collapse=True)
             summary = result_summary(result.restore, "Copy")
             if result.backup is not None and result.backup.snapshot_id:

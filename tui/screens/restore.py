@@ -17,7 +17,6 @@ from textual.widgets import (
     Footer,
     Header,
     Label,
-    RadioButton,
     RadioSet,
     Static,
 )
@@ -51,6 +50,7 @@ from tui.widgets.plan_table import (
 from tui.widgets.progress import RunPanel
 from tui.widgets.snapshot_table import SNAPSHOT_COLUMNS, snapshot_row
 from tui.widgets.vtable import VirtualTable
+from tui.widgets.wrapping import RadioButton
 
 
 class RestoreScreen(WizardScreen[RestoreResult]):
@@ -329,6 +329,8 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         if result is not None:
             report.set_rows(report_rows(result.plan))
             report.display = True
+            done = result.plan
+            panel.agree_at_finish(applied=sum(1 for a in done.actions if str(a.outcome) == "ok"))
             panel.finish(str(result.status), collapse=True)
             summary = result_summary(result, "Restore")
             summary.append(f"{self.selection_text()} → {self.destination_text()}\n", style="dim")

@@ -16,7 +16,15 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Select,
+    Static,
+)
 from textual.worker import Worker, WorkerState
 
 from core.credentials import (
@@ -37,6 +45,7 @@ from tui.errors import failure_text
 from tui.glyphs import BAR_OFF, BAR_ON, FAIL, ICON, OK
 from tui.screens.dialogs import ConfirmDialog
 from tui.session import Session
+from tui.widgets.wrapping import Checkbox
 from tui.workers import ReportsFailures
 
 

@@ -295,10 +295,15 @@ class SecretsBrowser(ReportsFailures, Widget):
     @work(exclusive=True, group="browser-versions", exit_on_error=False)
     async def _versions_worker(self, entry: SecretEntry) -> None:
         assert self.source is not None
-        versions = await self.source.versions(entry)
+        try:
+            versions = await self.source.versions(entry)
+        except Exception:
+            self._set_value_line("could not load the versions (see the message)")
+            raise
         self._versions[entry.id] = versions
         if self.current is not None and self.current.id == entry.id:
             self._show_versions(entry)
+            self._hide_value()  # "loading versions…" gives way to the masked value
 
     @work(exclusive=True, group="browser-value", exit_on_error=False)
     async def _reveal_worker(self, entry: SecretEntry, revision: int, copy: bool) -> None:
@@ -494,6 +499,7 @@ class SecretsBrowser(ReportsFailures, Widget):
                 self._show_versions(entry)
             else:
                 # Wait until the cursor rests before asking the API for version metadata.
+                self._set_value_line("loading versions…")  # a fetch can take a second
                 self._pending_versions = self.set_timer(0.25, lambda: self._fetch_versions(entry))
         self.post_message(self.SecretHighlighted(self, entry))
 

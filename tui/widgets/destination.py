@@ -15,11 +15,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, OptionList, RadioButton, RadioSet
+from textual.widgets import (
+    Input,
+    Label,
+    OptionList,
+    RadioSet,
+)
 from textual.widgets.option_list import Option
 
 from core.errors import UsageError
 from core.scaleway.models import REGIONS
+from tui.widgets.wrapping import Checkbox, RadioButton
 
 
 class Destination(NamedTuple):

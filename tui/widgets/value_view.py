@@ -1,9 +1,12 @@
-"""The whole of a revealed value, scrollable, closing by itself (the reveal timer)."""
+"""Full views over a screen (dimmed behind): the whole of a revealed value, scrollable,
+closing by itself (the reveal timer); the whole of a table row whose cells were cut."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -57,3 +60,38 @@ class ValueScreen(ModalScreen[None]):
     def action_close(self) -> None:
         if self.is_attached and self.app.screen is self:
             self.dismiss(None)
+
+
+class RowScreen(ModalScreen[None]):
+    """Every cell of one table row in full, wrapped (a cut cell ends in "…" in the table)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("f", "close", "Close", show=False),
+        Binding("enter", "close", "Close", show=False),
+    ]
+    DEFAULT_CSS = """
+    RowScreen { align: center middle; background: $background 60%; }
+    RowScreen > VerticalScroll {
+        width: 90%; height: auto; max-height: 90%; border: thick $accent;
+        background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, labels: Sequence[str], cells: Sequence[str]) -> None:
+        super().__init__()
+        self.labels = list(labels)
+        self.cells = list(cells)
+
+    def compose(self) -> ComposeResult:
+        table = Table(show_header=False, box=None, expand=True)
+        table.add_column("column", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        for label, cell in zip(self.labels, self.cells, strict=False):
+            table.add_row(label, cell)
+        with VerticalScroll():
+            yield Static(table, id="row-cells")
+            yield Label("esc closes", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

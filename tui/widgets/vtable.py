@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.widgets.value_view import RowScreen
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -70,6 +72,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("end", "last", "Last", show=False),
         Binding("enter", "select", "Open", show=False),
         Binding("space", "toggle_mark", "Mark", show=False),
+        Binding("f", "row_detail", "Full row", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -336,6 +339,12 @@ class VirtualTable(ScrollView, can_focus=True):
         key = self.cursor_key
         if key is not None:
             self.post_message(self.Selected(self, key))
+
+    def action_row_detail(self) -> None:
+        """The highlighted row in full (any cell the width cut, wrapped)."""
+        if 0 <= self.cursor < len(self._view):
+            row = self._rows[self._view[self.cursor]]
+            self.app.push_screen(RowScreen([c.label for c in self.columns], row.cells))
 
     def action_toggle_mark(self) -> None:
         if not self.markable:
