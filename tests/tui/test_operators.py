@@ -46,7 +46,7 @@ async def test_one_old_version_restored_elsewhere_in_15_keys(demo_ctx: ConsoleCo
         screen = app.screen
         assert isinstance(screen, SnapshotScreen)
         browser = screen.query_one("#snapshot-browser", SecretsBrowser)
-        await wait_for(pilot, lambda: browser.loading_done)
+        await wait_for(pilot, lambda: browser.loading_done, limit=30)
         # The demo rotated one secret between its two snapshots: it has two revisions.
         tree = {r.secret_id: r for r in await app.store.read_tree(screen.header.id)}
         rotated = next(r for r in tree.values() if len([v for v in r.versions if v.payload]) >= 2)
@@ -61,7 +61,7 @@ async def test_one_old_version_restored_elsewhere_in_15_keys(demo_ctx: ConsoleCo
         assert isinstance(wizard, RestoreScreen) and wizard.step == "dest"
         # Projects by name (production highlighted, staging below), the region beside it.
         await press("down", "tab", "down", "enter")
-        await wait_for(pilot, lambda: wizard.plan is not None and not wizard.busy)
+        await wait_for(pilot, lambda: wizard.plan is not None and not wizard.busy, limit=30)
         assert wizard.destination is not None
         assert wizard.destination[:2] == (DEMO_STAGING_PROJECT_ID, "nl-ams")
         assert [str(a.action) for a in wizard.plan.actions] == ["create"]
@@ -71,7 +71,7 @@ async def test_one_old_version_restored_elsewhere_in_15_keys(demo_ctx: ConsoleCo
         assert isinstance(dialog, ConfirmDialog)
         assert rotated.full_path in dialog.body and "staging (nl-ams)" in dialog.body
         await press("y")
-        await wait_for(pilot, lambda: wizard.result is not None)
+        await wait_for(pilot, lambda: wizard.result is not None, limit=30)
         await settle(pilot)
         assert len(keys) <= 15, keys
         # Through a second client: the destination holds that revision's bytes.
@@ -100,19 +100,19 @@ async def _start_full_restore(pilot: Any, app: Any, latency_ms: float) -> Restor
     wizard = app.screen
     assert isinstance(wizard, RestoreScreen)
     browser = wizard.query_one("#restore-browser", SecretsBrowser)
-    await wait_for(pilot, lambda: browser.loading_done)
+    await wait_for(pilot, lambda: browser.loading_done, limit=30)
     wizard.next_step()  # every secret, all versions
     await settle(pilot)
     from tui.widgets.destination import DestinationForm
 
     wizard.query_one(DestinationForm).choose(DEMO_STAGING_PROJECT_ID, "nl-ams")
     wizard.next_step()
-    await wait_for(pilot, lambda: wizard.plan is not None and not wizard.busy)
+    await wait_for(pilot, lambda: wizard.plan is not None and not wizard.busy, limit=30)
     app.context.emulator.latency_ms = latency_ms
     wizard.next_step()
-    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), limit=30)
     await pilot.press("y")
-    await wait_for(pilot, lambda: wizard.worker is not None)
+    await wait_for(pilot, lambda: wizard.worker is not None, limit=30)
     return wizard
 
 
@@ -126,9 +126,9 @@ async def test_stop_reaches_the_engine_at_once(demo_ctx: ConsoleContext) -> None
         wizard = await _start_full_restore(pilot, app, latency_ms=400)
         panel = wizard.query_one("#run", RunPanel)
         planned = sum(len(a.versions) for a in wizard.plan.actions if a.changes)
-        await wait_for(pilot, lambda: panel.totals.applied >= 1)
+        await wait_for(pilot, lambda: panel.totals.applied >= 1, limit=30)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), limit=30)
         applied_at_stop = panel.totals.applied
         await pilot.press("y")
         stopped = asyncio.get_running_loop().time()
@@ -177,9 +177,10 @@ async def test_the_cancel_dialog_closes_when_the_run_ends_first(
     app = make_app(demo_ctx)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
-        wizard = await _start_full_restore(pilot, app, latency_ms=150)
+        wizard = await _start_full_restore(pilot, app, latency_ms=300)
+        await wait_for(pilot, lambda: wizard.running, limit=30)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), limit=30)
         # The run finishes while the question is open: the dialog closes by itself.
         await wait_for(pilot, lambda: not wizard.running, limit=30)
         await settle(pilot)
@@ -200,9 +201,9 @@ async def test_q_asks_during_a_run_and_in_the_demo(demo_ctx: ConsoleContext) -> 
         await settle(pilot)
         assert isinstance(app.screen, MainScreen) and app.is_running
         wizard = await _start_full_restore(pilot, app, latency_ms=400)
-        await wait_for(pilot, lambda: wizard.running)
+        await wait_for(pilot, lambda: wizard.running, limit=30)
         await pilot.press("q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), limit=30)
         assert "during the run" in app.screen.title_text
         await pilot.press("escape")  # keep running
         await settle(pilot, 1)
@@ -238,11 +239,11 @@ async def test_reveal_opens_the_whole_value_and_closes_by_itself(demo_ctx: Any) 
         await pilot.press("3", "enter")
         await settle(pilot)
         browser = app.screen.query_one("#snapshot-browser", SecretsBrowser)
-        await wait_for(pilot, lambda: browser.loading_done)
+        await wait_for(pilot, lambda: browser.loading_done, limit=30)
         await pilot.press("r")
-        await wait_for(pilot, lambda: browser.revealed is not None)
+        await wait_for(pilot, lambda: browser.revealed is not None, limit=30)
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen), limit=30)
         await wait_for(pilot, lambda: not isinstance(app.screen, ValueScreen), limit=5)
         assert browser.revealed is None  # masked again
 
@@ -258,15 +259,15 @@ async def test_a_live_version_row_starts_the_wizard_with_that_revision(demo_ctx:
         await pilot.press("2")
         await settle(pilot)
         browser = app.screen.query_one("#live-browser", SecretsBrowser)
-        await wait_for(pilot, lambda: browser.loading_done)
+        await wait_for(pilot, lambda: browser.loading_done, limit=30)
         assert browser.table.move_to_key(rotated.secret_id)
-        await wait_for(pilot, lambda: bool(browser.versions_of(browser.current)))
+        await wait_for(pilot, lambda: bool(browser.versions_of(browser.current)), limit=30)
         await settle(pilot)
         newest_first = [v.revision for v in browser.versions_of(browser.current)]
         await pilot.press("v", *["down"] * newest_first.index(old), "R")
-        await wait_for(pilot, lambda: isinstance(app.screen, RestoreScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, RestoreScreen), limit=30)
         wizard = app.screen
-        await wait_for(pilot, lambda: wizard.step == "dest")
+        await wait_for(pilot, lambda: wizard.step == "dest", limit=30)
         assert (wizard.selection_ids, wizard.revision) == ([rotated.secret_id], old)
         assert wizard.header is not None and wizard.header.id == snapshots[-1].id
 
@@ -293,7 +294,7 @@ async def test_progress_and_summary_counts_agree(empty_demo_ctx: Any) -> None:
         screen = app.screen
         assert isinstance(screen, BackupScreen)
         await push(pilot, "#start")
-        await wait_for(pilot, lambda: screen.result is not None and not screen.running)
+        await wait_for(pilot, lambda: screen.result is not None and not screen.running, limit=30)
         await settle(pilot)
         r, t = screen.result, screen.query_one("#run", RunPanel).totals
         assert (t.secrets_done, t.versions_read, t.versions_skipped, t.bytes_added) == (
