@@ -19,7 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from textual.app import App
 from textual.binding import Binding, BindingType
 
 from core.credentials.profiles import APP_NAME
@@ -42,17 +41,19 @@ class Where(StrEnum):
     CARE = "care"
     PROFILE = "profile"
     STORE_SETUP = "store-setup"
+    RESTORE = "restore"
 
 
 @dataclass(frozen=True, slots=True)
 class ConsoleAction:
     """One action of the console.
 
-    ``id`` names it in the keymap (and is the Textual binding id); ``key`` is Textual's key
-    list ("" for palette-only actions); ``action`` is the Textual action string run on the
-    node of ``where``; ``description`` is the footer's label (``show``: in the footer);
-    ``main_only``: the app runs it only on the main screen (wizards keep their keys);
-    ``palette``: the command palette's title and help (the key is appended to the help).
+        ``id`` names it in the keymap (and is the Textual binding id); ``key`` is Textual's key
+        list ("" for palette-only actions); ``action`` is the Textual action string run on the
+        node of ``where``; ``description`` is the footer's label (``show``: in the footer);
+        ``show``: in the footer (few, by priority: the footer stays one readable line at 80
+    columns; every action is in the help and the palette); ``main_only``: the app runs it only on the main screen (wizards keep their keys);
+        ``palette``: the command palette's title and help (the key is appended to the help).
     """
 
     id: str
@@ -82,23 +83,22 @@ APP, MAIN = Where.APP, True
 
 # The order is the footer's order within each place, and the palette's order.
 ACTIONS: tuple[ConsoleAction, ...] = (
-    _a("tab_projects", "1", "show_tab('projects')", "Projects", APP, show=False, main_only=MAIN,
+    _a("tab_projects", "1", "show_tab('projects')", "Projects", APP, show=False,
        palette=("Go to Projects", "The organization's projects")),
-    _a("tab_secrets", "2", "show_tab('secrets')", "Secrets", APP, show=False, main_only=MAIN,
+    _a("tab_secrets", "2", "show_tab('secrets')", "Secrets", APP, show=False,
        palette=("Go to Secrets", "Secrets of the current project")),
-    _a("tab_snapshots", "3", "show_tab('snapshots')", "Snapshots", APP, show=False,
-       main_only=MAIN, palette=("Go to Snapshots", "The store's snapshots")),
-    _a("tab_activity", "4", "show_tab('activity')", "Activity", APP, show=False, main_only=MAIN,
+    _a("tab_snapshots", "3", "show_tab('snapshots')", "Snapshots", APP, show=False, palette=("Go to Snapshots", "The store's snapshots")),
+    _a("tab_activity", "4", "show_tab('activity')", "Activity", APP, show=False,
        palette=("Go to Activity", "Operations of this session")),
     _a("backup", "b", "backup", "Backup", APP, main_only=MAIN,
        palette=("Backup", "Back up the current project")),
     _a("restore", "R", "restore", "Restore", APP, main_only=MAIN,
        palette=("Restore", "Restore from a snapshot: wizard with a plan")),
-    _a("copy_project", "C", "copy_project", "Copy project", APP, main_only=MAIN,
+    _a("copy_project", "C", "copy_project", "Copy project", APP, show=False, main_only=MAIN,
        palette=("Copy project", "Copy a project to another project or region")),
-    _a("store_care", "m", "store_care", "Store care", APP, main_only=MAIN,
+    _a("store_care", "m", "store_care", "Store care", APP, show=False, main_only=MAIN,
        palette=("Store: check", "Verify the store's structure and data")),
-    _a("next_region", "g", "next_region", "Region", APP, main_only=MAIN),
+    _a("next_region", "g", "next_region", "Region", APP, show=False),
     _a("store_retention", "", "store_care('retention')", "Retention", APP,
        palette=("Store: retention", "Preview and apply forget + prune")),
     _a("store_keys", "", "store_care('keys')", "Passphrases", APP,
@@ -115,21 +115,26 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         for r in REGIONS
     ),
     _a("help", "question_mark,f1", "help", "Help", APP, palette=("Help", "Every key binding")),
+    # Textual's own palette key, drawn by the footer as any other key (its corner "^p palette"
+    # garbles in narrow terminals).
+    _a("palette", "ctrl+p", "command_palette", "Palette", APP),
     _a("quit", "q", "quit", "Quit", APP),
     # The panes of the main screen, the secrets browser, the other screens.
     _a("filter", "slash", "filter", "Filter", Where.BROWSER, Where.SNAPSHOTS),
     _a("reveal", "r", "reveal", "Reveal", Where.BROWSER),
-    _a("copy_value", "c", "copy", "Copy value", Where.BROWSER),
+    _a("copy_value", "c", "copy", "Copy value", Where.BROWSER, show=False),
     _a("versions", "v", "focus_versions", "Versions", Where.BROWSER, show=False),
-    _a("folders", "t", "focus_tree", "Folders", Where.BROWSER),
+    _a("folders", "t", "focus_tree", "Folders", Where.BROWSER, show=False),
     _a("diff", "d", "diff", "Diff marked", Where.SNAPSHOTS),
-    _a("enter_project_id", "i", "enter_project_id", "Project id", Where.PROJECTS),
-    _a("reload", "ctrl+r", "reload", "Reload", Where.PROJECTS, Where.SECRETS, Where.SNAPSHOTS),
+    _a("enter_project_id", "i", "enter_project_id", "Project id", Where.PROJECTS, show=False),
+    _a("reload", "ctrl+r", "reload", "Reload", Where.PROJECTS, Where.SECRETS, Where.SNAPSHOTS,
+       show=False),
     _a("mark_all", "a", "mark_all", "Mark all", Where.SECRETS, show=False),
     _a("clear_filter", "escape", "clear_filter", "Clear filter", Where.BROWSER, Where.SNAPSHOTS,
        show=False),
     _a("back", "escape", "back", "Back", Where.SNAPSHOT, Where.DIFF, Where.CARE),
-    _a("restore_snapshot", "R", "restore", "Restore from it", Where.SNAPSHOT),
+    _a("restore_snapshot", "R", "restore", "Restore", Where.SNAPSHOT),
+    _a("open_destination", "o", "open_destination", "Open destination", Where.RESTORE),
     _a("run_back", "escape", "back", "Back / cancel", Where.RUN),
     _a("setup_back", "escape", "cancel", "Back", Where.PROFILE, Where.STORE_SETUP),
     _a("test_connection", "ctrl+t", "test", "Test connection", Where.PROFILE),
@@ -208,6 +213,7 @@ class Section(StrEnum):
     BROWSER = "Secrets browser (live project or snapshot)"
     SNAPSHOTS = "Snapshots"
     WIZARDS = "Wizards and progress"
+    CARE = "Store care"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +232,7 @@ class HelpRow:
         return " / ".join(p for p in (ours, *self.keys) if p)
 
 
-_E, _P, _B, _S, _W = Section  # the help's sections, in order
+_E, _P, _B, _S, _W, _C = Section  # the help's sections, in order
 
 HELP: tuple[HelpRow, ...] = (
     HelpRow(_E, "Projects, Secrets, Snapshots, Activity",
@@ -237,10 +243,11 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_E, "store care: check, retention, passphrases, locks", ("store_care",)),
     HelpRow(_E, f"next region ({', '.join(REGIONS)})", ("next_region",)),
     HelpRow(_E, "add or test a profile", ("profile",)),
-    HelpRow(_E, "command palette (every action; themes)", keys=(App.COMMAND_PALETTE_BINDING,)),
+    HelpRow(_E, "command palette (every action; themes)", ("palette",)),
     HelpRow(_E, "this help", ("help",)),
     HelpRow(_E, "quit", ("quit",), keys=("ctrl+q",)),
     HelpRow(_E, "close a dialog, go back", keys=("esc",)),
+    HelpRow(_E, "in any table: the highlighted row in full (cells the width cut)", keys=("f",)),
     HelpRow(_P, "highlight a project; enter opens its secrets", keys=("↑ ↓ enter",)),
     HelpRow(_P, "enter a project id (keys without ProjectReadOnly)", ("enter_project_id",)),
     HelpRow(_P, "reload", ("reload",)),
@@ -252,6 +259,8 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_B, "mark a secret (backup, restore and copy take the marked ones)",
             keys=("space",)),
     HelpRow(_B, "mark or unmark every listed secret (live project)", ("mark_all",)),
+    HelpRow(_B, "in a snapshot: restore the marked secrets; on a version row, just that "
+            "revision (the wizard opens at the destination)", ("restore_snapshot",)),
     HelpRow(_S, "browse the snapshot's tree", keys=("enter",)),
     HelpRow(_S, "mark; with two marked, d shows their diff", keys=("space",)),
     HelpRow(_S, "diff the two marked snapshots", ("diff",)),
@@ -259,17 +268,35 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_W, "next / previous field", keys=("tab / shift+tab",)),
     HelpRow(_W, "next step", keys=("enter",)),
     HelpRow(_W, "back; during a run, cancel (asks first)", ("run_back",)),
+    HelpRow(_W, "destination: project list and region list side by side; the highlighted "
+            "rows are the choice", keys=("tab",)),
+    HelpRow(_W, "confirm dialogs: yes (the default button is No)", keys=("y",)),
+    HelpRow(_W, "after a restore: open the destination project in its region",
+            ("open_destination",)),
+    HelpRow(_C, "Check, Retention, Passphrases, Locks: the tabs (← → on the tab bar)",
+            keys=("tab / shift+tab",)),
+    HelpRow(_C, "press the focused button (Run check, Preview, Apply, …)", keys=("enter",)),
+    HelpRow(_C, "retention: Preview first; Apply forgets and prunes (asks first)",
+            keys=("enter",)),
+    HelpRow(_C, "back to the main screen", ("back",)),
 )  # fmt: skip
 
 HelpSections = list[tuple[str, list[tuple[str, str]]]]
 
 
-def help_sections(keymap: Mapping[str, str] | None = None) -> HelpSections:
-    """The help screen's tables: (section, [(keys, what they do)])."""
+def help_sections(
+    keymap: Mapping[str, str] | None = None, here: Section | None = None
+) -> HelpSections:
+    """The help screen's tables: (section, [(keys, what they do)]); ``here`` (the screen the
+    help was opened on) comes first, marked "this screen"."""
     sections: dict[str, list[tuple[str, str]]] = {}
     for row in HELP:
         sections.setdefault(row.section.value, []).append((row.key_text(keymap), row.text))
-    return list(sections.items())
+    out = list(sections.items())
+    if here is not None and here.value in sections:
+        out.sort(key=lambda kv: kv[0] != here.value)
+        out[0] = (f"{here.value} (this screen)", out[0][1])
+    return out
 
 
 def _code(keys: str) -> str:

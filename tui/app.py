@@ -24,18 +24,31 @@ from textual.worker import Worker, WorkerState
 from core.scaleway.models import REGIONS
 from core.store import Store
 from core.store.errors import StoreNotFoundError, WrongPassphraseError
-from tui.actions import MAIN_ONLY, Where, bindings, help_sections, load_keymap, palette
+from tui.actions import (
+    MAIN_ONLY,
+    Section,
+    Where,
+    bindings,
+    help_sections,
+    key_of,
+    key_text,
+    load_keymap,
+    palette,
+)
 from tui.context import ConsoleContext
 from tui.errors import ErrorReport, describe
 from tui.messages import ActivityEntry, ShowError
 from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
 from tui.screens.copy import CopyScreen
-from tui.screens.dialogs import ErrorDialog, HelpScreen, PromptDialog
+from tui.screens.dialogs import ConfirmDialog, ErrorDialog, HelpScreen, PromptDialog
 from tui.screens.main import MainScreen
 from tui.screens.restore import RestoreScreen
+from tui.screens.run import RunScreen
 from tui.screens.setup import ProfileScreen, StoreSetupScreen, store_exists
+from tui.screens.snapshot import SnapshotScreen
 from tui.session import Session
+from tui.state import ConsoleState, load_state, save_state, state_path
 
 
 class SecretKlosetApp(App[None]):
@@ -47,10 +60,25 @@ class SecretKlosetApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(Where.APP)
 
-    def __init__(self, context: ConsoleContext, *, keymap: Path | None = None) -> None:
-        """``keymap``: the user's keymap file (default: ``keymap.toml`` in the config dir)."""
+    def __init__(
+        self,
+        context: ConsoleContext,
+        *,
+        keymap: Path | None = None,
+        state_file: Path | None = None,
+    ) -> None:
+        """``keymap``: the user's keymap file (default: ``keymap.toml`` in the config dir);
+        ``state_file``: where theme, profile, store and region are remembered (None: nothing
+        is remembered, as in tests and the demo)."""
         super().__init__()
         self.context = context
+        self.state_file = state_file
+        self.remembered = load_state(state_file) if state_file is not None else ConsoleState()
+        if state_file is not None and not context.demo:
+            if self.remembered.store and not context.store_location:
+                context.store_location = self.remembered.store
+            if self.remembered.region in REGIONS:
+                context.default_region = self.remembered.region
         self.session = Session(context, self._broadcast)
         self.ready = context.startup is None
         self.error_reports: list[ErrorReport] = []  # what the error dialogs said (tests read it)
@@ -91,6 +119,8 @@ class SecretKlosetApp(App[None]):
 
     def on_mount(self) -> None:
         self.title = "secret-kloset"
+        if self.remembered.theme and self.remembered.theme in self.available_themes:
+            self.theme = self.remembered.theme
         for problem in self.keymap_problems:
             self.notify(f"keymap: {problem}", severity="warning", timeout=8)
         if self.context.startup is not None:
@@ -145,7 +175,24 @@ class SecretKlosetApp(App[None]):
         self.session.set_store(store)
         self.session.log_activity("open store", location, "ok")
 
+    def remember(self) -> None:
+        """Theme, profile, store and region for the next session (never a secret)."""
+        if self.state_file is None or self.context.demo:
+            return
+        ctx = self.context
+        state = ConsoleState(
+            theme=self.theme,
+            profile=ctx.profile_name or self.remembered.profile,
+            store=ctx.store_location or self.remembered.store,
+            region=self.session.region,
+        )
+        try:
+            save_state(state, self.state_file)
+        except OSError:
+            pass  # remembering is a convenience: never a reason to fail on quit
+
     async def on_unmount(self) -> None:
+        self.remember()
         await self.session.close()
         if self.context.on_close is not None:
             await self.context.on_close()
@@ -165,6 +212,9 @@ class SecretKlosetApp(App[None]):
         error = event.worker.error
         if error is None:
             return
+        node = event.worker.node
+        if isinstance(node, RunScreen) and node.stop_requested and event.worker is node.worker:
+            return  # the user stopped the run: its report says what was done, no error dialog
         if event.worker.group == "store-open":
             if isinstance(error, StoreNotFoundError):
                 self.push_screen(StoreSetupScreen(self.session, self.context.store_location))
@@ -190,7 +240,18 @@ class SecretKlosetApp(App[None]):
                 return screen
         return None
 
+    def _running_run(self) -> RunScreen[object] | None:
+        return next(
+            (s for s in reversed(self.screen_stack) if isinstance(s, RunScreen) and s.running),
+            None,
+        )
+
     def action_show_tab(self, tab: str) -> None:
+        """Works on every screen: the screens above the main one close (never a run in
+        progress: that asks first, with esc)."""
+        if self._running_run() is not None:
+            self.notify("A run is in progress: esc stops it first (it asks).", severity="warning")
+            return
         main = self._main()
         if main is not None:
             while self.screen is not main and len(self.screen_stack) > 1:
@@ -206,8 +267,21 @@ class SecretKlosetApp(App[None]):
     def action_set_region(self, region: str) -> None:
         self.session.set_region(region)
 
+    def _help_place(self) -> Section | None:
+        """Which help section is this screen's (its keys first)."""
+        screen = self.screen
+        if isinstance(screen, RunScreen):
+            return Section.WIZARDS
+        if isinstance(screen, StoreCareScreen):
+            return Section.CARE
+        if isinstance(screen, SnapshotScreen):
+            return Section.BROWSER
+        if isinstance(screen, MainScreen):
+            return screen.help_place()
+        return None
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_sections(self.keymap)))
+        self.push_screen(HelpScreen(help_sections(self.keymap, self._help_place())))
 
     def action_profile(self) -> None:
         self.push_screen(ProfileScreen(self.session, first_run=False), self._after_profile)
@@ -227,10 +301,37 @@ class SecretKlosetApp(App[None]):
         if self.session.store is None:
             self.notify("Open or create a store first.", severity="warning")
             return
+        main = self._main()
+        live = main.highlighted_live_version() if main is not None and snapshot_id is None else None
+        if live is not None:
+            self._restore_live_version(*live)
+            return
         if snapshot_id is None:
-            main = self._main()
             snapshot_id = main.highlighted_snapshot_id() if main is not None else None
         self.push_screen(RestoreScreen(self.session, snapshot_id))
+
+    @work(exclusive=True, group="restore-live-version", exit_on_error=False)
+    async def _restore_live_version(self, secret_id: str, revision: int) -> None:
+        """A live version row's restore key: the newest snapshot that holds that revision's
+        data opens the wizard with the secret and the revision chosen."""
+        store = self.session.require_store()
+        headers = sorted(await store.list_snapshots(), key=lambda h: h.time, reverse=True)
+        for header in headers:
+            for record in await store.read_tree(header.id):
+                if record.secret_id != secret_id:
+                    continue
+                version = record.version(revision)
+                if version is not None and version.payload is not None:
+                    self.push_screen(
+                        RestoreScreen(self.session, header.id, [secret_id], revision=revision)
+                    )
+                    return
+        self.notify(
+            f"No snapshot holds the data of revision {revision} of this secret: back it up "
+            f"first ({key_text(key_of('backup'))}).",
+            severity="warning",
+            timeout=8,
+        )
 
     def action_copy_project(self) -> None:
         session = self.session
@@ -244,6 +345,32 @@ class SecretKlosetApp(App[None]):
             self.action_new_store()
             return
         self.push_screen(StoreCareScreen(self.session, tab))
+
+    async def action_quit(self) -> None:
+        """``q`` asks first during a run (as Esc does) and, in the demo, before the
+        throw-away store is discarded."""
+        running = self._running_run()
+        if running is not None:
+            running.ask_cancel(self.exit, quitting=True)
+            return
+        if self.context.demo and not isinstance(self.screen, ConfirmDialog):
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.exit()
+
+            self.push_screen(
+                ConfirmDialog(
+                    "Quit the demo?",
+                    "The demo's emulator and its throw-away store (and every snapshot made "
+                    "in it) are discarded.",
+                    yes="Quit",
+                    no="Stay",
+                ),
+                answered,
+            )
+            return
+        self.exit()
 
     def action_new_store(self) -> None:
         self.push_screen(StoreSetupScreen(self.session, self.context.store_location))
@@ -263,8 +390,9 @@ class SecretKlosetApp(App[None]):
 
 
 def run(context: ConsoleContext) -> None:
-    """Open the console (blocks until it quits)."""
-    SecretKlosetApp(context).run()
+    """Open the console (blocks until it quits); it remembers theme, profile, store and
+    region in the XDG state directory."""
+    SecretKlosetApp(context, state_file=state_path()).run()
 
 
 __all__ = ["ActivityEntry", "SecretKlosetApp", "help_sections", "run"]

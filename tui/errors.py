@@ -184,3 +184,13 @@ def describe(error: BaseException) -> ErrorReport:
         f"Something unexpected failed ({type(error).__name__}).",
         "This is a bug: please report it with the steps that led here.",
     )
+
+
+def failure_text(error: BaseException | None) -> str:
+    """One line for the activity log: what failed, in the dialog's words (a preflight
+    failure names the missing permission set), never just the exception's class."""
+    if error is None:
+        return ""
+    lines = describe(error).message.strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= 160 else text[:159] + "…"

@@ -11,6 +11,11 @@ def short_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else NONE
 
 
+def exact_time(value: datetime | None) -> str:
+    """To the second: two snapshots a minute apart stay distinguishable."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else NONE
+
+
 def human_bytes(n: float | None) -> str:
     """``512 B``, ``1.5 KiB``, … ``2.0 GiB``; ``—`` when unknown."""
     if n is None:

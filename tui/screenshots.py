@@ -22,7 +22,7 @@ from typing import TypeVar
 import keyring
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Button, Input, Select, TabbedContent
+from textual.widgets import Button, Input, TabbedContent
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from core.credentials.testing import MemoryKeyring
@@ -42,6 +42,7 @@ from tui.screens.care import StoreCareScreen
 from tui.screens.copy import CopyScreen
 from tui.screens.restore import RestoreScreen
 from tui.widgets.browser import SecretsBrowser
+from tui.widgets.destination import DestinationForm
 
 SIZES: tuple[tuple[int, int], ...] = ((140, 42), (80, 24))
 
@@ -178,8 +179,7 @@ async def _restore_to_plan(app: App, pilot: P) -> RestoreScreen:
     _press(app, "#next")
     await pilot.pause()
     await _settle(pilot)
-    screen.query_one("#dest-project", Select).value = DEMO_STAGING_PROJECT_ID
-    screen.query_one("#dest-region", Select).value = "nl-ams"
+    screen.query_one(DestinationForm).choose(DEMO_STAGING_PROJECT_ID, "nl-ams")
     return screen
 
 
@@ -229,8 +229,7 @@ async def scene_copy_plan(app: App, pilot: P) -> None:
     await pilot.press("C")
     await _settle(pilot)
     screen = _front(app, CopyScreen)
-    screen.query_one("#dest-project", Select).value = DEMO_DATA_PROJECT_ID
-    screen.query_one("#dest-region", Select).value = "nl-ams"
+    screen.query_one(DestinationForm).choose(DEMO_DATA_PROJECT_ID, "nl-ams")
     _press(app, "#next")
     await pilot.pause()
     await _until(pilot, lambda: screen.plan is not None)
@@ -332,6 +331,13 @@ def _context(kind: str, workdir: Path) -> ConsoleContext:
             transport = ctx.client_options["transport"]
             ctx.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
         return ctx
+    if kind == "no-profile":
+        # What a real first run has: no credentials, no default project, only the default
+        # store location (no demo credentials prefilled).
+        return ConsoleContext(
+            store_location=str(workdir / "store"),
+            store_cache_dir=workdir / "cache",
+        )
     _emulator, transport = demo_transport()
     ctx = ConsoleContext(
         default_project_id=DEMO_PRODUCTION_PROJECT_ID,

@@ -30,6 +30,7 @@ from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
 from tui.screens.dialogs import HelpScreen
 from tui.screens.main import ProjectsPane, SecretsPane, SnapshotsPane
+from tui.screens.restore import RestoreScreen
 from tui.screens.run import RunScreen
 from tui.screens.setup import ProfileScreen, StoreSetupScreen
 from tui.screens.snapshot import DiffScreen, SnapshotScreen
@@ -49,6 +50,7 @@ HOLDERS: dict[Where, type[DOMNode]] = {
     Where.CARE: StoreCareScreen,
     Where.PROFILE: ProfileScreen,
     Where.STORE_SETUP: StoreSetupScreen,
+    Where.RESTORE: RestoreScreen,
 }
 
 

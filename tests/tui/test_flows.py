@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from core.emulator.demo import (
     DEMO_DATA_PROJECT_ID,
@@ -21,6 +21,7 @@ from tui.screens.dialogs import ConfirmDialog
 from tui.screens.restore import RestoreScreen
 from tui.screens.snapshot import DiffScreen, SnapshotScreen
 from tui.widgets.browser import SecretsBrowser
+from tui.widgets.destination import DestinationForm
 from tui.widgets.vtable import VirtualTable
 
 
@@ -189,8 +190,7 @@ async def test_restore_one_secret_into_another_project_and_region(demo_ctx: Cons
         await push(pilot, "#next")
         await settle(pilot)
         assert screen.step == "dest"
-        screen.query_one("#dest-project", Select).value = DEMO_STAGING_PROJECT_ID
-        screen.query_one("#dest-region", Select).value = "nl-ams"
+        screen.query_one(DestinationForm).choose(DEMO_STAGING_PROJECT_ID, "nl-ams")
         before = await _secrets(ctx, "nl-ams", DEMO_STAGING_PROJECT_ID)
         assert entry.full_path not in before
         await push(pilot, "#next")
@@ -269,8 +269,7 @@ async def test_copy_a_project(empty_demo_ctx: ConsoleContext) -> None:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, CopyScreen)
-        screen.query_one("#dest-project", Select).value = DEMO_DATA_PROJECT_ID
-        screen.query_one("#dest-region", Select).value = "nl-ams"
+        screen.query_one(DestinationForm).choose(DEMO_DATA_PROJECT_ID, "nl-ams")
         await push(pilot, "#next")
         await settle(pilot)
         await wait_for(pilot, lambda: screen.plan is not None)
@@ -372,7 +371,7 @@ async def test_a_running_backup_can_be_cancelled(empty_demo_ctx: ConsoleContext)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
         assert ctx.emulator is not None
-        ctx.emulator.latency_ms = 200  # slow enough to stop it half-way
+        ctx.emulator.latency_ms = 400  # slow enough to stop it half-way (under load too)
         await pilot.press("b")
         await settle(pilot)
         screen = app.screen

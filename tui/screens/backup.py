@@ -6,17 +6,26 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Static,
+)
 from textual.worker import Worker, WorkerState
 
 from core.engine.backup import BackupOptions, BackupResult, run_backup
 from core.engine.selectors import Selection
+from tui.errors import failure_text
 from tui.format import human_bytes
 from tui.glyphs import ICON, OK, WARN
 from tui.screens.run import RunScreen
 from tui.screens.snapshot import SnapshotScreen
 from tui.session import Session
 from tui.widgets.progress import RunPanel
+from tui.widgets.wrapping import Checkbox
 
 
 def split_tags(text: str) -> tuple[str, ...]:
@@ -66,7 +75,7 @@ class BackupScreen(RunScreen[BackupResult]):
         with Horizontal(classes="wizard-buttons", id="after"):
             yield Button("Close", id="close", compact=True)
             yield Button("Browse the snapshot", variant="primary", id="browse", compact=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#run").display = False
@@ -127,8 +136,14 @@ class BackupScreen(RunScreen[BackupResult]):
             self.running = False
             r = self.result
             assert r is not None
-            panel.finish()
             ok = r.status == "complete"
+            panel.agree_at_finish(
+                secrets_done=r.secrets,
+                versions_read=r.versions_read,
+                versions_skipped=r.versions_reused,
+                bytes_added=r.bytes_added,
+            )
+            panel.finish("complete" if ok else "partial")
             title = (
                 f"{OK} Backup complete: snapshot {r.snapshot_id}"
                 if ok
@@ -152,14 +167,16 @@ class BackupScreen(RunScreen[BackupResult]):
             )
         elif event.state == WorkerState.CANCELLED:
             self.running = False
+            panel.finish("cancelled: nothing committed")
             self._show_summary(
                 Text("Backup cancelled: nothing was committed.", style="bold yellow")
             )
             session.run_finished("backup", target, "cancelled", "nothing committed")
         elif event.state == WorkerState.ERROR:
             self.running = False
+            panel.finish("failed: nothing committed")
             self._show_summary(Text("Backup failed: nothing was committed.", style="bold red"))
-            session.run_finished("backup", target, "failed", type(event.worker.error).__name__)
+            session.run_finished("backup", target, "failed", failure_text(event.worker.error))
 
     def _show_summary(self, text: Text) -> None:
         summary = self.query_one("#summary", Static)

@@ -12,7 +12,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     Footer,
     Header,
     Input,
@@ -35,6 +34,7 @@ from tui.screens.dialogs import ConfirmDialog
 from tui.screens.setup import passphrase_strength
 from tui.session import Session
 from tui.widgets.vtable import Column, Row, VirtualTable
+from tui.widgets.wrapping import Checkbox
 from tui.workers import ReportsFailures
 
 
@@ -169,7 +169,7 @@ class StoreCareScreen(ReportsFailures, Screen[None]):
                         "Remove stale locks", variant="warning", id="remove-locks", compact=True
                     )
                     yield Button("Reload", id="reload-locks", compact=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._load_keys()

@@ -9,17 +9,24 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Header, Select, Static
+from textual.widgets import (
+    Button,
+    ContentSwitcher,
+    Footer,
+    Header,
+    Static,
+)
 from textual.worker import Worker, WorkerState
 
 from core.engine.copy import CopyResult, run_copy
 from core.engine.events import EventSink
 from core.engine.selectors import Selection
 from core.scaleway.models import REGIONS
+from tui.errors import failure_text
 from tui.glyphs import ICON
 from tui.screens.run import WizardScreen
 from tui.session import Session
-from tui.widgets.destination import Destination, DestinationForm
+from tui.widgets.destination import Destination, DestinationForm, project_label
 from tui.widgets.plan_table import (
     PLAN_COLUMNS,
     REPORT_COLUMNS,
@@ -30,6 +37,7 @@ from tui.widgets.plan_table import (
 )
 from tui.widgets.progress import RunPanel
 from tui.widgets.vtable import VirtualTable
+from tui.widgets.wrapping import Checkbox
 
 
 class CopyScreen(WizardScreen[CopyResult]):
@@ -76,12 +84,17 @@ class CopyScreen(WizardScreen[CopyResult]):
                 yield Static("", id="report-summary")
                 yield VirtualTable(REPORT_COLUMNS, empty_text="Running…", id="report")
         yield from self.buttons()
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#report").display = False
         self.go("dest")
-        self.query_one("#dest-project", Select).focus()
+        self.query_one("#dest-project").focus()
+
+    @on(DestinationForm.Chosen)
+    def _destination_chosen(self) -> None:
+        if self.step == "dest":
+            self.next_step()
 
     def _selection(self) -> Selection:
         only = bool(self.picked) and self.query_one("#only-marked", Checkbox).value
@@ -111,7 +124,8 @@ class CopyScreen(WizardScreen[CopyResult]):
             if self.plan is None:
                 return
             project, region, _, _ = self.destination or ("", "", "", False)
-            self.confirm_apply(f"project {project} ({region})", self._start_copy)
+            where = f"project {project_label(project, self.session.project_names)} ({region})"
+            self.confirm_apply(where, self._start_copy)
 
     async def _run_copy(self, *, dry_run: bool, on_event: EventSink | None = None) -> CopyResult:
         session = self.session
@@ -144,7 +158,9 @@ class CopyScreen(WizardScreen[CopyResult]):
             raise
         self.busy = False
         self.plan = result.restore.plan
-        self.query_one("#plan", VirtualTable).set_rows(plan_rows(self.plan))
+        self.query_one("#plan", VirtualTable).set_rows(
+            plan_rows(self.plan, self.session.project_names)
+        )
         self.query_one("#plan-counts", Static).update(plan_counts_text(self.plan))
         self.query_one("#next", Button).focus()
 
@@ -177,13 +193,14 @@ class CopyScreen(WizardScreen[CopyResult]):
         project, region, _, _ = self.destination or ("", "", "", False)
         target = f"project {self.project_id} ({self.source_region}) → {project} ({region})"
         panel = self.query_one("#run", RunPanel)
-        panel.finish()
         result = self.result
         if result is not None:
             report = self.query_one("#report", VirtualTable)
             report.set_rows(report_rows(result.restore.plan))
             report.display = True
-            panel.finish(collapse=True)
+            done = result.restore.plan
+            panel.agree_at_finish(applied=sum(1 for a in done.actions if str(a.outcome) == "ok"))
+            panel.finish(str(result.status), collapse=True)
             summary = result_summary(result.restore, "Copy")
             if result.backup is not None and result.backup.snapshot_id:
                 summary.append(f"source snapshot  {result.backup.snapshot_id[:8]} (tagged copy)\n")
@@ -196,13 +213,15 @@ class CopyScreen(WizardScreen[CopyResult]):
                 store_changed=True,
             )
         elif event.state == WorkerState.CANCELLED:
+            panel.finish("cancelled")
             self.query_one("#report-summary", Static).update(
                 Text("Copy cancelled.", style="bold yellow")
             )
             session.run_finished("copy", target, "cancelled")
         else:
+            panel.finish("failed")
             self.query_one("#report-summary", Static).update(
                 Text("Copy failed (see the message).", style="bold red")
             )
-            session.run_finished("copy", target, "failed", type(event.worker.error).__name__)
+            session.run_finished("copy", target, "failed", failure_text(event.worker.error))
         self.query_one("#close", Button).focus()

@@ -65,7 +65,10 @@ class ErrorDialog(ModalScreen[None]):
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question; the default answer is No."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "no", "Cancel"),
+        Binding("y", "yes", "Yes", show=False),
+    ]
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog", border="$warning")
 
     def __init__(self, title: str, body: str, yes: str = "Yes", no: str = "Cancel") -> None:
@@ -77,8 +80,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
-            yield Static(Text(self.body))
+            yield Label(self.title_text, classes="title", id="confirm-title")
+            yield Static(Text(self.body), id="confirm-body")
             with Horizontal(classes="buttons"):
                 yield Button(self.no, id="no", compact=True)
                 yield Button(self.yes, variant="warning", id="yes", compact=True)
@@ -86,9 +89,22 @@ class ConfirmDialog(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
+    def ended(self, text: str) -> None:
+        """What it asked about is over: say so; only closing is left."""
+        self.is_over = True
+        self.query_one("#confirm-body", Static).update(Text(text))
+        self.query_one("#yes", Button).display = False
+        no = self.query_one("#no", Button)
+        no.label = "Close"
+        no.focus()
+
+    is_over = False
+
     @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
+    def action_yes(self) -> None:
+        """``y`` answers yes (the focused default stays No)."""
+        if not self.is_over:
+            self.dismiss(True)
 
     @on(Button.Pressed, "#no")
     def action_no(self) -> None:

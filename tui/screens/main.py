@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPan
 
 from core.scaleway.errors import PermissionDeniedError
 from core.store import SnapshotHeader
-from tui.actions import Where, bindings
+from tui.actions import Section, Where, bindings
 from tui.format import human_bytes, short_time
 from tui.glyphs import ICON, NONE
 from tui.messages import ActivityEntry, ActivityLogged, ProjectChanged, RunFinished, StoreChanged
@@ -423,7 +423,7 @@ class MainScreen(Screen[None]):
                 yield SnapshotsPane(self.session)
             with TabPane("4 Activity", id="tab-activity"):
                 yield ActivityPane(self.session)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def show_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = f"tab-{tab}"
@@ -489,6 +489,25 @@ class MainScreen(Screen[None]):
         if pane.loaded_for != (session.project_id, session.region):
             return []
         return pane.browser.marked_ids
+
+    def help_place(self) -> Section | None:
+        """The help section of the tab in front."""
+        return {
+            "tab-projects": Section.PROJECTS,
+            "tab-secrets": Section.BROWSER,
+            "tab-snapshots": Section.SNAPSHOTS,
+        }.get(str(self.query_one("#tabs", TabbedContent).active))
+
+    def highlighted_live_version(self) -> tuple[str, int] | None:
+        """(secret id, revision) of the live version row under the cursor, when the Secrets
+        tab is in front and its versions table has the focus."""
+        if self.query_one("#tabs", TabbedContent).active != "tab-secrets":
+            return None
+        browser = self.query_one(SecretsPane).browser
+        version, entry = browser.highlighted_version(), browser.current
+        if version is None or entry is None:
+            return None
+        return entry.id, version.revision
 
     def highlighted_snapshot_id(self) -> str | None:
         """The snapshot under the cursor, when the Snapshots tab is the one in front."""

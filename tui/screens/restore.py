@@ -8,17 +8,16 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     Button,
     ContentSwitcher,
+    DataTable,
     Footer,
     Header,
-    Input,
     Label,
-    RadioButton,
     RadioSet,
-    Select,
     Static,
 )
 from textual.worker import Worker, WorkerState
@@ -32,12 +31,14 @@ from core.engine.restore import (
 )
 from core.engine.selectors import Selection
 from core.store import SnapshotHeader
+from tui.actions import Where, bindings, key_of, key_text
+from tui.errors import failure_text
 from tui.glyphs import ICON
 from tui.screens.run import WizardScreen
 from tui.session import Session
-from tui.sources import SnapshotSource
+from tui.sources import SnapshotSource, VersionEntry
 from tui.widgets.browser import SecretsBrowser
-from tui.widgets.destination import Destination, DestinationForm
+from tui.widgets.destination import Destination, DestinationForm, project_label
 from tui.widgets.plan_table import (
     PLAN_COLUMNS,
     REPORT_COLUMNS,
@@ -49,6 +50,7 @@ from tui.widgets.plan_table import (
 from tui.widgets.progress import RunPanel
 from tui.widgets.snapshot_table import SNAPSHOT_COLUMNS, snapshot_row
 from tui.widgets.vtable import VirtualTable
+from tui.widgets.wrapping import RadioButton
 
 
 class RestoreScreen(WizardScreen[RestoreResult]):
@@ -63,12 +65,22 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         "run": "Restore 5/5 · progress and report",
     }
 
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.RESTORE)
+
     def __init__(
-        self, session: Session, snapshot_id: str | None, preselected: list[str] | None = None
+        self,
+        session: Session,
+        snapshot_id: str | None,
+        preselected: list[str] | None = None,
+        *,
+        revision: int | None = None,
     ) -> None:
+        """``revision`` (with one ``preselected`` secret): restore just that revision; the
+        wizard opens at the destination step (a version row's restore key)."""
         super().__init__(session)
         self.snapshot_id = snapshot_id
         self.preselected = list(preselected or [])
+        self.preset_revision = revision if len(self.preselected) == 1 else None
         self.header: SnapshotHeader | None = None
         self.headers: dict[str, SnapshotHeader] = {}
         self.selection_ids: list[str] = []
@@ -103,7 +115,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
                 yield Static("", id="report-summary")
                 yield VirtualTable(REPORT_COLUMNS, empty_text="Running…", id="report")
         yield from self.buttons()
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#report").display = False
@@ -130,21 +142,39 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         browser.load(SnapshotSource(self.session.require_store(), header))
         src = header.sources[0] if header.sources else None
         form = self.query_one("#step-dest", DestinationForm)
+        form.refresh_projects(self.session.project_names)
         if src is not None:
-            form.query_one("#dest-region", Select).value = src.region
-            pselect = form.query_one("#dest-project", Select)
-            known = set(self.session.project_names) | {form.default_project}
-            if src.project_id in known:
-                pselect.value = src.project_id
-            else:
-                form.query_one("#dest-project-id", Input).value = src.project_id
+            form.choose(src.project_id, src.region)
+        if self.preset_revision is not None:
+            return  # the destination step opens once the browser has the secret
         self.go("secrets")
         browser.table.focus()
 
     @on(SecretsBrowser.Loaded, "#restore-browser")
     def _browser_loaded(self) -> None:
+        browser = self.query_one("#restore-browser", SecretsBrowser)
         if self.preselected:
-            self.query_one("#restore-browser", SecretsBrowser).table.set_marked(self.preselected)
+            browser.table.set_marked(self.preselected)
+        if self.preset_revision is not None and self.step != "dest":
+            secret_id = self.preselected[0]
+            browser.table.move_to_key(secret_id)
+            self.query_one("#mode-revision", RadioButton).value = True
+            self.versions_mode = "revision"
+            self.selection_ids = [secret_id]
+            self.revision = self.preset_revision
+            self.go("dest")
+            self.query_one("#dest-project").focus()
+
+    @on(DestinationForm.Chosen)
+    def _destination_chosen(self) -> None:
+        if self.step == "dest":
+            self.next_step()
+
+    @on(DataTable.RowHighlighted, "#restore-browser #versions")
+    def _version_row(self, event: DataTable.RowHighlighted) -> None:
+        """Highlighting a revision in the versions table chooses it (one gesture)."""
+        if self.query_one("#restore-browser #versions").has_focus:
+            self.query_one("#mode-revision", RadioButton).value = True
 
     @on(VirtualTable.Selected, "#pick-snapshot")
     def _picked(self, event: VirtualTable.Selected) -> None:
@@ -164,7 +194,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
             if not self._take_selection():
                 return
             self.go("dest")
-            self.query_one("#dest-project", Select).focus()
+            self.query_one("#dest-project").focus()
         elif self.step == "dest":
             self.destination = self.query_one("#step-dest", DestinationForm).values()
             self.query_one("#plan", VirtualTable).set_rows([])
@@ -177,8 +207,9 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         elif self.step == "plan":
             if self.plan is None:
                 return
-            project, region, _, _ = self.destination or ("", "", "", False)
-            self.confirm_apply(f"project {project} ({region})", self._start_apply)
+            self.confirm_apply(
+                self.destination_text(), self._start_apply, what=self.selection_text()
+            )
 
     def _take_selection(self) -> bool:
         browser = self.query_one("#restore-browser", SecretsBrowser)
@@ -195,15 +226,28 @@ class RestoreScreen(WizardScreen[RestoreResult]):
                     severity="warning",
                 )
                 return False
+            version = next((v for v in browser.versions_of(entry) if v.revision == revision), None)
+            if version is not None and not version.has_data:
+                self.notify(no_data_text(version), severity="warning")
+                return False
             self.selection_ids = [entry.id]
             self.revision = revision
         else:
             self.selection_ids = browser.marked_ids
         return True
 
+    def secret_path(self, secret_id: str) -> str:
+        entry = self.query_one("#restore-browser", SecretsBrowser).entries.get(secret_id)
+        return entry.full_path if entry is not None else f"secret {secret_id}"
+
+    def destination_text(self) -> str:
+        """The destination by project name (else its whole id) and region."""
+        project, region, _, _ = self.destination or ("", "", "", False)
+        return f"project {project_label(project, self.session.project_names)} ({region})"
+
     def selection_text(self) -> str:
         if self.versions_mode == "revision":
-            return f"revision {self.revision} of secret {self.selection_ids[0]}"
+            return f"revision {self.revision} of {self.secret_path(self.selection_ids[0])}"
         which = (
             f"{len(self.selection_ids)} marked secrets" if self.selection_ids else "every secret"
         )
@@ -237,7 +281,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
             raise
         self.busy = False
         self.plan = plan
-        self.query_one("#plan", VirtualTable).set_rows(plan_rows(plan))
+        self.query_one("#plan", VirtualTable).set_rows(plan_rows(plan, self.session.project_names))
         counts = plan_counts_text(plan)
         counts.append(f"\nSelection: {self.selection_text()}", style="dim")
         self.query_one("#plan-counts", Static).update(counts)
@@ -275,12 +319,8 @@ class RestoreScreen(WizardScreen[RestoreResult]):
             return
         self.running = False
         session = self.session
-        project, region, _, _ = self.destination or ("", "", "", False)
-        target = (
-            f"snapshot {self.header.id[:8] if self.header else ''} → project {project} ({region})"
-        )
+        target = f"snapshot {self.header.id[:8] if self.header else ''} → {self.destination_text()}"
         panel = self.query_one("#run", RunPanel)
-        panel.finish()
         result = self.result
         error = event.worker.error
         if result is None and isinstance(error, (RestoreInterrupted, RestoreConflict)):
@@ -289,10 +329,16 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         if result is not None:
             report.set_rows(report_rows(result.plan))
             report.display = True
-            panel.finish(collapse=True)
-            self.query_one("#report-summary", Static).update(result_summary(result, "Restore"))
+            done = result.plan
+            panel.agree_at_finish(applied=sum(1 for a in done.actions if str(a.outcome) == "ok"))
+            panel.finish(str(result.status), collapse=True)
+            summary = result_summary(result, "Restore")
+            summary.append(f"{self.selection_text()} → {self.destination_text()}\n", style="dim")
+            summary.append(f"{_open_key()} opens the destination project", style="dim italic")
+            self.query_one("#report-summary", Static).update(summary)
             session.run_finished("restore", target, result.status, self.selection_text())
         elif event.state == WorkerState.CANCELLED and self.plan is not None:
+            panel.finish("cancelled")
             report.set_rows(report_rows(self.plan))
             report.display = True
             self.query_one("#report-summary", Static).update(
@@ -302,8 +348,35 @@ class RestoreScreen(WizardScreen[RestoreResult]):
             )
             session.run_finished("restore", target, "cancelled", self.selection_text())
         else:
+            panel.finish("failed")
             self.query_one("#report-summary", Static).update(
                 Text("Restore failed (see the message).", style="bold red")
             )
-            session.run_finished("restore", target, "failed", type(error).__name__)
+            session.run_finished("restore", target, "failed", failure_text(error))
         self.query_one("#close", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_destination":
+            return self.result is not None and not self.running
+        return True
+
+    def action_open_destination(self) -> None:
+        """After the run: the destination project, in its region, on the Secrets tab."""
+        if self.destination is None or self.result is None:
+            return
+        project, region, _, _ = self.destination
+        session = self.session
+        session.set_project(project, session.project_names.get(project, ""), region)
+        self.app.call_later(self.app.run_action, "show_tab('secrets')")
+
+
+def _open_key() -> str:
+    return key_text(key_of("open_destination"))
+
+
+def no_data_text(version: VersionEntry) -> str:
+    """Why a revision cannot be restored."""
+    why = {"disabled": "it was disabled and its data was not backed up"}.get(
+        version.status, f"it was {version.status} when backed up (expired or destroyed)"
+    )
+    return f"Revision {version.revision} holds no data in this snapshot: {why}."

@@ -12,7 +12,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from core.engine.restore import RestorePlan
 from tui.actions import Where, bindings
@@ -35,24 +35,58 @@ class RunScreen(ReportsFailures, Screen[None], Generic[R]):
         self.worker: Worker[R] | None = None
         self.result: R | None = None
         self.running = False
+        self.cancel_dialog: ConfirmDialog | None = None  # open while it asks to stop the run
+        self.stop_requested = False  # the user stopped it: an "interrupted" is no surprise
+
+    def ask_cancel(self, then: Callable[[], None] | None = None, *, quitting: bool = False) -> None:
+        """Ask before stopping the run; "Stop it" cancels the worker (asyncio cancellation
+        reaches the engine at its current await: no further API call starts). ``then`` runs
+        after the run was cancelled (the app quits, for ``q``)."""
+        if self.cancel_dialog is not None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            self.cancel_dialog = None
+            if yes and self.worker is not None and self.running:
+                self.stop_requested = True
+                self.worker.cancel()
+                if then is not None:
+                    then()
+
+        self.cancel_dialog = ConfirmDialog(
+            "Quit during the run?" if quitting else "Cancel the run?",
+            ("The run is stopped first, then the console quits. " if quitting else "")
+            + "It stops now: no new request is sent. A backup commits nothing; a restore or "
+            "copy reports what it did (a secret half-restored shows as partial; running it "
+            "again completes it).",
+            yes="Stop and quit" if quitting else "Stop it",
+            no="Keep running",
+        )
+        self.app.push_screen(self.cancel_dialog, answered)
+
+    @on(Worker.StateChanged)
+    def _run_ended(self, event: Worker.StateChanged) -> None:
+        """The run finished (or failed) while the dialog asked whether to stop it: the
+        dialog no longer promises what is not true: it closes and says so."""
+        if event.worker is not self.worker or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            return
+        self.running = False
+        dialog, self.cancel_dialog = self.cancel_dialog, None
+        if dialog is None or event.state == WorkerState.CANCELLED:
+            return
+        if self.app.screen is dialog:
+            dialog.dismiss(None)
+        else:
+            dialog.ended("The run has already ended: there is nothing left to stop.")
+        self.notify("The run ended before it could be stopped: see the report.", timeout=6)
 
     def action_back(self) -> None:
         if self.running and self.worker is not None:
-
-            def answered(yes: bool | None) -> None:
-                if yes and self.worker is not None and self.running:
-                    self.worker.cancel()
-
-            self.app.push_screen(
-                ConfirmDialog(
-                    "Cancel the run?",
-                    "The run stops now. A backup commits nothing; a restore stops between "
-                    "two actions and reports what it did.",
-                    yes="Stop it",
-                    no="Keep running",
-                ),
-                answered,
-            )
+            self.ask_cancel()
             return
         self.dismiss(None)
 
@@ -111,7 +145,7 @@ class WizardScreen(RunScreen[R]):
             yield Button("Next", variant="primary", id="next", compact=True)
             yield Button("Cancel", id="close", compact=True)
 
-    def confirm_apply(self, where: str, then: Callable[[], None]) -> None:
+    def confirm_apply(self, where: str, then: Callable[[], None], what: str = "") -> None:
         if self.plan is None:
             return
         changes = sum(1 for a in self.plan.actions if a.changes)
@@ -133,7 +167,8 @@ class WizardScreen(RunScreen[R]):
         self.app.push_screen(
             ConfirmDialog(
                 "Apply the plan?",
-                f"{changes} secret(s) will be created, recovered or get a new version in {where}.",
+                f"{changes} secret(s) will be created, recovered or get a new version in {where}."
+                + (f"\n\nRestoring: {what}" if what else ""),
                 yes="Apply",
             ),
             answered,

@@ -16,7 +16,16 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Select,
+    Static,
+)
+from textual.worker import Worker, WorkerState
 
 from core.credentials import (
     BackendStatus,
@@ -32,8 +41,11 @@ from core.engine.preflight import PreflightReport, preflight
 from core.scaleway.models import REGIONS
 from core.store import Store
 from tui.actions import Where, bindings
+from tui.errors import failure_text
 from tui.glyphs import BAR_OFF, BAR_ON, FAIL, ICON, OK
+from tui.screens.dialogs import ConfirmDialog
 from tui.session import Session
+from tui.widgets.wrapping import Checkbox
 from tui.workers import ReportsFailures
 
 
@@ -168,7 +180,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
                 yield Button("Save", variant="primary", id="save", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
             yield Static("", id="test-result")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._check_keyring()
@@ -274,8 +286,23 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
         self.query_one("#test-result", Static).update(Text("Testing…", style="italic"))
         self._test(f)
 
+    def _test(self, f: ProfileFields) -> None:
+        self._test_worker(f)
+
+    @on(Worker.StateChanged)
+    def _test_ended(self, event: Worker.StateChanged) -> None:
+        """A failed or cancelled test ends its status line in the outcome (not "Testing…")."""
+        if event.worker.group != "profile-test":
+            return
+        if event.state == WorkerState.ERROR:
+            self.query_one("#test-result", Static).update(
+                Text(f"{FAIL} Test failed: {failure_text(event.worker.error)}", style="bold red")
+            )
+        elif event.state == WorkerState.CANCELLED:
+            self.query_one("#test-result", Static).update(Text("Test cancelled.", style="yellow"))
+
     @work(exclusive=True, group="profile-test", exit_on_error=False)
-    async def _test(self, f: ProfileFields) -> None:
+    async def _test_worker(self, f: ProfileFields) -> None:
         profile = f.profile().validated()
         ctx = self.session.context
         secret_key = f.secret_key
@@ -430,7 +457,7 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
                 yield Button("Open store", id="open", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
             yield Static("", id="store-result")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         if not self.session.context.profile_name:
@@ -471,11 +498,28 @@ class StoreSetupScreen(ReportsFailures, Screen[bool]):
             return
         bits, word = passphrase_strength(p1)
         if word == "weak":
-            self.notify(
-                f"Weak passphrase (~{bits} bits): consider a longer one.", severity="warning"
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._start_create(location, p1)
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Use a weak passphrase?",
+                    f"The passphrase is weak (~{bits} bits): anyone who gets the store's files "
+                    "could guess it. A longer one (four or more random words) is far safer, "
+                    "and the passphrase cannot be recovered if lost.",
+                    yes="Use it anyway",
+                    no="Choose another",
+                ),
+                answered,
             )
+            return
+        self._start_create(location, p1)
+
+    def _start_create(self, location: str, passphrase: str) -> None:
         self.query_one("#store-result", Static).update(Text("Creating the store…", style="italic"))
-        self._run(location, p1, create=True)
+        self._run(location, passphrase, create=True)
 
     @on(Button.Pressed, "#open")
     def _open(self) -> None:

@@ -16,7 +16,7 @@ from core.store.diff import SnapshotDiff, diff_snapshots
 from tui.actions import Where, bindings
 from tui.format import short_time
 from tui.glyphs import ICON
-from tui.screens.restore import RestoreScreen
+from tui.screens.restore import RestoreScreen, no_data_text
 from tui.session import Session, session_of
 from tui.sources import SnapshotSource, snapshot_source_text
 from tui.widgets.browser import SecretsBrowser
@@ -59,7 +59,7 @@ class SnapshotScreen(Screen[None]):
             markable=True,
             id="snapshot-browser",
         )
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#snapshot-browser #secrets").focus()
@@ -72,7 +72,18 @@ class SnapshotScreen(Screen[None]):
         self.dismiss(None)
 
     def action_restore(self) -> None:
+        """On a version row: restore just that revision of that secret (the wizard opens at
+        the destination); elsewhere: the marked secrets."""
         browser = self.query_one("#snapshot-browser", SecretsBrowser)
+        version, entry = browser.highlighted_version(), browser.current
+        if version is not None and entry is not None:
+            if not version.has_data:
+                self.notify(no_data_text(version), severity="warning")
+                return
+            self.app.push_screen(
+                RestoreScreen(self.session, self.header.id, [entry.id], revision=version.revision)
+            )
+            return
         self.app.push_screen(
             RestoreScreen(self.session, self.header.id, preselected=browser.marked_ids)
         )
@@ -108,7 +119,7 @@ class DiffScreen(ReportsFailures, Screen[None]):
             empty_text="The two snapshots hold the same secrets and versions.",
             id="diff",
         )
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#diff").focus()

@@ -26,10 +26,12 @@ from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.actions import Where, bindings
+from tui.errors import failure_text
 from tui.format import short_time
 from tui.glyphs import MASK, NONE, RETURN
 from tui.session import Session
 from tui.sources import SecretEntry, SecretSource, VersionEntry
+from tui.widgets.value_view import ValueScreen
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
 
@@ -162,6 +164,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._pending_versions: Timer | None = None
         self._mask_timer: Timer | None = None
         self.revealed: tuple[str, int] | None = None  # (secret id, revision) shown right now
+        self._revealed_text = ""  # while revealed: the whole value (r again shows it)
         self.version_cursor: int | None = None  # revision highlighted in the versions table
         self.loaded_count = 0
         self.loading_done = False
@@ -292,26 +295,47 @@ class SecretsBrowser(ReportsFailures, Widget):
     @work(exclusive=True, group="browser-versions", exit_on_error=False)
     async def _versions_worker(self, entry: SecretEntry) -> None:
         assert self.source is not None
-        versions = await self.source.versions(entry)
+        try:
+            versions = await self.source.versions(entry)
+        except Exception:
+            self._set_value_line("could not load the versions (see the message)")
+            raise
         self._versions[entry.id] = versions
         if self.current is not None and self.current.id == entry.id:
             self._show_versions(entry)
+            self._hide_value()  # "loading versions…" gives way to the masked value
 
     @work(exclusive=True, group="browser-value", exit_on_error=False)
     async def _reveal_worker(self, entry: SecretEntry, revision: int, copy: bool) -> None:
         assert self.source is not None
-        data = await self.source.reveal(entry, revision)
-        text = render_value(data)
         session = self.session
+        what = "copy value" if copy else "reveal value"
+        self._set_value_line(f"rev {revision}: reading the value…")  # a fetch can take a second
+        try:
+            data = await self.source.reveal(entry, revision)
+        except Exception as err:
+            self._set_value_line(f"rev {revision}: could not read the value")
+            if session is not None:  # failures are activity too
+                session.log_activity(
+                    what, f"secret {entry.id} rev {revision}", "failed", failure_text(err)
+                )
+            raise
+        text = render_value(data)
         if copy:
             clipboard = session.context.clipboard if session is not None else None
             if clipboard is not None:
                 clipboard(text)
+                where = "copied to the clipboard"
             else:
                 self.app.copy_to_clipboard(text)
-            self._set_value_line(f"revision {revision} copied to the clipboard (not shown)")
+                where = (
+                    "sent to the terminal's clipboard (OSC 52); the terminal cannot confirm "
+                    "it arrived: paste to check"
+                )
+            self._set_value_line(f"revision {revision} {where} (not shown)")
+            self.notify(f"Revision {revision}: {where}.", timeout=6)
             if session is not None:
-                session.log_activity("copy value", f"secret {entry.id} rev {revision}", "ok")
+                session.log_activity(what, f"secret {entry.id} rev {revision}", "ok", where)
             return
         seconds = session.context.reveal_seconds if session is not None else 5.0
         self.revealed = (entry.id, revision)
@@ -323,7 +347,24 @@ class SecretsBrowser(ReportsFailures, Widget):
             self._mask_timer.stop()
         self._mask_timer = self.set_timer(seconds, self._hide_value)
         if session is not None:
-            session.log_activity("reveal value", f"secret {entry.id} rev {revision}", "ok")
+            session.log_activity(what, f"secret {entry.id} rev {revision}", "ok")
+        self._revealed_text = text
+        if len(flat) > 40 or "\n" in text.strip():
+            value.update(
+                Text(
+                    f"rev {revision} (r again: all of it): {flat[:500]}",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+            )
+
+    def open_full_value(self, entry: SecretEntry, revision: int) -> None:
+        """The revealed value in full, scrollable, closing by itself (masked again)."""
+        text, self._revealed_text = self._revealed_text, ""
+        seconds = self.session.context.reveal_seconds if self.session is not None else 5.0
+        self.app.push_screen(
+            ValueScreen(entry.full_path, revision, text, seconds), lambda _: self._hide_value()
+        )
 
     # ------------------------------------------------------------------ rendering
 
@@ -429,6 +470,7 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     def _hide_value(self) -> None:
         self.revealed = None
+        self._revealed_text = ""
         if self._mask_timer is not None:
             self._mask_timer.stop()
             self._mask_timer = None
@@ -457,6 +499,7 @@ class SecretsBrowser(ReportsFailures, Widget):
                 self._show_versions(entry)
             else:
                 # Wait until the cursor rests before asking the API for version metadata.
+                self._set_value_line("loading versions…")  # a fetch can take a second
                 self._pending_versions = self.set_timer(0.25, lambda: self._fetch_versions(entry))
         self.post_message(self.SecretHighlighted(self, entry))
 
@@ -471,6 +514,19 @@ class SecretsBrowser(ReportsFailures, Widget):
         event.stop()
         key = event.row_key.value
         self.version_cursor = int(key) if key is not None else None
+
+    def versions_of(self, entry: SecretEntry) -> list[VersionEntry]:
+        """The versions known for ``entry`` (empty while they load)."""
+        return self._versions.get(entry.id) or []
+
+    def highlighted_version(self) -> VersionEntry | None:
+        """The version row under the cursor when the versions table has the focus."""
+        entry = self.current
+        table = self.query_one("#versions", DataTable)
+        if entry is None or not table.has_focus or not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((v for v in self.versions_of(entry) if str(v.revision) == key), None)
 
     def chosen_revision(self) -> int | None:
         """The revision highlighted in the versions table, else the newest one with data."""
@@ -585,7 +641,9 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     def action_reveal(self) -> None:
         target = self._target()
-        if target is not None:
+        if target is not None and self.revealed == (target[0].id, target[1]):
+            self.open_full_value(*target)  # r again: the whole value
+        elif target is not None:
             self._reveal_worker(target[0], target[1], False)
 
     def action_copy(self) -> None:

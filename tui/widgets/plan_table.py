@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 
 from core.engine.restore import PlannedAction, RestorePlan, RestoreResult
@@ -20,6 +22,7 @@ REPORT_COLUMNS = (
     Column("Action", 14),
     Column("Secret", 14, grow=3),
     Column("Revisions", 9),
+    Column("Added as", 8),
     Column("Verified", 8),
     Column("Detail", 10, grow=2),
 )
@@ -42,7 +45,13 @@ def _revisions(action: PlannedAction) -> str:
     return ",".join(str(r) for r in revs)
 
 
-def plan_rows(plan: RestorePlan) -> list[Row]:
+def where_text(project_id: str, region: str, names: Mapping[str, str]) -> str:
+    """The destination as people know it: the project's name (else its whole id) and region."""
+    return f"{names.get(project_id) or project_id} · {region}"
+
+
+def plan_rows(plan: RestorePlan, names: Mapping[str, str] | None = None) -> list[Row]:
+    """``Revisions``: the snapshot's revisions each action restores (the report's too)."""
     rows: list[Row] = []
     for n, a in enumerate(plan.actions):
         style = "bad" if a.action == "conflict" else ("dim" if not a.changes else "")
@@ -53,7 +62,7 @@ def plan_rows(plan: RestorePlan) -> list[Row]:
                     ACTION_TEXT.get(str(a.action), str(a.action)),
                     a.record.full_path,
                     _revisions(a),
-                    f"{a.region} · {a.project_id[:8]}",
+                    where_text(a.project_id, a.region, names or {}),
                     a.detail,
                 ),
                 style=style,
@@ -72,7 +81,7 @@ def report_rows(plan: RestorePlan) -> list[Row]:
         verified = NONE if a.verified is None else ("yes" if a.verified else "NO")
         if a.verified is False:
             style = "bad"
-        restored = ",".join(str(r) for r in a.restored_revisions) or _revisions(a)
+        added_as = ",".join(str(r) for r in a.restored_revisions) or NONE
         rows.append(
             Row(
                 str(n),
@@ -80,7 +89,8 @@ def report_rows(plan: RestorePlan) -> list[Row]:
                     outcome,
                     ACTION_TEXT.get(str(a.action), str(a.action)),
                     a.record.full_path,
-                    restored,
+                    _revisions(a),
+                    added_as,
                     verified,
                     a.error or a.detail,
                 ),

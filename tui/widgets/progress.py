@@ -73,6 +73,7 @@ class RunPanel(Vertical):
         self._log_rows: list[Row] = []
         self._dirty = False
         self.events: list[ev.Event] = []
+        self._agreed: dict[str, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="run-counters")
@@ -187,11 +188,45 @@ class RunPanel(Vertical):
             self._render_counters()
             self._flush_log()
 
-    def finish(self, collapse: bool = False) -> None:
-        """The run is over; ``collapse`` hides the log (a report table replaces it)."""
+    def _pending_agree(self) -> None:
+        if self._agreed is not None:
+            self.agree(**self._agreed)
+
+    def agree_at_finish(self, **counts: int) -> None:
+        """Counts to apply after the last events are drained (see :meth:`agree`)."""
+        self._agreed = counts
+
+    def agree(
+        self,
+        *,
+        secrets_done: int | None = None,
+        versions_read: int | None = None,
+        versions_skipped: int | None = None,
+        bytes_added: int | None = None,
+        applied: int | None = None,
+    ) -> None:
+        """The result's own counts replace the running ones (events can be coalesced or
+        retried): progress and summary then say the same numbers."""
+        t = self.totals
+        for name, value in (
+            ("secrets_done", secrets_done),
+            ("versions_read", versions_read),
+            ("versions_skipped", versions_skipped),
+            ("bytes_added", bytes_added),
+            ("applied", applied),
+        ):
+            if value is not None:
+                setattr(t, name, value)
+
+    def finish(self, outcome: str = "finished", collapse: bool = False) -> None:
+        """The run is over: the status line ends in ``outcome`` (never in the phase it was
+        in, "applying 21 action(s)", after a failure or a cancel); ``collapse`` hides the log
+        (a report table replaces it)."""
         pending, self._pending = self._pending, []
         for event in pending:
             self.apply(event)
+        self.totals.phase, self.totals.detail = outcome, ""
+        self._pending_agree()
         self._flush_log()
         if collapse:
             self.query_one("#run-log").display = False

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from core.store import SnapshotHeader
-from tui.format import human_bytes, short_time
+from tui.format import exact_time, human_bytes
 from tui.sources import snapshot_source_text
 from tui.widgets.vtable import Column, Row
 
 SNAPSHOT_COLUMNS = (
-    Column("Time", 16),
-    Column("Id", 8),
+    Column("Time", 19, keep=True),
+    Column("Id", 8, keep=True),
     Column("Source", 10, grow=2),
     Column("Env", 6, grow=1),
     Column("Class", 6, grow=1),
@@ -24,7 +24,7 @@ SNAPSHOT_COLUMNS = (
 def snapshot_row(h: SnapshotHeader) -> Row:
     s = h.summary
     cells = (
-        short_time(h.time),
+        exact_time(h.time),
         h.id[:8],
         snapshot_source_text(h),
         h.environment or "",

@@ -22,15 +22,19 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.widgets.value_view import RowScreen
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column: ``width`` is its minimum; ``grow`` columns share the spare width."""
+    """A column: ``width`` is its minimum; ``grow`` columns share the spare width; a
+    ``keep`` column is never cut when the table is too narrow (a time must stay readable)."""
 
     label: str
     width: int
     grow: int = 0
     align: str = "left"
+    keep: bool = False
 
 
 @dataclass(slots=True)
@@ -68,6 +72,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("end", "last", "Last", show=False),
         Binding("enter", "select", "Open", show=False),
         Binding("space", "toggle_mark", "Mark", show=False),
+        Binding("f", "row_detail", "Full row", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -335,6 +340,12 @@ class VirtualTable(ScrollView, can_focus=True):
         if key is not None:
             self.post_message(self.Selected(self, key))
 
+    def action_row_detail(self) -> None:
+        """The highlighted row in full (any cell the width cut, wrapped)."""
+        if 0 <= self.cursor < len(self._view):
+            row = self._rows[self._view[self.cursor]]
+            self.app.push_screen(RowScreen([c.label for c in self.columns], row.cells))
+
     def action_toggle_mark(self) -> None:
         if not self.markable:
             return
@@ -401,8 +412,9 @@ class VirtualTable(ScrollView, can_focus=True):
         if growers and spare - given > 0:
             widths[growers[0]] += spare - given
         deficit = fixed - width
+        cuttable = [j for j, c in enumerate(self.columns) if not c.keep] or list(range(len(widths)))
         while deficit > 0:
-            i = max(range(len(widths)), key=lambda j: widths[j])
+            i = max(cuttable, key=lambda j: widths[j])
             if widths[i] <= 4:
                 break
             widths[i] -= 1
