@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.common import add_json_argument, print_json
+from cli.options import json_option as add_json_argument
+from cli.output import print_json
 from cli.store_common import open_store, run_async
 from core.engine.jobs import schedule as sched
 from core.engine.jobs.clock import Clock, clock_from_env, iso

@@ -34,7 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.emulator",
     "cli.commands.completion",
     "cli.jobs_cmd",
-    "cli.history_cmd",
+    "cli.commands.history",
+    "cli.commands.find",
 )
 
 Handler = Callable[[argparse.Namespace], int]
