@@ -202,4 +202,4 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_restoring(main(), args, "restore")
     emit_restore(result, args, "restore")
-    return finish_restore(result)
+    return finish_restore(result, fit_flag="--newest-that-fit")

@@ -103,13 +103,15 @@ async def fit_plan_to_cap(
         if not fit.overflows:
             return
         action.over_cap = tuple(v.revision for v in fit.over)
-        revisions = ", ".join(str(r) for r in action.over_cap)
+        revisions = ("revision " if len(fit.over) == 1 else "revisions ") + ", ".join(
+            str(r) for r in action.over_cap
+        )
         where = f"the destination holds {existing} of its {cap} versions"
         if not newest_that_fit:
             action.action = Action.CONFLICT
             action.outcome = Outcome.CONFLICT
             action.detail = (
-                f"{where}: {len(fit.over)} version(s) would not fit (revisions {revisions}); "
+                f"{where}: {len(fit.over)} version(s) would not fit ({revisions}); "
                 "refused rather than half-restored (restoring only the newest that fit is "
                 "the other choice)"
             )
@@ -117,11 +119,11 @@ async def fit_plan_to_cap(
             action.versions = fit.fit
             action.detail = (
                 f"{action.detail}; {where}: only the newest {len(fit.fit)} fit, "
-                f"revisions {revisions} left out"
+                f"{revisions} left out"
             )
         else:
             action.action = Action.SKIP
             action.versions = ()
-            action.detail = f"{where}: no version fits (revisions {revisions} left out)"
+            action.detail = f"{where}: no version fits ({revisions} left out)"
 
     await asyncio.gather(*(one(a) for a in actions))
