@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from core.engine.restore.cap import CapFit, counts_toward_cap, fit_under_cap
 from core.engine.selectors import Selection
@@ -66,7 +65,7 @@ class VersionHistory:
     def last_snapshot(self) -> str:
         return self.snapshots[-1]
 
-    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, Any]:
+    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, object]:
         return {
             "revision": self.revision,
             "created_at": self.created_at,
@@ -101,7 +100,7 @@ class SecretHistory:
     def full_path(self) -> str:
         return join_path(self.path, self.name)
 
-    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, Any]:
+    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, object]:
         return {
             "id": self.secret_id,
             "region": self.region,
@@ -122,7 +121,7 @@ class HistoryResult:
     secrets: tuple[SecretHistory, ...]
     headers: dict[str, SnapshotHeader] = field(repr=False)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "snapshots": len(self.headers),
             "secrets": [s.to_json(self.headers) for s in self.secrets],
@@ -140,7 +139,7 @@ class FoundSecret:
     name: str = field(repr=False)
     revisions: tuple[int, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "id": self.secret_id,
             "region": self.region,
@@ -166,8 +165,8 @@ class FindResult:
     def newest(self) -> SnapshotHeader | None:
         return self.snapshots[-1][0] if self.snapshots else None
 
-    def to_json(self) -> dict[str, Any]:
-        def brief(h: SnapshotHeader | None) -> dict[str, Any] | None:
+    def to_json(self) -> dict[str, object]:
+        def brief(h: SnapshotHeader | None) -> dict[str, object] | None:
             if h is None:
                 return None
             return {
