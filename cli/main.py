@@ -39,7 +39,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.coverage",
     "cli.commands.schedule",
     "cli.commands.drill",
-    "cli.history_cmd",
+    "cli.commands.history",
+    "cli.commands.find",
 )
 
 Handler = Callable[[argparse.Namespace], int]

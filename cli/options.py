@@ -192,11 +192,15 @@ def snapshot_filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", metavar="R", default=None, help="only snapshots of this region")
 
 
-def snapshot_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``SNAPSHOT`` positional (dest ``snapshot``)."""
-    parser.add_argument(
-        "snapshot", metavar="SNAPSHOT", help="snapshot id, unique id prefix, or 'latest'"
-    )
+def snapshot_argument(
+    parser: argparse.ArgumentParser, *, optional: bool = False, help: str | None = None
+) -> None:
+    """The ``SNAPSHOT`` positional (dest ``snapshot``); ``optional``: may be left out (None)."""
+    text = help or "snapshot id, unique id prefix, or 'latest'"
+    if optional:
+        parser.add_argument("snapshot", metavar="SNAPSHOT", nargs="?", default=None, help=text)
+    else:
+        parser.add_argument("snapshot", metavar="SNAPSHOT", help=text)
 
 
 def secret_selector_option(

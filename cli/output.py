@@ -148,12 +148,14 @@ def console() -> Console:
 def table(
     columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
 ) -> None:
-    """A table on stdout; every cell cleaned and shown as plain text (no rich markup)."""
+    """A table on stdout; every cell (and the title) cleaned and shown as plain text (no rich
+    markup)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(*columns, box=box.SIMPLE_HEAD, title=title, show_edge=False, pad_edge=False)
+    caption = Text(clean(title)) if title is not None else None
+    grid = Table(*columns, box=box.SIMPLE_HEAD, title=caption, show_edge=False, pad_edge=False)
     for row in rows:
         grid.add_row(*(Text(clean(cell)) for cell in row))
     console().print(grid)

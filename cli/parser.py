@@ -7,6 +7,9 @@ Two things argparse does not do on its own:
   parsed, or its help or a completion script is printed. So ``secret-kloset --help`` and every
   command pay only for the imports their own arguments need (choices that live in core's
   engines, for instance).
+- **Checks across arguments.** :meth:`CommandParser.check` adds a test of the parsed
+  arguments (say, two that exclude each other); a failing one is a usage error like
+  argparse's own, with the command's usage.
 - **Usage errors are typed.** :meth:`CommandParser.error` prints exactly what argparse prints
   (usage, then ``prog: error: message``, on stderr) and raises :class:`UsageExit`, a
   ``SystemExit(2)`` that keeps the message, so that ``main`` can also print the one JSON
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 Build: TypeAlias = "Callable[[CommandParser], None]"
+Check: TypeAlias = "Callable[[argparse.Namespace], str | None]"
 SubParsers: TypeAlias = "argparse._SubParsersAction[CommandParser]"
 
 
@@ -40,10 +44,16 @@ class CommandParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose arguments can be added on first use (see the module doc)."""
 
     _pending: list[Build]
+    _checks: list[Check]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._pending = []
+        self._checks = []
+
+    def check(self, test: Check) -> None:
+        """After parsing, ``test(args)``: a message is a usage error (exit 2)."""
+        self._checks.append(test)
 
     def defer(self, build: Build) -> None:
         """Run ``build(self)`` before this parser is first used."""
@@ -65,7 +75,12 @@ class CommandParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         self.ensure_built()
-        return super().parse_known_args(args, namespace)
+        parsed, rest = super().parse_known_args(args, namespace)
+        for test in self._checks:
+            message = test(parsed)
+            if message:
+                self.error(message)
+        return parsed, rest
 
     def format_help(self) -> str:
         self.ensure_built()

@@ -78,15 +78,27 @@ def emit_restore(result: RestoreResult, args: argparse.Namespace, title: str) ->
         print_restore(result, title=title)
 
 
-def finish_restore(result: RestoreResult) -> int:
-    """Say on stderr why a restore did not fully succeed; its exit code."""
+def finish_restore(result: RestoreResult, *, fit_flag: str | None = None) -> int:
+    """Say on stderr why a restore did not fully succeed; its exit code. ``fit_flag``: the
+    command's option that restores only the newest versions that fit the version cap."""
     from core.engine.restore import restore_error
 
-    if result.status == "conflict":
-        print_error(f"{len(result.plan.conflicts)} conflict(s) with --on-conflict fail", None)
+    over_cap = [a for a in result.plan.conflicts if a.over_cap]
+    if result.status == "conflict" and len(result.plan.conflicts) > len(over_cap):
+        conflicts = len(result.plan.conflicts) - len(over_cap)
+        print_error(f"{conflicts} conflict(s) with --on-conflict fail", None)
     err = restore_error(result)
     if err is not None:
         print_error(message_for(err), hint_for(err))
+    if over_cap:
+        how = (
+            f"pass {fit_flag} to restore only the newest versions that fit, or " if fit_flag else ""
+        )
+        print_error(
+            f"{len(over_cap)} secret(s) would pass the destination's 20-version cap: refused, "
+            "nothing restored to them",
+            f"{how}delete old versions at the destination to make room",
+        )
     return int(result.exit_code)
 
 

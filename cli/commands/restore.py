@@ -1,6 +1,10 @@
 """``secret-kloset restore``: restore secrets from a snapshot (all, some, or one version).
 
 A plan is made first (``--dry-run`` shows it); running the same restore twice changes nothing.
+The snapshot is named (``SNAPSHOT``), or chosen by time (``--at``: the newest one taken at or
+before it), or, for ``--secret S --revision N``, the newest snapshot holding that revision's
+data (said on stderr). A secret whose versions would pass the destination's 20-version cap is
+refused unless ``--newest-that-fit``.
 A destination region outside a source's residency (the policy file) is refused before planning,
 unless ``--allow-residency-override`` (``cli.residency``).
 """
@@ -8,6 +12,7 @@ unless ``--allow-residency-override`` (``cli.residency``).
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from cli.options import (
     concurrency_option,
@@ -22,6 +27,11 @@ from cli.options import (
     uuid_arg,
 )
 from cli.parser import CommandParser, SubParsers, add_command
+
+if TYPE_CHECKING:
+    from core.credentials.resolve import Credentials
+    from core.engine.selectors import Selection
+    from core.store import SecretRecord, SnapshotHeader, Store
 
 
 def register(sub: SubParsers) -> None:
@@ -39,7 +49,18 @@ def register(sub: SubParsers) -> None:
 
 
 def _arguments(p: CommandParser) -> None:
-    snapshot_argument(p)
+    snapshot_argument(
+        p,
+        optional=True,
+        help="snapshot id, unique id prefix, or 'latest'; leave it out with --at TIME, or with "
+        "--secret S --revision N (the newest snapshot holding that revision)",
+    )
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="restore from the newest snapshot taken at or before TIME (RFC 3339, e.g. "
+        "2026-03-01T12:00:00Z, or an age such as 2d, 3h, 1w), of --project/--region",
+    )
     secret_selector_option(
         p,
         help="only secrets matching this selector (glob on path/name, name glob, id:<id>); repeatable",
@@ -67,18 +88,40 @@ def _arguments(p: CommandParser) -> None:
         metavar="R",
         help="with 'latest': the newest snapshot of this region; also restricts the secrets to it",
     )
+    p.add_argument(
+        "--newest-that-fit",
+        action="store_true",
+        help="when a destination secret would pass its 20-version cap, restore only the newest "
+        "versions that fit (default: refuse that secret, restore the others)",
+    )
     concurrency_option(p, help="secrets restored at once (default 32)")
     profile_option(p)
     store_options(p)
     json_option(p)
+    p.check(_check_source)
+
+
+def _check_source(args: argparse.Namespace) -> str | None:
+    """Exactly one way to choose the snapshot."""
+    if args.snapshot is not None and args.at is not None:
+        return "SNAPSHOT and --at cannot be combined (--at chooses the snapshot)"
+    if args.snapshot is None and args.at is None and not (args.secrets and args.revision):
+        return (
+            "no snapshot given: name one (SNAPSHOT: an id, a prefix or 'latest'), choose it "
+            "by time with --at TIME, or give --secret S --revision N to take that revision "
+            "from the newest snapshot holding it"
+        )
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     from cli.credentials import credentials_async
+    from cli.output import local_time, say
     from cli.progress import ProgressRenderer
     from cli.reports import emit_restore, finish_restore, run_restoring
     from cli.residency import check_destination
     from cli.store_common import open_store
+    from core.engine.history import find_revision, parse_when, resolve_at
     from core.engine.restore import (
         RestoreResult,
         VersionsMode,
@@ -87,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from core.engine.selectors import Selection
     from core.errors import UsageError
+    from core.store.history_index import close_history_index
 
     selection = Selection.parse(args.secrets)
     if args.revision is not None and args.versions == VersionsMode.LATEST:
@@ -94,12 +138,44 @@ def run(args: argparse.Namespace) -> int:
             "--revision and --versions latest cannot be combined", hint="use one of them"
         )
 
+    when = parse_when(args.at) if args.at is not None else None
+
+    async def source(store: Store) -> tuple[SnapshotHeader, list[SecretRecord], Selection]:
+        """The snapshot, its records to consider, and the selection to plan with."""
+        if args.snapshot is None and when is None:
+            header, record = await find_revision(
+                store, selection, args.revision, project=args.project, region=args.region
+            )
+            say(
+                f"revision {args.revision} of secret {record.secret_id}: from snapshot "
+                f"{header.short_id} ({local_time(header.time)})"
+            )
+            # by id: the secret may have had another path or name in that snapshot
+            return header, [record], Selection.parse([f"id:{record.secret_id}"])
+        if when is not None:
+            header = await resolve_at(store, when, args.project, args.region)
+        else:
+            header = await store.resolve_snapshot(
+                args.snapshot, project=args.project, region=args.region
+            )
+        records = await store.read_tree(header.id)
+        if args.project:
+            records = [r for r in records if r.project_id == args.project]
+        if args.region:
+            records = [r for r in records if r.region == args.region]
+        return header, records, selection
+
     async def main() -> RestoreResult:
         creds = await credentials_async(args)
         store = await open_store(args)
-        header = await store.resolve_snapshot(
-            args.snapshot, project=args.project, region=args.region
-        )
+        try:
+            return await restore(creds, store)
+        finally:
+            close_history_index(store)
+            await store.close()
+
+    async def restore(creds: Credentials, store: Store) -> RestoreResult:
+        header, records, chosen = await source(store)
         check_destination(
             args,
             [
@@ -111,11 +187,6 @@ def run(args: argparse.Namespace) -> int:
             args.to_region,
             tags=header.tags,
         )
-        records = await store.read_tree(header.id)
-        if args.project:
-            records = [r for r in records if r.project_id == args.project]
-        if args.region:
-            records = [r for r in records if r.region == args.region]
         async with creds.client(max_concurrency=args.concurrency) as client:
             with ProgressRenderer() as renderer:
                 plan = await plan_restore(
@@ -123,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
                     store,
                     header,
                     records=records,
-                    selection=selection,
+                    selection=chosen,
                     versions=args.versions,
                     revision=args.revision,
                     to_project=args.to_project,
@@ -131,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
                     on_conflict=args.on_conflict,
                     organization_id=creds.organization_id,
                     on_event=renderer,
+                    newest_that_fit=args.newest_that_fit,
                 )
                 return await apply_plan(
                     client,
@@ -144,4 +216,4 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_restoring(main(), args, "restore")
     emit_restore(result, args, "restore")
-    return finish_restore(result)
+    return finish_restore(result, fit_flag="--newest-that-fit")

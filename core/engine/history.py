@@ -1,5 +1,4 @@
-"""Every version ever seen: history across snapshots, ``find``, point-in-time resolvers and the
-version cap of a restore destination.
+"""Every version ever seen: history across snapshots, ``find`` and the point-in-time resolvers.
 
 - :func:`secret_history`: the secrets a selector matches (under any path/name they had in any
   snapshot; followed by id across renames and moves), each with one row per distinct version
@@ -10,21 +9,22 @@ version cap of a restore destination.
   matches, oldest first, with the oldest and the newest named first.
 - :func:`parse_when`, :func:`resolve_at`: ``restore --at TIME``.
 - :func:`find_revision`: ``restore --secret S --revision N`` without a snapshot.
-- :func:`fit_under_cap`: which planned versions fit under the destination's 20-version cap.
+- :func:`fit_under_cap`, :func:`counts_toward_cap`: re-exported from
+  :mod:`core.engine.restore.cap`, where the restore plan applies the destination's cap.
 
 All of it reads the history index (:mod:`core.store.history_index`), refreshed first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
 
+from core.engine.restore.cap import CapFit, counts_toward_cap, fit_under_cap
 from core.engine.selectors import Selection
 from core.errors import KlosetError, Remedy, UsageError
-from core.scaleway.models import VersionStatus, join_path, parse_time
+from core.scaleway.models import MAX_VERSIONS_PER_SECRET, VersionStatus, join_path, parse_time
 from core.store.forget import RetentionDuration
 from core.store.history_catalog import (
     HistoryCatalog,
@@ -35,10 +35,6 @@ from core.store.history_catalog import (
 )
 from core.store.history_index import HistoryIndex, history_index
 from core.store.model import SecretRecord, SnapshotHeader
-
-MAX_VERSIONS_PER_SECRET = 20  # Scaleway's quota of versions per secret (deleted ones excepted)
-
-T = TypeVar("T")
 
 # A version is still "in the source" when the newest snapshot lists it with one of these.
 _LIVE = frozenset({str(VersionStatus.ENABLED), str(VersionStatus.DISABLED)})
@@ -69,7 +65,7 @@ class VersionHistory:
     def last_snapshot(self) -> str:
         return self.snapshots[-1]
 
-    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, Any]:
+    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, object]:
         return {
             "revision": self.revision,
             "created_at": self.created_at,
@@ -104,7 +100,7 @@ class SecretHistory:
     def full_path(self) -> str:
         return join_path(self.path, self.name)
 
-    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, Any]:
+    def to_json(self, headers: dict[str, SnapshotHeader]) -> dict[str, object]:
         return {
             "id": self.secret_id,
             "region": self.region,
@@ -125,7 +121,7 @@ class HistoryResult:
     secrets: tuple[SecretHistory, ...]
     headers: dict[str, SnapshotHeader] = field(repr=False)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "snapshots": len(self.headers),
             "secrets": [s.to_json(self.headers) for s in self.secrets],
@@ -143,7 +139,7 @@ class FoundSecret:
     name: str = field(repr=False)
     revisions: tuple[int, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "id": self.secret_id,
             "region": self.region,
@@ -169,8 +165,8 @@ class FindResult:
     def newest(self) -> SnapshotHeader | None:
         return self.snapshots[-1][0] if self.snapshots else None
 
-    def to_json(self) -> dict[str, Any]:
-        def brief(h: SnapshotHeader | None) -> dict[str, Any] | None:
+    def to_json(self) -> dict[str, object]:
+        def brief(h: SnapshotHeader | None) -> dict[str, object] | None:
             if h is None:
                 return None
             return {
@@ -535,43 +531,20 @@ async def find_revision(
     )
 
 
-# --------------------------------------------------------------------------- the version cap
-
-
-def counts_toward_cap(status: str) -> bool:
-    """Whether a destination version counts toward the per-secret version quota (every
-    version except deleted ones, as the API and its emulator count)."""
-    return str(status) != str(VersionStatus.DELETED)
-
-
-@dataclass(frozen=True)
-class CapFit(Generic[T]):
-    """How planned versions meet the destination's cap: ``fit`` (the newest ones, in order)
-    would be restored, ``over`` (the older ones) would not fit."""
-
-    fit: tuple[T, ...]
-    over: tuple[T, ...]
-    room: int  # versions the destination can still take
-    cap: int
-
-    @property
-    def overflows(self) -> bool:
-        return bool(self.over)
-
-
-def fit_under_cap(
-    existing: int,
-    planned: Sequence[T],
-    *,
-    revision: Callable[[T], int] = lambda v: int(v.revision),  # type: ignore[attr-defined]
-    cap: int = MAX_VERSIONS_PER_SECRET,
-) -> CapFit[T]:
-    """Split ``planned`` (versions to add to a destination secret that already holds
-    ``existing`` versions counting toward the cap) into the newest ones that fit and the
-    older ones that would not. Pure: the caller counts and decides."""
-    if existing < 0 or cap < 1:
-        raise ValueError("existing must be >= 0 and cap >= 1")
-    ordered = sorted(planned, key=revision)
-    room = max(0, cap - existing)
-    cut = max(0, len(ordered) - room)
-    return CapFit(fit=tuple(ordered[cut:]), over=tuple(ordered[:cut]), room=room, cap=cap)
+__all__ = [
+    "MAX_VERSIONS_PER_SECRET",
+    "CapFit",
+    "FindResult",
+    "FoundSecret",
+    "HistoryResult",
+    "NoSnapshotAtError",
+    "SecretHistory",
+    "VersionHistory",
+    "counts_toward_cap",
+    "find_revision",
+    "find_snapshots",
+    "fit_under_cap",
+    "parse_when",
+    "resolve_at",
+    "secret_history",
+]

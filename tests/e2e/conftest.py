@@ -82,7 +82,8 @@ class Cli:
     calls: list[list[str]] = field(default_factory=list)
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        """In-process: ``cli.main.main(args)`` with stdout/stderr captured."""
+        """In-process: ``cli.main.main(args)`` with stdout/stderr captured (a usage error's
+        ``SystemExit`` becomes its exit code, as for a subprocess)."""
         from cli.main import main
 
         self.calls.append(list(args))
@@ -93,7 +94,10 @@ class Cli:
             mp.setattr(sys, "stdout", out)
             mp.setattr(sys, "stderr", err)
             mp.setattr(sys, "stdin", io.StringIO(""))
-            code = main(list(args))
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
         return Result(code, out.getvalue(), err.getvalue())
 
     def process_env(self, **extra: str) -> dict[str, str]:

@@ -240,3 +240,5 @@ def test_secret_deleted_at_the_source_and_contract_errors(world: World) -> None:
     assert empty.code == 0 and empty.json()["snapshots"] == [] and empty.json()["oldest"] is None
     bad = world.cli("find", "[oops")
     assert bad.code == 2 and "oops" not in bad.err
+    not_an_id = world.cli("history", "steady", "--project", "nope", "--json")
+    assert not_an_id.code == 2 and not_an_id.json()["exit_code"] == 2

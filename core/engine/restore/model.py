@@ -103,6 +103,7 @@ class PlannedAction:
     added: list[tuple[int, VersionToAdd]] = field(default_factory=list, repr=False)
     verified: bool | None = None
     transient: bool = False  # the last failure was a 5xx/429 that outlasted the retries
+    over_cap: tuple[int, ...] = ()  # snapshot revisions that would not fit the version cap
 
     @property
     def secret_id(self) -> str:
@@ -129,6 +130,7 @@ class PlannedAction:
             "verified": self.verified,
             "detail": self.detail,
             "error": self.error,
+            "over_cap": list(self.over_cap),
         }
 
 

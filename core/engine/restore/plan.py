@@ -270,8 +270,12 @@ async def plan_restore(
     preflight: bool = True,
     organization_id: str | None = None,
     on_event: EventSink | None = None,
+    newest_that_fit: bool = False,
 ) -> RestorePlan:
-    """Compare the snapshot's selected secrets with the destination; change nothing."""
+    """Compare the snapshot's selected secrets with the destination; change nothing.
+
+    An action that would pass the destination's version cap is refused, or with
+    ``newest_that_fit`` keeps the newest versions that fit (:mod:`core.engine.restore.cap`)."""
     emit = safe_sink(on_event)
     selection = selection or Selection()
     if revision is not None:
@@ -416,6 +420,9 @@ async def plan_restore(
     ordered = sorted(selected, key=lambda r: (*r.key, r.secret_id))
     # Duplicate detection needs a deterministic order: assign keys first, then plan.
     actions = list(await asyncio.gather(*(plan_one(r) for r in ordered)))
+    from core.engine.restore.cap import fit_plan_to_cap
+
+    await fit_plan_to_cap(client, actions, existing, newest_that_fit=newest_that_fit)
     for action in actions:
         emit(
             ev.ActionPlanned(
