@@ -33,7 +33,13 @@ import httpx
 
 from core import __version__
 from core.errors import ConfigError, Remedy
-from core.scaleway._calls import DEFAULT_PAGE_SIZE, Calls, ClientStats
+from core.scaleway._calls import (
+    DEFAULT_ATTEMPT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_PAGE_SIZE,
+    Calls,
+    ClientStats,
+)
 from core.scaleway.auth import TokenAuth, install_log_filter
 from core.scaleway.errors import error_from_response
 from core.scaleway.iam import IamMixin
@@ -53,6 +59,8 @@ __all__ = [
 ]
 
 DEFAULT_API_URL = "https://api.scaleway.com"
+# How far the adaptive limit may grow past ``max_concurrency`` while answers are clean.
+DEFAULT_CONCURRENCY_CEILING = 256
 
 
 class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
@@ -76,7 +84,10 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         initial_concurrency: int | None = None,
+        concurrency_ceiling: int | None = DEFAULT_CONCURRENCY_CEILING,
         retry_deadline: float = 120.0,
+        attempt_deadline: float = DEFAULT_ATTEMPT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         backoff_base: float = 0.25,
         backoff_max: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -117,9 +128,13 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
             clock=clock or time.monotonic,
             rng=rng or random.Random(),
         )
+        # ``max_concurrency`` is where the limit settles without evidence; clean answers
+        # with requests waiting take it up to the ceiling (None: no growth past it).
+        ceiling = max(max_concurrency, concurrency_ceiling or max_concurrency)
         self.limiter = AdaptiveLimiter(
-            max_concurrency,
-            initial=initial_concurrency,
+            ceiling,
+            initial=max_concurrency if initial_concurrency is None else initial_concurrency,
+            probe_from=max_concurrency,
             sleep=sleep or asyncio.sleep,
             clock=clock or time.monotonic,
         )
@@ -131,21 +146,24 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
             base_url=self.api_url,
             auth=TokenAuth(secret_key),
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-            transport=transport or make_transport(max_concurrency, verify),
+            transport=transport or make_transport(ceiling + 2, verify),
             verify=verify,
             headers={
                 "Accept": "application/json",
                 "User-Agent": user_agent or f"secret-kloset/{__version__}",
             },
             # For proxy transports httpx builds from the environment; ours is sharded.
-            limits=httpx.Limits(
-                max_connections=max_concurrency + 2,
-                max_keepalive_connections=max_concurrency,
-            ),
+            limits=httpx.Limits(max_connections=ceiling + 2, max_keepalive_connections=ceiling),
             follow_redirects=False,
         )
         self._calls = Calls(
-            http, api_url=self.api_url, retry=policy, limiter=self.limiter, stats=self.stats
+            http,
+            api_url=self.api_url,
+            retry=policy,
+            limiter=self.limiter,
+            stats=self.stats,
+            attempt_deadline=attempt_deadline,
+            max_response_bytes=max_response_bytes,
         )
 
     # ------------------------------------------------------------------ lifecycle
