@@ -171,6 +171,10 @@ def _text(value: object, missing: str) -> str:
     return str(value) if value else missing
 
 
+def _wrong() -> typing.NoReturn:
+    raise TypeError
+
+
 def _boolean(value: object) -> bool:
     if value is None:
         return False
@@ -235,6 +239,7 @@ class _Field:
     missing: object
     omit_none: bool
     model: type[_Wire] | None
+    raw: type | None = None  # the JSON type a RAW field must have (or null)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +281,14 @@ def _plan(cls: type[_Wire]) -> _Plan:
     return plan
 
 
+def _raw_type(hint: object) -> type | None:
+    """``str`` for ``str | None`` (and ``str`` kept as sent), ``bool``, ``dict``: the JSON
+    type a field kept as the answer has it must still have."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    base = typing.get_origin(args[0]) or args[0] if len(args) == 1 else None
+    return base if base in (str, bool, dict) else None
+
+
 def _make_plan(cls: type[_Wire]) -> _Plan:
     hints = typing.get_type_hints(cls)
     planned: list[_Field] = []
@@ -292,6 +305,7 @@ def _make_plan(cls: type[_Wire]) -> _Plan:
             missing = str(missing)
         if f.metadata.get("as_sent"):
             kind = _Kind.RAW
+        raw = _raw_type(hints[f.name]) if kind is _Kind.RAW else None
         planned.append(
             _Field(
                 name=f.name,
@@ -300,6 +314,7 @@ def _make_plan(cls: type[_Wire]) -> _Plan:
                 missing=missing,
                 omit_none=bool(f.metadata.get("omit_none", False)),
                 model=model,
+                raw=raw,
             )
         )
     names = frozenset(f.name for f in planned)
@@ -316,7 +331,9 @@ def _decode_expr(f: _Field, index: int) -> str:
     if kind is _Kind.TIME:
         return f"parse_time({value})"
     if kind is _Kind.RAW:
-        return value
+        if f.raw is None:
+            return value
+        return f"(v if (v := {value}) is None or v.__class__ is raw{index} else wrong())"
     if kind is _Kind.BOOL:
         return f"(v if (v := {value}).__class__ is bool else boolean(v))"
     if kind is _Kind.STRINGS:
@@ -349,12 +366,14 @@ def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
         "text": _text,
         "boolean": _boolean,
         "strings": _strings,
+        "wrong": _wrong,
         "names": plan.names | plan.ignored,
     }
     args: list[str] = []
     for i, f in enumerate(plan.fields):
         scope[f"m{i}"] = f.missing
         scope[f"model{i}"] = f.model
+        scope[f"raw{i}"] = f.raw
         args.append(f"        {f.name}={_decode_expr(f, i)},")
     if plan.keeps_extra:
         args.append(
@@ -394,6 +413,7 @@ _EXPECT: dict[_Kind, str] = {
     _Kind.BYTES: "base64 text",
     _Kind.MODEL: "an object",
 }
+_RAW_EXPECT: dict[type, str] = {str: "a string", bool: "a boolean", dict: "an object"}
 _FIELD_DECODERS: dict[
     type, tuple[tuple[_Field, Callable[[Mapping[str, object]], object]], ...]
 ] = {}
@@ -413,11 +433,13 @@ def _field_decoders(
             "text": _text,
             "boolean": _boolean,
             "strings": _strings,
+            "wrong": _wrong,
         }
         source = ""
         for i, f in enumerate(plan.fields):
             scope[f"m{i}"] = f.missing
             scope[f"model{i}"] = f.model
+            scope[f"raw{i}"] = f.raw
             source += f"def f{i}(data):\n    get = data.get\n    return {_decode_expr(f, i)}\n"
         exec(compile(source, f"<field decoders of {cls.__name__}>", "exec"), scope)
         found = _FIELD_DECODERS[cls] = tuple(
@@ -443,7 +465,8 @@ def _locate(cls: type[_Wire], data: object) -> WireError:
             if f.kind is _Kind.BYTES and isinstance(value, str):
                 return WireError(f.name, "is not valid base64")
             got = _json_type(value)
-            return WireError(f.name, f"expected {_EXPECT.get(f.kind, 'another type')}, got {got}")
+            expected = _EXPECT.get(f.kind) or _RAW_EXPECT.get(f.raw, "another type")  # type: ignore[arg-type]
+            return WireError(f.name, f"expected {expected}, got {got}")
     return WireError(None, "the object does not match the model")
 
 

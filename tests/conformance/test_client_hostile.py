@@ -162,6 +162,13 @@ async def test_a_declared_huge_answer_is_refused_before_reading() -> None:
         ({"version_count": {"n": 1}}, "version_count", "expected an integer, got an object"),
         ({"ephemeral_policy": ["x"]}, "ephemeral_policy", "expected an object, got a list"),
         ({"description": ["x"]}, "description", "expected a string, got a list"),
+        ({"name": {"x": 1}}, "name", "expected a string, got an object"),
+        ({"id": 7}, "id", "expected a string, got a number"),
+        (
+            {"ephemeral_policy": {"expires_once_accessed": "yes"}},
+            "ephemeral_policy.expires_once_accessed",
+            "expected a boolean, got a string",
+        ),
     ],
 )
 async def test_a_field_of_the_wrong_json_type_is_named(
