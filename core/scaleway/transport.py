@@ -85,6 +85,13 @@ def _mapped(exc: BaseException) -> httpx.TransportError:
     return error
 
 
+class _Request(aiohttp.ClientRequest):
+    """aiohttp's request, minus the ``Content-Length: 0`` it adds to a body-less DELETE
+    (httpx sends none: the bytes must not depend on the sender)."""
+
+    GET_METHODS = aiohttp.ClientRequest.GET_METHODS | {"DELETE"}
+
+
 class AiohttpSender(AiohttpTransport):
     """``httpx_aiohttp.AiohttpTransport`` with the URL sent as httpx encoded it, no cookie
     jar, and truthful exceptions (see the module docstring).
@@ -110,7 +117,10 @@ class AiohttpSender(AiohttpTransport):
             ssl=self.ssl_context,
         )
         return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            request_class=_Request,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -123,7 +133,10 @@ class AiohttpSender(AiohttpTransport):
             answer = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                headers=request.headers,
+                # httpx's own names (``Host``, ``X-Auth-Token``): its mapping view lowercases them
+                headers=[
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                ],
                 data=content or None,
                 allow_redirects=False,
                 compress=False,
