@@ -7,9 +7,11 @@ client's own work is counted: ``time.process_time()`` of this process over N req
 
 Sides, each run 3 times in one run, alternating, with the load printed:
 
-- ``scaleway-client``: ``ScalewayClient.access_version`` (retries, limiter, typed models);
-- ``scaleway-client+aiohttp``: the same client with an aiohttp transport under httpx
-  (``httpx_aiohttp.AiohttpTransport``), when the package is installed;
+- ``scaleway-client``: ``ScalewayClient.access_version`` (retries, limiter, typed models),
+  as shipped: aiohttp sends the bytes under httpx (``core.scaleway.transport.AiohttpSender``);
+- ``scaleway-client+httpcore``: the same client over httpx's own transport (httpcore, one
+  pool), what it shipped with before;
+- ``scaleway-client+aiohttp``: the same client over the stock ``httpx_aiohttp.AiohttpTransport``;
 - ``httpx``: a bare ``httpx.AsyncClient`` GET with the auth header, body parsed as JSON;
 - ``httpx+aiohttp``: the same bare GET through ``httpx_aiohttp.AiohttpTransport``;
 - ``aiohttp``: a bare ``aiohttp.ClientSession`` GET, body parsed as JSON.
@@ -115,6 +117,8 @@ async def _side(name: str, url: str, secret_id: str, total: int, concurrency: in
             from httpx_aiohttp import AiohttpTransport
 
             transport = AiohttpTransport()
+        elif name.endswith("+httpcore"):
+            transport = httpx.AsyncHTTPTransport(limits=limits)
         client = ScalewayClient(
             secret_key=SECRET_KEY,
             api_url=url,
@@ -162,11 +166,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
 
-    sides = ["scaleway-client", "httpx", "aiohttp"]
+    sides = ["scaleway-client", "scaleway-client+httpcore", "httpx", "aiohttp"]
     try:
         import httpx_aiohttp  # noqa: F401
 
-        sides[1:1] = ["scaleway-client+aiohttp"]
+        sides[2:2] = ["scaleway-client+aiohttp"]
         sides.append("httpx+aiohttp")
     except ImportError:
         print("(httpx_aiohttp not installed: its sides are left out)")

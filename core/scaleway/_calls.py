@@ -29,12 +29,14 @@ from core.scaleway.errors import (
     AlreadyExistsError,
     ScalewayError,
     ServerError,
+    UnexpectedAnswerError,
     error_from_response,
     local_invalid,
     redirect_error,
 )
 from core.scaleway.limiter import AdaptiveLimiter
-from core.scaleway.models import EphemeralPolicy, EphemeralProperties
+from core.scaleway.models import EphemeralPolicy, EphemeralProperties, WireError, decode
+from core.scaleway.models import _Wire as Model
 from core.scaleway.permissions import Operation
 from core.scaleway.retry import (
     THROTTLE_STATUSES,
@@ -43,7 +45,13 @@ from core.scaleway.retry import (
     is_retryable_status,
     parse_retry_after,
 )
-from core.scaleway.transport import FATAL, NOT_SENT, is_congestion, transport_error
+from core.scaleway.transport import (
+    FATAL,
+    NOT_SENT,
+    AttemptDeadlineExceeded,
+    is_congestion,
+    transport_error,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -69,6 +77,10 @@ MAX_PAGE_SIZE = 100  # Scaleway's list endpoints accept 1 to 100
 # A list that has not ended after this many pages is a server bug, not data.
 MAX_PAGES = 100_000
 PAGES_AHEAD = 16  # list pages requested ahead of the one being read, once the count is known
+# Every attempt (sending, waiting, reading the whole answer) ends within this many seconds.
+DEFAULT_ATTEMPT_DEADLINE = 60.0
+# No API answer is this large (a list page of 100 secrets is ~60 KiB).
+DEFAULT_MAX_RESPONSE_BYTES = 16 << 20
 # Highest revision seen per secret, remembered to de-duplicate ambiguous version creates.
 _REVISION_CACHE_SIZE = 50_000
 
@@ -78,6 +90,7 @@ Revision = int | str
 JsonDict = dict[str, Any]
 Query = list[tuple[str, str]]
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 
 # --------------------------------------------------------------------------- stats
@@ -224,12 +237,20 @@ class Calls:
         retry: RetryPolicy,
         limiter: AdaptiveLimiter,
         stats: ClientStats,
+        attempt_deadline: float = DEFAULT_ATTEMPT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if attempt_deadline <= 0:
+            raise ValueError("attempt_deadline must be positive")
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be at least 1")
         self.http = http
         self.api_url = api_url
         self.retry = retry
         self.limiter = limiter
         self.stats = stats
+        self.attempt_deadline = attempt_deadline
+        self.max_response_bytes = max_response_bytes
         self.revisions = LatestRevisions()
 
     # ------------------------------------------------------------------ requests
@@ -283,12 +304,7 @@ class Calls:
                 self.stats.requests += 1
                 self.stats.per_operation[str(operation)] += 1
                 try:
-                    response = await self.http.request(
-                        method,
-                        path,
-                        params=tuple(params) if params else None,
-                        json=body,
-                    )
+                    response = await self._attempt(operation, method, path, params, body)
                 except httpx.TransportError as exc:
                     self.stats.transport_errors += 1
                     error: ScalewayError = transport_error(operation, exc, attempts, self.api_url)
@@ -345,6 +361,59 @@ class Calls:
             await self.backoff(budget, delay)
         raise error  # pragma: no cover - the budget ends the loop first
 
+    async def _attempt(
+        self,
+        operation: Operation,
+        method: str,
+        path: str,
+        params: Query | None,
+        body: JsonDict | None,
+    ) -> httpx.Response:
+        """One request and its whole answer, read within the deadline per attempt and the
+        size bound (a server trickling one byte every few seconds defeats per-read
+        timeouts; a 300 MB answer must not be held in memory)."""
+        # The absolute URL, parsed once: httpx's own merge with ``base_url`` and its
+        # params parse it three times (a third of its CPU per request); same bytes.
+        url = self.api_url + path
+        if params:
+            url += "?" + str(httpx.QueryParams(params))  # type: ignore[arg-type]
+        request = self.http.build_request(method, httpx.URL(url), json=body)
+        try:
+            async with asyncio.timeout(self.attempt_deadline):
+                response = await self.http.send(request, stream=True)
+                try:
+                    limit = self.max_response_bytes
+                    length = response.headers.get("Content-Length")
+                    if length is not None and length.isdigit() and int(length) > limit:
+                        raise self._too_large(operation)
+                    chunks = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            raise self._too_large(operation)
+                        chunks.append(chunk)
+                    response._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise AttemptDeadlineExceeded(
+                f"the answer did not complete within {self.attempt_deadline:g} s"
+                " (the client's deadline per attempt)",
+                request=request,
+            ) from None
+        return response
+
+    def _too_large(self, operation: Operation) -> UnexpectedAnswerError:
+        limit = self.max_response_bytes
+        size = f"{limit // (1 << 20)} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+        return UnexpectedAnswerError(
+            f"{operation}: unexpected answer from the API: the answer is larger than {size}"
+            " (the client's bound on an answer)",
+            hint="check that SCW_API_URL points at the Scaleway API",
+            operation=operation,
+        )
+
     def _redirect_error(self, operation: Operation, response: httpx.Response) -> ScalewayError:
         location = response.headers.get("Location", "")
         try:
@@ -374,6 +443,19 @@ class Calls:
                 operation=operation,
             )
         return data
+
+    @staticmethod
+    def decode(operation: Operation, cls: type[M], data: object) -> M:
+        """A model from an answer's JSON object; one the codec cannot read (a field of the
+        wrong JSON type, bad base64, a required key absent) is the API's fault, said so."""
+        try:
+            return decode(cls, data)  # type: ignore[arg-type]
+        except WireError as exc:
+            raise UnexpectedAnswerError(
+                f"{operation}: unexpected answer from the API: {exc}",
+                hint="check that SCW_API_URL points at the Scaleway API",
+                operation=operation,
+            ) from exc
 
     async def fetch(
         self,

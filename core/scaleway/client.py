@@ -33,7 +33,13 @@ import httpx
 
 from core import __version__
 from core.errors import ConfigError, Remedy
-from core.scaleway._calls import DEFAULT_PAGE_SIZE, Calls, ClientStats
+from core.scaleway._calls import (
+    DEFAULT_ATTEMPT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_PAGE_SIZE,
+    Calls,
+    ClientStats,
+)
 from core.scaleway.auth import TokenAuth, install_log_filter
 from core.scaleway.errors import error_from_response
 from core.scaleway.iam import IamMixin
@@ -53,6 +59,30 @@ __all__ = [
 ]
 
 DEFAULT_API_URL = "https://api.scaleway.com"
+# How far the adaptive limit may grow past ``max_concurrency`` while answers are clean.
+DEFAULT_CONCURRENCY_CEILING = 256
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie store that keeps nothing: the API sets no cookies, and reading every
+    answer's headers for them cost httpx ~10 % of its CPU per request."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """httpx's client without a cookie jar (a ``Set-Cookie`` answer is never replayed)."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass
 
 
 class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
@@ -76,7 +106,10 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         initial_concurrency: int | None = None,
+        concurrency_ceiling: int | None = DEFAULT_CONCURRENCY_CEILING,
         retry_deadline: float = 120.0,
+        attempt_deadline: float = DEFAULT_ATTEMPT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         backoff_base: float = 0.25,
         backoff_max: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -119,9 +152,13 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
             clock=clock or time.monotonic,
             rng=rng or random.Random(),
         )
+        # ``max_concurrency`` is where the limit settles without evidence; clean answers
+        # with requests waiting take it up to the ceiling (None: no growth past it).
+        ceiling = max(max_concurrency, concurrency_ceiling or max_concurrency)
         self.limiter = AdaptiveLimiter(
-            max_concurrency,
-            initial=initial_concurrency,
+            ceiling,
+            initial=max_concurrency if initial_concurrency is None else initial_concurrency,
+            probe_from=max_concurrency,
             sleep=sleep or asyncio.sleep,
             clock=clock or time.monotonic,
         )
@@ -129,25 +166,28 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
 
         install_log_filter()
         verify = shared_ssl_context(self.api_url.startswith("http://"))
-        http = httpx.AsyncClient(
+        http = _CookielessClient(
             base_url=self.api_url,
             auth=TokenAuth(secret_key),
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-            transport=transport or make_transport(max_concurrency, verify),
+            transport=transport or make_transport(ceiling + 2, verify, max_response_bytes),
             verify=verify,
             headers={
                 "Accept": "application/json",
                 "User-Agent": user_agent or f"secret-kloset/{__version__}",
             },
             # For proxy transports httpx builds from the environment; ours is sharded.
-            limits=httpx.Limits(
-                max_connections=max_concurrency + 2,
-                max_keepalive_connections=max_concurrency,
-            ),
+            limits=httpx.Limits(max_connections=ceiling + 2, max_keepalive_connections=ceiling),
             follow_redirects=False,
         )
         self._calls = Calls(
-            http, api_url=self.api_url, retry=policy, limiter=self.limiter, stats=self.stats
+            http,
+            api_url=self.api_url,
+            retry=policy,
+            limiter=self.limiter,
+            stats=self.stats,
+            attempt_deadline=attempt_deadline,
+            max_response_bytes=max_response_bytes,
         )
 
     # ------------------------------------------------------------------ lifecycle

@@ -29,6 +29,7 @@ __all__ = [
     "ScalewayError",
     "ServerError",
     "TransportError",
+    "UnexpectedAnswerError",
     "error_from_response",
     "local_invalid",
     "redirect_error",
@@ -123,6 +124,12 @@ class RateLimitedError(ScalewayError):
 
 class ServerError(ScalewayError):
     """5xx from the API."""
+
+
+class UnexpectedAnswerError(ServerError):
+    """An answer the client cannot read: a field of the wrong JSON type, bad base64, or a
+    body past the client's size bound. A server (or a proxy) fault, never retried: the
+    same request would get the same answer."""
 
 
 # --------------------------------------------------------------------------- mapping

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.scaleway._calls import ClientBase
-from core.scaleway.models import ApiKey, decode
+from core.scaleway.models import ApiKey
 from core.scaleway.permissions import Operation
 
 
@@ -18,4 +18,4 @@ class IamMixin(ClientBase):
         """
         op = Operation.GET_API_KEY
         data = await self._calls.fetch(op, self._calls.path(op, access_key=access_key))
-        return decode(ApiKey, data)
+        return self._calls.decode(op, ApiKey, data)

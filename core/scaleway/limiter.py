@@ -4,7 +4,8 @@ Scaleway does not document its rate limits; its gateway answers a bare 429 once 
 sends too much at once. A fixed concurrency is either too timid for a quiet account or too
 aggressive for a busy one, so the client adapts like TCP congestion control does: it halves
 its limit when throttled (multiplicative decrease) and grows it by one after a window of
-successes (additive increase), always within ``[min_limit, max_concurrency]``.
+successes (additive increase), always within ``[min_limit, max_concurrency]`` (the ceiling;
+above the configured concurrency it grows only while requests wait, see ``probe_from``).
 
 Design points:
 
@@ -42,6 +43,11 @@ class AdaptiveLimiter:
     ``limit`` is the current number of requests allowed in flight. ``on_throttle`` (a 429 or
     503) multiplies it by ``decrease_factor``; ``on_success`` adds one after ``increase_after``
     consecutive successes (default: the current limit, i.e. one full window, as in TCP).
+
+    ``probe_from`` (the client's configured concurrency) opens the range above it up to
+    ``max_concurrency`` (the ceiling): there the limit grows only while requests wait for a
+    slot (a limit nobody uses proves nothing, as in RFC 7661), by one per success until the
+    first throttle (TCP's slow start: the limit doubles each window), then additively.
     """
 
     def __init__(
@@ -54,6 +60,7 @@ class AdaptiveLimiter:
         increase_after: int | None = None,
         floor_pause: float = 0.1,
         max_pause: float = 5.0,
+        probe_from: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -72,6 +79,8 @@ class AdaptiveLimiter:
         self.increase_after = increase_after
         self.floor_pause = floor_pause
         self.max_pause = max_pause
+        self.probe_from = probe_from
+        self._throttled = False
         self._floor_throttles = 0
         self._limit = min(max(start, min_limit), max_concurrency)
         self._in_flight = 0
@@ -181,12 +190,23 @@ class AdaptiveLimiter:
         """Count a success; after a full window of them, allow one more request in flight."""
         self._successes += 1
         self._floor_throttles = 0
+        if self._limit >= self.max_concurrency:
+            return
+        if self.probe_from is not None and self._limit >= self.probe_from:
+            if not self._waiters and self._in_flight < self._limit:
+                return  # nobody waits for a slot: a higher limit would prove nothing
+            if not self._throttled:
+                self._grow()  # slow start: one more per success, the limit doubles a window
+                return
         window = self.increase_after or self._limit
-        if self._successes >= window and self._limit < self.max_concurrency:
-            self._limit += 1
-            self._successes = 0
-            self.increases += 1
-            self._wake()
+        if self._successes >= window:
+            self._grow()
+
+    def _grow(self) -> None:
+        self._limit += 1
+        self._successes = 0
+        self.increases += 1
+        self._wake()
 
     def on_throttle(
         self, ticket: Ticket | None = None, *, retry_after: float | None = None
@@ -199,6 +219,7 @@ class AdaptiveLimiter:
         if retry_after is not None and retry_after > 0:
             self._resume_at = max(self._resume_at, self._clock() + retry_after)
         self._successes = 0
+        self._throttled = True  # slow start ends at the first sign of a limit
         if ticket is not None and ticket.epoch != self._epoch:
             return
         if self._limit <= self.min_limit and retry_after is None:

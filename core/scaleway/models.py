@@ -141,6 +141,54 @@ def b64decode(text: str) -> bytes:
 _MISSING: object = dataclasses.MISSING
 
 
+class WireError(ValueError, KeyError):
+    """An object the codec cannot read: which field (dotted for nested models) and why,
+    never its value. A ``KeyError`` too for an absent required key, a ``ValueError`` for
+    the rest (bad base64, a field of the wrong JSON type)."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(field, reason)
+        self.field = field
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"field {self.field}: {self.reason}" if self.field else self.reason
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)
+
+
+def _text(value: object, missing: str) -> str:
+    """The slow path of a text field (the fast one takes a non-empty ``str``)."""
+    if isinstance(value, dict | list | bool):
+        raise TypeError
+    return str(value) if value else missing
+
+
+def _wrong() -> typing.NoReturn:
+    raise TypeError
+
+
+def _boolean(value: object) -> bool:
+    if value is None:
+        return False
+    raise TypeError
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if value is None or value == ():
+        return ()
+    if isinstance(value, tuple):
+        return value
+    raise TypeError
+
+
 def wire(
     *,
     missing: object = _MISSING,
@@ -191,6 +239,7 @@ class _Field:
     missing: object
     omit_none: bool
     model: type[_Wire] | None
+    raw: type | None = None  # the JSON type a RAW field must have (or null)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +281,14 @@ def _plan(cls: type[_Wire]) -> _Plan:
     return plan
 
 
+def _raw_type(hint: object) -> type | None:
+    """``str`` for ``str | None`` (and ``str`` kept as sent), ``bool``, ``dict``: the JSON
+    type a field kept as the answer has it must still have."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    base = typing.get_origin(args[0]) or args[0] if len(args) == 1 else None
+    return base if base in (str, bool, dict) else None
+
+
 def _make_plan(cls: type[_Wire]) -> _Plan:
     hints = typing.get_type_hints(cls)
     planned: list[_Field] = []
@@ -248,6 +305,7 @@ def _make_plan(cls: type[_Wire]) -> _Plan:
             missing = str(missing)
         if f.metadata.get("as_sent"):
             kind = _Kind.RAW
+        raw = _raw_type(hints[f.name]) if kind is _Kind.RAW else None
         planned.append(
             _Field(
                 name=f.name,
@@ -256,6 +314,7 @@ def _make_plan(cls: type[_Wire]) -> _Plan:
                 missing=missing,
                 omit_none=bool(f.metadata.get("omit_none", False)),
                 model=model,
+                raw=raw,
             )
         )
     names = frozenset(f.name for f in planned)
@@ -268,15 +327,17 @@ def _decode_expr(f: _Field, index: int) -> str:
     value = f"data[{key}]" if f.required else f"get({key}, m{index})"
     kind = f.kind
     if kind is _Kind.TEXT:
-        return f"(str(v) if (v := {value}) else m{index})"
+        return f"(v if (v := {value}).__class__ is str and v else text(v, m{index}))"
     if kind is _Kind.TIME:
         return f"parse_time({value})"
     if kind is _Kind.RAW:
-        return value
+        if f.raw is None:
+            return value
+        return f"(v if (v := {value}) is None or v.__class__ is raw{index} else wrong())"
     if kind is _Kind.BOOL:
-        return f"bool({value})"
+        return f"(v if (v := {value}).__class__ is bool else boolean(v))"
     if kind is _Kind.STRINGS:
-        return f"tuple({value} or ())"
+        return f"(tuple(v) if (v := {value}).__class__ is list else strings(v))"
     if kind is _Kind.INT:
         return f"int({value})" if f.required else f"int({value} or m{index})"
     if kind is _Kind.OPT_INT:
@@ -302,12 +363,17 @@ def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
         "parse_time": parse_time,
         "b64decode": b64decode,
         "decode": decode,
+        "text": _text,
+        "boolean": _boolean,
+        "strings": _strings,
+        "wrong": _wrong,
         "names": plan.names | plan.ignored,
     }
     args: list[str] = []
     for i, f in enumerate(plan.fields):
         scope[f"m{i}"] = f.missing
         scope[f"model{i}"] = f.model
+        scope[f"raw{i}"] = f.raw
         args.append(f"        {f.name}={_decode_expr(f, i)},")
     if plan.keeps_extra:
         args.append(
@@ -326,8 +392,82 @@ _T = typing.TypeVar("_T", bound="_Wire")
 
 def decode(cls: type[_T], data: Mapping[str, object]) -> _T:
     """A model from its JSON object: unknown keys kept in ``extra`` (when the model has
-    one), unknown enum values kept as strings, absent and ``null`` keys per the field's rule."""
-    return typing.cast(_T, _decoder(cls)(data))
+    one), unknown enum values kept as strings, absent and ``null`` keys per the field's rule.
+
+    Raises :class:`WireError` naming the field that cannot be read (absent though required,
+    of the wrong JSON type, bad base64); the fast path checks nothing twice, the field is
+    found afterwards."""
+    try:
+        return typing.cast(_T, _decoder(cls)(data))
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise _locate(cls, data) from exc
+
+
+_EXPECT: dict[_Kind, str] = {
+    _Kind.TEXT: "a string",
+    _Kind.INT: "an integer",
+    _Kind.OPT_INT: "an integer",
+    _Kind.BOOL: "a boolean",
+    _Kind.TIME: "an RFC 3339 timestamp",
+    _Kind.STRINGS: "a list of strings",
+    _Kind.BYTES: "base64 text",
+    _Kind.MODEL: "an object",
+}
+_RAW_EXPECT: dict[type, str] = {str: "a string", bool: "a boolean", dict: "an object"}
+_FIELD_DECODERS: dict[
+    type, tuple[tuple[_Field, Callable[[Mapping[str, object]], object]], ...]
+] = {}
+
+
+def _field_decoders(
+    cls: type[_Wire],
+) -> tuple[tuple[_Field, Callable[[Mapping[str, object]], object]], ...]:
+    """One decoding function per field (the slow path that finds which field is wrong)."""
+    found = _FIELD_DECODERS.get(cls)
+    if found is None:
+        plan = _plan(cls)
+        scope: dict[str, object] = {
+            "parse_time": parse_time,
+            "b64decode": b64decode,
+            "decode": decode,
+            "text": _text,
+            "boolean": _boolean,
+            "strings": _strings,
+            "wrong": _wrong,
+        }
+        source = ""
+        for i, f in enumerate(plan.fields):
+            scope[f"m{i}"] = f.missing
+            scope[f"model{i}"] = f.model
+            scope[f"raw{i}"] = f.raw
+            source += f"def f{i}(data):\n    get = data.get\n    return {_decode_expr(f, i)}\n"
+        exec(compile(source, f"<field decoders of {cls.__name__}>", "exec"), scope)
+        found = _FIELD_DECODERS[cls] = tuple(
+            (f, typing.cast(Callable[[Mapping[str, object]], object], scope[f"f{i}"]))
+            for i, f in enumerate(plan.fields)
+        )
+    return found
+
+
+def _locate(cls: type[_Wire], data: object) -> WireError:
+    """Why ``data`` does not decode as ``cls``: the first field that fails, and how."""
+    if not isinstance(data, Mapping):
+        return WireError(None, f"expected an object, got {_json_type(data)}")
+    for f, decode_field in _field_decoders(cls):
+        try:
+            decode_field(data)
+        except WireError as inner:  # a nested model: name the path to the field
+            return WireError(f"{f.name}.{inner.field}" if inner.field else f.name, inner.reason)
+        except KeyError:
+            return WireError(f.name, "is missing")
+        except (TypeError, ValueError, AttributeError):
+            value = data.get(f.name)
+            if f.kind is _Kind.BYTES and isinstance(value, str):
+                return WireError(f.name, "is not valid base64")
+            got = _json_type(value)
+            expected = _EXPECT.get(f.kind) or _RAW_EXPECT.get(f.raw, "another type")  # type: ignore[arg-type]
+            return WireError(f.name, f"expected {expected}, got {got}")
+    return WireError(None, "the object does not match the model")
 
 
 def _encode_value(f: _Field, value: object) -> object:

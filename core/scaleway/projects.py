@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from core.scaleway._calls import DEFAULT_PAGE_SIZE, ClientBase, Query
-from core.scaleway.models import Project, decode
+from core.scaleway.models import Project
 from core.scaleway.permissions import Operation
 
 
@@ -38,9 +38,9 @@ class ProjectsMixin(ClientBase):
         self, op: Operation, url: str, params: Query, page_size: int
     ) -> AsyncIterator[Project]:
         async for item in self._calls.paginate(op, url, params, page_size):
-            yield decode(Project, item)
+            yield self._calls.decode(op, Project, item)
 
     async def get_project(self, project_id: str) -> Project:
         op = Operation.GET_PROJECT
         data = await self._calls.fetch(op, self._calls.path(op, project_id=project_id))
-        return decode(Project, data)
+        return self._calls.decode(op, Project, data)

@@ -20,8 +20,9 @@ from email.utils import parsedate_to_datetime
 
 # Statuses that say "try again later", never "your request is wrong".
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-# Statuses that mean the API is overloaded: they also shrink the concurrency limit.
-THROTTLE_STATUSES: frozenset[int] = frozenset({429, 503})
+# Statuses that mean the API (or its gateway) is overloaded: they also shrink the limit
+# (a 500 is a bug on one request, not load).
+THROTTLE_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 
 
 def is_retryable_status(status: int) -> bool:

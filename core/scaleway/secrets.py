@@ -15,7 +15,7 @@ from core.scaleway._calls import (
     present,
 )
 from core.scaleway.errors import AlreadyExistsError, ScalewayError
-from core.scaleway.models import BrowseItem, EphemeralPolicy, Secret, decode, normalize_path
+from core.scaleway.models import BrowseItem, EphemeralPolicy, Secret, normalize_path
 from core.scaleway.permissions import Operation
 from core.scaleway.retry import RetryBudget
 
@@ -60,7 +60,7 @@ class SecretsMixin(ClientBase):
 
         async def attempt(budget: RetryBudget) -> Secret:
             response = await self._calls.send(op, url, body=body, budget=budget)
-            secret = decode(Secret, self._calls.json(op, response))
+            secret = self._calls.decode(op, Secret, self._calls.json(op, response))
             if secret.version_count == 0:
                 self._calls.revisions.remember(region, secret.id, 0)
             return secret
@@ -158,7 +158,7 @@ class SecretsMixin(ClientBase):
         self, op: Operation, url: str, params: Query, page_size: int
     ) -> AsyncIterator[Secret]:
         async for item in self._calls.paginate(op, url, params, page_size):
-            yield self._seen_secret(decode(Secret, item))
+            yield self._seen_secret(self._calls.decode(op, Secret, item))
 
     def _seen_secret(self, secret: Secret) -> Secret:
         """Remember that a secret without versions has revision 0 as its latest."""
@@ -195,12 +195,12 @@ class SecretsMixin(ClientBase):
         self, op: Operation, url: str, params: Query, page_size: int
     ) -> AsyncIterator[BrowseItem]:
         async for item in self._calls.paginate(op, url, params, page_size):
-            yield decode(BrowseItem, item)
+            yield self._calls.decode(op, BrowseItem, item)
 
     async def get_secret(self, region: str, secret_id: str) -> Secret:
         op = Operation.GET_SECRET
         data = await self._calls.fetch(op, self._calls.path(op, region=region, secret_id=secret_id))
-        return self._seen_secret(decode(Secret, data))
+        return self._seen_secret(self._calls.decode(op, Secret, data))
 
     async def update_secret(
         self,
@@ -223,7 +223,7 @@ class SecretsMixin(ClientBase):
             ephemeral_policy=ephemeral_policy,
         )
         url = self._calls.path(op, region=region, secret_id=secret_id)
-        return decode(Secret, await self._calls.fetch(op, url, body=body))
+        return self._calls.decode(op, Secret, await self._calls.fetch(op, url, body=body))
 
     async def delete_secret(self, region: str, secret_id: str) -> None:
         """Delete (soft-delete when it has versions); a protected secret answers 412."""
@@ -233,7 +233,7 @@ class SecretsMixin(ClientBase):
 
     async def _secret_action(self, op: Operation, region: str, secret_id: str) -> Secret:
         url = self._calls.path(op, region=region, secret_id=secret_id)
-        return decode(Secret, await self._calls.fetch(op, url))
+        return self._calls.decode(op, Secret, await self._calls.fetch(op, url))
 
     async def protect_secret(self, region: str, secret_id: str) -> Secret:
         return await self._secret_action(Operation.PROTECT_SECRET, region, secret_id)

@@ -1,21 +1,31 @@
-"""The sending layer under httpx: sharded connection pools, one TLS context, what failed.
+"""The sending layer under httpx: aiohttp's connection pool, one TLS context, what failed.
 
 This is the seam where the bytes go out. The client sends through an
-:class:`httpx.AsyncClient` whose transport is whatever :func:`make_transport` returns (or
-the ``transport=`` a caller hands to ``ScalewayClient``): any
-:class:`httpx.AsyncBaseTransport` can take its place (a mock in tests, another HTTP
-implementation later) without the request building, retries or error mapping above it
-changing. What the retry core needs to know about a transport failure (was the request
-sent? can repeating help? how to say it) is kept here too, next to the exceptions it reads.
+:class:`httpx.AsyncClient` (requests, responses, auth, timeouts stay httpx's) whose transport
+is whatever :func:`make_transport` returns, or the ``transport=`` a caller hands to
+``ScalewayClient`` (any :class:`httpx.AsyncBaseTransport`: a mock, ``httpx.ASGITransport``
+for the in-process emulator). What the retry core needs to know about a transport failure
+(was the request sent? can repeating help? how to say it) is kept here too, next to the
+exceptions it reads.
+
+The default sender is aiohttp behind ``httpx_aiohttp.AiohttpTransport``, chosen by
+measurement (``benchmarks/client_cpu_bench.py``): httpx's own transport (httpcore, h11,
+anyio) cost 1.4-1.6 ms of client CPU per request even with sharded pools, aiohttp under
+the same httpx client 0.5 ms. :class:`AiohttpSender` adapts it to what the client relies
+on: the URL goes out exactly as httpx built it, no cookie jar, and aiohttp's failures map
+to the httpx exception that says the truth about them (the package maps a reset after
+sending to ``ConnectTimeout``, which would make a create look safe to repeat).
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 from core.errors import Remedy
 from core.scaleway.errors import TransportError
@@ -24,18 +34,12 @@ from core.scaleway.permissions import Operation
 __all__ = [
     "FATAL",
     "NOT_SENT",
-    "SHARD_SIZE",
-    "ShardedTransport",
+    "AiohttpSender",
+    "AttemptDeadlineExceeded",
     "make_transport",
     "shared_ssl_context",
     "transport_error",
 ]
-
-# Connections per pool shard. httpcore scans every connection of its pool (with a socket
-# poll for each idle one) when a request starts and ends, a cost that grows with the square
-# of the pool size: 32 connections in one pool cost 3-4x more CPU per request than 4 pools
-# of 8 (measured against the emulator: 4.9 vs 1.35 ms of client CPU per request).
-SHARD_SIZE = 8
 
 
 @lru_cache(maxsize=2)
@@ -51,76 +55,145 @@ def shared_ssl_context(plain_http: bool) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class _CountedStream(httpx.AsyncByteStream):
-    """A response body that tells its shard when it is done (the connection is free)."""
-
-    def __init__(self, inner: httpx.AsyncByteStream, done: Callable[[], None]) -> None:
-        self._inner = inner
-        self._done: Callable[[], None] | None = done
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
-
-    async def aclose(self) -> None:
-        done, self._done = self._done, None
-        if done is not None:
-            done()
-        await self._inner.aclose()
+class AttemptDeadlineExceeded(httpx.ReadTimeout):
+    """One attempt (sending, waiting, reading the whole answer) took longer than the
+    client's deadline per attempt: a server trickling bytes defeats per-read timeouts."""
 
 
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """Several small connection pools instead of one big one, least-busy first.
+def _httpx_error(exc: BaseException) -> type[httpx.TransportError]:
+    """The httpx exception that says what an aiohttp failure means for a retry."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout  # no connection in time (pool or connect): not sent
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError  # refused, DNS, TLS verification: not sent
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError  # may have been processed
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol
+    return httpx.ReadError  # a reset or broken payload after sending: ambiguous
 
-    Same behaviour as one ``httpx.AsyncHTTPTransport`` (same exceptions, same TLS), with a
-    per-request cost that no longer grows with the concurrency.
+
+def _mapped(exc: BaseException) -> httpx.TransportError:
+    cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
+    if isinstance(exc, httpx.TransportError) and not isinstance(cause, aiohttp.ClientError):
+        return exc
+    assert cause is not None
+    error = _httpx_error(cause)(f"{type(cause).__name__}: {cause}")
+    error.__cause__ = cause
+    return error
+
+
+class _Request(aiohttp.ClientRequest):
+    """aiohttp's request, minus the ``Content-Length: 0`` it adds to a body-less DELETE
+    (httpx sends none: the bytes must not depend on the sender)."""
+
+    GET_METHODS = aiohttp.ClientRequest.GET_METHODS | {"DELETE"}
+
+
+class AiohttpSender(AiohttpTransport):
+    """``httpx_aiohttp.AiohttpTransport`` with the URL sent as httpx encoded it, no cookie
+    jar, and truthful exceptions (see the module docstring).
+
+    Timeouts keep httpx's meaning: ``connect`` bounds opening a connection, ``pool`` waiting
+    for one (aiohttp's ``connect``), ``read`` each read; ``max_connections`` bounds the pool.
+    The answer's body is read here, at most ``max_body`` bytes of it (one more tells the
+    caller it was cut; a declared larger one is not read at all): the client never streams,
+    and two layers of async iterators per answer were a tenth of its CPU.
     """
 
-    def __init__(self, max_concurrency: int, verify: ssl.SSLContext) -> None:
-        count = max(1, -(-max_concurrency // SHARD_SIZE))
-        per_shard = -(-max_concurrency // count)
-        self.shards = [
-            httpx.AsyncHTTPTransport(
-                verify=verify,
-                limits=httpx.Limits(
-                    max_connections=per_shard + 2, max_keepalive_connections=per_shard
-                ),
-            )
-            for _ in range(count)
-        ]
-        self.active = [0] * count
+    def __init__(
+        self, *, verify: ssl.SSLContext, max_connections: int, max_body: int = 16 << 20
+    ) -> None:
+        limits = httpx.Limits(max_connections=max_connections)
+        super().__init__(verify=verify, limits=limits, client=self._session)
+        self.max_body = max_body
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        index = min(range(len(self.shards)), key=self.active.__getitem__)
-        self.active[index] += 1
-
-        def done() -> None:
-            self.active[index] -= 1
-
-        try:
-            response = await self.shards[index].handle_async_request(request)
-        except BaseException:
-            done()
-            raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_CountedStream(response.stream, done),
-            extensions=response.extensions,
+    def _session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry or 5.0,
+            ssl=self.ssl_context,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            request_class=_Request,
         )
 
-    async def aclose(self) -> None:
-        for shard in self.shards:
-            await shard.aclose()
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self.client
+        if not isinstance(session, aiohttp.ClientSession):
+            session = self.client = self._session()
+        timeout = request.extensions.get("timeout", {})
+        content = request.content  # the client sends bodies it built, always read
+        try:
+            answer = await session.request(
+                request.method,
+                URL(str(request.url), encoded=True),
+                # httpx's own names (``Host``, ``X-Auth-Token``): its mapping view lowercases them
+                headers=[
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                ],
+                data=content or None,
+                allow_redirects=False,
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+            body = await self._body(answer)
+        except aiohttp.ClientError as exc:
+            raise _mapped(exc) from exc
+        extensions = {"http_version": b"HTTP/1.1"}
+        if answer.reason:
+            extensions["reason_phrase"] = answer.reason.encode()
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.raw_headers,
+            stream=httpx.ByteStream(body),
+            request=request,
+            extensions=extensions,
+        )
+
+    async def _body(self, answer: aiohttp.ClientResponse) -> bytes:
+        """At most ``max_body + 1`` bytes of the answer; the connection goes back to the
+        pool when the body was read whole, is closed otherwise (or on any failure)."""
+        limit = self.max_body
+        length = answer.content_length
+        if length is not None and length > limit:
+            answer.close()
+            return b""  # the caller refuses it by its Content-Length
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := await answer.content.readany():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    answer.close()
+                    break
+            else:
+                answer.release()
+        except BaseException:
+            answer.close()
+            raise
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def __repr__(self) -> str:
-        return f"_ShardedTransport(shards={len(self.shards)}, active={sum(self.active)})"
+        return f"AiohttpSender(max_connections={self.limits.max_connections})"
 
 
-def make_transport(max_concurrency: int, verify: ssl.SSLContext) -> httpx.AsyncBaseTransport:
+def make_transport(
+    max_connections: int, verify: ssl.SSLContext, max_body: int
+) -> httpx.AsyncBaseTransport:
     """The transport a client sends through when its caller gives none."""
-    return ShardedTransport(max_concurrency, verify)
+    return AiohttpSender(verify=verify, max_connections=max_connections, max_body=max_body)
 
 
 # Transport failures raised before the request left this machine: always safe to repeat.
@@ -157,10 +230,13 @@ def transport_error(
     operation: Operation, exc: Exception, attempts: int, api_url: str
 ) -> TransportError:
     """The typed error of a request that got no answer."""
-    what = next(
-        (text for cls, text in _TRANSPORT_WHAT.items() if isinstance(exc, cls)),
-        "the request failed",
-    )
+    if isinstance(exc, AttemptDeadlineExceeded):
+        what = str(exc)
+    else:
+        what = next(
+            (text for cls, text in _TRANSPORT_WHAT.items() if isinstance(exc, cls)),
+            "the request failed",
+        )
     tried = f" after {attempts} attempts" if attempts > 1 else ""
     timeout_hint = " or raise the timeout" if isinstance(exc, httpx.TimeoutException) else ""
     return TransportError(

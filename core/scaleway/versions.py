@@ -27,7 +27,6 @@ from core.scaleway.models import (
     EphemeralProperties,
     SecretVersion,
     b64encode,
-    decode,
 )
 from core.scaleway.permissions import Operation
 from core.scaleway.retry import RetryBudget
@@ -77,7 +76,7 @@ class VersionsMixin(ClientBase):
 
         async def attempt(budget: RetryBudget) -> SecretVersion:
             response = await self._calls.send(op, url, body=body, budget=budget)
-            version = decode(SecretVersion, self._calls.json(op, response))
+            version = self._calls.decode(op, SecretVersion, self._calls.json(op, response))
             self._calls.revisions.remember(region, secret_id, version.revision)
             return version
 
@@ -172,7 +171,7 @@ class VersionsMixin(ClientBase):
         secret_id: str,
     ) -> AsyncIterator[SecretVersion]:
         async for item in self._calls.paginate(op, url, params, page_size):
-            version = decode(SecretVersion, item)
+            version = self._calls.decode(op, SecretVersion, item)
             self._calls.revisions.remember(region, secret_id, version.revision)
             yield version
 
@@ -182,7 +181,7 @@ class VersionsMixin(ClientBase):
     async def get_version(self, region: str, secret_id: str, revision: Revision) -> SecretVersion:
         op = Operation.GET_VERSION
         data = await self._calls.fetch(op, self._version_url(op, region, secret_id, revision))
-        version = decode(SecretVersion, data)
+        version = self._calls.decode(op, SecretVersion, data)
         self._calls.revisions.remember(region, secret_id, version.revision)
         return version
 
@@ -198,7 +197,7 @@ class VersionsMixin(ClientBase):
         op = Operation.UPDATE_VERSION
         body = present(description=description, ephemeral_properties=ephemeral_properties)
         url = self._version_url(op, region, secret_id, revision)
-        return decode(SecretVersion, await self._calls.fetch(op, url, body=body))
+        return self._calls.decode(op, SecretVersion, await self._calls.fetch(op, url, body=body))
 
     async def delete_version(self, region: str, secret_id: str, revision: Revision) -> None:
         """Schedule a version for deletion (restorable for 7 days)."""
@@ -209,7 +208,7 @@ class VersionsMixin(ClientBase):
         self, op: Operation, region: str, secret_id: str, revision: Revision
     ) -> SecretVersion:
         url = self._version_url(op, region, secret_id, revision)
-        return decode(SecretVersion, await self._calls.fetch(op, url))
+        return self._calls.decode(op, SecretVersion, await self._calls.fetch(op, url))
 
     async def enable_version(
         self, region: str, secret_id: str, revision: Revision
@@ -256,12 +255,4 @@ class VersionsMixin(ClientBase):
 
     async def _accessed(self, op: Operation, url: str, params: Query | None) -> AccessedVersion:
         response = await self._calls.send(op, url, params=params)
-        data = self._calls.json(op, response)
-        try:
-            return decode(AccessedVersion, data)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ServerError(
-                f"{op}: the answer's data is not valid base64",
-                status_code=response.status_code,
-                operation=op,
-            ) from exc
+        return self._calls.decode(op, AccessedVersion, self._calls.json(op, response))

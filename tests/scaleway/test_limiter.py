@@ -192,10 +192,45 @@ async def test_client_concurrency_is_bounded_over_many_tasks(
         running -= 1
         return ok(secret_json())
 
-    client = make_client(max_concurrency=5, transport=httpx.MockTransport(handler))
+    # The ceiling is the hard bound (max_concurrency is where the limit starts).
+    client = make_client(
+        max_concurrency=5, concurrency_ceiling=5, transport=httpx.MockTransport(handler)
+    )
     await asyncio.gather(*(client.get_secret("fr-par", SECRET_ID) for _ in range(40)))
     assert 1 < peak <= 5
     assert client.stats.requests == 40
+
+
+async def test_limit_grows_past_max_concurrency_only_while_requests_wait(
+    make_client: Callable[..., ScalewayClient],
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.001)
+        return ok(secret_json())
+
+    client = make_client(
+        max_concurrency=4, concurrency_ceiling=12, transport=httpx.MockTransport(handler)
+    )
+    for _ in range(50):  # one at a time: nothing waits, nothing to grow for
+        await client.get_secret("fr-par", SECRET_ID)
+    assert client.concurrency_limit == 4
+    await asyncio.gather(*(client.get_secret("fr-par", SECRET_ID) for _ in range(200)))
+    assert client.concurrency_limit == 12  # slow start to the ceiling, never past it
+
+
+def test_slow_start_ends_at_the_first_throttle() -> None:
+    limiter = AdaptiveLimiter(64, initial=8, probe_from=8)
+    limiter._in_flight = 8  # every slot busy: the limit is what holds work back
+    for _ in range(8):
+        limiter.on_success()
+        limiter._in_flight = limiter.limit
+    assert limiter.limit == 16  # doubled in one window
+    limiter.on_throttle()
+    assert limiter.limit == 8
+    for _ in range(8):
+        limiter.on_success()
+        limiter._in_flight = limiter.limit
+    assert limiter.limit == 9  # additive after a throttle
 
 
 async def test_read_timeouts_shrink_but_refused_connections_do_not(

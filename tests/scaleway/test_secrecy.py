@@ -120,16 +120,27 @@ async def test_context_manager_closes(client: ScalewayClient) -> None:
 
 
 @pytest.mark.parametrize("url", ["https://api.scaleway.com", "http://127.0.0.1:8421"])
-def test_tls_verification_is_never_off(url: str) -> None:
+async def test_tls_verification_is_never_off(url: str) -> None:
     import ssl
 
-    def contexts(client: ScalewayClient) -> list[ssl.SSLContext]:
+    import aiohttp
+
+    from core.scaleway.transport import AiohttpSender
+
+    async def contexts(client: ScalewayClient) -> list[ssl.SSLContext]:
         transport = client._http._transport
-        return [shard._pool._ssl_context for shard in transport.shards]  # type: ignore[attr-defined]
+        assert isinstance(transport, AiohttpSender)
+        session = transport._session()  # what the first request will build
+        try:
+            connector = session.connector
+            assert isinstance(connector, aiohttp.TCPConnector)
+            assert connector._ssl is transport.ssl_context  # aiohttp verifies with it
+        finally:
+            await session.close()
+        return [transport.ssl_context]
 
     client = ScalewayClient(secret_key=SECRET_KEY, api_url=url, max_concurrency=20)
-    assert len(contexts(client)) == 3  # 20 in flight: 3 pools of at most 7
-    for context in contexts(client):
+    for context in await contexts(client):
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     again = ScalewayClient(secret_key=SECRET_KEY, api_url=url)
-    assert contexts(again)[0] is contexts(client)[0]  # built once per process
+    assert (await contexts(again))[0] is (await contexts(client))[0]  # built once per process
