@@ -687,11 +687,14 @@ class Store(Maintenance):
         dry_run: bool = True,
         *,
         snapshot_filter: Callable[[SnapshotHeader], bool] | None = None,
+        lock_wait: float = 0.0,
     ) -> ForgetResult:
         """:func:`core.store.ops.forget.forget` on this store."""
         from core.store.ops.forget import forget
 
-        return await forget(self, policy, dry_run=dry_run, snapshot_filter=snapshot_filter)
+        return await forget(
+            self, policy, dry_run=dry_run, snapshot_filter=snapshot_filter, lock_wait=lock_wait
+        )
 
     async def prune(
         self,

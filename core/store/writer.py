@@ -197,6 +197,10 @@ class Writer:
             ),
         )
         obj = self.store.seal_snapshot(header)
+        # Last moment before the snapshot becomes visible: the lock must still stand (not
+        # removed by another process, not superseded), or a prune may have deleted blobs
+        # this snapshot reuses.
+        await self.lock.confirm()
         await self.store.backend.put("snapshots", header.id, obj, create_only=True)
         self.commits.append(header)
         self._records = []

@@ -341,7 +341,8 @@ async def prune(
         plan = _Plan(store)
         await plan.load()
         await plan.find_used(report)
-        handle.check()
+        if not dry_run:
+            await handle.confirm()
         return await _execute(store, plan, report, repack_below, merge_small, handle)
     finally:
         await handle.release()
@@ -501,13 +502,15 @@ async def _execute(
         for bid, loc in chosen.items()
         if bid not in moved
     ]
-    handle.check()
+    await handle.confirm()
     old_deltas = sorted(plan.delta_names)
     if kept_entries or new_entries:
         await store.write_index(kept_entries + new_entries, supersedes=old_deltas)
         report.bytes_written += int(getattr(store, "last_delta_size", 0))
 
-    # 3. only now delete: the old deltas, then the emptied and repacked packs
+    # 3. only now delete: the old deltas, then the emptied and repacked packs (the lock is
+    # confirmed first: a prune whose lock was taken away deletes nothing)
+    await handle.confirm()
     for name in old_deltas:
         try:
             await store.backend.delete("index", name)
