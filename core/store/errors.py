@@ -80,6 +80,19 @@ class BlobNotFoundError(CorruptStoreError):
         self.blob_id = blob_id
 
 
+class BlobDamagedError(CorruptStoreError):
+    """No copy of a blob can be read intact (its pack is missing, or it fails authentication).
+
+    Raised by the store's reads with the blob's id, so that a caller reading a *parent*
+    snapshot (a backup reusing what it holds) can catch it and read that data afresh.
+    """
+
+    def __init__(self, blob_id: str, message: str, *, pack_id: str | None = None) -> None:
+        super().__init__(message, kind="blob", name=blob_id)
+        self.blob_id = blob_id
+        self.pack_id = pack_id
+
+
 class UnsupportedFormatError(StoreError):
     def __init__(self, message: str) -> None:
         super().__init__(message, hint="upgrade secret-kloset to a version that knows this format")

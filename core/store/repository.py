@@ -44,6 +44,7 @@ from core.store.crypto import (
 )
 from core.store.errors import (
     AmbiguousSnapshotError,
+    BlobDamagedError,
     BlobNotFoundError,
     CorruptStoreError,
     ObjectExistsError,
@@ -110,6 +111,8 @@ class Store(Maintenance):
         self._headers: dict[str, tuple[int, str, SnapshotHeader]] = {}
         self.last_delta_size = 0
         self._closed = False
+        self._cache_rebuilt = False
+        self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"Store(id={self.id[:8]!r}, location={self.location!r})"
@@ -490,10 +493,8 @@ class Store(Maintenance):
         try:
             return decode_tree(raw)
         except ValueError:
-            raise CorruptStoreError(
-                f"the tree of snapshot {header.short_id} is malformed",
-                kind="blob",
-                name=header.tree,
+            raise BlobDamagedError(
+                header.tree, f"the tree of snapshot {header.short_id} is malformed"
             ) from None
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
@@ -511,13 +512,11 @@ class Store(Maintenance):
             except NewerVersionError as err:
                 raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
             except (ValueError, KeyError, TypeError):
-                raise CorruptStoreError(
-                    f"secret record {rid[:16]} is malformed", kind="blob", name=rid
-                ) from None
+                raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
         return out
 
     async def read_record(self, record_id: str) -> SecretRecord:
-        return SecretRecord.from_bytes(await self.read_blob(record_id, BLOB_RECORD))
+        return (await self.read_records([record_id]))[0]
 
     # ------------------------------------------------------------------ blobs
 
@@ -561,36 +560,109 @@ class Store(Maintenance):
                 name=pack_id,
             ) from None
 
-    async def read_blob(self, blob_id: str, expected_type: int | None = None) -> bytes:
-        """Read, decrypt and verify one blob; tries every copy the index knows of."""
-        entries = await self._locate(blob_id)
+    async def _read_copies(
+        self, blob_id: str, entries: list[IndexEntry], expected_type: int | None
+    ) -> bytes:
+        """The first copy of ``entries`` that reads intact; BlobDamagedError if none does."""
         last: StoreError | None = None
-        for attempt in range(2):
-            for entry in entries:
-                if expected_type is not None and entry.blob_type != expected_type:
-                    continue
-                try:
-                    sealed = await self.backend.get(
-                        "packs", entry.pack_hex, entry.offset, entry.length
-                    )
-                    return self.decrypt_entry(entry, sealed, entry.pack_hex)
-                except ObjectNotFoundError:
-                    last = CorruptStoreError(
-                        f"pack {entry.pack_hex[:16]} holding blob {blob_id[:16]} is missing",
-                        kind="packs",
-                        name=entry.pack_hex,
-                    )
-                except CorruptStoreError as err:
-                    last = err
-            if attempt == 0 and isinstance(last, CorruptStoreError) and "missing" in last.message:
-                # a prune elsewhere may have moved it: reload the index once
-                await self.refresh_index()
-                entries = self.cache.lookup(bytes.fromhex(blob_id)) or entries
+        for entry in entries:
+            if expected_type is not None and entry.blob_type != expected_type:
                 continue
-            break
+            try:
+                sealed = await self.backend.get("packs", entry.pack_hex, entry.offset, entry.length)
+                return self.decrypt_entry(entry, sealed, entry.pack_hex)
+            except ObjectNotFoundError:
+                last = BlobDamagedError(
+                    blob_id,
+                    f"pack {entry.pack_hex[:16]} holding blob {blob_id[:16]} is missing",
+                    pack_id=entry.pack_hex,
+                )
+            except CorruptStoreError as err:
+                last = BlobDamagedError(blob_id, err.message, pack_id=entry.pack_hex)
         if last is None:
             raise BlobNotFoundError(blob_id)
         raise last
+
+    async def read_blob(self, blob_id: str, expected_type: int | None = None) -> bytes:
+        """Read, decrypt and verify one blob; tries every copy the index knows of.
+
+        A read that fails through the local cache is retried against the store's index: first
+        with the deltas written since the last sync (a prune elsewhere may have moved the
+        blob), then, once per session, with the cache rebuilt from the store's index (the
+        cache is only a cache: a wrong entry in it must not make a blob unreadable).
+        """
+        entries = await self._locate(blob_id)
+        try:
+            return await self._read_copies(blob_id, entries, expected_type)
+        except BlobDamagedError as err:
+            first = err
+        await self.refresh_index()
+        fresh = self.cache.lookup(bytes.fromhex(blob_id))
+        if fresh and fresh != entries:
+            try:
+                return await self._read_copies(blob_id, fresh, expected_type)
+            except BlobDamagedError as err:
+                first = err
+        if await self._rebuild_cache_once():
+            rebuilt = self.cache.lookup(bytes.fromhex(blob_id))
+            if rebuilt:
+                return await self._read_copies(blob_id, rebuilt, expected_type)
+            raise BlobNotFoundError(blob_id)
+        raise first
+
+    async def _rebuild_cache_once(self) -> bool:
+        """Rebuild the local cache from the store's index, at most once per session."""
+        async with self._rebuild_lock:
+            if self._cache_rebuilt:
+                return False
+            self._cache_rebuilt = True
+            log.warning("a read failed through the local index cache; rebuilding the cache")
+            self.cache.reset()
+            await self.refresh_index()
+            return True
+
+    async def unusable_blobs(self, blob_ids: Iterable[str], *, read: bool = False) -> set[str]:
+        """The blobs of ``blob_ids`` that a writer must not reuse: not in the index, every
+        copy's pack missing, or (``read``) no copy that decrypts and verifies.
+
+        Cheap enough for every backup rescan: one index lookup, one listing of the packs
+        (each pack's existence is known once), and with ``read`` the blobs are read in
+        coalesced ranges per pack.
+        """
+        ids = list(dict.fromkeys(blob_ids))
+        bad: set[str] = set()
+        raw: dict[str, bytes] = {}
+        for bid in ids:
+            try:
+                raw[bid] = bytes.fromhex(bid)
+            except ValueError:
+                bad.add(bid)
+        located = self.cache.lookup_many(list(raw.values()))
+        if any(r not in located for r in raw.values()):
+            await self.refresh_index()
+            located = self.cache.lookup_many(list(raw.values()))
+        packs = {o.name for o in await self.backend.list("packs")}
+        usable: list[str] = []
+        for bid, r in raw.items():
+            entries = located.get(r) or []
+            if any(e.pack_hex in packs for e in entries):
+                usable.append(bid)
+            else:
+                bad.add(bid)
+        if read:
+            for i in range(0, len(usable), 512):
+                batch = usable[i : i + 512]
+                try:
+                    await self.read_blobs(batch)
+                    continue
+                except CorruptStoreError:
+                    pass
+                for bid in batch:  # one failed: find which
+                    try:
+                        await self.read_blob(bid)
+                    except CorruptStoreError:
+                        bad.add(bid)
+        return bad
 
     async def read_payload(self, blob_id: str) -> bytes:
         """A version's data, decrypted and verified."""

@@ -55,7 +55,7 @@ class CheckProblem:
     """One finding: the object's kind and id, what is wrong, and which snapshots it affects."""
 
     severity: str  # error | warning
-    kind: str  # config | keys | packs | index | snapshots | blob | locks
+    kind: str  # config | keys | packs | index | snapshots | blob | locks | cache
     id: str
     message: str
     snapshots: tuple[str, ...] = ()
@@ -184,6 +184,9 @@ class _Checker:
         self.bad_packs: set[str] = set()  # packs missing or with an unreadable index
         self.failed_copies: set[tuple[str, str]] = set()  # (blob id, pack id) that failed
         self.users: dict[str, set[str]] = {}  # blob id -> snapshot ids using it
+        # (delta, blob, pack, type, offset, length, raw length) of the live deltas
+        self.index_rows: set[tuple[str, bytes, bytes, int, int, int, int]] = set()
+        self.live_deltas: set[str] = set()
 
     def problem(
         self, severity: str, kind: str, ident: str, message: str, snapshots: Iterable[str] = ()
@@ -264,7 +267,29 @@ class _Checker:
                 pack_hex = pack_id.hex()
                 for e in entries:
                     self.index.setdefault(e.blob_id.hex(), []).append((pack_hex, e))
+                    self.index_rows.add(
+                        (name, e.blob_id, pack_id, e.blob_type, e.offset, e.length, e.raw_length)
+                    )
+            self.live_deltas.add(name)
         self.report.blobs = len(self.index)
+
+    async def check_cache(self) -> None:
+        """The local index cache must say what the store's index says (for the deltas this
+        check read); one that disagrees is reported and rebuilt from the store's index."""
+        cached = self.store.cache.delta_rows(self.live_deltas)
+        if cached == self.index_rows:
+            return
+        wrong = len(cached ^ self.index_rows)
+        await self.store.rebuild_cache()
+        fixed = self.store.cache.delta_rows(self.live_deltas) == self.index_rows
+        self.problem(
+            WARNING if fixed else ERROR,
+            "cache",
+            "",
+            f"the local index cache disagreed with the store's index on {wrong} blob "
+            "location(s); "
+            + ("it was rebuilt from the store's index" if fixed else "rebuilding it did not help"),
+        )
 
     # ------------------------------------------------------------------ packs
 
@@ -495,6 +520,7 @@ async def check_store(
             await checker.load_index()
             await checker.check_packs()
             await store.refresh_index()
+            await checker.check_cache()
             await checker.check_snapshots()
             if checker.report.read_data:
                 await checker.read_packs()
