@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.store_cmd",
     "cli.backup_cmd",
     "cli.emulator_cmd",
+    "cli.repair_cmd",
 )
 
 

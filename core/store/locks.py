@@ -227,9 +227,9 @@ class LockHandle:
         if self.released:
             raise StoreLockedError("the store lock was already released")
         if self.lost:
-            if self.lost_reason == REMOVED_BY_OTHER or (
-                self.lost_reason or ""
-            ).startswith("superseded"):
+            if self.lost_reason == REMOVED_BY_OTHER or (self.lost_reason or "").startswith(
+                "superseded"
+            ):
                 raise StoreLockedError(
                     f"{self.lost_reason}; nothing was committed",
                     hint="make sure no other process removes the locks of a store in use, "

@@ -35,7 +35,9 @@ async def test_unusable_blobs_names_missing_packs_and_unreadable_blobs(tmp_path:
     store = await new_store(str(root), pack_size=4096)
     try:
         await write_snapshot(store, secrets=30)
-        data_ids = sorted(e.blob_id.hex() for e in store.index_entries() if e.blob_type == BLOB_DATA)
+        data_ids = sorted(
+            e.blob_id.hex() for e in store.index_entries() if e.blob_type == BLOB_DATA
+        )
         assert await store.unusable_blobs(data_ids) == set()
         assert await store.unusable_blobs(data_ids, read=True) == set()
         assert await store.unusable_blobs(["00" * 32]) == {"00" * 32}  # not in the index
