@@ -108,6 +108,19 @@ class BackendError(StoreError):
         )
 
 
+class StoreSpaceError(BackendError):
+    """The store's disk is full (ENOSPC): what was being written, and how much is needed
+    (``details["needed_bytes"]`` when known)."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            message, hint=hint or "free space on the disk that holds the store, then retry"
+        )
+        self.details = dict(details or {})
+
+
 class ObjectNotFoundError(StoreError):
     """The backend has no object of that kind and name."""
 

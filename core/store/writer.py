@@ -8,6 +8,7 @@ once everything it refers to is.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,8 @@ from core.store.packer import BlobSink, WriterStats
 
 if TYPE_CHECKING:
     from core.store.repository import Store
+
+TEMPORARY_FILE_AGE = 600.0  # seconds after which another writer's temporary file is garbage
 
 
 class Writer:
@@ -72,6 +75,9 @@ class Writer:
             # Under the lock no prune runs: sync the cache so that deduplication never
             # trusts a blob that a prune elsewhere removed while this Store was open.
             await self.store.refresh_index()
+            # what killed writes left behind: a few minutes old, or their process is gone
+            with contextlib.suppress(StoreError, OSError):
+                await self.store.backend.clean_temporary_files(TEMPORARY_FILE_AGE)
         except BaseException:
             await self.lock.release()
             raise
