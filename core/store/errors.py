@@ -80,6 +80,39 @@ class BlobNotFoundError(CorruptStoreError):
         self.blob_id = blob_id
 
 
+class KeySlotDamagedError(CorruptStoreError):
+    """No intact key slot opens with the passphrase, and some slot is damaged (its checksum,
+    checked before the KDF, fails): the passphrase may well be right."""
+
+    def __init__(self, damaged: list[str], total: int) -> None:
+        names = ", ".join(d[:8] for d in damaged)
+        super().__init__(
+            f"{len(damaged)} of the store's {total} key slot(s) are damaged ({names}); no intact "
+            "slot opens with this passphrase",
+            kind="keys",
+            name=damaged[0] if damaged else "",
+        )
+        self.hint = (
+            "the passphrase may be right if it belongs to a damaged slot: open the store with "
+            "another of its passphrases, or restore the damaged key slot object from a backup "
+            "copy of the store"
+        )
+        self.remedy = None
+        self.damaged = list(damaged)
+
+
+class ConfigDamagedError(CorruptStoreError):
+    """The config object is damaged (MAC, layout): it never changes once the store exists."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="config", name="config")
+        self.hint = (
+            "restore the store's 'config' object from a backup copy of the store (it never "
+            "changes after the store is created; no other object needs to change)"
+        )
+        self.remedy = None
+
+
 class BlobDamagedError(CorruptStoreError):
     """No copy of a blob can be read intact (its pack is missing, or it fails authentication).
 

@@ -46,6 +46,7 @@ from core.store.errors import (
     AmbiguousSnapshotError,
     BlobDamagedError,
     BlobNotFoundError,
+    ConfigDamagedError,
     CorruptStoreError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -201,15 +202,18 @@ class Store(Maintenance):
                 raw_config = await be.get("config", "config")
             except ObjectNotFoundError:
                 raise StoreNotFoundError(be.location) from None
-            config = parse_config(raw_config)
+            try:
+                config = parse_config(raw_config)
+            except ConfigDamagedError:
+                raise
+            except CorruptStoreError as err:
+                raise ConfigDamagedError(err.message) from None
             keys, slot_id = await key_slots.unlock(be, config, passphrase, key_id)
             try:
                 envelope.verify_mac(keys, raw_config, envelope.KIND_CONFIG, "config")
             except CorruptStoreError:
-                raise CorruptStoreError(
-                    "the store's config object fails its MAC check (damaged or tampered with)",
-                    kind="config",
-                    name="config",
+                raise ConfigDamagedError(
+                    "the store's config object fails its MAC check (damaged or tampered with)"
                 ) from None
             cache = cls._open_cache(cache_dir, config.store_id)
             store = cls(be, config, keys, slot_id, cache)
