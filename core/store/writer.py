@@ -132,6 +132,11 @@ class Writer:
         """True when the store (or this writer) already holds that blob."""
         return self._ready().known(bytes.fromhex(blob_id))
 
+    def mark_unusable(self, blob_ids: Iterable[str]) -> None:
+        """Blobs this writer must not reuse (``Store.unusable_blobs`` found them missing or
+        damaged): ``has_payload`` says False for them and the next put writes a new copy."""
+        self._ready().mark_unusable(bytes.fromhex(b) for b in blob_ids)
+
     async def flush(self) -> None:
         """Make the blobs added so far durable and indexed (no snapshot yet)."""
         sink = self._ready()

@@ -142,3 +142,39 @@ async def test_forget_takes_and_rechecks_an_exclusive_lock(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_two_processes_unlock_all_and_prune_beside_a_paused_writer(tmp_path: Path) -> None:
+    """The issue's case with a real second process: the writer (a child) holds its lock and
+    its view of the index, another process removes every lock and prunes the blobs the
+    writer will reuse; the writer must exit without committing, and check passes."""
+    from core.store import KdfParams
+    from tests.store.ops import crash_child
+    from tests.store.ops.test_reliability import start_child, verify_all, wait_ready
+
+    location = tmp_path / "store"
+    store = await Store.init(
+        str(location), crash_child.PASSPHRASE, kdf=KdfParams.for_tests(), cache_dir=":memory:"
+    )
+    try:
+        first = start_child(location, tmp_path / "cache", 1, count=1)
+        _out, err = await asyncio.to_thread(first.communicate, None, 60)
+        assert first.returncode == 0, err
+        (old,) = await store.list_snapshots()
+        await store.delete_snapshot(old.id)  # its shared blobs are now unused
+
+        proc = start_child(location, tmp_path / "cache", 2, count=1, hold=4.0)
+        await asyncio.to_thread(wait_ready, proc)
+        assert proc.stdout is not None
+        assert (await asyncio.to_thread(proc.stdout.readline)).strip() == "writing"
+        assert await store.remove_all_locks()  # unlock --remove-all
+        report = await prune(store)  # deletes the blobs the paused writer would reuse
+        assert report.blobs_removed > 0
+        out, err = await asyncio.to_thread(proc.communicate, None, 60)
+        assert proc.returncode != 0 and "committed" not in out
+        assert "removed by another process" in err
+        assert await store.list_snapshots() == []
+        count, _warnings = await verify_all(location)
+        assert count == 0
+    finally:
+        await store.close()

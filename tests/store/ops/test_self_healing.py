@@ -129,3 +129,38 @@ async def test_a_read_through_a_wrong_cache_entry_falls_back_to_the_store_index(
         assert await read_all(store, written.header) == written.payloads
     finally:
         await store.close()
+
+
+async def test_a_writer_rewrites_blobs_marked_unusable_and_the_new_copy_reads(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "store"
+    store = await new_store(str(root))
+    try:
+        written = await write_snapshot(store)
+        by_id = {store.keys.blob_id(BLOB_DATA, d).hex(): d for d in written.payloads.values()}
+        victim = sorted(by_id)[0]
+        entry = next(e for e in store.index_entries() if e.blob_id.hex() == victim)
+        flip_byte(root / "packs" / entry.pack_hex[:2] / entry.pack_hex, entry.offset + 30)
+        async with store.writer() as w:
+            bad = await store.unusable_blobs(by_id, read=True)
+            assert bad == {victim}
+            w.mark_unusable(bad)
+            assert not w.has_payload(victim)
+            assert all(w.has_payload(b) for b in by_id if b != victim)
+            assert await w.put_payload(by_id[victim]) == victim
+            assert w.stats.data_added == 1
+            assert await w.put_payload(by_id[victim]) == victim
+            assert w.stats.data_added == 1  # once is enough
+            await w.commit(sources=[])
+        assert await store.read_payload(victim) == by_id[victim]
+        assert await store.unusable_blobs([victim], read=True) == set()
+        # the damaged pack itself: repair packs drops it, nothing is lost any more
+        from core.store.ops.repair import repair_packs
+
+        repaired = await repair_packs(store)
+        assert repaired.packs_damaged == [entry.pack_hex] and repaired.blobs_lost == []
+        assert (await store.check(read_data=True)).ok
+        assert await read_all(store, written.header) == written.payloads
+    finally:
+        await store.close()
