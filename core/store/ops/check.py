@@ -9,7 +9,9 @@ Structure check (always):
   pack's own index at the same place; every pack the index names exists. Packs no delta names
   are reported (as warnings: leftovers of an interrupted write, which ``prune`` removes);
 - every snapshot's tree and secret records decrypt and parse, and every blob they reference
-  (records, payloads) is in the index, in a pack that exists.
+  (records, payloads) is in the index, in a pack that exists;
+- the local index cache holds what the live deltas say (a cache that disagrees is reported
+  as a ``cache`` warning and rebuilt from the store's index before the snapshots are read).
 
 ``read_data`` adds: every pack is read whole, its MAC and name are checked, and every blob in it
 is decrypted and verified (its id is recomputed from the plaintext). ``subset=(n, t)`` reads
@@ -285,7 +287,7 @@ class _Checker:
         self.problem(
             WARNING if fixed else ERROR,
             "cache",
-            "",
+            "local",
             f"the local index cache disagreed with the store's index on {wrong} blob "
             "location(s); "
             + ("it was rebuilt from the store's index" if fixed else "rebuilding it did not help"),
