@@ -73,7 +73,7 @@ class BlobSink:
     def known(self, blob_id: bytes) -> bool:
         if blob_id in self._pending:
             return True
-        if blob_id in self._unusable:
+        if blob_id in self._unusable or blob_id in self.store.unreadable:
             return False
         if self._known is not None:
             return blob_id in self._known
@@ -156,6 +156,7 @@ class BlobSink:
             for e in entries:
                 self._pending.pop(e.blob_id, None)
                 self._unusable.discard(e.blob_id)
+                self.store.unreadable.discard(e.blob_id)
                 if self._known is not None:
                     self._known.add(e.blob_id)
 

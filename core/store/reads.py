@@ -41,6 +41,8 @@ class BlobReads:
     cache: IndexCache
     _cache_rebuilt: bool
     _rebuild_lock: asyncio.Lock
+    # blobs that could not be read intact in this session: a writer writes them afresh
+    unreadable: set[bytes]
 
     async def refresh_index(self) -> int:
         """Load index deltas other processes wrote since the cache was last synced."""
@@ -113,6 +115,13 @@ class BlobReads:
         blob), then, once per session, with the cache rebuilt from the store's index (the
         cache is only a cache: a wrong entry in it must not make a blob unreadable).
         """
+        try:
+            return await self._read_blob(blob_id, expected_type)
+        except BlobDamagedError:
+            self.unreadable.add(bytes.fromhex(blob_id))
+            raise
+
+    async def _read_blob(self, blob_id: str, expected_type: int | None) -> bytes:
         entries = await self._locate(blob_id)
         try:
             return await self._read_copies(blob_id, entries, expected_type)

@@ -109,6 +109,7 @@ class Store(BlobReads, Maintenance):
         self.last_delta_size = 0
         self._closed = False
         self._cache_rebuilt = False
+        self.unreadable: set[bytes] = set()
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -493,6 +494,7 @@ class Store(BlobReads, Maintenance):
         try:
             return decode_tree(raw)
         except ValueError:
+            self.unreadable.add(bytes.fromhex(header.tree))
             raise BlobDamagedError(
                 header.tree, f"the tree of snapshot {header.short_id} is malformed"
             ) from None
@@ -512,6 +514,7 @@ class Store(BlobReads, Maintenance):
             except NewerVersionError as err:
                 raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
             except (ValueError, KeyError, TypeError):
+                self.unreadable.add(bytes.fromhex(rid))
                 raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
         return out
 

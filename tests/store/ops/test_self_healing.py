@@ -164,3 +164,28 @@ async def test_a_writer_rewrites_blobs_marked_unusable_and_the_new_copy_reads(
         assert await read_all(store, written.header) == written.payloads
     finally:
         await store.close()
+
+
+async def test_a_blob_that_failed_to_read_is_written_afresh_by_the_next_put(
+    tmp_path: Path,
+) -> None:
+    """A backup whose parent record is damaged falls back to a full read and puts the same
+    record again: the writer must write a new copy, not reuse the damaged one."""
+    root = tmp_path / "store"
+    store = await new_store(str(root))
+    try:
+        written = await write_snapshot(store)
+        ids = await store.read_tree_ids(written.header)
+        records = await store.read_records(ids)
+        rec = next(e for e in store.index_entries() if e.blob_id.hex() == ids[0])
+        flip_byte(root / "packs" / rec.pack_hex[:2] / rec.pack_hex, rec.offset + 30)
+        with pytest.raises(BlobDamagedError):
+            await store.read_records(ids)
+        async with store.writer() as w:
+            for r in records:
+                await w.put_record(r)
+            assert w.stats.records_added == 1 and w.stats.records_reused == len(records) - 1
+            header = await w.commit(sources=[])
+        assert len(await store.read_tree(header)) == len(records)
+    finally:
+        await store.close()
