@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.drill",
     "cli.commands.history",
     "cli.commands.find",
+    "cli.repair_cmd",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from core.scaleway.models import format_time, parse_time
 from core.store import envelope
 from core.store.crypto import ID_SIZE, Keys
-from core.store.errors import CorruptStoreError, UnsupportedFormatError
+from core.store.errors import ConfigDamagedError, UnsupportedFormatError
 
 FORMAT_NAME = "secret-kloset"
 DEFAULT_PACK_SIZE = 8 * 1024 * 1024
@@ -75,9 +75,7 @@ def parse_config(data: bytes) -> StoreConfig:
             pack_size=int(raw.get("pack_size") or DEFAULT_PACK_SIZE),
         )
     except (ValueError, KeyError, TypeError) as err:
-        raise CorruptStoreError(
-            "the store's config object is malformed", kind="config", name="config"
-        ) from err
+        raise ConfigDamagedError("the store's config object is malformed") from err
 
 
 __all__ = [

@@ -85,6 +85,52 @@ class BlobNotFoundError(CorruptStoreError):
         self.blob_id = blob_id
 
 
+class KeySlotDamagedError(CorruptStoreError):
+    """No intact key slot opens with the passphrase, and some slot is damaged (its checksum,
+    checked before the KDF, fails): the passphrase may well be right."""
+
+    def __init__(self, damaged: list[str], total: int) -> None:
+        names = ", ".join(d[:8] for d in damaged)
+        super().__init__(
+            f"{len(damaged)} of the store's {total} key slot(s) are damaged ({names}); no intact "
+            "slot opens with this passphrase",
+            kind="keys",
+            name=damaged[0] if damaged else "",
+        )
+        self.hint = (
+            "the passphrase may be right if it belongs to a damaged slot: open the store with "
+            "another of its passphrases, or restore the damaged key slot object from a backup "
+            "copy of the store"
+        )
+        self.remedy = None
+        self.damaged = list(damaged)
+
+
+class ConfigDamagedError(CorruptStoreError):
+    """The config object is damaged (MAC, layout): it never changes once the store exists."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="config", name="config")
+        self.hint = (
+            "restore the store's 'config' object from a backup copy of the store (it never "
+            "changes after the store is created; no other object needs to change)"
+        )
+        self.remedy = None
+
+
+class BlobDamagedError(CorruptStoreError):
+    """No copy of a blob can be read intact (its pack is missing, or it fails authentication).
+
+    Raised by the store's reads with the blob's id, so that a caller reading a *parent*
+    snapshot (a backup reusing what it holds) can catch it and read that data afresh.
+    """
+
+    def __init__(self, blob_id: str, message: str, *, pack_id: str | None = None) -> None:
+        super().__init__(message, kind="blob", name=blob_id)
+        self.blob_id = blob_id
+        self.pack_id = pack_id
+
+
 class UnsupportedFormatError(StoreError):
     def __init__(self, message: str) -> None:
         super().__init__(message, hint="upgrade secret-kloset to a version that knows this format")
@@ -98,6 +144,19 @@ class BackendError(StoreError):
             message,
             hint=hint or "check the network, the endpoint and the credentials, then retry",
         )
+
+
+class StoreSpaceError(BackendError):
+    """The store's disk is full (ENOSPC): what was being written, and how much is needed
+    (``details["needed_bytes"]`` when known)."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            message, hint=hint or "free space on the disk that holds the store, then retry"
+        )
+        self.details = dict(details or {})
 
 
 class ObjectNotFoundError(StoreError):

@@ -407,6 +407,22 @@ class IndexCache:
         row = self._db.execute("SELECT COUNT(DISTINCT id) FROM blobs").fetchone()
         return int(row[0]) if row else 0
 
+    def delta_rows(self, names: Iterable[str]) -> set[tuple[str, bytes, bytes, int, int, int, int]]:
+        """(delta, blob id, pack, type, offset, length, raw length) of the named deltas, as
+        the cache holds them (for comparing the cache with the store's index)."""
+        out: set[tuple[str, bytes, bytes, int, int, int, int]] = set()
+        wanted = list(names)
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for r in self._db.execute(
+                "SELECT delta, id, pack, type, offset, length, raw_length FROM blobs "
+                f"WHERE delta IN ({marks})",
+                part,
+            ):
+                out.add((r[0], r[1], r[2], r[3], r[4], r[5], r[6]))
+        return out
+
     def remove_packs(self, pack_ids: Iterable[bytes]) -> None:
         self._db.execute("BEGIN")
         self._db.executemany("DELETE FROM blobs WHERE pack = ?", ((p,) for p in pack_ids))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import secrets
@@ -34,9 +35,11 @@ from core.store.crypto import (
 )
 from core.store.errors import (
     CorruptStoreError,
+    KeySlotDamagedError,
     LastKeyError,
     ObjectNotFoundError,
     StoreError,
+    UnsupportedFormatError,
     WrongPassphraseError,
 )
 
@@ -59,9 +62,10 @@ class KeySlot:
     wrapped: bytes
     host: str = ""
     username: str = ""
+    checked: bool = True  # written with a checksum (slots of older versions have none)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "v": SLOT_VERSION,
             "id": self.id,
             "created": format_time(self.created),
@@ -70,6 +74,9 @@ class KeySlot:
             "host": self.host,
             "username": self.username,
         }
+        if self.checked:
+            out["check"] = slot_checksum(out)
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> KeySlot:
@@ -88,10 +95,22 @@ class KeySlot:
             wrapped=base64.b64decode(raw["wrapped"]),  # type: ignore[arg-type]
             host=str(raw.get("host", "")),
             username=str(raw.get("username", "")),
+            checked="check" in raw,
         )
 
     def __repr__(self) -> str:
         return f"KeySlot(id={self.id[:8]!r})"
+
+
+def slot_checksum(fields: dict[str, object]) -> str:
+    """The slot's checksum: unkeyed BLAKE2b-128 (hex) of its other fields' canonical JSON.
+
+    It is checked before the (slow) KDF, so that a damaged slot is reported as damaged and
+    not as a wrong passphrase. It protects against damage only; the object MAC, checked once
+    the master key is unwrapped, protects against tampering.
+    """
+    rest = {k: v for k, v in fields.items() if k != "check"}
+    return hashlib.blake2b(json.dumps(rest, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +148,13 @@ def seal_slot(keys: Keys, slot: KeySlot) -> bytes:
 def parse_slot(name: str, data: bytes) -> KeySlot:
     body = envelope.body_of(data, envelope.KIND_KEY, name)
     try:
-        slot = KeySlot.from_dict(json.loads(body))
-    except (ValueError, KeyError, TypeError) as err:
+        raw = json.loads(body)
+        if "check" in raw and raw["check"] != slot_checksum(raw):
+            raise CorruptStoreError(
+                f"key slot {name[:16]} is damaged (fails its checksum)", kind="keys", name=name
+            )
+        slot = KeySlot.from_dict(raw)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise CorruptStoreError(
             f"key slot {name[:16]} is malformed", kind="keys", name=name
         ) from err
@@ -183,14 +207,16 @@ async def unlock(
     if not names:
         raise CorruptStoreError("the store has no key slot", kind="keys", name="")
     derived: dict[tuple[bytes, KdfParams], bytes] = {}
+    damaged: list[str] = []
     for name in names:
         try:
             data = await backend.get("keys", name)
             slot = parse_slot(name, data)
         except ObjectNotFoundError:
             continue
-        except CorruptStoreError as err:
+        except (CorruptStoreError, UnsupportedFormatError) as err:
             log.warning("skipping key slot %s: %s", name[:8], err.message)
+            damaged.append(name)
             continue
         cache_key = (slot.salt, slot.kdf)
         if cache_key not in derived:
@@ -208,6 +234,8 @@ async def unlock(
         keys = Keys(master, store_id)
         envelope.verify_mac(keys, data, envelope.KIND_KEY, name)
         return keys, name
+    if damaged:
+        raise KeySlotDamagedError(damaged, len(names))
     raise WrongPassphraseError()
 
 

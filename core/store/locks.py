@@ -8,6 +8,14 @@ refuses overwrites still works, and clean-up is best effort). A lock is *stale* 
 expired, or when its holder ran on this host and that process is gone. A holder whose
 refresh fails, or that missed its own deadline, counts its lock as *lost*: a writer checks
 this before committing and stops without committing.
+
+A lock can also be taken away: another process may delete it (``unlock`` of every lock) and
+then take an exclusive lock. So a holder *confirms* its lock (:meth:`LockHandle.confirm`)
+right before each step that must not run without it (a writer's commit, each destructive
+step of forget, prune and repair): its object still exists, still decrypts to its own host
+and pid, and no other live lock that conflicts with it exists. A refresh writes the new lock
+object and then checks that the previous one is still there, so a removed lock is never
+silently re-created by the refresher.
 """
 
 from __future__ import annotations
@@ -40,6 +48,10 @@ from core.store.errors import (
 log = logging.getLogger(__name__)
 
 DEFAULT_LIFETIME = 300.0  # seconds a lock is valid without refresh
+REMOVED_BY_OTHER = "the store lock was removed by another process"
+# a conflicting lock seen while confirming must still be there after these pauses: a
+# process that is only trying to take a lock deletes its object as soon as it sees ours
+CONFIRM_PAUSES = (0.05, 0.2, 0.5)
 CLOCK_SKEW = 30.0  # tolerated clock difference between hosts
 
 
@@ -211,16 +223,84 @@ class LockHandle:
         return False
 
     def check(self) -> None:
-        """Raise StoreLockedError if the lock can no longer be trusted."""
+        """Raise StoreLockedError if the lock can no longer be trusted (no backend call)."""
         if self.released:
             raise StoreLockedError("the store lock was already released")
         if self.lost:
+            if self.lost_reason == REMOVED_BY_OTHER or (self.lost_reason or "").startswith(
+                "superseded"
+            ):
+                raise StoreLockedError(
+                    f"{self.lost_reason}; nothing was committed",
+                    hint="make sure no other process removes the locks of a store in use, "
+                    "then run it again",
+                )
             raise StoreLockedError(
                 f"lost the store lock ({self.lost_reason}); nothing was committed",
                 hint="check the connection to the store and retry; remove the store's stale "
                 "locks if they remain",
                 details={"case": "refresh_failed"},
             )
+
+    async def _still_mine(self, lock_id: str) -> bool:
+        """The lock object ``lock_id`` exists and is this holder's (host and pid)."""
+        try:
+            data = await self.backend.get("locks", lock_id)
+        except ObjectNotFoundError:
+            return False
+        try:
+            info = open_lock(self.keys, lock_id, data)
+        except CorruptStoreError:
+            return False
+        return (info.host, info.pid, info.exclusive) == (
+            self.info.host,
+            self.info.pid,
+            self.exclusive,
+        )
+
+    def _conflicts(self, locks: list[LockInfo]) -> set[str]:
+        return {
+            lk.id
+            for lk in locks
+            if lk.id != self.info.id
+            and lk.readable
+            and not lk.stale()
+            and (self.exclusive or lk.exclusive)
+        }
+
+    async def confirm(self) -> None:
+        """Check on the backend that the lock still stands; raise StoreLockedError if not.
+
+        Called right before a commit or a destructive step. The lock stands when its object
+        exists and is this holder's, and no other live lock conflicts with it (a conflicting
+        lock that is only being tried disappears within a moment; one that stays means this
+        lock was removed and someone else took the store).
+        """
+        self.check()
+        try:
+            mine = await self._still_mine(self.info.id)
+        except StoreError as err:
+            if self.lost:
+                self.check()
+            raise StoreLockedError(
+                f"could not confirm the store lock ({err.message}); nothing was committed",
+                hint="check the connection to the store and retry",
+            ) from None
+        if not mine:
+            self.lost_reason = REMOVED_BY_OTHER
+            self.check()
+        conflicts = self._conflicts(await list_locks(self.backend, self.keys))
+        for pause in CONFIRM_PAUSES:
+            if not conflicts:
+                return
+            await asyncio.sleep(pause)
+            conflicts &= self._conflicts(await list_locks(self.backend, self.keys))
+        if conflicts:
+            self.lost_reason = (
+                "superseded: another process holds a conflicting lock on the store "
+                "(this process's lock was removed meanwhile)"
+            )
+            self.check()
 
     async def _write(self) -> None:
         await self.backend.put(
@@ -285,6 +365,17 @@ class LockHandle:
             purpose=self.purpose,
         )
         await self.backend.put("locks", new.id, seal_lock(self.keys, new), create_only=True)
+        # The previous object must still be there: if another process removed it, this
+        # lock is gone, and the new object must not pretend otherwise.
+        try:
+            still_there = await self._still_mine(old)
+        except StoreError:
+            still_there = True  # unknown: the commit-time confirm decides
+        if not still_there:
+            self.lost_reason = REMOVED_BY_OTHER
+            with contextlib.suppress(StoreError):
+                await self.backend.delete("locks", new.id)
+            return
         self.info = new
         self._deadline = started + self.lifetime - self.margin
         try:
@@ -299,11 +390,20 @@ class LockHandle:
                 return
             try:
                 await self.refresh()
+                if self.lost_reason is not None:
+                    log.warning("store lock lost: %s", self.lost_reason)
+                    return
             except StoreError as err:
                 if self.lost:
                     log.warning("store lock lost: %s", err.message)
                     return
                 log.warning("store lock refresh failed, retrying: %s", err.message)
+                # a failed refresh: does the lock still stand at all?
+                with contextlib.suppress(StoreError):
+                    if not await self._still_mine(self.info.id):
+                        self.lost_reason = REMOVED_BY_OTHER
+                        log.warning("store lock lost: %s", self.lost_reason)
+                        return
             except Exception as err:  # never let the refresher die silently
                 self.lost_reason = f"refresh failed ({type(err).__name__})"
                 return

@@ -146,8 +146,20 @@ def index_region(size: int, tail: bytes) -> int:
 
 
 def parse_pack(keys: Keys, data: bytes, pack_id: str) -> list[PackEntry]:
-    """Check a whole pack (header, MAC, name) and return its entries."""
-    mac = envelope.verify_mac(keys, data, envelope.KIND_PACK, pack_id)
+    """Check a whole pack (header, MAC, name) and return its entries.
+
+    A pack whose version byte is unknown but whose MAC fails is damaged, not newer.
+    """
+    try:
+        mac = envelope.verify_mac(keys, data, envelope.KIND_PACK, pack_id)
+    except UnsupportedFormatError:
+        if envelope.compute_mac(keys, data) == data[-MAC_SIZE:]:
+            raise
+        raise CorruptStoreError(
+            f"pack {pack_id[:16]} fails its MAC check (damaged or tampered with)",
+            kind="packs",
+            name=pack_id,
+        ) from None
     if mac.hex() != pack_id:
         raise CorruptStoreError(
             f"pack {pack_id[:16]} does not match its name", kind="packs", name=pack_id

@@ -10,6 +10,7 @@ after the packs it lists are durable. Used by the snapshot writer and by mainten
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,10 +63,18 @@ class BlobSink:
         self._uploaded_entries = 0
         # Known blob ids in memory (one query instead of one per blob) unless the index is huge.
         self._known: set[bytes] | None = store.cache.all_ids(limit=KNOWN_IDS_IN_MEMORY)
+        self._unusable: set[bytes] = set()
+
+    def mark_unusable(self, blob_ids: Iterable[bytes]) -> None:
+        """Treat these blobs as absent (their stored copies are missing or damaged): the
+        next put of the same data writes a fresh copy."""
+        self._unusable.update(blob_ids)
 
     def known(self, blob_id: bytes) -> bool:
         if blob_id in self._pending:
             return True
+        if blob_id in self._unusable or blob_id in self.store.unreadable:
+            return False
         if self._known is not None:
             return blob_id in self._known
         return self.store.cache.has(blob_id)
@@ -146,6 +155,8 @@ class BlobSink:
         for entries in packs.values():
             for e in entries:
                 self._pending.pop(e.blob_id, None)
+                self._unusable.discard(e.blob_id)
+                self.store.unreadable.discard(e.blob_id)
                 if self._known is not None:
                     self._known.add(e.blob_id)
 

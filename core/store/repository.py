@@ -1,9 +1,11 @@
-"""The snapshot store: open/init, snapshots and blob reads (restic's ``internal/repository``).
+"""The snapshot store: open/init, key and lock delegations, snapshots (restic's
+``internal/repository``); blob reads come from :mod:`core.store.reads`, maintenance
+primitives from :mod:`core.store.maintenance` (both mixins).
 
 Its neighbours hold the other concerns: :mod:`core.store.config` (the config object),
 :mod:`core.store.keys` (key slots), :mod:`core.store.packer` (pack building),
 :mod:`core.store.writer` (the snapshot writer), :mod:`core.store.ops` (check, forget, prune,
-copy, diff). See docs/FORMAT.md for the on-backend format.
+copy, diff, repair). See docs/FORMAT.md for the on-backend format.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,6 @@ from core.store.config import (
     seal_config,
 )
 from core.store.crypto import (
-    BLOB_DATA,
     BLOB_RECORD,
     BLOB_TREE,
     ID_SIZE,
@@ -44,7 +45,8 @@ from core.store.crypto import (
 )
 from core.store.errors import (
     AmbiguousSnapshotError,
-    BlobNotFoundError,
+    BlobDamagedError,
+    ConfigDamagedError,
     CorruptStoreError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -65,8 +67,8 @@ from core.store.keys import KeyInfo
 from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader, decode_tree
-from core.store.pack import PackEntry
 from core.store.packer import BlobSink
+from core.store.reads import READ_CONCURRENCY, BlobReads
 from core.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -77,10 +79,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-READ_CONCURRENCY = 16
-COALESCE_GAP = 64 * 1024
-COALESCE_MAX = 8 * 1024 * 1024
-
 
 def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("secret-kloset"))
@@ -89,7 +87,7 @@ def default_cache_dir() -> Path:
 # --------------------------------------------------------------------------- the store
 
 
-class Store(Maintenance):
+class Store(BlobReads, Maintenance):
     """An open store. Build one with :meth:`init` or :meth:`open`; close it when done."""
 
     def __init__(
@@ -110,6 +108,9 @@ class Store(Maintenance):
         self._headers: dict[str, tuple[int, str, SnapshotHeader]] = {}
         self.last_delta_size = 0
         self._closed = False
+        self._cache_rebuilt = False
+        self.unreadable: set[bytes] = set()
+        self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"Store(id={self.id[:8]!r}, location={self.location!r})"
@@ -198,15 +199,18 @@ class Store(Maintenance):
                 raw_config = await be.get("config", "config")
             except ObjectNotFoundError:
                 raise StoreNotFoundError(be.location) from None
-            config = parse_config(raw_config)
+            try:
+                config = parse_config(raw_config)
+            except ConfigDamagedError:
+                raise
+            except CorruptStoreError as err:
+                raise ConfigDamagedError(err.message) from None
             keys, slot_id = await key_slots.unlock(be, config, passphrase, key_id)
             try:
                 envelope.verify_mac(keys, raw_config, envelope.KIND_CONFIG, "config")
             except CorruptStoreError:
-                raise CorruptStoreError(
-                    "the store's config object fails its MAC check (damaged or tampered with)",
-                    kind="config",
-                    name="config",
+                raise ConfigDamagedError(
+                    "the store's config object fails its MAC check (damaged or tampered with)"
                 ) from None
             cache = cls._open_cache(cache_dir, config.store_id)
             store = cls(be, config, keys, slot_id, cache)
@@ -490,10 +494,9 @@ class Store(Maintenance):
         try:
             return decode_tree(raw)
         except ValueError:
-            raise CorruptStoreError(
-                f"the tree of snapshot {header.short_id} is malformed",
-                kind="blob",
-                name=header.tree,
+            self.unreadable.add(bytes.fromhex(header.tree))
+            raise BlobDamagedError(
+                header.tree, f"the tree of snapshot {header.short_id} is malformed"
             ) from None
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
@@ -511,158 +514,12 @@ class Store(Maintenance):
             except NewerVersionError as err:
                 raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
             except (ValueError, KeyError, TypeError):
-                raise CorruptStoreError(
-                    f"secret record {rid[:16]} is malformed", kind="blob", name=rid
-                ) from None
+                self.unreadable.add(bytes.fromhex(rid))
+                raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
         return out
 
     async def read_record(self, record_id: str) -> SecretRecord:
-        return SecretRecord.from_bytes(await self.read_blob(record_id, BLOB_RECORD))
-
-    # ------------------------------------------------------------------ blobs
-
-    async def refresh_index(self) -> int:
-        """Load index deltas other processes wrote since the cache was last synced."""
-        return await self.cache.sync(self.backend, self.keys)
-
-    async def has_blob(self, blob_id: str) -> bool:
-        try:
-            return self.cache.has(bytes.fromhex(blob_id))
-        except ValueError:
-            return False
-
-    async def _locate(self, blob_id: str) -> list[IndexEntry]:
-        try:
-            bid = bytes.fromhex(blob_id)
-        except ValueError:
-            raise BlobNotFoundError(blob_id) from None
-        entries = self.cache.lookup(bid)
-        if not entries:
-            await self.refresh_index()
-            entries = self.cache.lookup(bid)
-        if not entries:
-            raise BlobNotFoundError(blob_id)
-        return entries
-
-    def decrypt_entry(self, entry: IndexEntry | PackEntry, sealed: bytes, pack_id: str) -> bytes:
-        """Decrypt and verify one blob's stored bytes (CorruptStoreError if wrong)."""
-        if len(sealed) != entry.length:
-            raise CorruptStoreError(
-                f"blob {entry.blob_id.hex()[:16]} in pack {pack_id[:16]} is truncated",
-                kind="packs",
-                name=pack_id,
-            )
-        try:
-            return self.keys.decrypt_blob(entry.blob_type, entry.blob_id, sealed)
-        except DecryptionError:
-            raise CorruptStoreError(
-                f"blob {entry.blob_id.hex()[:16]} in pack {pack_id[:16]} fails authentication",
-                kind="packs",
-                name=pack_id,
-            ) from None
-
-    async def read_blob(self, blob_id: str, expected_type: int | None = None) -> bytes:
-        """Read, decrypt and verify one blob; tries every copy the index knows of."""
-        entries = await self._locate(blob_id)
-        last: StoreError | None = None
-        for attempt in range(2):
-            for entry in entries:
-                if expected_type is not None and entry.blob_type != expected_type:
-                    continue
-                try:
-                    sealed = await self.backend.get(
-                        "packs", entry.pack_hex, entry.offset, entry.length
-                    )
-                    return self.decrypt_entry(entry, sealed, entry.pack_hex)
-                except ObjectNotFoundError:
-                    last = CorruptStoreError(
-                        f"pack {entry.pack_hex[:16]} holding blob {blob_id[:16]} is missing",
-                        kind="packs",
-                        name=entry.pack_hex,
-                    )
-                except CorruptStoreError as err:
-                    last = err
-            if attempt == 0 and isinstance(last, CorruptStoreError) and "missing" in last.message:
-                # a prune elsewhere may have moved it: reload the index once
-                await self.refresh_index()
-                entries = self.cache.lookup(bytes.fromhex(blob_id)) or entries
-                continue
-            break
-        if last is None:
-            raise BlobNotFoundError(blob_id)
-        raise last
-
-    async def read_payload(self, blob_id: str) -> bytes:
-        """A version's data, decrypted and verified."""
-        return await self.read_blob(blob_id, BLOB_DATA)
-
-    async def read_blobs(
-        self, blob_ids: Iterable[str], expected_type: int | None = None
-    ) -> dict[str, bytes]:
-        """Many blobs at once: grouped by pack, neighbouring ranges read in one request."""
-        wanted = list(dict.fromkeys(blob_ids))
-        by_pack: dict[bytes, list[IndexEntry]] = {}
-        raw_ids: dict[str, bytes] = {}
-        for bid in wanted:
-            with contextlib.suppress(ValueError):
-                raw_ids[bid] = bytes.fromhex(bid)
-        located = self.cache.lookup_many(list(raw_ids.values()))
-        for bid in wanted:
-            raw = raw_ids.get(bid)
-            entries = located.get(raw) if raw is not None else None
-            if not entries:
-                entries = await self._locate(bid)
-            if expected_type is not None:
-                entries = [e for e in entries if e.blob_type == expected_type] or entries
-            by_pack.setdefault(entries[0].pack_id, []).append(entries[0])
-        out: dict[str, bytes] = {}
-        sem = asyncio.Semaphore(READ_CONCURRENCY)
-
-        async def read_run(pack_id: bytes, run: list[IndexEntry]) -> None:
-            start = run[0].offset
-            end = max(e.offset + e.length for e in run)
-            async with sem:
-                try:
-                    data = await self.backend.get("packs", pack_id.hex(), start, end - start)
-                except ObjectNotFoundError:
-                    data = None
-            for e in run:
-                if data is None:
-                    out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
-                    continue
-                piece = data[e.offset - start : e.offset - start + e.length]
-                try:
-                    out[e.blob_id.hex()] = self.decrypt_entry(e, piece, pack_id.hex())
-                except CorruptStoreError:
-                    # another copy may be intact
-                    out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
-
-        tasks = []
-        for pack_id, entries in by_pack.items():
-            entries.sort(key=lambda e: e.offset)
-            run: list[IndexEntry] = []
-            for e in entries:
-                if run and (
-                    e.offset - (run[-1].offset + run[-1].length) > COALESCE_GAP
-                    or e.offset + e.length - run[0].offset > COALESCE_MAX
-                ):
-                    tasks.append(read_run(pack_id, run))
-                    run = []
-                run.append(e)
-            if run:
-                tasks.append(read_run(pack_id, run))
-        await asyncio.gather(*tasks)
-        return out
-
-    async def iter_payloads(
-        self, blob_ids: Iterable[str], *, batch: int = 512
-    ) -> AsyncIterator[tuple[str, bytes]]:
-        """Stream many payloads without holding them all in memory."""
-        ids = list(dict.fromkeys(blob_ids))
-        for i in range(0, len(ids), batch):
-            got = await self.read_blobs(ids[i : i + batch], BLOB_DATA)
-            for bid in ids[i : i + batch]:
-                yield bid, got[bid]
+        return (await self.read_records([record_id]))[0]
 
     # ------------------------------------------------------------------ operations (store-ops)
 
@@ -687,11 +544,14 @@ class Store(Maintenance):
         dry_run: bool = True,
         *,
         snapshot_filter: Callable[[SnapshotHeader], bool] | None = None,
+        lock_wait: float = 0.0,
     ) -> ForgetResult:
         """:func:`core.store.ops.forget.forget` on this store."""
         from core.store.ops.forget import forget
 
-        return await forget(self, policy, dry_run=dry_run, snapshot_filter=snapshot_filter)
+        return await forget(
+            self, policy, dry_run=dry_run, snapshot_filter=snapshot_filter, lock_wait=lock_wait
+        )
 
     async def prune(
         self,

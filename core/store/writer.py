@@ -8,6 +8,7 @@ once everything it refers to is.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,8 @@ from core.store.packer import BlobSink, WriterStats
 
 if TYPE_CHECKING:
     from core.store.repository import Store
+
+TEMPORARY_FILE_AGE = 600.0  # seconds after which another writer's temporary file is garbage
 
 
 class Writer:
@@ -72,6 +75,9 @@ class Writer:
             # Under the lock no prune runs: sync the cache so that deduplication never
             # trusts a blob that a prune elsewhere removed while this Store was open.
             await self.store.refresh_index()
+            # what killed writes left behind: a few minutes old, or their process is gone
+            with contextlib.suppress(StoreError, OSError):
+                await self.store.backend.clean_temporary_files(TEMPORARY_FILE_AGE)
         except BaseException:
             await self.lock.release()
             raise
@@ -125,6 +131,11 @@ class Writer:
     def has_payload(self, blob_id: str) -> bool:
         """True when the store (or this writer) already holds that blob."""
         return self._ready().known(bytes.fromhex(blob_id))
+
+    def mark_unusable(self, blob_ids: Iterable[str]) -> None:
+        """Blobs this writer must not reuse (``Store.unusable_blobs`` found them missing or
+        damaged): ``has_payload`` says False for them and the next put writes a new copy."""
+        self._ready().mark_unusable(bytes.fromhex(b) for b in blob_ids)
 
     async def flush(self) -> None:
         """Make the blobs added so far durable and indexed (no snapshot yet)."""
@@ -197,6 +208,10 @@ class Writer:
             ),
         )
         obj = self.store.seal_snapshot(header)
+        # Last moment before the snapshot becomes visible: the lock must still stand (not
+        # removed by another process, not superseded), or a prune may have deleted blobs
+        # this snapshot reuses.
+        await self.lock.confirm()
         await self.store.backend.put("snapshots", header.id, obj, create_only=True)
         self.commits.append(header)
         self._records = []

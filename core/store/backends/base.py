@@ -97,6 +97,15 @@ class Backend(abc.ABC):
     async def _delete(self, path: str) -> None:
         """Delete; a missing object is not an error."""
 
+    async def clean_temporary_files(self, older_than: float) -> int:
+        """Remove what interrupted writes left behind (older than ``older_than`` seconds, or
+        whose writer is gone); returns how many. Backends without temporary files: 0."""
+        return 0
+
+    async def free_space(self) -> int | None:
+        """Bytes free where the store lives, when the backend can tell (else None)."""
+        return None
+
     async def close(self) -> None:  # noqa: B027 (optional hook)
         """Release connections; the backend is unusable afterwards."""
 

@@ -3,8 +3,10 @@
 Writes go to a temporary file in the destination directory, are fsynced, then renamed into
 place (``os.replace``; a create-only put uses ``os.link``, which fails if the name exists,
 so it is atomic), and the directory is fsynced: an object is either absent or complete.
-Temporary files a crash leaves behind (``.tmp-*``) are ignored by ``list`` and removed by
-``remove_temporary_files``. The create-only link-put is this backend's own (``core._fs``'s
+Temporary files a crash leaves behind (``.tmp-<host>-<pid>-*``) are ignored by ``list`` and
+removed by ``remove_temporary_files`` (once old, or at once when their process on this host is
+gone): the next writer and prune call it. Directories are created 0700, files 0600. A full
+disk is :class:`~core.store.errors.StoreSpaceError`, and the temporary file is removed. The create-only link-put is this backend's own (``core._fs``'s
 atomic write replaces; an object must never be replaced); the directory fsync is shared.
 """
 
@@ -12,16 +14,40 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import os
 import secrets
+import shutil
+import socket
 import time
 from pathlib import Path
 
 from core._fs import fsync_dir
 from core.store.backends.base import Backend
-from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError
+from core.store.errors import BackendError, ObjectExistsError, ObjectNotFoundError, StoreSpaceError
 
 TMP_PREFIX = ".tmp-"
+# which host wrote a temporary file (a hash: the host name itself is not written)
+HOST_TAG = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _orphaned(name: str) -> bool:
+    """A temporary file of a process on this host that is gone."""
+    parts = name[len(TMP_PREFIX) :].split("-")
+    if len(parts) != 3 or parts[0] != HOST_TAG or not parts[1].isdigit():
+        return False
+    return not _pid_alive(int(parts[1]))
 
 
 class LocalBackend(Backend):
@@ -41,15 +67,30 @@ class LocalBackend(Backend):
 
     def _error(self, op: str, rel: str, err: OSError) -> BackendError:
         # The relative path holds only kinds and hex ids: safe to show.
+        if err.errno in NO_SPACE:
+            return StoreSpaceError(
+                f"could not {op} {rel}: no space left on the store's disk",
+                hint="free space on the disk that holds the store, then retry",
+            )
         return BackendError(f"could not {op} {rel}: {err.strerror or err}")
 
     def _ensure_dir(self, directory: Path) -> None:
         if directory in self._known_dirs:
             return
         if not directory.is_dir():
-            directory.mkdir(parents=True, exist_ok=True)
-            if self.fsync:
-                fsync_dir(directory.parent)
+            missing = []
+            d = directory
+            while not d.exists():
+                missing.append(d)
+                d = d.parent
+            for d in reversed(missing):
+                try:
+                    d.mkdir(mode=0o700)
+                except FileExistsError:
+                    continue
+                os.chmod(d, 0o700)  # the umask must not widen or narrow it
+                if self.fsync:
+                    fsync_dir(d.parent)
         self._known_dirs.add(directory)
 
     def _put_sync(self, rel: str, data: bytes, create_only: bool) -> None:
@@ -57,7 +98,7 @@ class LocalBackend(Backend):
         directory = final.parent
         try:
             self._ensure_dir(directory)
-            tmp = directory / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+            tmp = directory / f"{TMP_PREFIX}{HOST_TAG}-{os.getpid()}-{secrets.token_hex(8)}"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 view = memoryview(data)
@@ -66,8 +107,11 @@ class LocalBackend(Backend):
                     view = view[written:]
                 if self.fsync:
                     os.fsync(fd)
-            finally:
+            except BaseException:
                 os.close(fd)
+                tmp.unlink(missing_ok=True)
+                raise
+            os.close(fd)
             try:
                 if create_only:
                     try:
@@ -158,7 +202,8 @@ class LocalBackend(Backend):
         await asyncio.to_thread(self._delete_sync, path)
 
     def remove_temporary_files(self, older_than: float = 3600.0) -> int:
-        """Delete ``.tmp-*`` files a crashed writer left behind; returns how many."""
+        """Delete ``.tmp-*`` files a crashed or killed writer left behind: those older than
+        ``older_than`` seconds, and those of a process on this host that is gone."""
         removed = 0
         cutoff = time.time() - older_than
         if not self.root.is_dir():
@@ -168,9 +213,18 @@ class LocalBackend(Backend):
                 if fname.startswith(TMP_PREFIX):
                     full = Path(dirpath) / fname
                     try:
-                        if full.stat().st_mtime < cutoff:
+                        if _orphaned(fname) or full.stat().st_mtime < cutoff:
                             full.unlink()
                             removed += 1
                     except OSError:
                         continue
         return removed
+
+    async def clean_temporary_files(self, older_than: float) -> int:
+        return await asyncio.to_thread(self.remove_temporary_files, older_than)
+
+    async def free_space(self) -> int | None:
+        try:
+            return (await asyncio.to_thread(shutil.disk_usage, self.root)).free
+        except OSError:
+            return None

@@ -9,7 +9,9 @@ Structure check (always):
   pack's own index at the same place; every pack the index names exists. Packs no delta names
   are reported (as warnings: leftovers of an interrupted write, which ``prune`` removes);
 - every snapshot's tree and secret records decrypt and parse, and every blob they reference
-  (records, payloads) is in the index, in a pack that exists.
+  (records, payloads) is in the index, in a pack that exists;
+- the local index cache holds what the live deltas say (a cache that disagrees is reported
+  as a ``cache`` warning and rebuilt from the store's index before the snapshots are read).
 
 ``read_data`` adds: every pack is read whole, its MAC and name are checked, and every blob in it
 is decrypted and verified (its id is recomputed from the plaintext). ``subset=(n, t)`` reads
@@ -55,7 +57,7 @@ class CheckProblem:
     """One finding: the object's kind and id, what is wrong, and which snapshots it affects."""
 
     severity: str  # error | warning
-    kind: str  # config | keys | packs | index | snapshots | blob | locks
+    kind: str  # config | keys | packs | index | snapshots | blob | locks | cache
     id: str
     message: str
     snapshots: tuple[str, ...] = ()
@@ -184,6 +186,9 @@ class _Checker:
         self.bad_packs: set[str] = set()  # packs missing or with an unreadable index
         self.failed_copies: set[tuple[str, str]] = set()  # (blob id, pack id) that failed
         self.users: dict[str, set[str]] = {}  # blob id -> snapshot ids using it
+        # (delta, blob, pack, type, offset, length, raw length) of the live deltas
+        self.index_rows: set[tuple[str, bytes, bytes, int, int, int, int]] = set()
+        self.live_deltas: set[str] = set()
 
     def problem(
         self, severity: str, kind: str, ident: str, message: str, snapshots: Iterable[str] = ()
@@ -264,7 +269,44 @@ class _Checker:
                 pack_hex = pack_id.hex()
                 for e in entries:
                     self.index.setdefault(e.blob_id.hex(), []).append((pack_hex, e))
+                    self.index_rows.add(
+                        (name, e.blob_id, pack_id, e.blob_type, e.offset, e.length, e.raw_length)
+                    )
+            self.live_deltas.add(name)
         self.report.blobs = len(self.index)
+
+    def _cache_agrees(self, cached: set[tuple[str, bytes, bytes, int, int, int, int]]) -> bool:
+        if cached == self.index_rows:
+            return True
+        # the cache keeps one row per (delta, blob, pack): a delta naming a blob twice in one
+        # pack (never written, but possible) is not the cache's fault
+        counts: dict[tuple[str, bytes, bytes], int] = {}
+        for r in self.index_rows:
+            counts[r[:3]] = counts.get(r[:3], 0) + 1
+        doubled = {k for k, n in counts.items() if n > 1}
+        if not doubled:
+            return False
+        mine = {r for r in self.index_rows if r[:3] not in doubled}
+        theirs = {r for r in cached if r[:3] not in doubled}
+        return mine == theirs and {r[:3] for r in cached} >= doubled
+
+    async def check_cache(self) -> None:
+        """The local index cache must say what the store's index says (for the deltas this
+        check read); one that disagrees is reported and rebuilt from the store's index."""
+        cached = self.store.cache.delta_rows(self.live_deltas)
+        if self._cache_agrees(cached):
+            return
+        wrong = len(cached ^ self.index_rows)
+        await self.store.rebuild_cache()
+        fixed = self._cache_agrees(self.store.cache.delta_rows(self.live_deltas))
+        self.problem(
+            WARNING if fixed else ERROR,
+            "cache",
+            "local",
+            f"the local index cache disagreed with the store's index on {wrong} blob "
+            "location(s); "
+            + ("it was rebuilt from the store's index" if fixed else "rebuilding it did not help"),
+        )
 
     # ------------------------------------------------------------------ packs
 
@@ -495,6 +537,7 @@ async def check_store(
             await checker.load_index()
             await checker.check_packs()
             await store.refresh_index()
+            await checker.check_cache()
             await checker.check_snapshots()
             if checker.report.read_data:
                 await checker.read_packs()

@@ -24,8 +24,9 @@ This module is pure logic over snapshot headers; :func:`forget` applies a decisi
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import Remedy, UsageError
 
 if TYPE_CHECKING:
+    from core.store.locks import LockHandle
     from core.store.model import SnapshotHeader
     from core.store.ops.prune import PruneReport
     from core.store.repository import Store
@@ -469,49 +471,78 @@ async def forget(
     *,
     dry_run: bool = True,
     snapshot_filter: Callable[[SnapshotHeader], bool] | None = None,
+    lock_wait: float = 0.0,
 ) -> ForgetResult:
     """Apply ``policy`` to the snapshots of ``store``; remove the losers unless ``dry_run``.
 
     ``snapshot_filter`` restricts the candidates (e.g. to one project): snapshots it rejects
-    are neither judged nor removed. Data is only reclaimed by a later prune.
+    are neither judged nor removed. Data is only reclaimed by a later prune. Removing takes
+    the store's exclusive lock (confirmed right before the first deletion).
     """
-    headers = list(await store.list_snapshots())
-    if snapshot_filter is not None:
-        headers = [h for h in headers if snapshot_filter(h)]
-    result = apply_policy(headers, policy)
-    result.dry_run = dry_run
-    if dry_run or not result.removed:
-        return result
-    ids = [d.snapshot_id for d in result.removed]
-    await store.delete_snapshots(ids)
-    result.removed_done = ids
-    return result
-
-
-async def forget_ids(store: Store, refs: Sequence[str], *, dry_run: bool = True) -> ForgetResult:
-    """Remove exactly the snapshots ``refs`` (ids or unique prefixes); pinned ones are refused."""
-    chosen: dict[str, SnapshotHeader] = {}
-    for ref in refs:
-        header = await store.resolve_snapshot(ref)
-        chosen[str(header.id)] = header
-    pinned = [h for h in chosen.values() if snapshot_pinned(h)]
-    if pinned:
-        raise UsageError(
-            f"snapshot {pinned[0].id[:8]} is pinned; forget keeps pinned snapshots",
-            hint="unpin it first if you really want to remove it",
-        )
-    policy = RetentionPolicy(group_by=GroupBy.NONE, allow_empty=True)
-    group = ForgetGroup(key=(), label={})
-    for header in sorted(
-        chosen.values(), key=lambda h: (snapshot_time(h), str(h.id)), reverse=True
-    ):
-        group.decisions.append(ForgetDecision(header, False, (), ()))
-    result = ForgetResult(policy=policy, groups=[group] if group.decisions else [], dry_run=dry_run)
-    if not dry_run and chosen:
-        ids = list(chosen)
-        await store.delete_snapshots(ids)
+    async with _exclusive(store, dry_run, lock_wait) as handle:
+        headers = list(await store.list_snapshots())
+        if snapshot_filter is not None:
+            headers = [h for h in headers if snapshot_filter(h)]
+        result = apply_policy(headers, policy)
+        result.dry_run = dry_run
+        if dry_run or not result.removed:
+            return result
+        ids = [d.snapshot_id for d in result.removed]
+        await _delete(store, handle, ids)
         result.removed_done = ids
-    return result
+        return result
+
+
+async def forget_ids(
+    store: Store, refs: Sequence[str], *, dry_run: bool = True, lock_wait: float = 0.0
+) -> ForgetResult:
+    """Remove exactly the snapshots ``refs`` (ids or unique prefixes); pinned ones are refused."""
+    async with _exclusive(store, dry_run, lock_wait) as handle:
+        chosen: dict[str, SnapshotHeader] = {}
+        for ref in refs:
+            header = await store.resolve_snapshot(ref)
+            chosen[str(header.id)] = header
+        pinned = [h for h in chosen.values() if snapshot_pinned(h)]
+        if pinned:
+            raise UsageError(
+                f"snapshot {pinned[0].id[:8]} is pinned; forget keeps pinned snapshots",
+                hint="unpin it first if you really want to remove it",
+            )
+        policy = RetentionPolicy(group_by=GroupBy.NONE, allow_empty=True)
+        group = ForgetGroup(key=(), label={})
+        for header in sorted(
+            chosen.values(), key=lambda h: (snapshot_time(h), str(h.id)), reverse=True
+        ):
+            group.decisions.append(ForgetDecision(header, False, (), ()))
+        result = ForgetResult(
+            policy=policy, groups=[group] if group.decisions else [], dry_run=dry_run
+        )
+        if not dry_run and chosen:
+            ids = list(chosen)
+            await _delete(store, handle, ids)
+            result.removed_done = ids
+        return result
+
+
+@contextlib.asynccontextmanager
+async def _exclusive(
+    store: Store, dry_run: bool, lock_wait: float
+) -> AsyncIterator[LockHandle | None]:
+    """The exclusive lock for a forget that removes (none for a dry run)."""
+    if dry_run:
+        yield None
+        return
+    handle = await store.lock(exclusive=True, wait=lock_wait, purpose="forget")
+    try:
+        yield handle
+    finally:
+        await handle.release()
+
+
+async def _delete(store: Store, handle: LockHandle | None, ids: list[str]) -> None:
+    if handle is not None:
+        await handle.confirm()  # a forget whose lock was taken away removes nothing
+    await store.delete_snapshots(ids)
 
 
 __all__ = [

@@ -24,12 +24,19 @@ deleted and new packs are unreferenced; after it, the old deltas are ignored eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.store.crypto import BLOB_RECORD, BLOB_TREE, METADATA_TYPES
-from core.store.errors import CorruptStoreError, ObjectExistsError, ObjectNotFoundError, StoreError
+from core.store.errors import (
+    CorruptStoreError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    StoreError,
+    StoreSpaceError,
+)
 from core.store.index import IndexDelta, IndexEntry, open_delta
 from core.store.model import SecretRecord, decode_tree
 from core.store.pack import PackBuilder, PackEntry
@@ -43,6 +50,8 @@ SMALL_PACK_FRACTION = 0.25  # a pack below a quarter of the target size is "smal
 SMALL_PACKS_TOLERATED = 16  # merge small packs (of one kind) once there are more than this
 READ_CONCURRENCY = 8
 COALESCE_GAP = 64 * 1024
+TEMPORARY_FILE_AGE = 60.0  # seconds (prune holds the exclusive lock: no write is live)
+SPACE_MARGIN = 64 * 1024  # bytes kept free beyond what prune computes it writes
 
 
 class PruneRefused(CorruptStoreError):
@@ -337,11 +346,15 @@ async def prune(
         raise ValueError("repack_below is a fraction between 0 and 1")
     handle = await store.lock(exclusive=not dry_run, wait=lock_wait, purpose="prune")
     try:
+        if not dry_run:
+            # under the exclusive lock no write is live: leftovers of a minute are garbage
+            await store.backend.clean_temporary_files(TEMPORARY_FILE_AGE)
         report = PruneReport(dry_run=dry_run)
         plan = _Plan(store)
         await plan.load()
         await plan.find_used(report)
-        handle.check()
+        if not dry_run:
+            await handle.confirm()
         return await _execute(store, plan, report, repack_below, merge_small, handle)
     finally:
         await handle.release()
@@ -438,6 +451,9 @@ async def _execute(
         report.bytes_after = report.bytes_before
         return report
 
+    # 0. short of space for the new packs and the index: free the unused packs first
+    remove = await _make_room(store, plan, report, handle, chosen, remove, to_move, moved_bytes)
+
     # 1. new packs with the used blobs of the repacked packs (each verified first)
     new_entries: list[IndexEntry] = []
     builders: dict[bool, PackBuilder] = {}
@@ -501,13 +517,15 @@ async def _execute(
         for bid, loc in chosen.items()
         if bid not in moved
     ]
-    handle.check()
+    await handle.confirm()
     old_deltas = sorted(plan.delta_names)
     if kept_entries or new_entries:
         await store.write_index(kept_entries + new_entries, supersedes=old_deltas)
         report.bytes_written += int(getattr(store, "last_delta_size", 0))
 
-    # 3. only now delete: the old deltas, then the emptied and repacked packs
+    # 3. only now delete: the old deltas, then the emptied and repacked packs (the lock is
+    # confirmed first: a prune whose lock was taken away deletes nothing)
+    await handle.confirm()
     for name in old_deltas:
         try:
             await store.backend.delete("index", name)
@@ -525,6 +543,71 @@ async def _execute(
     report.index_deltas_after = 1 if (kept_entries or new_entries) else 0
     report.bytes_after = sum(plan.pack_sizes[p] for p in keep) + report.bytes_written
     return report
+
+
+def _index_estimate(entries: int) -> int:
+    return 40 + 64 + entries * 45
+
+
+async def _make_room(
+    store: Store,
+    plan: _Plan,
+    report: PruneReport,
+    handle: LockHandle,
+    chosen: dict[bytes, _Location],
+    remove: list[str],
+    to_move: list[_Location],
+    moved_bytes: int,
+) -> list[str]:
+    """When the backend says it has less room than prune will write, delete the packs no
+    snapshot uses first (after an index without them is durable), then check again; still
+    short, raise StoreSpaceError with the exact number of bytes needed. Returns the packs
+    still to remove."""
+    free = await store.backend.free_space()
+    need = (
+        moved_bytes
+        + _estimate_packs(to_move, int(store.config.pack_size)) * 120
+        + _index_estimate(len(chosen))
+        + SPACE_MARGIN
+    )
+    if free is None or free >= need:
+        return remove
+    freed = 0
+    if remove:
+        entries = [
+            IndexEntry(
+                loc.entry.blob_id,
+                loc.entry.blob_type,
+                bytes.fromhex(loc.pack),
+                loc.entry.offset,
+                loc.entry.length,
+                loc.entry.raw_length,
+            )
+            for loc in chosen.values()
+        ]
+        old = sorted(plan.delta_names)
+        await handle.confirm()
+        name = await store.write_index(entries, supersedes=old)
+        await handle.confirm()
+        for delta in old:
+            with contextlib.suppress(StoreError):
+                await store.backend.delete("index", delta)
+        for pack in remove:
+            with contextlib.suppress(StoreError):
+                await store.backend.delete("packs", pack)
+            freed += plan.pack_sizes.pop(pack)
+        store.cache.remove_packs(bytes.fromhex(p) for p in remove)
+        plan.delta_names = {name: int(getattr(store, "last_delta_size", 0))}
+        free = await store.backend.free_space()
+        if free is None or free >= need:
+            return []
+    raise StoreSpaceError(
+        f"prune needs {need} bytes free on the store's disk to write its new packs and index; "
+        f"{free} are free"
+        + (f" after removing {len(remove)} unused pack(s) ({freed} bytes)" if remove else ""),
+        hint="free space on the disk that holds the store, or prune without repacking, then retry",
+        details={"needed_bytes": str(need), "free_bytes": str(free), "freed_bytes": str(freed)},
+    )
 
 
 def _is_metadata(plan: _Plan, pack: str) -> bool:

@@ -1,0 +1,271 @@
+"""Blob reads of the store: locate through the local cache, read, decrypt, verify.
+
+The cache is only a cache (docs/FORMAT.md §7.2): a read that fails through it is retried
+after a resync, then once per session with the cache rebuilt from the store's index, before a
+blob is reported damaged (:class:`~core.store.errors.BlobDamagedError`, with its id).
+:meth:`BlobReads.unusable_blobs` tells a writer which blobs it must not reuse.
+:class:`~core.store.repository.Store` has these through the :class:`BlobReads` mixin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from core.store.backends import Backend
+from core.store.crypto import BLOB_DATA, DecryptionError, Keys
+from core.store.errors import (
+    BlobDamagedError,
+    BlobNotFoundError,
+    CorruptStoreError,
+    ObjectNotFoundError,
+    StoreError,
+)
+from core.store.index import IndexCache, IndexEntry
+from core.store.pack import PackEntry
+
+log = logging.getLogger(__name__)
+
+READ_CONCURRENCY = 16
+COALESCE_GAP = 64 * 1024
+COALESCE_MAX = 8 * 1024 * 1024
+
+
+class BlobReads:
+    """Blob reads of :class:`~core.store.repository.Store` (a mixin over its parts)."""
+
+    backend: Backend
+    keys: Keys
+    cache: IndexCache
+    _cache_rebuilt: bool
+    _rebuild_lock: asyncio.Lock
+    # blobs that could not be read intact in this session: a writer writes them afresh
+    unreadable: set[bytes]
+
+    async def refresh_index(self) -> int:
+        """Load index deltas other processes wrote since the cache was last synced."""
+        return await self.cache.sync(self.backend, self.keys)
+
+    async def has_blob(self, blob_id: str) -> bool:
+        try:
+            return self.cache.has(bytes.fromhex(blob_id))
+        except ValueError:
+            return False
+
+    async def _locate(self, blob_id: str) -> list[IndexEntry]:
+        try:
+            bid = bytes.fromhex(blob_id)
+        except ValueError:
+            raise BlobNotFoundError(blob_id) from None
+        entries = self.cache.lookup(bid)
+        if not entries:
+            await self.refresh_index()
+            entries = self.cache.lookup(bid)
+        if not entries:
+            raise BlobNotFoundError(blob_id)
+        return entries
+
+    def decrypt_entry(self, entry: IndexEntry | PackEntry, sealed: bytes, pack_id: str) -> bytes:
+        """Decrypt and verify one blob's stored bytes (CorruptStoreError if wrong)."""
+        if len(sealed) != entry.length:
+            raise CorruptStoreError(
+                f"blob {entry.blob_id.hex()[:16]} in pack {pack_id[:16]} is truncated",
+                kind="packs",
+                name=pack_id,
+            )
+        try:
+            return self.keys.decrypt_blob(entry.blob_type, entry.blob_id, sealed)
+        except DecryptionError:
+            raise CorruptStoreError(
+                f"blob {entry.blob_id.hex()[:16]} in pack {pack_id[:16]} fails authentication",
+                kind="packs",
+                name=pack_id,
+            ) from None
+
+    async def _read_copies(
+        self, blob_id: str, entries: list[IndexEntry], expected_type: int | None
+    ) -> bytes:
+        """The first copy of ``entries`` that reads intact; BlobDamagedError if none does."""
+        last: StoreError | None = None
+        for entry in entries:
+            if expected_type is not None and entry.blob_type != expected_type:
+                continue
+            try:
+                sealed = await self.backend.get("packs", entry.pack_hex, entry.offset, entry.length)
+                return self.decrypt_entry(entry, sealed, entry.pack_hex)
+            except ObjectNotFoundError:
+                last = BlobDamagedError(
+                    blob_id,
+                    f"pack {entry.pack_hex[:16]} holding blob {blob_id[:16]} is missing",
+                    pack_id=entry.pack_hex,
+                )
+            except CorruptStoreError as err:
+                last = BlobDamagedError(blob_id, err.message, pack_id=entry.pack_hex)
+        if last is None:
+            raise BlobNotFoundError(blob_id)
+        raise last
+
+    async def read_blob(self, blob_id: str, expected_type: int | None = None) -> bytes:
+        """Read, decrypt and verify one blob; tries every copy the index knows of.
+
+        A read that fails through the local cache is retried against the store's index: first
+        with the deltas written since the last sync (a prune elsewhere may have moved the
+        blob), then, once per session, with the cache rebuilt from the store's index (the
+        cache is only a cache: a wrong entry in it must not make a blob unreadable).
+        """
+        try:
+            return await self._read_blob(blob_id, expected_type)
+        except BlobDamagedError:
+            self.unreadable.add(bytes.fromhex(blob_id))
+            raise
+
+    async def _read_blob(self, blob_id: str, expected_type: int | None) -> bytes:
+        entries = await self._locate(blob_id)
+        try:
+            return await self._read_copies(blob_id, entries, expected_type)
+        except BlobDamagedError as err:
+            first = err
+        await self.refresh_index()
+        fresh = self.cache.lookup(bytes.fromhex(blob_id))
+        if fresh and fresh != entries:
+            try:
+                return await self._read_copies(blob_id, fresh, expected_type)
+            except BlobDamagedError as err:
+                first = err
+        if await self._rebuild_cache_once():
+            rebuilt = self.cache.lookup(bytes.fromhex(blob_id))
+            if rebuilt:
+                return await self._read_copies(blob_id, rebuilt, expected_type)
+            raise BlobNotFoundError(blob_id)
+        raise first
+
+    async def _rebuild_cache_once(self) -> bool:
+        """Rebuild the local cache from the store's index, at most once per session."""
+        async with self._rebuild_lock:
+            if self._cache_rebuilt:
+                return False
+            self._cache_rebuilt = True
+            log.warning("a read failed through the local index cache; rebuilding the cache")
+            self.cache.reset()
+            await self.refresh_index()
+            return True
+
+    async def unusable_blobs(self, blob_ids: Iterable[str], *, read: bool = False) -> set[str]:
+        """The blobs of ``blob_ids`` that a writer must not reuse: not in the index, every
+        copy's pack missing, or (``read``) no copy that decrypts and verifies.
+
+        Cheap enough for every backup rescan: one index lookup, one listing of the packs
+        (each pack's existence is known once), and with ``read`` the blobs are read in
+        coalesced ranges per pack.
+        """
+        ids = list(dict.fromkeys(blob_ids))
+        bad: set[str] = set()
+        raw: dict[str, bytes] = {}
+        for bid in ids:
+            try:
+                raw[bid] = bytes.fromhex(bid)
+            except ValueError:
+                bad.add(bid)
+        located = self.cache.lookup_many(list(raw.values()))
+        if any(r not in located for r in raw.values()):
+            await self.refresh_index()
+            located = self.cache.lookup_many(list(raw.values()))
+        packs = {o.name for o in await self.backend.list("packs")}
+        usable: list[str] = []
+        for bid, r in raw.items():
+            entries = located.get(r) or []
+            if any(e.pack_hex in packs for e in entries):
+                usable.append(bid)
+            else:
+                bad.add(bid)
+        if read:
+            for i in range(0, len(usable), 512):
+                batch = usable[i : i + 512]
+                try:
+                    await self.read_blobs(batch)
+                    continue
+                except CorruptStoreError:
+                    pass
+                for bid in batch:  # one failed: find which
+                    try:
+                        await self.read_blob(bid)
+                    except CorruptStoreError:
+                        bad.add(bid)
+        return bad
+
+    async def read_payload(self, blob_id: str) -> bytes:
+        """A version's data, decrypted and verified."""
+        return await self.read_blob(blob_id, BLOB_DATA)
+
+    async def read_blobs(
+        self, blob_ids: Iterable[str], expected_type: int | None = None
+    ) -> dict[str, bytes]:
+        """Many blobs at once: grouped by pack, neighbouring ranges read in one request."""
+        wanted = list(dict.fromkeys(blob_ids))
+        by_pack: dict[bytes, list[IndexEntry]] = {}
+        raw_ids: dict[str, bytes] = {}
+        for bid in wanted:
+            with contextlib.suppress(ValueError):
+                raw_ids[bid] = bytes.fromhex(bid)
+        located = self.cache.lookup_many(list(raw_ids.values()))
+        for bid in wanted:
+            raw = raw_ids.get(bid)
+            entries = located.get(raw) if raw is not None else None
+            if not entries:
+                entries = await self._locate(bid)
+            if expected_type is not None:
+                entries = [e for e in entries if e.blob_type == expected_type] or entries
+            by_pack.setdefault(entries[0].pack_id, []).append(entries[0])
+        out: dict[str, bytes] = {}
+        sem = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read_run(pack_id: bytes, run: list[IndexEntry]) -> None:
+            start = run[0].offset
+            end = max(e.offset + e.length for e in run)
+            async with sem:
+                try:
+                    data = await self.backend.get("packs", pack_id.hex(), start, end - start)
+                except ObjectNotFoundError:
+                    data = None
+            for e in run:
+                if data is None:
+                    out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
+                    continue
+                piece = data[e.offset - start : e.offset - start + e.length]
+                try:
+                    out[e.blob_id.hex()] = self.decrypt_entry(e, piece, pack_id.hex())
+                except CorruptStoreError:
+                    # another copy may be intact
+                    out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
+
+        tasks = []
+        for pack_id, entries in by_pack.items():
+            entries.sort(key=lambda e: e.offset)
+            run: list[IndexEntry] = []
+            for e in entries:
+                if run and (
+                    e.offset - (run[-1].offset + run[-1].length) > COALESCE_GAP
+                    or e.offset + e.length - run[0].offset > COALESCE_MAX
+                ):
+                    tasks.append(read_run(pack_id, run))
+                    run = []
+                run.append(e)
+            if run:
+                tasks.append(read_run(pack_id, run))
+        await asyncio.gather(*tasks)
+        return out
+
+    async def iter_payloads(
+        self, blob_ids: Iterable[str], *, batch: int = 512
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        """Stream many payloads without holding them all in memory."""
+        ids = list(dict.fromkeys(blob_ids))
+        for i in range(0, len(ids), batch):
+            got = await self.read_blobs(ids[i : i + batch], BLOB_DATA)
+            for bid in ids[i : i + batch]:
+                yield bid, got[bid]
+
+
+__all__ = ["COALESCE_GAP", "COALESCE_MAX", "READ_CONCURRENCY", "BlobReads"]
