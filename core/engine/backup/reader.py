@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from core.engine import events as ev
 from core.engine.backup.parents import ParentIndex, unchanged_since
 from core.engine.backup.sources import BackupOptions
+from core.engine.backup.toggles import ToggleJournal
 from core.engine.events import EventSink, Outcome, PhaseName
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
 from core.scaleway.errors import (
@@ -58,8 +59,10 @@ class BackupRun:
         options: BackupOptions,
         parents: ParentIndex,
         emit: EventSink,
+        journal: ToggleJournal | None = None,
     ) -> None:
         self.client = client
+        self.journal = journal
         self.sink = sink
         self.store = store
         self.options = options
@@ -301,13 +304,27 @@ class BackupRun:
         if not toggle:
             accessed = await self.client.access_version(region, secret.id, version.revision)
             return accessed.data, accessed.data_crc32
-        await self.client.enable_version(region, secret.id, version.revision)
+        journal, revision = self.journal, version.revision
+        if journal is not None:
+            await journal.add(region, secret.id, revision)  # the intent, before enabling
         try:
-            accessed = await self.client.access_version(region, secret.id, version.revision)
+            await self.client.enable_version(region, secret.id, revision)
+        except ScalewayError as err:
+            if journal is not None and not _is_transient(err):
+                await journal.remove(region, secret.id, revision)  # definitely not enabled
+            raise
+        try:
+            accessed = await self.client.access_version(region, secret.id, revision)
         finally:
             # Shielded: a cancelled run must still leave the version disabled as it found it.
-            await asyncio.shield(self.client.disable_version(region, secret.id, version.revision))
+            # Killed before this lands, the journal entry stays and the next run disables it.
+            await asyncio.shield(self._disable_again(region, secret.id, revision))
         return accessed.data, accessed.data_crc32
+
+    async def _disable_again(self, region: str, secret_id: str, revision: int) -> None:
+        await self.client.disable_version(region, secret_id, revision)
+        if self.journal is not None:
+            await self.journal.remove(region, secret_id, revision)
 
 
 def _is_transient(err: ScalewayError) -> bool:
