@@ -55,7 +55,9 @@ class RestoreConflict(KlosetError):
 
 
 class RestoreInterrupted(KlosetError):
-    """The restore was cancelled; ``result`` says what was done before it stopped."""
+    """The restore was cancelled; ``result`` says what was done before it stopped, and the
+    actions left half-done are ``failed`` with ``interrupted`` set (``details["partial"]``
+    counts them)."""
 
     exit_code = ExitCode.INTERRUPTED
 
