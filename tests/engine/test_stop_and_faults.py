@@ -355,3 +355,26 @@ async def test_backup_counters_are_true_under_faults(store: Store) -> None:
     assert result.versions_read == len(held)
     assert result.bytes_read == sum(v.size or 0 for v in held)
     assert result.to_json()["versions_read"] == len(held)
+
+
+async def test_a_rerun_disables_what_a_stopped_restore_left_enabled(
+    client: ScalewayClient, store: Store
+) -> None:
+    snap = await backup(client, store, include_disabled=True)
+    plan = await plan_restore(client, store, snap.snapshot_id or "", to_project=TARGET)
+    await apply_plan(client, store, plan)
+    secret = None
+    async for s in client.list_secrets("fr-par", project_id=TARGET, name="only-disabled"):
+        secret = s
+    assert secret is not None
+    # As a restore stopped between adding the version and disabling it again leaves it.
+    await client.enable_version("fr-par", secret.id, 1)
+    plan = await plan_restore(client, store, snap.snapshot_id or "", to_project=TARGET)
+    (action,) = [a for a in plan.actions if a.record.name == "only-disabled"]
+    assert action.action == Action.ADD_VERSION and action.disable_revisions == (1,)
+    assert action.versions == ()
+    others = [a for a in plan.actions if a is not action]
+    assert all(a.action in (Action.SKIP_IDENTICAL, Action.SKIP) for a in others)
+    result = await apply_plan(client, store, plan)
+    assert result.status == "ok"
+    assert (await client.get_version("fr-par", secret.id, 1)).status == "disabled"

@@ -189,10 +189,13 @@ class _Applier:
             action.detail = f"recovered; {len(action.restored_revisions)} version(s) added"
         elif action.action == Action.ADD_VERSION:
             assert action.destination_secret_id is not None
-            await self.add_versions(
-                action, action.destination_secret_id, action.versions, action.expected_latest
-            )
+            sid = action.destination_secret_id
+            for revision in action.disable_revisions:
+                await self.write(action, client.disable_version, action.region, sid, revision)
+            await self.add_versions(action, sid, action.versions, action.expected_latest)
             action.detail = f"{len(action.restored_revisions)} version(s) added"
+            if action.disable_revisions:
+                action.detail += f"; {len(action.disable_revisions)} disabled again"
 
     async def verify_one(self, action: PlannedAction) -> None:
         """Read every restored version back and compare its CRC32 with the snapshot's."""

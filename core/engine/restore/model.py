@@ -108,6 +108,8 @@ class PlannedAction:
     # The destination's latest revision when planned (0: none): re-checked before each write.
     expected_latest: int | None = field(default=None, repr=False)
     duplicates: int = 0  # consecutive identical destination versions seen while planning
+    # Destination revisions to disable again (a stopped restore added them, not disabled yet).
+    disable_revisions: tuple[int, ...] = ()
     # Stop bookkeeping: writes done, the write on the wire (if any), versions left enabled.
     writes: int = field(default=0, repr=False)
     in_flight: str | None = field(default=None, repr=False)

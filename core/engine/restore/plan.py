@@ -156,9 +156,24 @@ async def _plan_existing(
             prefix = await _matching_prefix(client, read, region, dest.id, dest_versions, chosen)
             if prefix == len(dest_versions):
                 rest = chosen[prefix:]
-                if not rest:
+                # A stopped restore may have added the last version without disabling it
+                # again: the snapshot holds it disabled, so disable it (and only that one).
+                last = dest_versions[-1] if dest_versions else None
+                if (
+                    last is not None
+                    and last.status == VersionStatus.ENABLED
+                    and chosen[prefix - 1].status == VersionStatus.DISABLED
+                ):
+                    action.disable_revisions = (last.revision,)
+                if not rest and not action.disable_revisions:
                     action.action = Action.SKIP_IDENTICAL
                     action.detail = "the destination holds every version already"
+                elif not rest:
+                    action.action = Action.ADD_VERSION
+                    action.detail = (
+                        f"the destination holds every version; revision {last and last.revision}"
+                        " is enabled there but disabled in the snapshot: disabling it again"
+                    )
                 else:
                     action.action = Action.ADD_VERSION
                     action.versions = tuple(to_add(v) for v in rest)
@@ -256,6 +271,7 @@ async def decide(
 ) -> None:
     """Set ``action``'s action and versions for one record against its destination."""
     record = action.record
+    action.versions, action.disable_revisions, action.duplicates = (), (), 0
     too_big = [v for v in chosen if (v.size or 0) > MAX_PAYLOAD_BYTES]
     if too_big:
         # The API refuses such data: refuse the whole secret here rather than create it
