@@ -96,7 +96,7 @@ def test_ctrl_c_stops_a_restore_within_a_request(
                 proc.kill()
         time.sleep(0.6)  # what was on the wire lands
         assert proc.returncode == 130
-        late = [t for t in recorder.writes if t > stopped_at + 0.05]
+        late = [t for t in recorder.writes if t > stopped_at + 0.15]
         assert late == [], f"{len(late)} write(s) started after Ctrl-C"
         report = json.loads(out)
         assert report["status"] == "interrupted"
