@@ -78,7 +78,13 @@ class KlosetError(Exception):
         self.message = message
         self.hint = hint
         self.remedy = remedy
-        self.details: Mapping[str, str] = dict(details or {})
+        self._details: Mapping[str, str] = dict(details or {})
+
+    @property
+    def details(self) -> Mapping[str, str]:
+        """What the remedy needs (e.g. ``operation``); a read-only property, so a subclass
+        with a ``details`` of its own (the API's field errors) keeps it."""
+        return self._details
 
     def __str__(self) -> str:
         if self.hint:
