@@ -58,6 +58,10 @@ class SecretsAPI(Protocol):
 
     def list_versions(self, region: str, secret_id: str) -> AsyncIterator[SecretVersion]: ...
 
+    async def get_version(
+        self, region: str, secret_id: str, revision: Revision
+    ) -> SecretVersion: ...
+
     async def access_version(
         self, region: str, secret_id: str, revision: Revision
     ) -> AccessedVersion: ...
@@ -69,6 +73,8 @@ class SecretsAPI(Protocol):
     async def disable_version(
         self, region: str, secret_id: str, revision: Revision
     ) -> SecretVersion: ...
+
+    async def delete_version(self, region: str, secret_id: str, revision: Revision) -> None: ...
 
     async def create_secret(
         self,

@@ -308,15 +308,21 @@ async def test_cancelled_restore_stops_between_actions_and_resumes(store: Store)
         done = [a for a in info.value.result.actions if str(a.outcome) == "ok"]
         assert 3 <= len(done) < len(plan.actions)
         assert info.value.exit_code == ExitCode.INTERRUPTED
-        # Every action either finished or did not start: no half-restored secret.
+        # Every action finished, did not start, or is reported as interrupted half-way
+        # (stop means stop: the engine stops between API calls, not between secrets).
+        half = [a for a in info.value.result.actions if a.interrupted]
         for action in info.value.result.actions:
             if str(action.outcome) == "ok":
                 assert len(action.restored_revisions) == len(action.versions)
+            if action.interrupted:
+                assert str(action.outcome) == "failed" and "interrupted" in (action.error or "")
         resumed = await restore(c, store, snap.snapshot_id or "", to_project=TARGET)
         assert resumed.status == "ok"
+        creates = sum(1 for a in resumed.actions if a.action == Action.CREATE)
         assert (
-            sum(1 for a in resumed.actions if a.action == Action.CREATE)
-            == len(plan.actions) - len(done) - 1
+            len(plan.actions) - len(done) - 1 - len(half)
+            <= creates
+            <= len(plan.actions) - len(done) - 1
         )
     async with make_client(fast) as c:
         src = comparable(await read_project(c, "fr-par", SOURCE))

@@ -1,7 +1,8 @@
 """Backup: Secret Manager projects × regions → one snapshot in the store.
 
 Modules: ``sources`` (what to back up, listing), ``parents`` (parent snapshots and reuse),
-``reader`` (reading one secret's versions), ``pipeline`` (the orchestration and commit).
+``reader`` (reading one secret's versions), ``toggles`` (the journal of versions enabled
+to be read), ``pipeline`` (the orchestration and commit).
 
 How a run goes:
 
@@ -28,7 +29,10 @@ How a run goes:
    metadata only, reusing the parent's data when it has it.
 6. **Errors** (403, 404 after listing, repeated 5xx) are per secret: the secret is recorded
    with its error, the snapshot is marked partial, and the result's status says so.
-7. **Commit**: the snapshot becomes visible only now. A cancelled or failed run commits nothing.
+7. **The toggle journal** (``toggles``): before enabling a disabled version, its ids are
+   written to a journal under the XDG state dir, and cleared once it is disabled again; every
+   run first disables what an interrupted run left enabled (``heal_toggles``) and warns.
+8. **Commit**: the snapshot becomes visible only now. A cancelled or failed run commits nothing.
 """
 
 from core.engine.backup.parents import ParentIndex, load_parents
@@ -42,6 +46,7 @@ from core.engine.backup.pipeline import (
 )
 from core.engine.backup.reader import BackupRun
 from core.engine.backup.sources import BackupOptions, Source, resolve_sources
+from core.engine.backup.toggles import Toggle, ToggleJournal, heal_toggles
 from core.engine.protocols import PayloadSink
 
 backup = run_backup  # the public name (``core.backup``)
@@ -55,9 +60,12 @@ __all__ = [
     "ParentIndex",
     "PayloadSink",
     "Source",
+    "Toggle",
+    "ToggleJournal",
     "backup",
     "backup_error",
     "collect",
+    "heal_toggles",
     "load_parents",
     "resolve_sources",
     "run_backup",

@@ -20,6 +20,7 @@ from core.engine.backup.sources import (
     list_source,
     resolve_sources,
 )
+from core.engine.backup.toggles import ToggleJournal, heal_toggles
 from core.engine.events import EventSink, PhaseName, safe_sink
 from core.engine.preflight import require
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
@@ -134,6 +135,7 @@ async def collect(
     store: SnapshotStore | None = None,
     parents: ParentIndex | asyncio.Task[ParentIndex] | None = None,
     on_event: EventSink | None = None,
+    journal: ToggleJournal | None = None,
 ) -> BackupRun:
     """List and read every selected secret of ``sources`` into ``sink`` (no commit).
 
@@ -143,7 +145,9 @@ async def collect(
     emit = safe_sink(on_event)
     pending_parents = parents if isinstance(parents, asyncio.Task) else None
     ready = parents if isinstance(parents, ParentIndex) else ParentIndex()
-    run = BackupRun(client, sink, store, options, ready, emit)
+    if journal is None and options.include_disabled:
+        journal = ToggleJournal.for_organization(getattr(client, "organization_id", None))
+    run = BackupRun(client, sink, store, options, ready, emit, journal)
     workers = max(1, min(int(options.concurrency or DEFAULT_CONCURRENCY), MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
@@ -208,6 +212,7 @@ async def run_backup(
     default_project_id: str | None = None,
     default_region: str | None = None,
     on_event: EventSink | None = None,
+    journal: ToggleJournal | None = None,
 ) -> BackupResult:
     """Back up ``options``' sources into ``store`` as one snapshot; return what was done.
 
@@ -253,6 +258,10 @@ async def run_backup(
                 include_disabled=options.include_disabled,
                 on_event=emit,
             )
+    # First put back what an interrupted run left enabled at the source (the toggle journal).
+    journal = journal or ToggleJournal.for_organization(organization_id)
+    healed = await heal_toggles(client, journal=journal, on_event=emit)
+    warnings = [*healed, *warnings]
     snapshot_tags = tuple(dict.fromkeys((*options.snapshot_tags, *options.secret_tags)))
     async with store.writer(tags=snapshot_tags) as writer:
         # Under the writer's lock (no prune can remove what the parents hold), and alongside
@@ -261,7 +270,14 @@ async def run_backup(
         loading = asyncio.create_task(load_parents(store, sources))
         try:
             run = await collect(
-                client, sources, options, sink=writer, store=store, parents=loading, on_event=emit
+                client,
+                sources,
+                options,
+                sink=writer,
+                store=store,
+                parents=loading,
+                on_event=emit,
+                journal=journal,
             )
         finally:
             if not loading.done():

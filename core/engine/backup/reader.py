@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from core.engine import events as ev
 from core.engine.backup.parents import ParentIndex, unchanged_since
 from core.engine.backup.sources import BackupOptions
+from core.engine.backup.toggles import ToggleJournal
 from core.engine.events import EventSink, Outcome, PhaseName
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
 from core.scaleway.errors import (
@@ -21,12 +22,22 @@ from core.scaleway.errors import (
     ServerError,
     TransportError,
 )
-from core.scaleway.models import Secret, SecretVersion, VersionStatus
+from core.scaleway.models import MAX_PAYLOAD_BYTES, Secret, SecretVersion, VersionStatus
 from core.store.model import (
     PayloadRef,
     SecretRecord,
     SnapshotError,
 )
+
+
+@dataclass
+class _Tally:
+    """What one attempt at one secret read (kept apart from the run's totals until the
+    secret is recorded: an attempt deferred to the second pass must not count twice)."""
+
+    versions_read: int = 0
+    versions_reused: int = 0
+    bytes_read: int = 0
 
 
 def _reads_expire(secret: Secret, version: SecretVersion) -> bool:
@@ -48,8 +59,10 @@ class BackupRun:
         options: BackupOptions,
         parents: ParentIndex,
         emit: EventSink,
+        journal: ToggleJournal | None = None,
     ) -> None:
         self.client = client
+        self.journal = journal
         self.sink = sink
         self.store = store
         self.options = options
@@ -108,7 +121,7 @@ class BackupRun:
         region = secret.region
         display = secret.full_path
         self.emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
-        counters = (self.versions_read, self.versions_reused, self.bytes_read)
+        tally = _Tally()  # this attempt's counts: added to the run only once it is recorded
         error: str | None = None
         transient = False
         versions_read = 0
@@ -138,18 +151,22 @@ class BackupRun:
                         )
                     )
                     if v.payload is not None:
-                        self.versions_reused += 1
+                        tally.versions_reused += 1
             else:
-                record, versions_read, error, transient = await self._read_secret(secret)
+                record, versions_read, error, transient = await self._read_secret(secret, tally)
         except (AuthenticationError, TransportError):
             raise
         except ScalewayError as err:
             error = _describe(err, secret.id)
             transient = _is_transient(err)
         if error is not None and transient and not final:
-            self.versions_read, self.versions_reused, self.bytes_read = counters
+            # Deferred to the second pass: this attempt's reads are not counted (the retry
+            # reads again), so versions_read and bytes_read stay true under faults.
             self.retry.append(secret)
             return
+        self.versions_read += tally.versions_read
+        self.versions_reused += tally.versions_reused
+        self.bytes_read += tally.bytes_read
         if record is None:
             record = SecretRecord.from_api(secret, (), error=error)
         elif error is not None and record.error is None:
@@ -196,7 +213,9 @@ class BackupRun:
                 return False
         return True
 
-    async def _read_secret(self, secret: Secret) -> tuple[SecretRecord, int, str | None, bool]:
+    async def _read_secret(
+        self, secret: Secret, tally: _Tally
+    ) -> tuple[SecretRecord, int, str | None, bool]:
         """List a secret's versions and read those not held by a parent: (record, versions
         read, error or None, whether every error was transient)."""
         region = secret.region
@@ -216,7 +235,7 @@ class BackupRun:
                 and await self.blob_present(known.payload)
             ):
                 payloads[version.revision] = PayloadRef(known.payload, known.crc32, known.size or 0)
-                self.versions_reused += 1
+                tally.versions_reused += 1
                 self.emit(
                     ev.VersionRead(
                         secret.id, region, version.revision, size=known.size or 0, skipped=True
@@ -256,15 +275,24 @@ class BackupRun:
                     "match its CRC32"
                 )
                 return 0
+            if len(data) > MAX_PAYLOAD_BYTES:
+                # Kept (it is what the API holds), but no restore can write it back.
+                note = (
+                    f"secret {secret.id} revision {version.revision}: the API returned "
+                    f"{len(data)} bytes, over its {MAX_PAYLOAD_BYTES // 1024} KiB limit; "
+                    "a restore will refuse this version"
+                )
+                self.warnings.append(note)
+                self.emit(ev.EngineWarning(note))
             blob_id = await self.put_payload(data) if self.sink is not None else ""
             payloads[version.revision] = PayloadRef(blob_id, zlib.crc32(data), len(data))
-            self.bytes_read += len(data)
+            tally.bytes_read += len(data)
             self.emit(ev.VersionRead(secret.id, region, version.revision, size=len(data)))
             return 1
 
         counts = await asyncio.gather(*(one(v) for v in versions))
         read = sum(counts)
-        self.versions_read += read
+        tally.versions_read += read
         error = "; ".join(errors) if errors else None
         record = SecretRecord.from_api(secret, versions, payloads, error=error)
         return record, read, error, transient
@@ -276,13 +304,27 @@ class BackupRun:
         if not toggle:
             accessed = await self.client.access_version(region, secret.id, version.revision)
             return accessed.data, accessed.data_crc32
-        await self.client.enable_version(region, secret.id, version.revision)
+        journal, revision = self.journal, version.revision
+        if journal is not None:
+            await journal.add(region, secret.id, revision)  # the intent, before enabling
         try:
-            accessed = await self.client.access_version(region, secret.id, version.revision)
+            await self.client.enable_version(region, secret.id, revision)
+        except ScalewayError as err:
+            if journal is not None and not _is_transient(err):
+                await journal.remove(region, secret.id, revision)  # definitely not enabled
+            raise
+        try:
+            accessed = await self.client.access_version(region, secret.id, revision)
         finally:
             # Shielded: a cancelled run must still leave the version disabled as it found it.
-            await asyncio.shield(self.client.disable_version(region, secret.id, version.revision))
+            # Killed before this lands, the journal entry stays and the next run disables it.
+            await asyncio.shield(self._disable_again(region, secret.id, revision))
         return accessed.data, accessed.data_crc32
+
+    async def _disable_again(self, region: str, secret_id: str, revision: int) -> None:
+        await self.client.disable_version(region, secret_id, revision)
+        if self.journal is not None:
+            await self.journal.remove(region, secret_id, revision)
 
 
 def _is_transient(err: ScalewayError) -> bool:

@@ -26,8 +26,11 @@ region and lists one :class:`PlannedAction` per secret:
 access endpoint) and then its bytes are compared with the snapshot's.
 
 ``apply_plan`` runs the actions with bounded concurrency (versions of one secret in order),
-records every outcome, optionally verifies every restored version by reading it back, and on
-cancellation stops between actions and reports what it did (:class:`RestoreInterrupted`).
+records every outcome, optionally verifies every restored version by reading it back,
+re-checks the destination's latest revision before each write (re-planning a secret that
+moved), and on cancellation starts no further write, cancels the requests in flight and
+reports what it did and what it left half-done (:class:`RestoreInterrupted`). A secret that
+cannot be planned, or whose data is over the API's 64 KiB limit, is a failed action.
 """
 
 from core.engine.restore.apply import apply_plan, restore_error

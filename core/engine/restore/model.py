@@ -55,7 +55,9 @@ class RestoreConflict(KlosetError):
 
 
 class RestoreInterrupted(KlosetError):
-    """The restore was cancelled; ``result`` says what was done before it stopped."""
+    """The restore was cancelled; ``result`` says what was done before it stopped, and the
+    actions left half-done are ``failed`` with ``interrupted`` set (``details["partial"]``
+    counts them)."""
 
     exit_code = ExitCode.INTERRUPTED
 
@@ -104,6 +106,16 @@ class PlannedAction:
     verified: bool | None = None
     transient: bool = False  # the last failure was a 5xx/429 that outlasted the retries
     over_cap: tuple[int, ...] = ()  # snapshot revisions that would not fit the version cap
+    # The destination's latest revision when planned (0: none): re-checked before each write.
+    expected_latest: int | None = field(default=None, repr=False)
+    duplicates: int = 0  # consecutive identical destination versions seen while planning
+    # Destination revisions to disable again (a stopped restore added them, not disabled yet).
+    disable_revisions: tuple[int, ...] = ()
+    # Stop bookkeeping: writes done, the write on the wire (if any), versions left enabled.
+    writes: int = field(default=0, repr=False)
+    in_flight: str | None = field(default=None, repr=False)
+    undisabled: list[int] = field(default_factory=list, repr=False)
+    interrupted: bool = False  # cancelled half-way: reported as partial, a re-run completes it
 
     @property
     def secret_id(self) -> str:
@@ -132,6 +144,18 @@ class PlannedAction:
             "error": self.error,
             "over_cap": list(self.over_cap),
         }
+
+
+def error_text(err: BaseException, secret_id: str) -> str:
+    """One secret's error for its report (ids only, never a name or value)."""
+    from core.scaleway.errors import PermissionDeniedError
+
+    if isinstance(err, PermissionDeniedError):
+        return f"secret {secret_id}: permission denied (needs {err.permission_set})"
+    if isinstance(err, KlosetError):
+        return f"secret {secret_id}: {err.message}"
+    status = getattr(err, "status_code", None)
+    return f"secret {secret_id}: {type(err).__name__}" + (f" (HTTP {status})" if status else "")
 
 
 @dataclass

@@ -11,7 +11,6 @@ from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
 from core.engine.preflight import require
 from core.engine.protocols import SecretsAPI, SnapshotStore
 from core.engine.restore.model import (
-    DEFAULT_CONCURRENCY,
     Action,
     OnConflict,
     PayloadReader,
@@ -19,14 +18,26 @@ from core.engine.restore.model import (
     RestorePlan,
     VersionsMode,
     VersionToAdd,
+    error_text,
 )
 from core.engine.selectors import Selection, check_region
-from core.errors import Remedy, UsageError
+from core.errors import KlosetError, Remedy, UsageError
 from core.scaleway.errors import (
+    AuthenticationError,
     NotFoundError,
     PreconditionFailedError,
+    RateLimitedError,
+    ScalewayError,
+    ServerError,
+    TransportError,
 )
-from core.scaleway.models import Secret, SecretVersion, VersionStatus, normalize_path
+from core.scaleway.models import (
+    MAX_PAYLOAD_BYTES,
+    Secret,
+    SecretVersion,
+    VersionStatus,
+    normalize_path,
+)
 from core.store.model import SecretRecord, SnapshotHeader, VersionRecord
 
 
@@ -89,6 +100,16 @@ async def _dest_secrets(
     return found
 
 
+async def latest_revision(client: SecretsAPI, region: str, secret_id: str) -> int | None:
+    """The destination secret's highest revision now (0: none), one cheap get; ``None`` when
+    the secret itself is gone (the write that follows says so)."""
+    try:
+        version = await client.get_version(region, secret_id, "latest")
+    except NotFoundError:
+        return 0
+    return version.revision
+
+
 async def access_data(
     client: SecretsAPI, region: str, secret_id: str, revision: int | str
 ) -> bytes | None:
@@ -127,13 +148,32 @@ async def _plan_existing(
             if v.status in (VersionStatus.ENABLED, VersionStatus.DISABLED)
         ]
         dest_versions = sorted(listed, key=lambda v: v.revision)
+        if len(dest_versions) > len(chosen):
+            action.duplicates = await _count_duplicates(
+                client, region, dest.id, dest_versions, chosen
+            )
         if len(dest_versions) <= len(chosen):
             prefix = await _matching_prefix(client, read, region, dest.id, dest_versions, chosen)
             if prefix == len(dest_versions):
                 rest = chosen[prefix:]
-                if not rest:
+                # A stopped restore may have added the last version without disabling it
+                # again: the snapshot holds it disabled, so disable it (and only that one).
+                last = dest_versions[-1] if dest_versions else None
+                if (
+                    last is not None
+                    and last.status == VersionStatus.ENABLED
+                    and chosen[prefix - 1].status == VersionStatus.DISABLED
+                ):
+                    action.disable_revisions = (last.revision,)
+                if not rest and not action.disable_revisions:
                     action.action = Action.SKIP_IDENTICAL
                     action.detail = "the destination holds every version already"
+                elif not rest:
+                    action.action = Action.ADD_VERSION
+                    action.detail = (
+                        f"the destination holds every version; revision {last and last.revision}"
+                        " is enabled there but disabled in the snapshot: disabling it again"
+                    )
                 else:
                     action.action = Action.ADD_VERSION
                     action.versions = tuple(to_add(v) for v in rest)
@@ -168,6 +208,29 @@ async def _plan_existing(
         action.action = Action.ADD_VERSION
         action.versions = (to_add(candidate),)
         action.detail = "the destination's latest version differs: adding a new version"
+
+
+async def _count_duplicates(
+    client: SecretsAPI,
+    region: str,
+    secret_id: str,
+    dest_versions: Sequence[SecretVersion],
+    chosen: Sequence[VersionRecord],
+) -> int:
+    """Consecutive destination versions holding the same data as the one before, when that
+    data is one of the snapshot's (what two restores racing into one secret leave)."""
+    ours = {v.crc32 for v in chosen if v.crc32 is not None}
+    count = 0
+    previous: bytes | None = None
+    for version in dest_versions:
+        if version.status != VersionStatus.ENABLED:
+            previous = None
+            continue
+        data = await access_data(client, region, secret_id, version.revision)
+        if data is not None and data == previous and zlib.crc32(data) in ours:
+            count += 1
+        previous = data
+    return count
 
 
 async def _matching_prefix(
@@ -208,6 +271,22 @@ async def decide(
 ) -> None:
     """Set ``action``'s action and versions for one record against its destination."""
     record = action.record
+    action.versions, action.disable_revisions, action.duplicates = (), (), 0
+    too_big = [v for v in chosen if (v.size or 0) > MAX_PAYLOAD_BYTES]
+    if too_big:
+        # The API refuses such data: refuse the whole secret here rather than create it
+        # empty or with a history that lacks versions.
+        revs = ", ".join(str(v.revision) for v in too_big)
+        action.action = Action.SKIP
+        action.destination_secret_id = dest.id if dest is not None else None
+        action.outcome = Outcome.FAILED
+        action.detail = "refused: over the API's size limit"
+        action.error = (
+            f"secret {record.secret_id}: revision(s) {revs} hold more than "
+            f"{MAX_PAYLOAD_BYTES // 1024} KiB, which the API refuses; nothing is restored "
+            "for this secret"
+        )
+        return
     if record.deletion_requested_at is not None and not explicit:
         action.action = Action.SKIP
         action.destination_secret_id = dest.id if dest is not None else None
@@ -229,11 +308,20 @@ async def decide(
             "the destination secret is scheduled for deletion: recover it, then add a "
             "version if its data differs"
         )
+        action.expected_latest = None  # taken at the first write (after the recovery)
     else:
         action.destination_secret_id = dest.id
         if dest.type != record.type:
             notes.append(f"the destination's type is {dest.type}, the snapshot's {record.type}")
+        # Read before what the plan is decided on: a write that lands in between makes the
+        # re-check before our first write see it moved.
+        action.expected_latest = await latest_revision(client, action.region, dest.id)
         await _plan_existing(client, read, action, dest, chosen, mode, on_conflict)
+        if action.duplicates:
+            notes.append(
+                f"the destination holds {action.duplicates} duplicate version(s) (consecutive "
+                "identical versions of the snapshot's data)"
+            )
 
 
 async def find_destination(client: SecretsAPI, action: PlannedAction) -> Secret | None:
@@ -373,7 +461,6 @@ async def plan_restore(
 
     actions: list[PlannedAction] = []
     seen: set[tuple[str, str, str, str]] = set()
-    semaphore = asyncio.Semaphore(DEFAULT_CONCURRENCY)
     done = 0
 
     async def plan_one(record: SecretRecord) -> PlannedAction:
@@ -397,7 +484,11 @@ async def plan_restore(
             return action
         seen.add(key)
         dest = existing[(region, project)].get((normalize_path(record.path), record.name))
-        async with semaphore:
+        # No semaphore of its own: the client's adaptive limiter bounds the requests (and
+        # backs off under throttling). A secret that cannot be planned after the client's
+        # retries becomes a failed action (the second pass of apply tries again), never
+        # the end of the run.
+        try:
             await decide(
                 client,
                 read,
@@ -409,6 +500,15 @@ async def plan_restore(
                 explicit=not selection.everything,
                 notes=notes,
             )
+        except (AuthenticationError, TransportError):
+            raise
+        except (ScalewayError, KlosetError) as err:
+            action.action = Action.SKIP
+            action.versions = ()
+            action.outcome = Outcome.FAILED
+            action.error = error_text(err, record.secret_id)
+            action.transient = isinstance(err, ServerError | RateLimitedError)
+            action.detail = "could not be planned"
         if notes:
             action.detail = (
                 "; ".join([action.detail, *notes]) if action.detail else "; ".join(notes)
