@@ -41,7 +41,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.drill",
     "cli.commands.history",
     "cli.commands.find",
-    "cli.repair_cmd",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -74,7 +74,7 @@ def _arguments(p: CommandParser) -> None:
         help="allow a policy that removes every snapshot of a group",
     )
     p.add_argument("--prune", action="store_true", help="run prune afterwards")
-    wait_option(p, help="with --prune: wait up to SECONDS for running backups")
+    wait_option(p, help="wait up to SECONDS for running backups (the store's lock)")
     p.add_argument(
         "--dry-run", "-n", action="store_true", help="show what would be removed, remove nothing"
     )
@@ -113,13 +113,17 @@ def run(args: argparse.Namespace) -> int:
 
     async def body(store: Store) -> int:
         if policy is None:
-            result = await forget_ids(store, args.snapshots, dry_run=args.dry_run)
+            result = await forget_ids(
+                store, args.snapshots, dry_run=args.dry_run, lock_wait=args.wait
+            )
         else:
 
             def wanted(h: SnapshotHeader) -> bool:
                 return bool(h.covers(project=args.project, region=args.region))
 
-            result = await forget(store, policy, dry_run=args.dry_run, snapshot_filter=wanted)
+            result = await forget(
+                store, policy, dry_run=args.dry_run, snapshot_filter=wanted, lock_wait=args.wait
+            )
         prune_report = None
         if args.prune and not args.dry_run and result.removed_done:
             from core.store.prune import prune

@@ -17,6 +17,7 @@ from cli.commands import (
     ls,
     pin,
     prune,
+    repair,
     snapshots,
 )
 from cli.parser import CommandParser, SubParsers
@@ -31,6 +32,7 @@ STORE_COMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     check.register,
     forget.register,
     prune.register,
+    repair.register,
     key.register,
     locks.register,
     locks.register_unlock,
