@@ -27,11 +27,12 @@ from core.store.errors import StoreNotFoundError, WrongPassphraseError
 from tui.actions import MAIN_ONLY, Where, bindings, help_sections, load_keymap, palette
 from tui.context import ConsoleContext
 from tui.errors import ErrorReport, describe
-from tui.messages import ActivityEntry, ShowError
+from tui.messages import ActivityEntry, HistoryRequested, ShowError
 from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
 from tui.screens.copy import CopyScreen
 from tui.screens.dialogs import ErrorDialog, HelpScreen, PromptDialog
+from tui.screens.history import HistoryScreen
 from tui.screens.main import MainScreen
 from tui.screens.restore import RestoreScreen
 from tui.screens.setup import ProfileScreen, StoreSetupScreen, store_exists
@@ -83,6 +84,15 @@ class SecretKlosetApp(App[None]):
     @on(ShowError)
     def _show_error(self, event: ShowError) -> None:
         self.show_error(event.error)
+
+    @on(HistoryRequested)
+    def _show_history(self, event: HistoryRequested) -> None:
+        if self.session.store is None:
+            self.notify("Open or create a store first.", severity="warning")
+            return
+        self.push_screen(
+            HistoryScreen(self.session, event.secret_id, event.region, event.project_id, event.label)
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
