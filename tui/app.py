@@ -91,7 +91,9 @@ class SecretKlosetApp(App[None]):
             self.notify("Open or create a store first.", severity="warning")
             return
         self.push_screen(
-            HistoryScreen(self.session, event.secret_id, event.region, event.project_id, event.label)
+            HistoryScreen(
+                self.session, event.secret_id, event.region, event.project_id, event.label
+            )
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -152,6 +154,7 @@ class SecretKlosetApp(App[None]):
     @work(exclusive=True, group="store-open", exit_on_error=False)
     async def open_store(self, location: str, passphrase: str) -> None:
         store = await Store.open(location, passphrase, cache_dir=self.context.store_cache_dir)
+        self.context.store_passphrase = passphrase  # the Jobs tab's runner opens it again
         self.session.set_store(store)
         self.session.log_activity("open store", location, "ok")
 

@@ -1,10 +1,12 @@
 """How the Jobs tab's runner reaches credentials and stores: the same :class:`Runner` as the
 CLI's ``run``, over the console's context.
 
-``secret-kloset console`` hands the CLI's own environment to the context (credentials and
-stores resolved exactly as ``run`` resolves them); without one (the demo, tests) the console's
-environment is used: a source without a profile talks to Scaleway with the console's client,
-a named profile is resolved as everywhere, and a store is opened with the console's passphrase.
+A context may carry its own :class:`JobEnvironment` (an embedder, a test); otherwise the
+console's is used, which never prompts on the terminal (the console owns it): a source without
+a profile talks to Scaleway with the console's client, a named profile is resolved as every
+command resolves it, and a store is opened with the console's passphrase (the one
+``SECRET_KLOSET_PASSPHRASE`` or the profile's keyring entry gave, or the one typed when the
+console opened its store).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ class ConsoleJobEnvironment:
         if ctx.store_passphrase is None:
             raise ConfigError(
                 f"no passphrase for the store {spec.name!r} of the policy file",
-                hint="set SECRET_KLOSET_PASSPHRASE, or store it in the profile's keyring entry",
+                hint="open the store in the console first, set SECRET_KLOSET_PASSPHRASE, or keep "
+                "the passphrase in the profile's keyring entry",
             )
         same = ctx.store_location is not None and spec.location == ctx.store_location
         return await Store.open(

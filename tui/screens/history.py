@@ -88,16 +88,16 @@ class HistoryScreen(ReportsFailures, Screen[None]):
         super().__init__()
         self.session = session
         self.secret_id = secret_id
-        self.region = region
-        self.project_id = project_id
-        self.label = label
+        self.secret_region = region
+        self.secret_project = project_id
+        self.secret_label = label
         self.result: HistoryResult | None = None
         self.secret: SecretHistory | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
         yield Static(
-            Text.assemble(("History ", "bold"), self.label or self.secret_id),
+            Text.assemble(("History ", "bold"), self.secret_label or self.secret_id),
             classes="step-title",
         )
         yield VirtualTable(
@@ -116,8 +116,8 @@ class HistoryScreen(ReportsFailures, Screen[None]):
         result = await secret_history(
             store,
             Selection.parse([f"id:{self.secret_id}"]),
-            project=self.project_id,
-            region=self.region,
+            project=self.secret_project,
+            region=self.secret_region,
         )
         self.result = result
         self.secret = next((s for s in result.secrets if s.secret_id == self.secret_id), None)
@@ -143,7 +143,9 @@ class HistoryScreen(ReportsFailures, Screen[None]):
             info.update("")
             return
         t = Text()
-        t.append(f"{secret.secret_id} · {secret.region} · {len(secret.snapshots)} snapshots", "bold")
+        t.append(
+            f"{secret.secret_id} · {secret.region} · {len(secret.snapshots)} snapshots", "bold"
+        )
         t.append(" · in the source" if secret.in_source else " · gone from the source", "dim")
         if len(secret.names_seen) > 1:
             t.append(f"\nnames seen: {', '.join(secret.names_seen)}", style="dim")
@@ -173,7 +175,7 @@ class HistoryScreen(ReportsFailures, Screen[None]):
         self.app.push_screen(wizard)
         self.notify(
             f"Restore: the snapshot holding revision {v.revision} is chosen and the secret "
-            "marked; for this revision alone pick \"one revision\" (v selects it).",
+            'marked; for this revision alone pick "one revision" (v selects it).',
             timeout=8,
         )
         return wizard

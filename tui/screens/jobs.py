@@ -20,6 +20,7 @@ from core.engine.jobs.coverage import LATE, UNCOVERED, CoverageReport
 from core.engine.jobs.history import FAILED, PARTIAL, SKIPPED, History
 from core.engine.jobs.policies import PolicyFile, PolicyFileError, format_duration, load_policies
 from core.engine.jobs.runner import RunReport
+from core.errors import KlosetError
 from tui.actions import Where, bindings
 from tui.format import short_time
 from tui.glyphs import NONE
@@ -104,7 +105,9 @@ def steps_text(record: Record | None) -> Text:
         for err in step.get("errors") or []:
             t.append(f"        {err}\n", style="red")
     for err in record.get("errors") or []:
-        if not any(err.endswith(e) for s in record.get("steps") or [] for e in s.get("errors") or []):
+        if not any(
+            err.endswith(e) for s in record.get("steps") or [] for e in s.get("errors") or []
+        ):
             t.append(f"error: {err}\n", style="red")
     for warning in record.get("warnings") or []:
         t.append(f"warning: {warning}\n", style="yellow")
@@ -184,7 +187,9 @@ class JobsPane(ReportsFailures, Vertical):
             self.policies = None
             self.missing = err.line is None and not path.exists()
             for table in (*tables, self.query_one("#job-coverage", VirtualTable)):
-                table.empty_text = "No policy file." if self.missing else "The policy file is invalid."
+                table.empty_text = (
+                    "No policy file." if self.missing else "The policy file is invalid."
+                )
                 table.set_rows([])
             if self.missing:
                 self._banner(
@@ -196,7 +201,9 @@ class JobsPane(ReportsFailures, Vertical):
                     empty=True,
                 )
             else:
-                self._banner(Text.assemble(("The policy file is invalid: ", "bold red"), err.message))
+                self._banner(
+                    Text.assemble(("The policy file is invalid: ", "bold red"), err.message)
+                )
             return
         self.missing = False
         self.policies = policies
@@ -255,8 +262,8 @@ class JobsPane(ReportsFailures, Vertical):
         table.set_rows([])
         try:
             report = await self.session.job_runner(policies, lambda _line: None).coverage()
-        except Exception as err:  # coverage needs the API: say so in place, keep the rest
-            table.empty_text = f"Coverage unavailable: {getattr(err, 'message', type(err).__name__)}"
+        except KlosetError as err:  # coverage needs the API: say so in place, keep the rest
+            table.empty_text = f"Coverage unavailable: {err.message}"
             table.set_rows([])
             return
         self.coverage = report
