@@ -108,6 +108,16 @@ async def test_jobs_tab_shows_policies_history_coverage_and_runs_a_job_now(
         assert any(e.operation == "job" and e.outcome == "ok" for e in app.activity)
         assert "done: critical/prod-paris ok" in pane.progress_lines
 
+        # A cancelled run ends as "cancelled" (in Activity), with no error dialog (the keys'
+        # actions back to back: a key press waits for idle, by then the demo's run is over).
+        pane.action_run_job()
+        pane.action_cancel_job()
+        await wait_for(pilot, lambda: not pane.running)
+        await settle(pilot, 3)
+        assert pane.progress_lines[-1] == "cancelled"
+        assert app.activity[-1].outcome == "cancelled"
+        assert app.error_reports == []
+
 
 async def test_jobs_tab_without_a_policy_file_says_where_to_put_one(
     demo_ctx: ConsoleContext, tmp_path: Path

@@ -31,21 +31,22 @@ from tui.workers import ReportsFailures
 __all__ = ["HistoryScreen", "version_rows"]
 
 HISTORY_COLUMNS = (
-    Column("Rev", 4, align="right"),
+    Column("Rev", 3, align="right"),
     Column("Created", 16),
-    Column("Status", 9),
-    Column("Size", 8, align="right"),
-    Column("In source", 10),
-    Column("Seen", 23),
+    Column("Status", 10),
+    Column("Size", 7, align="right"),
+    Column("In source", 9),
+    Column("First seen", 16),
     Column("Snapshots", 12, grow=1),
 )
 
 
-def _seen(v: VersionHistory, headers: dict[str, SnapshotHeader]) -> str:
-    first, last = headers.get(v.first_snapshot), headers.get(v.last_snapshot)
-    a = short_time(first.time) if first else NONE
-    b = short_time(last.time) if last else NONE
-    return a if a == b else f"{a[5:]} → {b[5:]}"
+_STATUS = {"scheduled_for_deletion": "deleting"}  # as the browser words it
+
+
+def _first_seen(v: VersionHistory, headers: dict[str, SnapshotHeader]) -> str:
+    first = headers.get(v.first_snapshot)
+    return short_time(first.time) if first else NONE
 
 
 def version_rows(secret: SecretHistory, headers: dict[str, SnapshotHeader]) -> list[Row]:
@@ -59,10 +60,10 @@ def version_rows(secret: SecretHistory, headers: dict[str, SnapshotHeader]) -> l
                 (
                     str(v.revision),
                     (v.created_at or NONE)[:16].replace("T", " "),
-                    v.status,
+                    _STATUS.get(v.status, v.status),
                     human_bytes(v.size),
                     in_source,
-                    _seen(v, headers),
+                    _first_seen(v, headers),
                     f"{len(v.snapshots)}: " + " ".join(s[:8] for s in reversed(v.snapshots)),
                 ),
                 style="" if v.in_source else "warn",

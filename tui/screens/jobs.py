@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
@@ -41,11 +41,10 @@ POLICY_COLUMNS = (
     Column("Next due", 16),
 )
 HISTORY_COLUMNS = (
-    Column("Started", 16),
-    Column("Job", 14, grow=1),
-    Column("Status", 8),
-    Column("Snapshot", 9),
-    Column("Steps", 20, grow=2),
+    Column("Started", 11),
+    Column("Job", 10, grow=1),
+    Column("Status", 7),
+    Column("Steps", 10, grow=2),
 )
 COVERAGE_COLUMNS = (
     Column("Project", 12, grow=1),
@@ -61,13 +60,20 @@ def job_key(policy: str, source: str) -> str:
     return f"{policy}/{source}"
 
 
-def _time(value: object) -> str:
+def _time(value: object, *, short: bool = False) -> str:
     if not value:
         return NONE
     try:
-        return short_time(parse_rfc3339(str(value)))
+        text = short_time(parse_rfc3339(str(value)))
     except ValueError:
         return NONE
+    return text[5:] if short else text  # "12-01 15:17": the year is the table's noise
+
+
+def _detail(value: object) -> str:
+    """A step detail as the log shows it: ids shortened (details are ids and counts)."""
+    text = str(value)
+    return text[:8] if len(text) > 16 and " " not in text else text
 
 
 def history_row(record: Record) -> Row:
@@ -76,10 +82,9 @@ def history_row(record: Record) -> Row:
     return Row(
         str(record.get("id")),
         (
-            _time(record.get("started_at")),
+            _time(record.get("started_at"), short=True),
             job_key(str(record.get("policy")), str(record.get("source"))),
             status,
-            str(record.get("snapshot_id") or NONE)[:8],
             steps or "no step",
         ),
         style=_STYLE.get(status, ""),
@@ -97,13 +102,13 @@ def steps_text(record: Record | None) -> Text:
     for step in record.get("steps") or []:
         style = _STYLE.get(str(step.get("status")), "")
         t.append(f"{step.get('name'):<7} {step.get('status'):<8}", style=style or "bold")
-        t.append(f" {_time(step.get('started_at'))}")
+        t.append(f" {_time(step.get('started_at'), short=True)}")
         details = step.get("details") or {}
         if details:
-            t.append("  " + ", ".join(f"{k} {v}" for k, v in details.items()), style="dim")
+            t.append("\n  " + ", ".join(f"{k} {_detail(v)}" for k, v in details.items()), "dim")
         t.append("\n")
         for err in step.get("errors") or []:
-            t.append(f"        {err}\n", style="red")
+            t.append(f"  {err}\n", style="red")
     for err in record.get("errors") or []:
         if not any(
             err.endswith(e) for s in record.get("steps") or [] for e in s.get("errors") or []
@@ -123,13 +128,15 @@ class JobsPane(ReportsFailures, Vertical):
     JobsPane #jobs-banner { height: auto; padding: 0 1; background: $boost; }
     JobsPane #jobs-banner.-empty { padding: 1 2; border-left: thick $accent; }
     JobsPane .jobs-title { height: 1; padding: 0 1; text-style: bold; color: $text-accent; }
-    JobsPane #jobs-middle { height: 2fr; }
-    JobsPane #jobs-middle > Vertical { width: 1fr; }
-    JobsPane #job-steps {
-        width: 1fr; max-width: 60; padding: 0 1; border-left: vkey $border-blurred;
-        background: $surface; height: 1fr; overflow-y: auto;
+    JobsPane #job-policies { height: 1fr; max-height: 8; }
+    JobsPane #jobs-middle { height: 3fr; }
+    JobsPane #jobs-middle > Vertical { width: 3fr; }
+    JobsPane #job-steps-box {
+        width: 2fr; border-left: vkey $border-blurred; background: $surface; height: 1fr;
     }
-    JobsPane #job-progress { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    JobsPane #job-steps { padding: 0 1; }
+    JobsPane #job-coverage { height: 2fr; }
+    JobsPane #job-progress { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self, session: Session) -> None:
@@ -143,6 +150,7 @@ class JobsPane(ReportsFailures, Vertical):
         self.last_report: RunReport | None = None
         self.progress_lines: list[str] = []
         self._run_worker: Worker[RunReport] | None = None
+        self._running = ""  # the job running now ("policy/source")
 
     def compose(self) -> ComposeResult:
         yield Static("", id="jobs-banner")
@@ -152,7 +160,8 @@ class JobsPane(ReportsFailures, Vertical):
             with Vertical():
                 yield Label("Job history", classes="jobs-title")
                 yield VirtualTable(HISTORY_COLUMNS, empty_text="Loading…", id="job-history")
-            yield Static(steps_text(None), id="job-steps")
+            with VerticalScroll(id="job-steps-box"):
+                yield Static(steps_text(None), id="job-steps")
         yield Label("Coverage", classes="jobs-title")
         yield VirtualTable(COVERAGE_COLUMNS, empty_text="Loading…", id="job-coverage")
         yield Static("", id="job-progress")
@@ -164,7 +173,11 @@ class JobsPane(ReportsFailures, Vertical):
     @property
     def running(self) -> bool:
         w = self._run_worker
-        return w is not None and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        return (
+            w is not None
+            and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            and not w.is_cancelled
+        )
 
     # ------------------------------------------------------------------ loading
 
@@ -224,8 +237,7 @@ class JobsPane(ReportsFailures, Vertical):
         banner = Text()
         banner.append(f"{path}", style="bold")
         banner.append(
-            f" · {len(policies.pairs())} jobs · {len(records)} records"
-            " · n run now · x cancel · ctrl+r reload",
+            f" · {len(policies.pairs())} jobs · {len(records)} records · n runs one now",
             style="dim",
         )
         for w in warnings:
@@ -308,6 +320,7 @@ class JobsPane(ReportsFailures, Vertical):
             self.notify("Highlight a job in Policies first.", severity="warning")
             return
         policy, _, source = key.partition("/")
+        self._running = key
         self.progress_lines = [f"running {key}…"]
         progress = self.query_one("#job-progress", Static)
         progress.display = True
@@ -315,8 +328,8 @@ class JobsPane(ReportsFailures, Vertical):
         self._run_worker = self._run(self.policies, policy, source)
 
     def _progress(self, line: str) -> None:
-        self.progress_lines = [*self.progress_lines[-3:], line]
-        self.query_one("#job-progress", Static).update("\n".join(self.progress_lines))
+        self.progress_lines = [*self.progress_lines, line]
+        self.query_one("#job-progress", Static).update("\n".join(self.progress_lines[-2:]))
 
     @work(exclusive=True, group="jobs-run", exit_on_error=False)
     async def _run(self, policies: PolicyFile, policy: str, source: str) -> RunReport:
@@ -329,7 +342,7 @@ class JobsPane(ReportsFailures, Vertical):
     def _run_state(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._run_worker:
             return
-        target = " ".join(self.progress_lines[:1]).removeprefix("running ").removesuffix("…")
+        target = self._running
         if event.state == WorkerState.SUCCESS:
             report = event.worker.result
             assert isinstance(report, RunReport)
@@ -339,10 +352,6 @@ class JobsPane(ReportsFailures, Vertical):
             self._progress(f"done: {detail or 'no job'}")
             self.session.run_finished("job", target, outcome, detail, store_changed=True)
             self.load()
-        elif event.state == WorkerState.CANCELLED:
-            self._progress("cancelled")
-            self.session.run_finished("job", target, "cancelled", store_changed=True)
-            self.load()
         elif event.state == WorkerState.ERROR:
             self._progress("failed (see the error)")
             self.session.log_activity("job", target, "failed")
@@ -351,7 +360,12 @@ class JobsPane(ReportsFailures, Vertical):
         if not self.running or self._run_worker is None:
             self.notify("No job is running.", severity="information")
             return
+        # Said here, not on the worker's CANCELLED state: a worker cancelled before its task
+        # ran never reports one. The runner's stores and job lock are released on the way out.
         self._run_worker.cancel()
+        self._progress("cancelled")
+        self.session.run_finished("job", self._running, "cancelled", store_changed=True)
+        self.load()
 
     def action_reload(self) -> None:
         self.load()
