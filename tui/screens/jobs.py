@@ -150,7 +150,7 @@ class JobsPane(ReportsFailures, Vertical):
         self.last_report: RunReport | None = None
         self.progress_lines: list[str] = []
         self._run_worker: Worker[RunReport] | None = None
-        self._running = ""  # the job running now ("policy/source")
+        self.running_job = ""  # the job running now ("policy/source")
 
     def compose(self) -> ComposeResult:
         yield Static("", id="jobs-banner")
@@ -320,7 +320,7 @@ class JobsPane(ReportsFailures, Vertical):
             self.notify("Highlight a job in Policies first.", severity="warning")
             return
         policy, _, source = key.partition("/")
-        self._running = key
+        self.running_job = key
         self.progress_lines = [f"running {key}…"]
         progress = self.query_one("#job-progress", Static)
         progress.display = True
@@ -342,7 +342,7 @@ class JobsPane(ReportsFailures, Vertical):
     def _run_state(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._run_worker:
             return
-        target = self._running
+        target = self.running_job
         if event.state == WorkerState.SUCCESS:
             report = event.worker.result
             assert isinstance(report, RunReport)
@@ -364,7 +364,7 @@ class JobsPane(ReportsFailures, Vertical):
         # ran never reports one. The runner's stores and job lock are released on the way out.
         self._run_worker.cancel()
         self._progress("cancelled")
-        self.session.run_finished("job", self._running, "cancelled", store_changed=True)
+        self.session.run_finished("job", self.running_job, "cancelled", store_changed=True)
         self.load()
 
     def action_reload(self) -> None:
