@@ -42,6 +42,8 @@ class Where(StrEnum):
     PROFILE = "profile"
     STORE_SETUP = "store-setup"
     RESTORE = "restore"
+    JOBS = "jobs"
+    HISTORY = "history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _a("tab_snapshots", "3", "show_tab('snapshots')", "Snapshots", APP, show=False, palette=("Go to Snapshots", "The store's snapshots")),
     _a("tab_activity", "4", "show_tab('activity')", "Activity", APP, show=False,
        palette=("Go to Activity", "Operations of this session")),
+    _a("tab_jobs", "5", "show_tab('jobs')", "Jobs", APP, show=False,
+       palette=("Go to Jobs", "Policies, job history, coverage; run a job now")),
     _a("backup", "b", "backup", "Backup", APP, main_only=MAIN,
        palette=("Backup", "Back up the current project")),
     _a("restore", "R", "restore", "Restore", APP, main_only=MAIN,
@@ -125,16 +129,20 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _a("copy_value", "c", "copy", "Copy value", Where.BROWSER, show=False),
     _a("versions", "v", "focus_versions", "Versions", Where.BROWSER, show=False),
     _a("folders", "t", "focus_tree", "Folders", Where.BROWSER, show=False),
+    _a("history", "h", "history", "History", Where.BROWSER),
     _a("diff", "d", "diff", "Diff marked", Where.SNAPSHOTS),
     _a("enter_project_id", "i", "enter_project_id", "Project id", Where.PROJECTS, show=False),
     _a("reload", "ctrl+r", "reload", "Reload", Where.PROJECTS, Where.SECRETS, Where.SNAPSHOTS,
-       show=False),
+       Where.JOBS, show=False),
     _a("mark_all", "a", "mark_all", "Mark all", Where.SECRETS, show=False),
     _a("clear_filter", "escape", "clear_filter", "Clear filter", Where.BROWSER, Where.SNAPSHOTS,
        show=False),
     _a("back", "escape", "back", "Back", Where.SNAPSHOT, Where.DIFF, Where.CARE),
     _a("restore_snapshot", "R", "restore", "Restore", Where.SNAPSHOT),
     _a("open_destination", "o", "open_destination", "Open destination", Where.RESTORE),
+    _a("run_job", "n", "run_job", "Run now", Where.JOBS),
+    _a("cancel_job", "x", "cancel_job", "Cancel run", Where.JOBS),
+    _a("history_back", "escape", "back", "Back", Where.HISTORY),
     _a("run_back", "escape", "back", "Back / cancel", Where.RUN),
     _a("setup_back", "escape", "cancel", "Back", Where.PROFILE, Where.STORE_SETUP),
     _a("test_connection", "ctrl+t", "test", "Test connection", Where.PROFILE),
@@ -212,6 +220,8 @@ class Section(StrEnum):
     PROJECTS = "Projects"
     BROWSER = "Secrets browser (live project or snapshot)"
     SNAPSHOTS = "Snapshots"
+    JOBS = "Jobs"
+    HISTORY = "History of a secret"
     WIZARDS = "Wizards and progress"
     CARE = "Store care"
 
@@ -232,11 +242,12 @@ class HelpRow:
         return " / ".join(p for p in (ours, *self.keys) if p)
 
 
-_E, _P, _B, _S, _W, _C = Section  # the help's sections, in order
+_E, _P, _B, _S, _J, _H, _W, _C = Section  # the help's sections, in order
 
 HELP: tuple[HelpRow, ...] = (
-    HelpRow(_E, "Projects, Secrets, Snapshots, Activity",
-            ("tab_projects", "tab_secrets", "tab_snapshots", "tab_activity"), sep=" "),
+    HelpRow(_E, "Projects, Secrets, Snapshots, Activity, Jobs",
+            ("tab_projects", "tab_secrets", "tab_snapshots", "tab_activity", "tab_jobs"),
+            sep=" "),
     HelpRow(_E, "back up the current project (or the marked secrets)", ("backup",)),
     HelpRow(_E, "restore wizard (from the highlighted snapshot)", ("restore",)),
     HelpRow(_E, "copy the current project to another project or region", ("copy_project",)),
@@ -256,6 +267,7 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_B, "versions table (pick the revision to reveal or copy)", ("versions",)),
     HelpRow(_B, "reveal the highlighted version for a few seconds", ("reveal",)),
     HelpRow(_B, "copy the highlighted version to the clipboard, unseen", ("copy_value",)),
+    HelpRow(_B, "history: every version ever seen in the store's snapshots", ("history",)),
     HelpRow(_B, "mark a secret (backup, restore and copy take the marked ones)",
             keys=("space",)),
     HelpRow(_B, "mark or unmark every listed secret (live project)", ("mark_all",)),
@@ -265,6 +277,11 @@ HELP: tuple[HelpRow, ...] = (
     HelpRow(_S, "mark; with two marked, d shows their diff", keys=("space",)),
     HelpRow(_S, "diff the two marked snapshots", ("diff",)),
     HelpRow(_S, "filter", ("filter",)),
+    HelpRow(_J, "run the highlighted policy's job now (the same runner as `run`)", ("run_job",)),
+    HelpRow(_J, "cancel the running job", ("cancel_job",)),
+    HelpRow(_J, "reload policies, job history and coverage", ("reload",)),
+    HelpRow(_H, "restore from the highlighted version (the restore wizard)", keys=("enter",)),
+    HelpRow(_H, "back", ("history_back",)),
     HelpRow(_W, "next / previous field", keys=("tab / shift+tab",)),
     HelpRow(_W, "next step", keys=("enter",)),
     HelpRow(_W, "back; during a run, cancel (asks first)", ("run_back",)),

@@ -37,11 +37,12 @@ from tui.actions import (
 )
 from tui.context import ConsoleContext
 from tui.errors import ErrorReport, describe
-from tui.messages import ActivityEntry, ShowError
+from tui.messages import ActivityEntry, HistoryRequested, ShowError
 from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
 from tui.screens.copy import CopyScreen
 from tui.screens.dialogs import ConfirmDialog, ErrorDialog, HelpScreen, PromptDialog
+from tui.screens.history import HistoryScreen
 from tui.screens.main import MainScreen
 from tui.screens.restore import RestoreScreen
 from tui.screens.run import RunScreen
@@ -112,6 +113,17 @@ class SecretKlosetApp(App[None]):
     def _show_error(self, event: ShowError) -> None:
         self.show_error(event.error)
 
+    @on(HistoryRequested)
+    def _show_history(self, event: HistoryRequested) -> None:
+        if self.session.store is None:
+            self.notify("Open or create a store first.", severity="warning")
+            return
+        self.push_screen(
+            HistoryScreen(
+                self.session, event.secret_id, event.region, event.project_id, event.label
+            )
+        )
+
     # ------------------------------------------------------------------ lifecycle
 
     def get_default_screen(self) -> Screen[None]:
@@ -172,6 +184,7 @@ class SecretKlosetApp(App[None]):
     @work(exclusive=True, group="store-open", exit_on_error=False)
     async def open_store(self, location: str, passphrase: str) -> None:
         store = await Store.open(location, passphrase, cache_dir=self.context.store_cache_dir)
+        self.context.store_passphrase = passphrase  # the Jobs tab's runner opens it again
         self.session.set_store(store)
         self.session.log_activity("open store", location, "ok")
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypedDict
 import httpx
 
 from core.credentials import Credentials
+from core.engine.jobs.runner import JobEnvironment
 from core.scaleway.client import ScalewayClient
 from core.store import KdfParams, Store
 
@@ -72,6 +73,10 @@ class ConsoleContext:
     on_close: Callable[[], Awaitable[None]] | None = None
     # When set, replaces the clipboard (tests record what would have been copied).
     clipboard: Callable[[str], None] | None = None
+    # The Jobs tab: the policy file (None: the default location, as the CLI's) and how its
+    # runner reaches credentials and stores (None: the console's own, see tui.jobs_env).
+    policies_path: Path | None = None
+    job_environment: JobEnvironment | None = None
 
     def make_client(
         self,

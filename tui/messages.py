@@ -59,9 +59,22 @@ class ShowError(Message):
         self.error = error
 
 
+class HistoryRequested(Message):
+    """Open the History view of one secret (ids; ``label`` is its path as the browser shows
+    it); posted by the secrets browser, it bubbles up to the app."""
+
+    def __init__(self, secret_id: str, region: str, project_id: str, label: str) -> None:
+        super().__init__()
+        self.secret_id = secret_id
+        self.region = region
+        self.project_id = project_id
+        self.label = label
+
+
 __all__ = [
     "ActivityEntry",
     "ActivityLogged",
+    "HistoryRequested",
     "ProjectChanged",
     "RunFinished",
     "ShowError",

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from textual.dom import DOMNode
 from textual.message import Message
 
 from core.credentials import Credentials
+from core.engine.jobs.policies import PolicyFile
+from core.engine.jobs.runner import Runner
 from core.errors import ConfigError
 from core.scaleway.client import ScalewayClient
 from core.scaleway.models import REGIONS
 from core.store import Store
 from core.store.errors import StoreNotFoundError
 from tui.context import ConsoleContext
+from tui.jobs_env import job_runner, policy_path
 from tui.messages import ActivityEntry, ActivityLogged, ProjectChanged, RunFinished, StoreChanged
 
 Broadcast = Callable[[Callable[[], Message]], None]
@@ -81,6 +85,15 @@ class Session:
         client, self._client = self._client, None
         if client is not None:
             await client.__aexit__(None, None, None)
+
+    @property
+    def policy_path(self) -> Path:
+        """The Jobs tab's policy file (the context's, else the CLI's default location)."""
+        return policy_path(self.context)
+
+    def job_runner(self, policies: PolicyFile, on_progress: Callable[[str], None]) -> Runner:
+        """The same runner as ``secret-kloset run``, over this session's context."""
+        return job_runner(self.context, policies, on_progress)
 
     def require_store(self) -> Store:
         if self.store is None:

@@ -29,6 +29,8 @@ from tui.context import ConsoleContext
 from tui.screens.backup import BackupScreen
 from tui.screens.care import StoreCareScreen
 from tui.screens.dialogs import HelpScreen
+from tui.screens.history import HistoryScreen
+from tui.screens.jobs import JobsPane
 from tui.screens.main import ProjectsPane, SecretsPane, SnapshotsPane
 from tui.screens.restore import RestoreScreen
 from tui.screens.run import RunScreen
@@ -51,6 +53,8 @@ HOLDERS: dict[Where, type[DOMNode]] = {
     Where.PROFILE: ProfileScreen,
     Where.STORE_SETUP: StoreSetupScreen,
     Where.RESTORE: RestoreScreen,
+    Where.JOBS: JobsPane,
+    Where.HISTORY: HistoryScreen,
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from textual.widgets import Static
 
 from core.emulator.demo import DEMO_STAGING_PROJECT_ID
@@ -157,11 +156,6 @@ async def test_stop_reaches_the_engine_at_once(demo_ctx: ConsoleContext) -> None
 STOPS: list[tuple[int, int, float]] = []
 
 
-@pytest.mark.xfail(
-    reason="issue 13, engine part: apply_plan shields the actions in flight and drains them "
-    "(every write still lands); it is being changed to stop between API calls",
-    strict=False,
-)
 async def test_stop_writes_no_more_than_one_request_late(demo_ctx: ConsoleContext) -> None:
     """Through a 400 ms API, nearly every version is still to write when the user stops: it
     must stay unwritten, and the run end within about one request's time."""

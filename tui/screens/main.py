@@ -22,6 +22,7 @@ from tui.format import human_bytes, short_time
 from tui.glyphs import ICON, NONE
 from tui.messages import ActivityEntry, ActivityLogged, ProjectChanged, RunFinished, StoreChanged
 from tui.screens.dialogs import PromptDialog
+from tui.screens.jobs import JobsPane
 from tui.screens.snapshot import DiffScreen, SnapshotScreen
 from tui.session import Session
 from tui.sources import LiveSource
@@ -423,6 +424,8 @@ class MainScreen(Screen[None]):
                 yield SnapshotsPane(self.session)
             with TabPane("4 Activity", id="tab-activity"):
                 yield ActivityPane(self.session)
+            with TabPane("5 Jobs", id="tab-jobs"):
+                yield JobsPane(self.session)
         yield Footer(show_command_palette=False)
 
     def show_tab(self, tab: str) -> None:
@@ -435,6 +438,7 @@ class MainScreen(Screen[None]):
             "secrets": "#live-browser #secrets",
             "snapshots": "#snapshots",
             "activity": "#activity",
+            "jobs": "#job-policies",
         }[tab]
         if tab == "secrets":
             self.query_one(SecretsPane).ensure_loaded()

@@ -29,6 +29,7 @@ from tui.actions import Where, bindings
 from tui.errors import failure_text
 from tui.format import short_time
 from tui.glyphs import MASK, NONE, RETURN
+from tui.messages import HistoryRequested
 from tui.session import Session
 from tui.sources import SecretEntry, SecretSource, VersionEntry
 from tui.widgets.value_view import ValueScreen
@@ -598,6 +599,16 @@ class SecretsBrowser(ReportsFailures, Widget):
             self.table.set_filter("")
             self._show_title()
             self.table.focus()
+
+    def action_history(self) -> None:
+        """Ask the app for the highlighted secret's History view (tui.screens.history)."""
+        entry = self.current
+        if entry is None:
+            self.notify("Highlight a secret first.", severity="warning")
+            return
+        self.post_message(
+            HistoryRequested(entry.id, entry.region, entry.project_id, entry.full_path)
+        )
 
     def action_focus_versions(self) -> None:
         self.query_one("#versions", DataTable).focus()
