@@ -145,7 +145,7 @@ class PlannedAction:
             "restored_revisions": list(self.restored_revisions),
             "verified": self.verified,
             "detail": self.detail,
-            "error": self.error,
+            "error": None if self.error is None else str(self.error),  # plain, never QuotaText
             "over_cap": list(self.over_cap),
             "key_id": self.key_id if self.action == Action.CREATE else None,
             "key_id_dropped": self.action == Action.CREATE and self.key_id_dropped,
