@@ -280,6 +280,13 @@ def destination_options(
         default=str(OnConflict.NEW_VERSION),
         help=on_conflict_help,
     )
+    parser.add_argument(
+        "--key-id",
+        metavar="ID",
+        type=uuid_arg,
+        help=f"Key Manager key for the secrets the {verb} creates: a secret's own key follows "
+        "only into its own project and region; elsewhere it gets this key, else the platform's",
+    )
     parser.add_argument("--dry-run", action="store_true", help=dry_run_help)
     parser.add_argument(
         "--verify",

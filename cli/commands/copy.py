@@ -67,6 +67,7 @@ def _arguments(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.commands.restore import report_keys_and_quotas
     from cli.credentials import credentials_async
     from cli.output import print_error, print_json
     from cli.progress import ProgressRenderer
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                     concurrency=args.concurrency,
                     organization_id=creds.organization_id,
                     on_event=renderer,
+                    key_id=args.key_id,
                 )
 
     result = run_restoring(main(), args, "copy")
@@ -120,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             print_backup(result.backup)
         print_restore(result.restore, title="copy")
     code = finish_restore(result.restore)
+    report_keys_and_quotas(result.restore)
     if code == 0 and result.source_partial:
         print_error("some source secrets could not be read", None)
         return int(ExitCode.PARTIAL)

@@ -30,6 +30,7 @@ from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.credentials.resolve import Credentials
+    from core.engine.restore import RestoreResult
     from core.engine.selectors import Selection
     from core.store import SecretRecord, SnapshotHeader, Store
 
@@ -123,7 +124,6 @@ def run(args: argparse.Namespace) -> int:
     from cli.store_common import open_store
     from core.engine.history import find_revision, parse_when, resolve_at
     from core.engine.restore import (
-        RestoreResult,
         VersionsMode,
         apply_plan,
         plan_restore,
@@ -203,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
                     organization_id=creds.organization_id,
                     on_event=renderer,
                     newest_that_fit=args.newest_that_fit,
+                    key_id=args.key_id,
                 )
                 return await apply_plan(
                     client,
@@ -216,4 +217,40 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_restoring(main(), args, "restore")
     emit_restore(result, args, "restore")
-    return finish_restore(result, fit_flag="--newest-that-fit")
+    code = finish_restore(result, fit_flag="--newest-that-fit")
+    report_keys_and_quotas(result)
+    return code
+
+
+def report_keys_and_quotas(result: RestoreResult) -> None:
+    """Say on stderr which created secrets lost their Key Manager key (it cannot follow to
+    another project or region) and, once, which quota stopped secrets from being written."""
+    from cli.output import print_error, say
+    from core.engine.restore import Action
+    from core.engine.restore.model import QuotaText, quota_name
+
+    quotas: dict[str, list[QuotaText]] = {}
+    for a in result.actions:
+        if isinstance(a.error, QuotaText):
+            quotas.setdefault(a.error.resource, []).append(a.error)
+    for resource, errors in quotas.items():
+        first = errors[0]
+        of = f" ({first.current} of {first.quota})" if first.quota is not None else ""
+        print_error(
+            f"{len(errors)} secret(s) could not be written: {quota_name(resource)} is reached{of}",
+            f"delete {'versions' if resource == 'secret_versions' else 'secrets'} you no longer "
+            "need, or ask Scaleway support to raise the quota; then run the same command again: "
+            "what is already there is skipped",
+        )
+    dropped = [
+        a
+        for a in result.actions
+        if a.action == Action.CREATE and a.key_id_dropped and str(a.outcome) in ("ok", "planned")
+    ]
+    if dropped:
+        verb = "would be" if result.dry_run else "were"
+        say(
+            f"warning: {len(dropped)} secret(s) {verb} created without their Key Manager key "
+            "(a key cannot follow to another project or region); pass --key-id ID to create "
+            "them with a key of the destination"
+        )

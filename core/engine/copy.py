@@ -35,6 +35,7 @@ from core.engine.restore import (
     apply_plan,
     plan_restore,
 )
+from core.engine.restore.plan import check_key_id
 from core.engine.selectors import Selection, check_region
 from core.errors import Remedy, UsageError
 from core.store.model import SecretRecord
@@ -105,8 +106,12 @@ async def run_copy(
     environment: str | None = None,
     data_class: str | None = None,
     on_event: EventSink | None = None,
+    key_id: str | None = None,
 ) -> CopyResult:
-    """Copy the selected secrets of ``project_id``/``region`` to ``to_project``/``to_region``."""
+    """Copy the selected secrets of ``project_id``/``region`` to ``to_project``/``to_region``.
+
+    A Key Manager key never follows a copy (it belongs to the source's project and region):
+    created secrets get ``key_id``, else none, and the plan says which lost theirs."""
     started = time.monotonic()
     emit = safe_sink(on_event)
     selection = selection or Selection()
@@ -114,6 +119,7 @@ async def run_copy(
     dest_project = to_project or project_id
     dest_region = to_region or region
     check_region(dest_region)
+    key_id = check_key_id(key_id)  # before anything is read or written
     if (dest_project, dest_region) == (project_id, region):
         raise UsageError(
             "the copy's destination is its source",
@@ -184,6 +190,7 @@ async def run_copy(
             on_conflict=on_conflict,
             preflight=False,
             on_event=emit,
+            key_id=key_id,
         )
         result = await apply_plan(
             client, store, plan, dry_run=True, read_payload=read, on_event=emit
@@ -218,6 +225,7 @@ async def run_copy(
         on_conflict=on_conflict,
         preflight=False,
         on_event=emit,
+        key_id=key_id,
     )
     result = await apply_plan(
         client, store, plan, verify=verify, concurrency=concurrency, on_event=emit

@@ -88,6 +88,7 @@ class SecretsAPI(Protocol):
         type: str | None = None,
         path: str | None = None,
         ephemeral_policy: EphemeralPolicy | dict[str, object] | None = None,
+        key_id: str | None = None,
     ) -> Secret: ...
 
     async def update_secret(

@@ -87,6 +87,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         self.versions_mode = "all"
         self.revision: int | None = None
         self.destination: Destination | None = None
+        self.key_id: str | None = None  # the Key Manager key chosen for created secrets
 
     def compose(self) -> ComposeResult:
         yield Header(icon=ICON)
@@ -106,7 +107,9 @@ class RestoreScreen(WizardScreen[RestoreResult]):
                         yield RadioButton(
                             "one revision (highlighted secret; v picks it)", id="mode-revision"
                         )
-            yield DestinationForm(self.session.project_names, "", "fr-par", id="step-dest")
+            yield DestinationForm(
+                self.session.project_names, "", "fr-par", id="step-dest", key_field=True
+            )
             with Vertical(id="step-plan"):
                 yield Static("", id="plan-counts")
                 yield VirtualTable(PLAN_COLUMNS, empty_text="Planning…", id="plan")
@@ -196,7 +199,14 @@ class RestoreScreen(WizardScreen[RestoreResult]):
             self.go("dest")
             self.query_one("#dest-project").focus()
         elif self.step == "dest":
-            self.destination = self.query_one("#step-dest", DestinationForm).values()
+            form = self.query_one("#step-dest", DestinationForm)
+            problem = form.key_problem()
+            if problem is not None:
+                self.notify(problem, severity="error")
+                form.query_one("#dest-key-id").focus()
+                return
+            self.destination = form.values()
+            self.key_id = form.key_id
             self.query_one("#plan", VirtualTable).set_rows([])
             self.query_one("#plan-counts", Static).update(
                 "Planning: comparing the snapshot with the destination…"
@@ -272,6 +282,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
                 to_region=region,
                 on_conflict=policy,
                 organization_id=session.context.organization_id,
+                key_id=self.key_id,
             )
         except BaseException:
             self.busy = False
@@ -283,6 +294,14 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         self.plan = plan
         self.query_one("#plan", VirtualTable).set_rows(plan_rows(plan, self.session.project_names))
         counts = plan_counts_text(plan)
+        dropped = sum(1 for a in plan.actions if str(a.action) == "create" and a.key_id_dropped)
+        if dropped:
+            counts.append(
+                f"\n{dropped} secret(s) will be created without their Key Manager key (it "
+                "cannot follow to another project or region): type a key at the destination "
+                "step to use one",
+                style="yellow",
+            )
         counts.append(f"\nSelection: {self.selection_text()}", style="dim")
         self.query_one("#plan-counts", Static).update(counts)
         self.query_one("#next", Button).focus()

@@ -1,4 +1,5 @@
-"""Where a restore or a copy goes: project and region side by side, conflict policy, verify.
+"""Where a restore or a copy goes: project and region side by side, conflict policy, verify,
+and (for a restore, ``key_field``) the Key Manager key of the secrets it creates.
 
 Projects are listed by name (one row per project, none blank); the highlighted row is the
 choice (highlighting and choosing are one gesture) and Enter moves the wizard on
@@ -63,9 +64,12 @@ class DestinationForm(VerticalScroll):
         region: str,
         *,
         id: str | None = None,
+        key_field: bool = False,
     ) -> None:
-        """``project_names``: the projects offered (id -> name), the session's."""
+        """``project_names``: the projects offered (id -> name), the session's; ``key_field``:
+        offer a Key Manager key for the created secrets (:attr:`key_id`)."""
         super().__init__(id=id, classes="form")
+        self.key_field = key_field
         self.project_names = project_names
         self.default_project = project_id
         self.default_region = region if region in REGIONS else REGIONS[0]
@@ -105,6 +109,17 @@ class DestinationForm(VerticalScroll):
         yield Checkbox(
             "Verify: read every restored version back and compare its CRC", value=True, id="verify"
         )
+        if self.key_field:
+            yield Label(
+                "Key Manager key of the created secrets (optional): a secret's own key follows "
+                "only into its own project and region; elsewhere it gets this key, else the "
+                "platform's"
+            )
+            yield Input(
+                compact=True,
+                placeholder="key id: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                id="dest-key-id",
+            )
 
     def on_mount(self) -> None:
         self.choose(self.default_project or None, self.default_region)
@@ -173,3 +188,22 @@ class DestinationForm(VerticalScroll):
         policy = pressed.id if pressed is not None and pressed.id else "new-version"
         verify = self.query_one("#verify", Checkbox).value
         return Destination(project, self.chosen_region, policy, verify)
+
+    @property
+    def key_id(self) -> str | None:
+        """The key typed for the created secrets (lower case), None when none (or no field)."""
+        if not self.key_field:
+            return None
+        typed = self.query_one("#dest-key-id", Input).value.strip().lower()
+        return typed or None
+
+    def key_problem(self) -> str | None:
+        """Why the typed key cannot be used (it is not a key id), else None."""
+        typed = self.key_id
+        if typed is None:
+            return None
+        try:
+            uuid.UUID(typed)
+        except ValueError:
+            return "The key id is not a UUID: copy it from Key Manager, or leave it empty."
+        return None if len(typed) == 36 else "The key id is not in the 8-4-4-4-12 form."

@@ -171,6 +171,7 @@ class _Applier:
                 type=record.type,
                 path=record.path,
                 ephemeral_policy=record.ephemeral_policy,
+                key_id=action.key_id,
             )
             action.destination_secret_id = secret.id
             await self.add_versions(action, secret.id, action.versions, secret.version_count)

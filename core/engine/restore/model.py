@@ -116,6 +116,10 @@ class PlannedAction:
     in_flight: str | None = field(default=None, repr=False)
     undisabled: list[int] = field(default_factory=list, repr=False)
     interrupted: bool = False  # cancelled half-way: reported as partial, a re-run completes it
+    # The Key Manager key a created secret gets (None: the platform's); set when planned,
+    # whatever the action, so a create decided again at apply time keeps it.
+    key_id: str | None = None
+    key_id_dropped: bool = False  # the snapshot's key cannot follow to this destination
 
     @property
     def secret_id(self) -> str:
@@ -141,15 +145,69 @@ class PlannedAction:
             "restored_revisions": list(self.restored_revisions),
             "verified": self.verified,
             "detail": self.detail,
-            "error": self.error,
+            "error": None if self.error is None else str(self.error),  # plain, never QuotaText
             "over_cap": list(self.over_cap),
+            "key_id": self.key_id if self.action == Action.CREATE else None,
+            "key_id_dropped": self.action == Action.CREATE and self.key_id_dropped,
+            "quota_exceeded": isinstance(self.error, QuotaText),
         }
+
+
+class QuotaText(str):
+    """A secret's error text when the API refused a write for a quota: still the ``str``
+    ``apply`` stores as the action's error, and it keeps which quota, so a report can name it
+    once for every secret it stopped (``resource``: "secrets", "secret_versions", ...)."""
+
+    resource: str = ""
+    current: int | None = None
+    quota: int | None = None
+
+    @classmethod
+    def of(cls, err: BaseException, secret_id: str) -> QuotaText:
+        body = getattr(err, "body", None) or {}
+        detail = next(
+            (d for d in body.get("details") or [] if isinstance(d, dict) and d.get("resource")),
+            {},
+        )
+        resource = str(detail.get("resource") or "")
+        current, quota = _int(detail.get("current")), _int(detail.get("quota"))
+        what = quota_name(resource)
+        of = f" ({current} of {quota})" if current is not None and quota is not None else ""
+        # A create refused for the secrets quota wrote nothing; a version refused stopped
+        # that secret's restore there (the plan keeps within the version cap, so only a
+        # writer racing this restore gets it there).
+        then = (
+            "nothing was written for this secret"
+            if resource == "secrets"
+            else "no further version was written for this secret"
+        )
+        text = cls(f"secret {secret_id}: refused by the API: {what} is reached{of}; {then}")
+        text.resource, text.current, text.quota = resource, current, quota
+        return text
+
+
+def quota_name(resource: str) -> str:
+    """A quota as people say it."""
+    if resource == "secrets":
+        return "the organization's quota of secrets"
+    if resource == "secret_versions":
+        return "the secret's quota of versions"
+    return f"the quota of {resource}" if resource else "a quota"
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def error_text(err: BaseException, secret_id: str) -> str:
     """One secret's error for its report (ids only, never a name or value)."""
-    from core.scaleway.errors import PermissionDeniedError
+    from core.scaleway.errors import PermissionDeniedError, QuotaExceededError
 
+    if isinstance(err, QuotaExceededError):
+        return QuotaText.of(err, secret_id)
     if isinstance(err, PermissionDeniedError):
         return f"secret {secret_id}: permission denied (needs {err.permission_set})"
     if isinstance(err, KlosetError):
@@ -167,6 +225,7 @@ class RestorePlan:
     on_conflict: str
     to_project: str | None
     to_region: str | None
+    key_id: str | None = None  # the key chosen for created secrets the snapshot's cannot follow
 
     @property
     def conflicts(self) -> list[PlannedAction]:
@@ -233,6 +292,7 @@ class RestoreResult:
             "on_conflict": self.plan.on_conflict,
             "to_project": self.plan.to_project,
             "to_region": self.plan.to_region,
+            "key_id": self.plan.key_id,
             "summary": self.summary(),
             "actions": [a.to_json() for a in self.plan.actions],
             "duration_seconds": round(self.duration_seconds, 3),

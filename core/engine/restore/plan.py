@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 import zlib
 from collections.abc import Sequence
 
@@ -257,6 +258,47 @@ async def _matching_prefix(
     return count
 
 
+def choose_key(
+    record: SecretRecord, region: str, project_id: str, key_id: str | None
+) -> str | None:
+    """The Key Manager key a secret created from ``record`` at ``region``/``project_id`` gets.
+
+    A key belongs to one project and region, so the snapshot's key follows only a restore
+    into the same ones; elsewhere (or for a secret that had none) the chosen ``key_id``, else
+    none (the platform's)."""
+    same = region == record.region and project_id.lower() == record.project_id.lower()
+    if record.key_id and same:
+        return record.key_id
+    return key_id
+
+
+KEY_DROPPED_NOTE = (
+    "its Key Manager key cannot follow to another project or region: created without one "
+    "(the platform's key); choose a key for the created secrets to use one"
+)
+KEY_REPLACED_NOTE = (
+    "its Key Manager key cannot follow to another project or region: created with the chosen key"
+)
+
+
+def check_key_id(key_id: str | None) -> str | None:
+    """A chosen key id in its canonical form (the 8-4-4-4-12 UUID), else a usage error."""
+    if key_id is None:
+        return None
+    text = key_id.strip()
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or len(text) != 36:
+        raise UsageError(
+            "the key id is not an id (expected the 8-4-4-4-12 form of a Key Manager key)",
+            hint="copy the key's id from Key Manager",
+            details={"case": "key_id"},
+        )
+    return str(parsed)
+
+
 async def decide(
     client: SecretsAPI,
     read: PayloadReader,
@@ -359,13 +401,18 @@ async def plan_restore(
     organization_id: str | None = None,
     on_event: EventSink | None = None,
     newest_that_fit: bool = False,
+    key_id: str | None = None,
 ) -> RestorePlan:
     """Compare the snapshot's selected secrets with the destination; change nothing.
 
     An action that would pass the destination's version cap is refused, or with
-    ``newest_that_fit`` keeps the newest versions that fit (:mod:`core.engine.restore.cap`)."""
+    ``newest_that_fit`` keeps the newest versions that fit (:mod:`core.engine.restore.cap`).
+    A created secret keeps its Key Manager key in the same project and region; elsewhere it
+    gets ``key_id`` (a secret without a key too), else none, and the plan says so
+    (:func:`choose_key`)."""
     emit = safe_sink(on_event)
     selection = selection or Selection()
+    key_id = check_key_id(key_id)
     if revision is not None:
         versions = VersionsMode.REVISION
         if revision < 1:
@@ -468,8 +515,13 @@ async def plan_restore(
         region = to_region or record.region
         project = to_project or record.project_id
         action = PlannedAction(
-            record=record, action=Action.CREATE, region=region, project_id=project
+            record=record,
+            action=Action.CREATE,
+            region=region,
+            project_id=project,
+            key_id=choose_key(record, region, project, key_id),
         )
+        action.key_id_dropped = bool(record.key_id) and action.key_id is None
         chosen, no_data = choose_versions(record, versions, revision)
         notes: list[str] = []
         if no_data:
@@ -509,6 +561,8 @@ async def plan_restore(
             action.error = error_text(err, record.secret_id)
             action.transient = isinstance(err, ServerError | RateLimitedError)
             action.detail = "could not be planned"
+        if action.action == Action.CREATE and record.key_id and action.key_id != record.key_id:
+            notes.append(KEY_DROPPED_NOTE if action.key_id_dropped else KEY_REPLACED_NOTE)
         if notes:
             action.detail = (
                 "; ".join([action.detail, *notes]) if action.detail else "; ".join(notes)
@@ -543,4 +597,5 @@ async def plan_restore(
         on_conflict=str(on_conflict),
         to_project=to_project,
         to_region=to_region,
+        key_id=key_id,
     )
