@@ -1,7 +1,8 @@
 """Restore: a snapshot (or part of it) back into Secret Manager, planned first, idempotent.
 
 Modules: ``model`` (actions, plan and result types), ``plan`` (``plan_restore``), ``apply``
-(``apply_plan``).
+(``apply_plan``), ``journal`` (what earlier restores wrote and read back, so a re-run need not
+read values back), ``cap`` (the destination's version cap).
 
 ``plan_restore`` compares the selected records of a snapshot with the destination project and
 region and lists one :class:`PlannedAction` per secret:
@@ -23,7 +24,9 @@ region and lists one :class:`PlannedAction` per secret:
   change anything while the plan holds a conflict.
 
 "Already there" is decided on data, never on ids: the destination version's CRC32 (from the
-access endpoint) and then its bytes are compared with the snapshot's.
+access endpoint) and then its bytes are compared with the snapshot's. A destination version
+the restore journal vouches for (same revision and ``created_at`` as when a restore wrote or
+read it) is compared from the store instead of being read back (:mod:`.journal`).
 
 ``apply_plan`` runs the actions with bounded concurrency (versions of one secret in order),
 records every outcome, optionally verifies every restored version by reading it back,

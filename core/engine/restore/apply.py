@@ -13,6 +13,7 @@ get) and re-plans the secret when it moved (another restore or a person wrote to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,6 +22,7 @@ from typing import ParamSpec, TypeVar
 from core.engine import events as ev
 from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
 from core.engine.protocols import SecretsAPI, SnapshotStore
+from core.engine.restore.journal import Written, journal_changes, vouched_actions
 from core.engine.restore.model import (
     DEFAULT_CONCURRENCY,
     Action,
@@ -83,6 +85,10 @@ class _Applier:
         self.plan = plan
         self.verify = verify
         self.gate = _Gate()
+        self.written: dict[int, Written] = {}  # by id(action): what the journal records
+
+    def done(self, action: PlannedAction) -> Written:
+        return self.written.setdefault(id(action), Written())
 
     async def write(
         self,
@@ -136,6 +142,7 @@ class _Applier:
                 data_crc32=crc,
                 known_latest_revision=latest,
             )
+            self.done(action).created.append((created, v.payload, crc))
             if latest is not None and created.revision != latest + 1:
                 # Another writer added a version between our check and our write. When it
                 # holds this same data (a racing restore), ours is a duplicate: the later
@@ -225,12 +232,15 @@ class _Applier:
             action.outcome = Outcome.FAILED
             action.error = f"secret {action.secret_id}: verification failed (CRC32 differs)"
 
-    async def replan(self, action: PlannedAction, on_conflict: str) -> None:
-        """Decide again what ``action`` does, against what its destination holds now."""
+    async def replan(
+        self, action: PlannedAction, on_conflict: str, reader: SecretsAPI | None = None
+    ) -> None:
+        """Decide again what ``action`` does, against what its destination holds now
+        (read through ``reader``, by default the client itself)."""
         dest = await find_destination(self.client, action)
         chosen, _ = choose_versions(action.record, self.plan.versions, self.plan.revision)
         await decide(
-            self.client,
+            reader or self.client,
             self.read,
             action,
             dest,
@@ -299,6 +309,9 @@ async def apply_plan(
     started = time.monotonic()
     emit = safe_sink(on_event)
     read: PayloadReader = read_payload or store.read_payload
+    applier = _Applier(client, read, plan, verify)
+    if verify and plan.journal is not None:
+        await _replan_vouched(applier, plan, concurrency)
     if dry_run:
         for a in plan.actions:
             if a.action != Action.CONFLICT and a.outcome != Outcome.FAILED:
@@ -333,7 +346,6 @@ async def apply_plan(
     finished = 0
     errors = 0
     semaphore = asyncio.Semaphore(max(1, concurrency))
-    applier = _Applier(client, read, plan, verify)
 
     async def run(action: PlannedAction) -> None:
         nonlocal finished, errors
@@ -390,7 +402,9 @@ async def apply_plan(
         for task in tasks:
             task.cancel()  # in flight or waiting: cancelled, not awaited to completion
         await asyncio.gather(*tasks, return_exceptions=True)
-        raise _interrupted(plan, todo, finished, total, verify, started) from None
+        error = _interrupted(plan, todo, finished, total, verify, started)
+        _save_journal(applier, plan)
+        raise error from None
     failed = [a for a in plan.actions if a.outcome in (Outcome.FAILED, Outcome.CONFLICT)]
     if not failed:
         status = "ok"
@@ -398,8 +412,43 @@ async def apply_plan(
         status = "failed"
     else:
         status = "partial"
+    _save_journal(applier, plan)
     emit(ev.Phase(PhaseName.DONE, "restore finished"))
     return RestoreResult(plan, status, verify=verify, duration_seconds=time.monotonic() - started)
+
+
+async def _replan_vouched(applier: _Applier, plan: RestorePlan, concurrency: int) -> None:
+    """Verification trusts no journal: every secret planned on the journal's word is planned
+    again, reading its destination back (what is read is journalled afresh)."""
+    view = plan.journal
+    assert view is not None
+    view.trust = False
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(action: PlannedAction) -> None:
+        async with semaphore:
+            try:
+                await applier.replan(action, plan.on_conflict, reader=view)
+            except (AuthenticationError, TransportError):
+                raise
+            except (ScalewayError, KlosetError) as err:
+                action.action = Action.SKIP
+                action.versions = ()
+                action.outcome = Outcome.FAILED
+                action.error = error_text(err, action.secret_id)
+                action.transient = isinstance(err, ServerError | RateLimitedError)
+
+    await asyncio.gather(*(one(a) for a in vouched_actions(view, plan.actions)))
+
+
+def _save_journal(applier: _Applier, plan: RestorePlan) -> None:
+    """Record in the restore journal what this run wrote and saw (a cache: a failure to
+    write it costs the next run its read-backs, never this run its result)."""
+    view = plan.journal
+    if view is None:
+        return
+    with contextlib.suppress(OSError):
+        view.journal.save(journal_changes(view, plan, applier.written))
 
 
 async def _all(tasks: list[asyncio.Future[None]]) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.engine.events import Outcome
 from core.errors import ExitCode, KlosetError, Remedy
 from core.store.model import SecretRecord
+
+if TYPE_CHECKING:
+    from core.engine.restore.journal import JournalView
 
 PayloadReader = Callable[[str], Awaitable[bytes]]
 
@@ -226,6 +229,9 @@ class RestorePlan:
     to_project: str | None
     to_region: str | None
     key_id: str | None = None  # the key chosen for created secrets the snapshot's cannot follow
+    # How planning read the destination (the restore journal's view), for apply to record
+    # what it wrote; None: no journal.
+    journal: JournalView | None = field(default=None, repr=False, compare=False)
 
     @property
     def conflicts(self) -> list[PlannedAction]:

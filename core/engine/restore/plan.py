@@ -505,6 +505,11 @@ async def plan_restore(
     listed = await asyncio.gather(*(_dest_secrets(client, r, p) for r, p in targets))
     for target, secrets in zip(targets, listed, strict=True):
         existing[target] = secrets
+    from core.engine.restore.journal import journal_view
+
+    # The destination as the restore journal knows it: what it vouches for is not read back.
+    view = journal_view(client, store, read, existing)
+    reader: SecretsAPI = view or client
 
     actions: list[PlannedAction] = []
     seen: set[tuple[str, str, str, str]] = set()
@@ -542,7 +547,7 @@ async def plan_restore(
         # the end of the run.
         try:
             await decide(
-                client,
+                reader,
                 read,
                 action,
                 dest,
@@ -598,4 +603,5 @@ async def plan_restore(
         to_project=to_project,
         to_region=to_region,
         key_id=key_id,
+        journal=view,
     )

@@ -1,0 +1,494 @@
+"""The restore journal: what earlier restores wrote (or read back) at each destination, so a
+re-run decides "already there" from the destination's version list instead of reading every
+value back.
+
+A destination version is immutable: once secret ``S`` has revision ``R`` created at ``T``, it
+holds the same bytes until it is deleted. The journal keeps that fact per destination version
+(region, project, secret id, revision, ``created_at``, CRC32 and the store's payload blob id of
+the data), learned from what a restore wrote and from what it read back. It is one file in the
+store's cache directory (beside the index cache), sealed with a key derived from the store's
+master key (docs/FORMAT.md, "Restore journal"): ids, revisions, times and CRCs, never a name or
+a value, and nothing readable without the store's key. Losing it only costs read-backs.
+
+Planning reads the destination through a :class:`JournalView` (a :class:`SecretsAPI` that
+delegates to the real client). Each existing destination secret's versions are listed for real
+(one request, which also answers the "latest revision" the plan records before it decides), so
+a version added, disabled, enabled or deleted out of band is seen. An enabled listed version
+whose revision and ``created_at`` the journal holds is vouched for: its data is read from the
+store by blob id (CRC32 checked), not from the API. Anything else is read back, as without a
+journal, and learned. Verification trusts no journal (apply plans those secrets again, reading
+everything), and apply's re-checks before each write (a concurrent restore's duplicate) use the
+real client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import weakref
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import blake3
+
+from core._fs import file_lock, write_atomic
+from core.engine.protocols import Revision, SecretsAPI
+from core.errors import KlosetError
+from core.scaleway.errors import NotFoundError
+from core.scaleway.models import (
+    AccessedVersion,
+    EphemeralPolicy,
+    Project,
+    Secret,
+    SecretVersion,
+    VersionStatus,
+)
+from core.store.crypto import BLOB_DATA, DecryptionError, Keys, aead_decrypt, aead_encrypt
+
+if TYPE_CHECKING:
+    from core.engine.restore.model import PayloadReader, PlannedAction, RestorePlan
+
+FILE_NAME = "restore-journal.bin"
+JOURNAL_VERSION = 1
+_CONTEXT = "secret-kloset 2026-12-01 v1 restore journal"
+_AD = b"secret-kloset restore journal v1"
+
+Key = tuple[str, str, str]  # (region, project id, destination secret id)
+
+
+@dataclass(frozen=True)
+class JournalVersion:
+    """One destination version and the data it holds (immutable, so true until deleted)."""
+
+    revision: int
+    created_at: str  # ISO 8601, as the API gave it
+    crc32: int
+    payload: str  # the store's blob id of the data
+
+
+Entries = dict[Key, dict[int, JournalVersion]]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _key(keys: Keys) -> bytes:
+    return blake3.blake3(keys.master, derive_key_context=_CONTEXT).digest()
+
+
+def seal(keys: Keys, entries: Mapping[Key, Mapping[int, JournalVersion]]) -> bytes:
+    """The journal file's bytes: AEAD(zlib(canonical JSON)), bound to the store id."""
+    body = {
+        "v": JOURNAL_VERSION,
+        "e": [
+            [
+                *key,
+                [
+                    [v.revision, v.created_at, v.crc32, v.payload]
+                    for _, v in sorted(versions.items())
+                ],
+            ]
+            for key, versions in sorted(entries.items())
+            if versions
+        ],
+    }
+    plain = zlib.compress(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+    return aead_encrypt(_key(keys), plain, _AD + keys.store_id)
+
+
+def unseal(keys: Keys, data: bytes) -> Entries:
+    """The entries of a journal file; an unreadable or foreign file reads as empty (the
+    journal is a cache: losing it only costs read-backs)."""
+    try:
+        body = json.loads(zlib.decompress(aead_decrypt(_key(keys), data, _AD + keys.store_id)))
+        if int(body.get("v", 0)) != JOURNAL_VERSION:
+            return {}
+        out: Entries = {}
+        for region, project, sid, versions in body["e"]:
+            out[(str(region), str(project), str(sid))] = {
+                int(r): JournalVersion(int(r), str(c), int(crc), str(p))
+                for r, c, crc, p in versions
+            }
+        return out
+    except (DecryptionError, ValueError, TypeError, KeyError, zlib.error):
+        return {}
+
+
+class Journal:
+    """The journal of one store: loaded once, saved (merged under a file lock) after apply."""
+
+    def __init__(self, keys: Keys, path: Path | None) -> None:
+        self.keys = keys
+        self.path = path
+        self.entries: Entries = {}
+
+    def load(self) -> None:
+        if self.path is None:
+            return
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return
+        self.entries = unseal(self.keys, data)
+
+    def save(self, changed: Mapping[Key, dict[int, JournalVersion]]) -> None:
+        """Replace the entries of the secrets in ``changed`` (an empty one: forget it), over
+        the file's current content (another restore may have saved since we loaded)."""
+        _merge(self.entries, changed)
+        if self.path is None or not changed:
+            return
+        with file_lock(self.path.with_name(FILE_NAME + ".lock")):
+            current: Entries = {}
+            try:
+                current = unseal(self.keys, self.path.read_bytes())
+            except OSError:
+                pass
+            _merge(current, changed)
+            write_atomic(self.path, seal(self.keys, current))
+
+
+def _merge(into: Entries, changed: Mapping[Key, dict[int, JournalVersion]]) -> None:
+    for key, versions in changed.items():
+        if versions:
+            into[key] = dict(versions)
+        else:
+            into.pop(key, None)
+
+
+_MEMORY: weakref.WeakKeyDictionary[object, Journal] = weakref.WeakKeyDictionary()
+
+
+def open_journal(store: object) -> Journal | None:
+    """The restore journal of an open store, or None when the store has no keys (a test
+    double). Its file sits beside the store's index cache; with an in-memory cache it lives
+    in memory, as long as the store object."""
+    keys = getattr(store, "keys", None)
+    if not isinstance(keys, Keys):
+        return None
+    cache_path = getattr(getattr(store, "cache", None), "path", None)
+    if cache_path is None:
+        journal = _MEMORY.get(store)
+        if journal is None:
+            journal = Journal(keys, None)
+            _MEMORY[store] = journal
+        return journal
+    journal = Journal(keys, Path(cache_path).parent / FILE_NAME)
+    journal.load()
+    return journal
+
+
+def journal_view(
+    client: SecretsAPI,
+    store: object,
+    read: PayloadReader,
+    destinations: Mapping[tuple[str, str], Mapping[tuple[str, str], Secret]],
+) -> JournalView | None:
+    """The view planning reads the destination through, or None without a journal.
+    ``destinations``: the secrets the plan listed, by (region, project), then (path, name)."""
+    journal = open_journal(store)
+    has_blob = getattr(store, "has_blob", None)
+    if journal is None or has_blob is None:
+        return None
+    projects = {
+        (region, s.id): project
+        for (region, project), listed in destinations.items()
+        for s in listed.values()
+    }
+    return JournalView(client, journal, read, has_blob, projects)
+
+
+class JournalView:
+    """The destination as planning reads it: versions listed for real, data the journal
+    vouches for read from the store, the rest read back and learned (module docstring)."""
+
+    def __init__(
+        self,
+        client: SecretsAPI,
+        journal: Journal,
+        read: PayloadReader,
+        has_blob: Callable[[str], Awaitable[bool]],
+        projects: Mapping[tuple[str, str], str],
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._read = read
+        self._has_blob = has_blob
+        self._projects = dict(projects)  # (region, secret id) -> destination project
+        self.listed: dict[tuple[str, str], list[SecretVersion]] = {}
+        self._fresh: set[tuple[str, str]] = set()  # listed for "latest", not yet handed out
+        self.learned: dict[tuple[str, str], dict[int, JournalVersion]] = {}
+        self.used: set[tuple[str, str]] = set()  # secrets the journal vouched for (in part)
+        self.trust = True  # False: read everything back (verification), learning only
+
+    @property
+    def journal(self) -> Journal:
+        return self._journal
+
+    def key(self, region: str, secret_id: str, project: str | None = None) -> Key:
+        return (region, project or self._projects.get((region, secret_id), ""), secret_id)
+
+    # ------------------------------------------------------------------ what it vouches for
+
+    def _listed_version(self, region: str, secret_id: str, revision: int) -> SecretVersion | None:
+        for v in self.listed.get((region, secret_id), ()):
+            if v.revision == revision:
+                return v
+        return None
+
+    def _vouched(self, region: str, secret_id: str, revision: int) -> JournalVersion | None:
+        """A journalled revision, listed enabled with the same ``created_at``."""
+        if not self.trust:
+            return None
+        jv = self._journal.entries.get(self.key(region, secret_id), {}).get(revision)
+        listed = self._listed_version(region, secret_id, revision)
+        if jv is None or listed is None or listed.status != VersionStatus.ENABLED:
+            return None
+        return jv if _iso(listed.created_at) == jv.created_at else None
+
+    # ------------------------------------------------------------------ the reads it answers
+
+    async def _list(self, region: str, secret_id: str) -> list[SecretVersion]:
+        listed = [v async for v in self._client.list_versions(region, secret_id)]
+        self.listed[(region, secret_id)] = listed
+        return listed
+
+    async def list_versions(self, region: str, secret_id: str) -> AsyncIterator[SecretVersion]:
+        key = (region, secret_id)
+        if key in self._fresh:  # listed a moment ago for the latest revision: the same read
+            self._fresh.discard(key)
+            listed = self.listed[key]
+        else:
+            listed = await self._list(region, secret_id)
+        for v in listed:
+            yield v
+
+    async def get_version(self, region: str, secret_id: str, revision: Revision) -> SecretVersion:
+        if revision == "latest":
+            # One list answers both "the latest revision" and "which versions": the plan
+            # reads the latest before it decides, and lists the versions to decide.
+            listed = await self._list(region, secret_id)
+            self._fresh.add((region, secret_id))
+            if not listed:  # what the API answers for a secret without versions
+                raise NotFoundError(
+                    "the secret has no version",
+                    status_code=404,
+                    body={"resource": "secret_version", "resource_id": "latest"},
+                )
+            return max(listed, key=lambda v: v.revision)
+        return await self._client.get_version(region, secret_id, revision)
+
+    async def access_version(
+        self, region: str, secret_id: str, revision: Revision
+    ) -> AccessedVersion:
+        number = self._resolve(region, secret_id, revision)
+        jv = self._vouched(region, secret_id, number) if number is not None else None
+        if jv is not None:
+            stored: bytes | None = None
+            with contextlib.suppress(KlosetError):  # not readable from the store: ask the API
+                stored = await self._read(jv.payload)
+            if stored is not None and zlib.crc32(stored) == jv.crc32:
+                self.used.add((region, secret_id))
+                return AccessedVersion(
+                    secret_id=secret_id, revision=jv.revision, data=stored, data_crc32=jv.crc32
+                )
+        accessed = await self._client.access_version(region, secret_id, revision)
+        listed = self._listed_version(region, secret_id, accessed.revision)
+        created = _iso(listed.created_at) if listed is not None else None
+        data = bytes(accessed.data)
+        blob = self._journal.keys.blob_id(BLOB_DATA, data).hex()
+        # Learned only when the store holds the same data (it can answer from it next time).
+        if created is not None and await self._has_blob(blob):
+            self.learned.setdefault((region, secret_id), {})[accessed.revision] = JournalVersion(
+                accessed.revision, created, zlib.crc32(data), blob
+            )
+        return accessed
+
+    def _resolve(self, region: str, secret_id: str, revision: Revision) -> int | None:
+        """The revision number ``revision`` names, as the listing says."""
+        if isinstance(revision, int):
+            return revision
+        if revision != "latest_enabled":
+            return None
+        enabled = [
+            v.revision
+            for v in self.listed.get((region, secret_id), ())
+            if v.status == VersionStatus.ENABLED
+        ]
+        return max(enabled) if enabled else None
+
+    # ------------------------------------------------------------------ the rest: delegated
+
+    @property
+    def organization_id(self) -> str | None:
+        return self._client.organization_id
+
+    @property
+    def default_project_id(self) -> str | None:
+        return self._client.default_project_id
+
+    @property
+    def default_region(self) -> str | None:
+        return self._client.default_region
+
+    def list_projects(
+        self, organization_id: str | None = None, *, page_size: int = 100
+    ) -> AsyncIterator[Project]:
+        return self._client.list_projects(organization_id, page_size=page_size)
+
+    def list_secrets(
+        self,
+        region: str,
+        *,
+        project_id: str | None = None,
+        name: str | None = None,
+        path: str | None = None,
+        scheduled_for_deletion: bool | None = False,
+        page_size: int = 100,
+    ) -> AsyncIterator[Secret]:
+        return self._client.list_secrets(
+            region,
+            project_id=project_id,
+            name=name,
+            path=path,
+            scheduled_for_deletion=scheduled_for_deletion,
+            page_size=page_size,
+        )
+
+    async def enable_version(
+        self, region: str, secret_id: str, revision: Revision
+    ) -> SecretVersion:
+        return await self._client.enable_version(region, secret_id, revision)
+
+    async def disable_version(
+        self, region: str, secret_id: str, revision: Revision
+    ) -> SecretVersion:
+        return await self._client.disable_version(region, secret_id, revision)
+
+    async def delete_version(self, region: str, secret_id: str, revision: Revision) -> None:
+        await self._client.delete_version(region, secret_id, revision)
+
+    async def create_secret(
+        self,
+        region: str,
+        *,
+        name: str,
+        project_id: str | None = None,
+        protected: bool = False,
+        tags: Sequence[str] | None = None,
+        description: str | None = None,
+        type: str | None = None,
+        path: str | None = None,
+        ephemeral_policy: EphemeralPolicy | dict[str, object] | None = None,
+    ) -> Secret:
+        return await self._client.create_secret(
+            region,
+            name=name,
+            project_id=project_id,
+            protected=protected,
+            tags=tags,
+            description=description,
+            type=type,
+            path=path,
+            ephemeral_policy=ephemeral_policy,
+        )
+
+    async def update_secret(
+        self, region: str, secret_id: str, *, description: str | None = None
+    ) -> Secret:
+        return await self._client.update_secret(region, secret_id, description=description)
+
+    async def restore_secret(self, region: str, secret_id: str) -> Secret:
+        return await self._client.restore_secret(region, secret_id)
+
+    async def create_version(
+        self,
+        region: str,
+        secret_id: str,
+        data: bytes,
+        *,
+        description: str | None = None,
+        data_crc32: int | None = None,
+        known_latest_revision: int | None = None,
+    ) -> SecretVersion:
+        return await self._client.create_version(
+            region,
+            secret_id,
+            data,
+            description=description,
+            data_crc32=data_crc32,
+            known_latest_revision=known_latest_revision,
+        )
+
+
+@dataclass
+class Written:
+    """The versions apply created in one destination secret: (version, blob id, CRC32)."""
+
+    created: list[tuple[SecretVersion, str, int]] = field(default_factory=list)
+
+
+def journal_changes(
+    view: JournalView, plan: RestorePlan, written: Mapping[int, Written]
+) -> dict[Key, dict[int, JournalVersion]]:
+    """The journal's new entries for the secrets this run saw (``written`` by
+    ``id(action)``): what it wrote, what it read back, and the journalled versions still
+    listed; versions no longer listed are forgotten."""
+    out: dict[Key, dict[int, JournalVersion]] = {}
+    for action in plan.actions:
+        sid = action.destination_secret_id
+        if sid is None:
+            continue
+        key = view.key(action.region, sid, action.project_id)
+        listed = view.listed.get((action.region, sid))
+        done = written.get(id(action))
+        if listed is None and done is None:
+            continue
+        versions: dict[int, JournalVersion] = {}
+        if listed is not None:
+            old = view.journal.entries.get(key, {})
+            for v in listed:
+                jv = old.get(v.revision)
+                if jv is not None and jv.created_at == _iso(v.created_at):
+                    versions[v.revision] = jv
+            versions.update(view.learned.get((action.region, sid), {}))
+            keep = {v.revision for v in listed if v.status != VersionStatus.DELETED}
+            versions = {r: jv for r, jv in versions.items() if r in keep}
+        else:
+            versions = dict(view.journal.entries.get(key, {}))
+        for created, payload, crc in done.created if done is not None else ():
+            created_at = _iso(created.created_at)
+            if created_at is not None:
+                versions[created.revision] = JournalVersion(
+                    created.revision, created_at, crc, payload
+                )
+        out[key] = versions
+    return out
+
+
+def vouched_actions(view: JournalView, actions: Sequence[PlannedAction]) -> list[PlannedAction]:
+    """The actions whose plan took an answer from the journal."""
+    return [
+        a
+        for a in actions
+        if a.destination_secret_id is not None and (a.region, a.destination_secret_id) in view.used
+    ]
+
+
+__all__ = [
+    "FILE_NAME",
+    "Journal",
+    "JournalVersion",
+    "JournalView",
+    "Written",
+    "journal_changes",
+    "journal_view",
+    "open_journal",
+    "seal",
+    "unseal",
+    "vouched_actions",
+]
