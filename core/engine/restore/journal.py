@@ -384,6 +384,7 @@ class JournalView:
         type: str | None = None,
         path: str | None = None,
         ephemeral_policy: EphemeralPolicy | dict[str, object] | None = None,
+        key_id: str | None = None,
     ) -> Secret:
         return await self._client.create_secret(
             region,
@@ -395,6 +396,7 @@ class JournalView:
             type=type,
             path=path,
             ephemeral_policy=ephemeral_policy,
+            key_id=key_id,
         )
 
     async def update_secret(
