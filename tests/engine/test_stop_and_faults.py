@@ -230,11 +230,13 @@ async def test_restore_rerun_survives_throttling(
 async def test_a_plan_failure_is_a_failed_action(store: Store) -> None:
     fast, snapshot, _ = await _restored_once(store, 6)
     async with make_client(fast) as c:
+        # One destination secret's versions fail (not the preflight's probe of a random id).
+        destination = {s.id async for s in c.list_secrets("fr-par", project_id=TARGET)}
         failing: set[str] = set()
         real = c.list_versions
 
         def list_versions(region: str, secret_id: str) -> Any:
-            if not failing:
+            if not failing and secret_id in destination:
                 failing.add(secret_id)
             if secret_id in failing:
                 raise_server_error()

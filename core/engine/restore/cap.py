@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from core.engine.events import Outcome
 from core.engine.protocols import SecretsAPI
 from core.engine.restore.model import DEFAULT_CONCURRENCY, Action, PlannedAction
+from core.scaleway.errors import AuthenticationError, ScalewayError, TransportError
 from core.scaleway.models import MAX_VERSIONS_PER_SECRET, Secret, VersionStatus, normalize_path
 
 T = TypeVar("T")
@@ -97,8 +98,18 @@ async def fit_plan_to_cap(
             bound = dest.version_count if dest is not None else cap
             if bound + len(action.versions) <= cap:
                 return
-            async with semaphore:
-                existing = await _counted(client, action.region, action.destination_secret_id)
+            try:
+                async with semaphore:
+                    existing = await _counted(
+                        client, action.region, action.destination_secret_id
+                    )
+            except (AuthenticationError, TransportError):
+                raise
+            except ScalewayError as err:
+                # Counting is planning: a secret it cannot count is a failed action (the
+                # second pass plans it again), never the end of the run.
+                action.planning_failed(err)
+                return
         fit = fit_under_cap(existing, action.versions, cap=cap)
         if not fit.overflows:
             return
