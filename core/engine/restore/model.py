@@ -180,6 +180,7 @@ class RestorePlan:
     on_conflict: str
     to_project: str | None
     to_region: str | None
+    newest_that_fit: bool = False  # the cap's choice, kept for the secrets apply re-plans
 
     @property
     def conflicts(self) -> list[PlannedAction]:

@@ -556,4 +556,5 @@ async def plan_restore(
         on_conflict=str(on_conflict),
         to_project=to_project,
         to_region=to_region,
+        newest_that_fit=newest_that_fit,
     )
