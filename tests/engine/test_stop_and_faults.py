@@ -230,11 +230,13 @@ async def test_restore_rerun_survives_throttling(
 async def test_a_plan_failure_is_a_failed_action(store: Store) -> None:
     fast, snapshot, _ = await _restored_once(store, 6)
     async with make_client(fast) as c:
+        # One destination secret's versions fail (not the preflight's probe of a random id).
+        destination = {s.id async for s in c.list_secrets("fr-par", project_id=TARGET)}
         failing: set[str] = set()
         real = c.list_versions
 
         def list_versions(region: str, secret_id: str) -> Any:
-            if not failing:
+            if not failing and secret_id in destination:
                 failing.add(secret_id)
             if secret_id in failing:
                 raise_server_error()
@@ -248,6 +250,65 @@ async def test_a_plan_failure_is_a_failed_action(store: Store) -> None:
         c.list_versions = real  # type: ignore[method-assign]
         result = await apply_plan(c, store, plan)  # the second pass plans it again
         assert result.status == "ok"
+
+
+async def test_a_destination_listing_that_fails_is_not_the_end(store: Store) -> None:
+    fast, snapshot, expected = await _restored_once(store, 6)
+    async with make_client(fast) as c:
+        control = await plan_restore(c, store, snapshot, to_project=TARGET)
+        refused = 0
+        real = c.list_secrets
+
+        def list_secrets(region: str, **kwargs: Any) -> Any:
+            nonlocal refused
+            if kwargs.get("project_id") == TARGET and kwargs.get("name") is None:
+                refused += 1  # the destination's listing (and the preflight's read probe)
+                raise_server_error()
+            return real(region, **kwargs)
+
+        c.list_secrets = list_secrets  # type: ignore[method-assign,assignment]
+        # Each secret looks its own destination up: nothing fails, nothing is added twice.
+        plan = await plan_restore(c, store, snapshot, to_project=TARGET)
+        assert refused >= 2
+        assert not [a for a in plan.actions if str(a.outcome) == "failed"]
+        decided = [(a.secret_id, a.action, a.destination_secret_id) for a in plan.actions]
+        assert decided == [
+            (a.secret_id, a.action, a.destination_secret_id) for a in control.actions
+        ]
+        assert any(a.action == Action.SKIP_IDENTICAL for a in plan.actions)
+        result = await apply_plan(c, store, plan)
+        assert result.status == "ok"
+        c.list_secrets = real  # type: ignore[method-assign]
+        assert await bulk_versions(c, TARGET) == expected
+
+
+async def test_a_secret_planned_again_keeps_the_version_cap(store: Store) -> None:
+    """A secret whose plan failed transiently is planned again by apply's second pass, and
+    its destination's 20-version cap still refuses it there (never half-applied)."""
+    world = emulator_config(many_secrets(3, 3) + many_secrets(1, 20, project=TARGET))
+    async with make_client(EmulatorApp(parse_config(world))) as c:
+        snap = await backup(c, store)
+        (full,) = [s async for s in c.list_secrets("fr-par", project_id=TARGET)]
+        before = [(v.revision, str(v.status)) async for v in c.list_versions("fr-par", full.id)]
+        failed_once: set[str] = set()
+        real = c.list_versions
+
+        def list_versions(region: str, secret_id: str) -> Any:
+            if secret_id == full.id and not failed_once:
+                failed_once.add(secret_id)
+                raise_server_error()
+            return real(region, secret_id)
+
+        c.list_versions = list_versions  # type: ignore[method-assign,assignment]
+        plan = await plan_restore(c, store, snap.snapshot_id or "", to_project=TARGET)
+        (capped,) = [a for a in plan.actions if a.record.name == full.name]
+        assert str(capped.outcome) == "failed" and capped.transient
+        result = await apply_plan(c, store, plan)  # the second pass plans it again
+        assert str(capped.outcome) == "conflict" and capped.over_cap == (3,)
+        assert "20 of its 20 versions" in capped.detail
+        assert result.status == "partial"
+        after = [(v.revision, str(v.status)) async for v in c.list_versions("fr-par", full.id)]
+        assert after == before
 
 
 def raise_server_error() -> None:

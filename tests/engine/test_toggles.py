@@ -10,6 +10,7 @@ import pytest
 
 from core.engine.backup import BackupOptions, ToggleJournal, heal_toggles, run_backup
 from core.engine.events import EngineWarning, EventLog
+from core.engine.preflight import NO_SUCH_REVISION
 from core.scaleway.client import ScalewayClient
 from core.scaleway.errors import TransportError
 from core.scaleway.models import VersionStatus
@@ -28,7 +29,11 @@ async def test_a_clean_run_leaves_an_empty_journal(client: ScalewayClient, store
 async def test_a_run_that_dies_before_disabling_is_healed_by_the_next(
     client: ScalewayClient, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    probe = client.disable_version
+
     async def dies(region: str, secret_id: str, revision: object) -> None:
+        if revision == NO_SUCH_REVISION:  # the preflight's write probe, before any toggle
+            return await probe(region, secret_id, revision)
         raise TransportError("the process died here")
 
     with monkeypatch.context() as mp:

@@ -22,6 +22,7 @@ from typing import ParamSpec, TypeVar
 from core.engine import events as ev
 from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
 from core.engine.protocols import SecretsAPI, SnapshotStore
+from core.engine.restore.cap import fit_action_to_cap
 from core.engine.restore.journal import Written, journal_changes, vouched_actions
 from core.engine.restore.model import (
     DEFAULT_CONCURRENCY,
@@ -250,6 +251,10 @@ class _Applier:
             explicit=True,
             notes=[],
         )
+        # The destination's version cap holds for a re-planned secret too (never half-applied).
+        await fit_action_to_cap(
+            self.client, action, dest, newest_that_fit=self.plan.newest_that_fit
+        )
 
     async def attempt(self, action: PlannedAction) -> None:
         """Apply (and verify) one action, recording its outcome; fatal errors propagate."""
@@ -372,8 +377,8 @@ async def apply_plan(
                 action.outcome = Outcome.FAILED
                 action.error = error_text(err, action.secret_id)
                 return
-            if action.outcome == Outcome.FAILED:
-                pass  # refused by the plan (e.g. over the API's size limit)
+            if action.outcome in (Outcome.FAILED, Outcome.CONFLICT):
+                pass  # refused by the plan (over the API's size limit, or its version cap)
             elif action.changes:
                 await applier.attempt(action)
             else:

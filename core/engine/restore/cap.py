@@ -8,13 +8,15 @@ pass it must never half-apply, so the plan decides first, secret by secret:
 - with ``newest_that_fit`` it keeps only the newest versions that fit (``over_cap`` names the
   older ones left out); when none fits, it is skipped.
 
-:func:`fit_under_cap` and :func:`counts_toward_cap` are the pure rules; :func:`fit_plan_to_cap`
-applies them to planned actions, asking the API only for destinations that might overflow.
+:func:`fit_under_cap` and :func:`counts_toward_cap` are the pure rules; :func:`fit_action_to_cap`
+applies them to one action (also when apply plans a secret again), :func:`fit_plan_to_cap` to
+a plan's, asking the API only for destinations that might overflow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -22,6 +24,7 @@ from typing import Generic, TypeVar
 from core.engine.events import Outcome
 from core.engine.protocols import SecretsAPI
 from core.engine.restore.model import DEFAULT_CONCURRENCY, Action, PlannedAction
+from core.scaleway.errors import AuthenticationError, ScalewayError, TransportError
 from core.scaleway.models import MAX_VERSIONS_PER_SECRET, Secret, VersionStatus, normalize_path
 
 T = TypeVar("T")
@@ -73,6 +76,56 @@ async def _counted(client: SecretsAPI, region: str, secret_id: str) -> int:
     return count
 
 
+async def fit_action_to_cap(
+    client: SecretsAPI,
+    action: PlannedAction,
+    dest: Secret | None,
+    *,
+    newest_that_fit: bool = False,
+    cap: int = MAX_VERSIONS_PER_SECRET,
+    semaphore: asyncio.Semaphore | None = None,
+) -> None:
+    """Refuse (or, with ``newest_that_fit``, trim) ``action`` when its versions would pass
+    the destination's cap. ``dest``: its destination as listed (its ``version_count``, every
+    version, deleted ones included, bounds the count, so only a destination that might
+    overflow is counted), or None (counted). Raises the client's errors."""
+    action.over_cap = ()  # recomputed (a re-plan may fit what the first plan did not)
+    if not action.changes or not action.versions:
+        return
+    existing = 0
+    if action.action != Action.CREATE and action.destination_secret_id is not None:
+        bound = dest.version_count if dest is not None else cap
+        if bound + len(action.versions) <= cap:
+            return
+        async with semaphore or contextlib.nullcontext():
+            existing = await _counted(client, action.region, action.destination_secret_id)
+    fit = fit_under_cap(existing, action.versions, cap=cap)
+    if not fit.overflows:
+        return
+    action.over_cap = tuple(v.revision for v in fit.over)
+    revisions = ("revision " if len(fit.over) == 1 else "revisions ") + ", ".join(
+        str(r) for r in action.over_cap
+    )
+    where = f"the destination holds {existing} of its {cap} versions"
+    if not newest_that_fit:
+        action.action = Action.CONFLICT
+        action.outcome = Outcome.CONFLICT
+        action.detail = (
+            f"{where}: {len(fit.over)} version(s) would not fit ({revisions}); "
+            "refused rather than half-restored (restoring only the newest that fit is "
+            "the other choice)"
+        )
+    elif fit.fit:
+        action.versions = fit.fit
+        action.detail = (
+            f"{action.detail}; {where}: only the newest {len(fit.fit)} fit, {revisions} left out"
+        )
+    else:
+        action.action = Action.SKIP
+        action.versions = ()
+        action.detail = f"{where}: no version fits ({revisions} left out)"
+
+
 async def fit_plan_to_cap(
     client: SecretsAPI,
     actions: Sequence[PlannedAction],
@@ -81,49 +134,27 @@ async def fit_plan_to_cap(
     newest_that_fit: bool = False,
     cap: int = MAX_VERSIONS_PER_SECRET,
 ) -> None:
-    """Refuse (or, with ``newest_that_fit``, trim) every action whose versions would pass
-    the destination's cap. ``destinations``: the destination secrets the plan listed, by
-    (region, project) then (path, name); their ``version_count`` (every version, deleted
-    ones included) bounds the count, so only a destination that might overflow is listed."""
+    """:func:`fit_action_to_cap` for every planned action. ``destinations``: the destination
+    secrets the plan found, by (region, project) then (path, name). A secret whose count
+    fails (after the client's retries) is a failed action, never the end of the run."""
     semaphore = asyncio.Semaphore(DEFAULT_CONCURRENCY)
 
     async def one(action: PlannedAction) -> None:
-        if not action.changes or not action.versions:
-            return
-        existing = 0
-        if action.action != Action.CREATE and action.destination_secret_id is not None:
-            listed = destinations.get((action.region, action.project_id), {})
-            dest = listed.get((normalize_path(action.record.path), action.record.name))
-            bound = dest.version_count if dest is not None else cap
-            if bound + len(action.versions) <= cap:
-                return
-            async with semaphore:
-                existing = await _counted(client, action.region, action.destination_secret_id)
-        fit = fit_under_cap(existing, action.versions, cap=cap)
-        if not fit.overflows:
-            return
-        action.over_cap = tuple(v.revision for v in fit.over)
-        revisions = ("revision " if len(fit.over) == 1 else "revisions ") + ", ".join(
-            str(r) for r in action.over_cap
-        )
-        where = f"the destination holds {existing} of its {cap} versions"
-        if not newest_that_fit:
-            action.action = Action.CONFLICT
-            action.outcome = Outcome.CONFLICT
-            action.detail = (
-                f"{where}: {len(fit.over)} version(s) would not fit ({revisions}); "
-                "refused rather than half-restored (restoring only the newest that fit is "
-                "the other choice)"
+        listed = destinations.get((action.region, action.project_id), {})
+        dest = listed.get((normalize_path(action.record.path), action.record.name))
+        try:
+            await fit_action_to_cap(
+                client,
+                action,
+                dest,
+                newest_that_fit=newest_that_fit,
+                cap=cap,
+                semaphore=semaphore,
             )
-        elif fit.fit:
-            action.versions = fit.fit
-            action.detail = (
-                f"{action.detail}; {where}: only the newest {len(fit.fit)} fit, "
-                f"{revisions} left out"
-            )
-        else:
-            action.action = Action.SKIP
-            action.versions = ()
-            action.detail = f"{where}: no version fits ({revisions} left out)"
+        except (AuthenticationError, TransportError):
+            raise
+        except ScalewayError as err:
+            # Counting is planning: the second pass of apply plans it again.
+            action.planning_failed(err)
 
     await asyncio.gather(*(one(a) for a in actions))

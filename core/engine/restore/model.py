@@ -132,6 +132,19 @@ class PlannedAction:
     def changes(self) -> bool:
         return self.action in (Action.CREATE, Action.RECOVER, Action.ADD_VERSION)
 
+    def planning_failed(self, err: BaseException) -> None:
+        """This secret could not be planned (after the client's retries): it becomes a
+        failed action that changes nothing, never the end of the run; a transient one (5xx,
+        429) is planned again by apply's second pass."""
+        from core.scaleway.errors import RateLimitedError, ServerError
+
+        self.action = Action.SKIP
+        self.versions = ()
+        self.outcome = Outcome.FAILED
+        self.error = error_text(err, self.secret_id)
+        self.transient = isinstance(err, ServerError | RateLimitedError)
+        self.detail = "could not be planned"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "secret_id": self.record.secret_id,
@@ -232,6 +245,7 @@ class RestorePlan:
     # How planning read the destination (the restore journal's view), for apply to record
     # what it wrote; None: no journal.
     journal: JournalView | None = field(default=None, repr=False, compare=False)
+    newest_that_fit: bool = False  # the cap's choice, kept for the secrets apply re-plans
 
     @property
     def conflicts(self) -> list[PlannedAction]:

@@ -19,7 +19,6 @@ from core.engine.restore.model import (
     RestorePlan,
     VersionsMode,
     VersionToAdd,
-    error_text,
 )
 from core.engine.selectors import Selection, check_region
 from core.errors import KlosetError, Remedy, UsageError
@@ -90,14 +89,21 @@ def comparison_candidate(chosen: Sequence[VersionRecord]) -> VersionRecord | Non
 
 async def _dest_secrets(
     client: SecretsAPI, region: str, project_id: str
-) -> dict[tuple[str, str], Secret]:
-    """Destination secrets by (path, name); live ones win over scheduled-for-deletion ones."""
+) -> dict[tuple[str, str], Secret] | None:
+    """Destination secrets by (path, name); live ones win over scheduled-for-deletion ones.
+
+    ``None`` when the listing still failed transiently (5xx, 429) after the client's
+    retries: planning must not end there, so each secret then looks its own destination up
+    (:func:`find_destination`), and a failure is that secret's failed action."""
     found: dict[tuple[str, str], Secret] = {}
-    for scheduled in (True, False):
-        async for secret in client.list_secrets(
-            region, project_id=project_id, scheduled_for_deletion=scheduled
-        ):
-            found[(normalize_path(secret.path), secret.name)] = secret
+    try:
+        for scheduled in (True, False):
+            async for secret in client.list_secrets(
+                region, project_id=project_id, scheduled_for_deletion=scheduled
+            ):
+                found[(normalize_path(secret.path), secret.name)] = secret
+    except (ServerError, RateLimitedError):
+        return None
     return found
 
 
@@ -501,10 +507,14 @@ async def plan_restore(
         )
 
     emit(ev.Phase(PhaseName.PLANNING, f"comparing {len(selected)} secret(s) with the destination"))
+    # Destination secrets by target, then (path, name). A target whose listing failed
+    # transiently is absent: its secrets look their destinations up one by one.
     existing: dict[tuple[str, str], dict[tuple[str, str], Secret]] = {}
     listed = await asyncio.gather(*(_dest_secrets(client, r, p) for r, p in targets))
     for target, secrets in zip(targets, listed, strict=True):
-        existing[target] = secrets
+        if secrets is not None:
+            existing[target] = secrets
+    looked_up: dict[tuple[str, str], dict[tuple[str, str], Secret]] = {}
     from core.engine.restore.journal import journal_view
 
     # The destination as the restore journal knows it: what it vouches for is not read back.
@@ -540,12 +550,18 @@ async def plan_restore(
             action.detail = "another selected secret restores to the same path and name"
             return action
         seen.add(key)
-        dest = existing[(region, project)].get((normalize_path(record.path), record.name))
         # No semaphore of its own: the client's adaptive limiter bounds the requests (and
         # backs off under throttling). A secret that cannot be planned after the client's
         # retries becomes a failed action (the second pass of apply tries again), never
         # the end of the run.
         try:
+            named = (normalize_path(record.path), record.name)
+            if (region, project) in existing:
+                dest = existing[(region, project)].get(named)
+            else:
+                dest = await find_destination(client, action)
+                if dest is not None:
+                    looked_up.setdefault((region, project), {})[named] = dest
             await decide(
                 reader,
                 read,
@@ -560,12 +576,7 @@ async def plan_restore(
         except (AuthenticationError, TransportError):
             raise
         except (ScalewayError, KlosetError) as err:
-            action.action = Action.SKIP
-            action.versions = ()
-            action.outcome = Outcome.FAILED
-            action.error = error_text(err, record.secret_id)
-            action.transient = isinstance(err, ServerError | RateLimitedError)
-            action.detail = "could not be planned"
+            action.planning_failed(err)
         if action.action == Action.CREATE and record.key_id and action.key_id != record.key_id:
             notes.append(KEY_DROPPED_NOTE if action.key_id_dropped else KEY_REPLACED_NOTE)
         if notes:
@@ -581,7 +592,9 @@ async def plan_restore(
     actions = list(await asyncio.gather(*(plan_one(r) for r in ordered)))
     from core.engine.restore.cap import fit_plan_to_cap
 
-    await fit_plan_to_cap(client, actions, existing, newest_that_fit=newest_that_fit)
+    await fit_plan_to_cap(
+        client, actions, {**existing, **looked_up}, newest_that_fit=newest_that_fit
+    )
     for action in actions:
         emit(
             ev.ActionPlanned(
@@ -604,4 +617,5 @@ async def plan_restore(
         to_region=to_region,
         key_id=key_id,
         journal=view,
+        newest_that_fit=newest_that_fit,
     )
