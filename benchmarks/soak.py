@@ -405,9 +405,13 @@ def main() -> int:
     finally:
         emulator.close()
     runs = ", ".join(f"{k} {v}" for k, v in sorted(tally.runs.items()))
-    failures = ", ".join(f"{k}: {v}" for k, v in sorted(tally.exits.items()) if not k.endswith(" 0"))
+    failures = ", ".join(
+        f"{k}: {v}" for k, v in sorted(tally.exits.items()) if not k.endswith(" 0")
+    )
     print()
-    print(f"cycles run:        {tally.cycles} in {elapsed:.0f} s ({tally.complete_cycles} complete)")
+    print(
+        f"cycles run:        {tally.cycles} in {elapsed:.0f} s ({tally.complete_cycles} complete)"
+    )
     print(f"CLI runs:          {runs}")
     print(
         f"faults injected:   {tally.kills} SIGKILLs, {injected['503']} 503s, "
