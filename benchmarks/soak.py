@@ -219,7 +219,7 @@ class Peer:
 class Tally:
     cycles: int = 0
     complete_cycles: int = 0
-    kills: int = 0
+    kills: Counter[str] = field(default_factory=Counter)
     runs: Counter[str] = field(default_factory=Counter)
     exits: Counter[str] = field(default_factory=Counter)
     gave_up: Counter[str] = field(default_factory=Counter)
@@ -262,7 +262,9 @@ class Runner:
         """One run; its exit code, or None when this script killed it."""
         kill_at = None
         if killable and self.rng.random() < self.opts.kill_rate:
-            kill_at = self.rng.uniform(0.3, max(0.6, self.walls.get(name, 2.0) * 1.1))
+            # Mostly past the interpreter's start (about 1 s), anywhere in the run's work.
+            wall = self.walls.get(name, 3.0)
+            kill_at = self.rng.uniform(min(0.8, wall / 2), max(1.0, wall * 0.95))
         started = time.monotonic()
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(
@@ -281,7 +283,7 @@ class Runner:
                 if kill_at is None:
                     self.tally.hangs += 1
                     return -9
-                self.tally.kills += 1
+                self.tally.kills[name] += 1
                 return None
             code = proc.returncode
             if code == 0:
@@ -394,7 +396,7 @@ def main() -> int:
             print(
                 f"  cycle {tally.cycles}: backup {'ok' if backed_up else 'GAVE UP'}, restore "
                 f"{'ok' if restored else '-'}, prune {'ok' if pruned else 'GAVE UP'}; "
-                f"{tally.kills} kills, {tally.compared} compared "
+                f"{tally.kills.total()} kills, {tally.compared} compared "
                 f"({time.monotonic() - started:.0f} s)",
                 flush=True,
             )
@@ -405,6 +407,7 @@ def main() -> int:
     finally:
         emulator.close()
     runs = ", ".join(f"{k} {v}" for k, v in sorted(tally.runs.items()))
+    kills = ", ".join(f"{k} {v}" for k, v in sorted(tally.kills.items())) or "none"
     failures = ", ".join(
         f"{k}: {v}" for k, v in sorted(tally.exits.items()) if not k.endswith(" 0")
     )
@@ -414,7 +417,7 @@ def main() -> int:
     )
     print(f"CLI runs:          {runs}")
     print(
-        f"faults injected:   {tally.kills} SIGKILLs, {injected['503']} 503s, "
+        f"faults injected:   {tally.kills.total()} SIGKILLs ({kills}), {injected['503']} 503s, "
         f"{injected['ambiguous']} ambiguous 503s (applied), {injected['429']} 429s "
         f"(of {injected['requests']} requests)"
     )
