@@ -1,10 +1,15 @@
-"""How the console writes times and sizes (one formatter each, shared by every screen)."""
+"""How the console writes times, sizes and the API's text (one formatter each, shared by every
+screen). :func:`visible` escapes control characters in names, paths, tags and descriptions
+(``\x1b`` shows as ``\x1b``): every place the console shows them goes through it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from core.text import visible
 from tui.glyphs import NONE
+
+__all__ = ["exact_time", "human_bytes", "short_time", "visible"]
 
 
 def short_time(value: datetime | None) -> str:

@@ -106,7 +106,10 @@ def _arguments(p: CommandParser) -> None:
         help="list the versions of every secret, even unchanged ones (catches version status "
         "changes that the API does not show on the secret)",
     )
-    concurrency_option(p, help="maximum requests in flight (adaptive below it; default 32)")
+    concurrency_option(
+        p,
+        help="requests in flight to start with (default 32); the adaptive limit grows from there to the client's ceiling (256) while answers are clean, and backs off on throttling",
+    )
     p.add_argument("--description", default="", help="a note stored with the snapshot")
     profile_option(p)
     store_options(p)

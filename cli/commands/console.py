@@ -53,8 +53,32 @@ def _require_terminal() -> None:
         )
 
 
+def remembered_profile() -> str | None:
+    """The profile the console used last, when nothing else chooses one: no ``--profile``, no
+    ``SECRET_KLOSET_PROFILE``, no ``SCW_SECRET_KEY`` and no default profile; and only while
+    that profile still exists. The console writes it in its state file when it quits, but
+    the CLI builds the console's credentials before the console starts: it is applied here."""
+    from core.credentials.profiles import ProfileStore
+    from core.errors import KlosetError
+    from tui.state import load_state
+
+    if os.environ.get(env.PROFILE) or os.environ.get("SCW_SECRET_KEY"):
+        return None
+    name = load_state().profile
+    if not name:
+        return None
+    try:
+        profiles = ProfileStore()
+        if profiles.default_name() or profiles.find(name) is None:
+            return None
+    except KlosetError:
+        return None  # an unreadable profiles file: the usual resolution reports it
+    return name
+
+
 def build_console_context(args: argparse.Namespace) -> ConsoleContext:
-    """The default profile (or SCW_* / scw config) and the default store location."""
+    """The chosen profile (``--profile``, ``SECRET_KLOSET_PROFILE``, SCW_*, the default one, the
+    one the console used last, or the scw config) and its store location."""
     from cli.store_common import resolve_store_location
     from core.credentials import resolve_credentials
     from core.credentials.keyring_store import get_store_passphrase
@@ -63,18 +87,26 @@ def build_console_context(args: argparse.Namespace) -> ConsoleContext:
 
     ctx = ConsoleContext()
     profile = getattr(args, "profile", None)
-    try:
-        creds = resolve_credentials(profile)
-    except KlosetError:
-        if profile:
-            raise
-        creds = None  # first run: the console asks for a profile
+    remembered = None if profile else remembered_profile()
+    creds = None
+    candidates = [profile] if profile else [remembered, None] if remembered else [None]
+    for name in candidates:
+        try:
+            creds = resolve_credentials(name)
+            break
+        except KlosetError:
+            if profile:
+                raise
+            remembered = None  # a remembered profile that broke: the usual resolution
+    # creds None: first run, the console asks for a profile
     if creds is not None:
         ctx.use_credentials(creds)
     if not hasattr(args, "store"):
         args.store = None
     if not hasattr(args, "profile"):
         args.profile = None
+    if remembered and creds is not None:
+        args.profile = remembered  # its store location too, as if it had been named
     ctx.store_location = resolve_store_location(args)
     from_env = os.environ.get(env.PASSPHRASE)
     if from_env:

@@ -60,7 +60,10 @@ def _arguments(p: CommandParser) -> None:
         action="store_true",
         help="also copy disabled versions' data (enable, read, disable again)",
     )
-    concurrency_option(p, help="maximum requests in flight (default 32)")
+    concurrency_option(
+        p,
+        help="requests in flight to start with (default 32); the adaptive limit grows from there to the client's ceiling (256) while answers are clean, and backs off on throttling",
+    )
     profile_option(p)
     store_options(p)
     json_option(p)

@@ -95,7 +95,10 @@ def _arguments(p: CommandParser) -> None:
         help="when a destination secret would pass its 20-version cap, restore only the newest "
         "versions that fit (default: refuse that secret, restore the others)",
     )
-    concurrency_option(p, help="secrets restored at once (default 32)")
+    concurrency_option(
+        p,
+        help="secrets restored at once, and the requests in flight to start with (default 32); the adaptive limit grows from there to the client's ceiling (256) while answers are clean, and backs off on throttling",
+    )
     profile_option(p)
     store_options(p)
     json_option(p)

@@ -8,9 +8,15 @@ Two secrets per profile, each one keyring entry under the service :data:`SERVICE
 Before any read or write the active ``keyring`` backend is checked: the ``fail`` backend (no
 Secret Service), the ``null`` backend (discards everything), any plaintext or file backend
 (``keyrings.alt``, or a class/module named like one), and a chain made only of those are
-refused with :class:`KeyringUnavailableError`. There is no plaintext fallback, ever. A chain
-that has a safe member is used through its highest-priority safe member directly, so a
-plaintext member of the chain never sees a secret.
+refused with :class:`KeyringUnavailableError`. There is no plaintext fallback, ever.
+
+Only the known OS keyrings are accepted (:data:`KNOWN_SAFE`: Secret Service and libsecret,
+macOS Keychain, Windows Credential Manager, KWallet; and the in-memory test backend). Any other
+backend (a third-party one, say) is refused *by name*, unless the user trusts it explicitly:
+``SECRET_KLOSET_TRUST_KEYRING=<class name>`` (comma-separated for several; ``module.Class``
+works too; a base class's name trusts its subclasses). The opt-in never overrides the refusal
+of a known-unsafe backend. A chain that has a safe member is used through its highest-priority
+safe member directly, so a plaintext member of the chain never sees a secret.
 
 The keyring calls block (D-Bus on Linux): async code uses the ``*_async`` wrappers, which run
 them in a thread through :func:`asyncio.to_thread`.
@@ -41,6 +47,23 @@ STORE_PASSPHRASE = "store-passphrase"
 # Class or module names of backends that keep secrets in a file (PlaintextKeyring, FileBacked,
 # keyrings.cryptfile, ...). Case-sensitive "File" so that e.g. "profile" does not match.
 _FILE_LIKE = re.compile(r"[Pp]lain_?[Tt]ext|File|(^|[._])file|cryptfile")
+
+#: The environment variable that trusts a keyring backend this module does not know.
+TRUST_ENV = "SECRET_KLOSET_TRUST_KEYRING"
+
+#: Backends accepted without an opt-in, by ``module.Class`` (exact class, not subclasses): the
+#: OS keyrings keyring ships, and our in-memory backend (never auto-detected; tests and demos).
+KNOWN_SAFE = frozenset(
+    {
+        "keyring.backends.SecretService.Keyring",
+        "keyring.backends.libsecret.Keyring",
+        "keyring.backends.macOS.Keyring",
+        "keyring.backends.Windows.WinVaultKeyring",
+        "keyring.backends.kwallet.DBusKeyring",
+        "keyring.backends.kwallet.DBusKeyringKWallet4",
+        "core.credentials.testing.MemoryKeyring",
+    }
+)
 
 _FIX_HINT = (
     "start a Secret Service and unlock it (GNOME Keyring, KWallet or KeePassXC; on a headless "
@@ -76,8 +99,41 @@ def _class_path(backend: KeyringBackend) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _trusted_names() -> set[str]:
+    """The backend class names the user trusts through :data:`TRUST_ENV`."""
+    raw = os.environ.get(TRUST_ENV, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _is_trusted(backend: KeyringBackend) -> bool:
+    """Whether the user named ``backend``'s class (or a class it derives from) in the opt-in."""
+    trusted = _trusted_names()
+    if not trusted:
+        return False
+    for cls in type(backend).__mro__:
+        if cls is KeyringBackend or cls is object:
+            break
+        if cls.__qualname__ in trusted or f"{cls.__module__}.{cls.__qualname__}" in trusted:
+            return True
+    return False
+
+
 def _unsafe_reason(backend: KeyringBackend) -> str | None:
     """Why ``backend`` (not a chain) must not hold secrets, or None when it is safe."""
+    reason = _known_unsafe_reason(backend)
+    if reason is not None:
+        return reason
+    if _class_path(backend) in KNOWN_SAFE or _is_trusted(backend):
+        return None
+    name = type(backend).__qualname__
+    return (
+        f"the keyring backend {_class_path(backend)} is not a known OS keyring "
+        f"(to trust it, set {TRUST_ENV}={name})"
+    )
+
+
+def _known_unsafe_reason(backend: KeyringBackend) -> str | None:
+    """Why ``backend`` is known to be unsafe (fail, null, file-backed), or None."""
     if isinstance(backend, keyring.backends.fail.Keyring):
         return "no OS keyring is available (keyring fell back to its 'fail' backend)"
     if isinstance(backend, keyring.backends.null.Keyring):

@@ -220,8 +220,7 @@ class ProfileStore:
             known = ", ".join(sorted(doc.profiles)) or "none yet"
             raise ConfigError(
                 f"no profile named {name!r} (profiles: {known})",
-                hint=f"add it with 'secret-kloset profile add {name}', "
-                "or import one with 'secret-kloset profile import-scw'",
+                hint="add a profile of that name, or import one from the scw CLI's config",
                 remedy=Remedy.ADD_PROFILE,
                 details={"profile": name, "case": "not_in_file"},
             ) from None

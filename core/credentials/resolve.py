@@ -121,9 +121,8 @@ def _missing_credentials() -> ConfigError:
     return ConfigError(
         "no Scaleway credentials found",
         hint=(
-            "give them one of three ways: a profile ('secret-kloset profile add NAME', secret key "
-            "kept in the OS keyring; pick it with --profile or SECRET_KLOSET_PROFILE), the "
-            "environment (SCW_SECRET_KEY, with SCW_ACCESS_KEY, SCW_DEFAULT_ORGANIZATION_ID, "
+            "give them one of three ways: a profile (its secret key kept in the OS keyring; "
+            "chosen by name or with SECRET_KLOSET_PROFILE), the environment (SCW_SECRET_KEY, with SCW_ACCESS_KEY, SCW_DEFAULT_ORGANIZATION_ID, "
             "SCW_DEFAULT_PROJECT_ID, SCW_DEFAULT_REGION), or the scw CLI's config file "
             "(~/.config/scw/config.yaml, 'scw init'; SCW_CONFIG_PATH, SCW_PROFILE)"
         ),
@@ -186,7 +185,7 @@ def _from_profile(profile: Profile, source: str) -> Credentials:
         raise ConfigError(
             f"profile {profile.name!r} has no secret key in the OS keyring "
             f"({keyring_store.backend_description()})",
-            hint=f"store it again with 'secret-kloset profile add {profile.name} --force'",
+            hint="store the profile's secret key in the OS keyring again (replace the profile)",
             remedy=Remedy.ADD_PROFILE,
             details={"profile": profile.name, "replace": "true", "case": "secret_missing"},
         )
@@ -233,8 +232,7 @@ def lookup_profile(
     known = ", ".join(p.name for p in store.profiles()) or "none yet"
     raise ConfigError(
         f"no profile named {name!r} ({via}); profiles: {known}",
-        hint=f"add it with 'secret-kloset profile add {name}', or import it from the scw "
-        "config with 'secret-kloset profile import-scw'",
+        hint="add a profile of that name, or import it from the scw CLI's config",
         remedy=Remedy.ADD_PROFILE,
         details={"profile": name},
     )

@@ -80,6 +80,12 @@ class FakeChainer(keyring.backends.chainer.ChainerBackend):
         return cls.members
 
 
+@pytest.fixture(autouse=True)
+def trust_test_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake backends of this module derive from MemoryKeyring: trusted by the opt-in."""
+    monkeypatch.setenv(keyring_store.TRUST_ENV, "LockedKeyring, BrokenBusKeyring")
+
+
 class LockedKeyring(MemoryKeyring):
     def get_password(self, service: str, username: str) -> str | None:
         raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
@@ -285,3 +291,100 @@ def test_a_backend_that_cannot_load_is_a_clear_error(monkeypatch: pytest.MonkeyP
     assert info.value.hint and "unset PYTHON_KEYRING_BACKEND" in info.value.hint
     status = keyring_store.check_backend()
     assert not status.usable and status.description.startswith("none")
+
+
+class ThirdPartyKeyring(KeyringBackend):
+    """A backend keyring_store does not know (a plug-in from another package, say)."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test backend: never auto-detected")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        del self.items[(service, username)]
+
+
+class DerivedThirdPartyKeyring(ThirdPartyKeyring):
+    pass
+
+
+def test_an_unknown_backend_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(keyring_store.TRUST_ENV, raising=False)
+    backend = ThirdPartyKeyring()
+    with installed_keyring(backend):
+        with pytest.raises(KeyringUnavailableError) as info:
+            keyring_store.set_secret_key("prod", SECRET)
+        message = info.value.message
+        assert f"{__name__}.ThirdPartyKeyring is not a known OS keyring" in message
+        assert "SECRET_KLOSET_TRUST_KEYRING=ThirdPartyKeyring" in message
+        assert SECRET not in str(info.value)
+        status = keyring_store.check_backend()
+        assert not status.usable and status.reason and "ThirdPartyKeyring" in status.reason
+    assert backend.items == {}
+
+
+@pytest.mark.parametrize(
+    "trusted",
+    ["ThirdPartyKeyring", f"{__name__}.ThirdPartyKeyring", "Other, ThirdPartyKeyring"],
+)
+def test_the_opt_in_trusts_a_backend_by_name(
+    monkeypatch: pytest.MonkeyPatch, trusted: str
+) -> None:
+    monkeypatch.setenv(keyring_store.TRUST_ENV, trusted)
+    backend = DerivedThirdPartyKeyring()  # a base class's name trusts its subclasses
+    with installed_keyring(backend):
+        keyring_store.set_secret_key("prod", SECRET)
+        assert keyring_store.get_secret_key("prod") == SECRET
+        assert keyring_store.check_backend().usable
+    assert backend.items == {("secret-kloset", "prod:secret-key"): SECRET}
+
+
+def test_the_opt_in_names_one_class_not_any(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(keyring_store.TRUST_ENV, "SomeOtherKeyring,KeyringBackend")
+    with installed_keyring(ThirdPartyKeyring()), pytest.raises(KeyringUnavailableError):
+        keyring_store.get_secret_key("prod")
+
+
+def test_the_opt_in_never_trusts_a_file_backend(
+    monkeypatch: pytest.MonkeyPatch, isolated_env: IsolatedEnv
+) -> None:
+    monkeypatch.setenv(keyring_store.TRUST_ENV, "PlaintextKeyring,AltKeyring")
+    plaintext = PlaintextKeyring(isolated_env.data / "p.json")
+    for backend in (plaintext, AltKeyring()):
+        with installed_keyring(backend), pytest.raises(KeyringUnavailableError):
+            keyring_store.set_secret_key("prod", SECRET)
+    assert not plaintext.path.exists()
+
+
+def test_a_chain_skips_an_unknown_member_for_a_safe_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(keyring_store.TRUST_ENV, raising=False)
+    unknown, safe = ThirdPartyKeyring(), MemoryKeyring()
+    FakeChainer.members = [unknown, safe]
+    with installed_keyring(FakeChainer()):
+        keyring_store.set_secret_key("prod", SECRET)
+    assert unknown.items == {}
+    assert safe.entries() == [("secret-kloset", "prod:secret-key")]
+
+
+def test_the_os_keyrings_are_known_safe() -> None:
+    from keyring.backends import SecretService, Windows, kwallet, libsecret
+
+    for backend in (
+        SecretService.Keyring(),
+        libsecret.Keyring(),
+        kwallet.DBusKeyring(),
+        kwallet.DBusKeyringKWallet4(),
+        Windows.WinVaultKeyring(),
+    ):
+        assert keyring_store._unsafe_reason(backend) is None, backend
+    assert "keyring.backends.macOS.Keyring" in keyring_store.KNOWN_SAFE

@@ -33,6 +33,7 @@ from core.engine.selectors import Selection
 from core.store import SnapshotHeader
 from tui.actions import Where, bindings, key_of, key_text
 from tui.errors import failure_text
+from tui.format import visible
 from tui.glyphs import ICON
 from tui.screens.run import WizardScreen
 from tui.session import Session
@@ -248,7 +249,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
 
     def secret_path(self, secret_id: str) -> str:
         entry = self.query_one("#restore-browser", SecretsBrowser).entries.get(secret_id)
-        return entry.full_path if entry is not None else f"secret {secret_id}"
+        return visible(entry.full_path) if entry is not None else f"secret {secret_id}"
 
     def destination_text(self) -> str:
         """The destination by project name (else its whole id) and region."""

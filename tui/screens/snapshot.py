@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Static
 from core.store import SnapshotHeader
 from core.store.diff import SnapshotDiff, diff_snapshots
 from tui.actions import Where, bindings
-from tui.format import short_time
+from tui.format import short_time, visible
 from tui.glyphs import ICON
 from tui.screens.restore import RestoreScreen, no_data_text
 from tui.session import Session, session_of
@@ -50,7 +50,7 @@ class SnapshotScreen(Screen[None]):
         info.append(f" · {short_time(h.time)} · {snapshot_source_text(h)} · {h.status}")
         info.append(f" · {s.secrets} secrets, {s.versions} versions", style="dim")
         if h.tags:
-            info.append(f" · tags {', '.join(h.tags)}", style="dim")
+            info.append(f" · tags {visible(', '.join(h.tags))}", style="dim")
         yield Static(info, classes="step-title")
         session = self.session
         yield SecretsBrowser(

@@ -27,7 +27,7 @@ from textual.widgets.tree import TreeNode
 
 from tui.actions import Where, bindings
 from tui.errors import failure_text
-from tui.format import short_time
+from tui.format import short_time, visible
 from tui.glyphs import MASK, NONE, RETURN
 from tui.messages import HistoryRequested
 from tui.session import Session
@@ -380,7 +380,7 @@ class SecretsBrowser(ReportsFailures, Widget):
             counts = f"{t.row_count} of {t.total_count} secrets"
         extra = []
         if self._scope_path != "/":
-            extra.append(f"in {self._scope_path}")
+            extra.append(f"in {visible(self._scope_path)}")
         if t.filter_text:
             extra.append(f"matching “{t.filter_text}”")
         if self.markable:
@@ -409,7 +409,8 @@ class SecretsBrowser(ReportsFailures, Widget):
         for folder in sorted(k for k in counts if k != "/"):
             parent_path, _, leaf = folder.rpartition("/")
             parent = nodes.get(parent_path or "/", tree.root)
-            nodes[folder] = parent.add(f"{leaf} ({counts[folder]})", data=folder, expand=False)
+            label = Text(f"{visible(leaf)} ({counts[folder]})")
+            nodes[folder] = parent.add(label, data=folder, expand=False)
         tree.root.expand()
         self._scope_path = "/"
         self.table.set_scope(None)
@@ -431,7 +432,7 @@ class SecretsBrowser(ReportsFailures, Widget):
                 status,
                 short_time(v.created_at),
                 size,
-                v.description,
+                Text(visible(v.description)),
                 key=str(v.revision),
             )
 
@@ -446,7 +447,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         def line(label: str, value: str, style: str = "") -> None:
             row = Text(no_wrap=True, overflow="ellipsis")
             row.append(f"{label:<8}", style="bold")
-            row.append(value.replace("\n", " "), style=style)
+            row.append(visible(value), style=style)
             lines.append(row)
 
         line("path", entry.full_path)

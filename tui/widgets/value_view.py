@@ -14,6 +14,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.format import visible
+
 
 class ValueScreen(ModalScreen[None]):
     """A revealed value in full (long or several lines), over its screen (dimmed behind);
@@ -45,7 +47,7 @@ class ValueScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"{self.path} · revision {self.revision}", classes="title")
+            yield Label(Text(f"{visible(self.path)} · revision {self.revision}"), classes="title")
             with VerticalScroll(id="value-scroll"):
                 yield Static(Text(self.text), id="full-value")
             yield Label(
@@ -88,7 +90,7 @@ class RowScreen(ModalScreen[None]):
         table.add_column("column", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
         for label, cell in zip(self.labels, self.cells, strict=False):
-            table.add_row(label, cell)
+            table.add_row(label, Text(visible(cell)))
         with VerticalScroll():
             yield Static(table, id="row-cells")
             yield Label("esc closes", classes="hint")

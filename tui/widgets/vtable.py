@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.format import visible
 from tui.widgets.value_view import RowScreen
 
 
@@ -425,7 +426,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _line_text(self, cells: Sequence[str], widths: list[int], mark: str) -> str:
         parts = [
-            fit(cell, w, col.align)
+            fit(visible(cell), w, col.align)
             for cell, w, col in zip(cells, widths, self.columns, strict=False)
         ]
         text = " ".join(parts)
