@@ -19,29 +19,20 @@ from enum import Enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from core.text import visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
 JsonValue = object  # what json.dumps accepts, plus the types _json_default converts
-
-# C0 and C1 controls, DEL, and the invisible characters that reorder or break lines.
-_INVISIBLE = [
-    *range(0x00, 0x20),
-    *range(0x7F, 0xA0),
-    *(0x061C, 0x200E, 0x200F, 0x2028, 0x2029),
-    *range(0x202A, 0x202F),
-    *range(0x2066, 0x206A),
-]
-_ESCAPES = {cp: (f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}") for cp in _INVISIBLE}
-_ESCAPES_KEEP_LINES = {cp: text for cp, text in _ESCAPES.items() if cp not in (0x09, 0x0A)}
 
 _document_printed = False
 
 
 def clean(text: object, *, keep_lines: bool = False) -> str:
     """``text`` with every control character escaped visibly (tabs and newlines kept with
-    ``keep_lines``)."""
-    return str(text).translate(_ESCAPES_KEEP_LINES if keep_lines else _ESCAPES)
+    ``keep_lines``): core's one escaping, :func:`core.text.visible`."""
+    return visible(text, keep_lines=keep_lines)
 
 
 # --------------------------------------------------------------------------- JSON
