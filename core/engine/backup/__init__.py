@@ -14,7 +14,9 @@ How a run goes:
 3. **Parents.** For each source, the newest snapshots covering it, back to (and including) the
    newest complete one. Their records say which ``(secret, revision)`` data the store already
    holds: a version's data never changes once created, so it is never read twice. A partial
-   snapshot is used only for what it does hold; what it lacks is read again.
+   snapshot is used only for what it does hold; what it lacks is read again. A parent the
+   store cannot read is skipped, and data blobs it would lend that are missing or damaged
+   (``--rescan``: also decrypted) are read again from the API and written afresh.
 4. **Listing and reading**, pipelined: each source's secrets are listed (both live and
    scheduled-for-deletion ones) and handed to a bounded pool of workers. A secret whose listed
    metadata equals its parent record (same ``updated_at``, ``version_count``, status, ...) and

@@ -1,18 +1,46 @@
-"""Parent snapshots: what earlier snapshots of the same sources hold, so nothing is read twice."""
+"""Parent snapshots: what earlier snapshots of the same sources hold, so nothing is read twice.
+
+Self-healing (docs/BACKUP.md): a parent is only as good as the store's copies of it. A parent
+whose tree cannot be read is skipped, and a secret record that cannot be read is dropped (that
+secret is listed and read afresh), each with a warning naming the snapshot: damage in the
+store never fails a backup. The data blobs the parents would lend are checked once, before the
+first reuse (``unusable``): missing from the index or in a pack that is gone (cheap: one
+listing of the packs), or with ``read_data`` (a rescan) not decrypting. Those versions are
+read again from the API, and the writer writes fresh copies of the same blobs, which heals
+every older snapshot that references them too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
+from core.engine import events as ev
 from core.engine.backup.sources import Source
-from core.engine.protocols import SnapshotStore
+from core.engine.events import EventSink
+from core.engine.protocols import PayloadSink, SnapshotStore
 from core.scaleway.models import Secret
+from core.store.errors import CorruptStoreError
 from core.store.model import (
     SecretRecord,
     SnapshotHeader,
     VersionRecord,
 )
+
+
+@runtime_checkable
+class BlobHealth(Protocol):
+    """A store that can say which of its blobs must not be reused (``Store`` has it)."""
+
+    async def unusable_blobs(self, blob_ids: Iterable[str], *, read: bool = False) -> set[str]: ...
+
+
+@runtime_checkable
+class UnusableMarker(Protocol):
+    """A writer told not to deduplicate against damaged copies (``Writer`` has it)."""
+
+    def mark_unusable(self, blob_ids: Iterable[str]) -> None: ...
 
 
 @dataclass
@@ -23,6 +51,10 @@ class ParentIndex:
     record_ids: dict[tuple[str, str], str] = field(default_factory=dict)
     payloads: dict[tuple[str, str, int], VersionRecord] = field(default_factory=dict)
     parent_id: str | None = None
+    # data blobs the parents reference whose stored copies are missing or damaged
+    unusable: set[str] = field(default_factory=set)
+    # what the loading found wrong with the store (ids only), for the run's warnings
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, record: SecretRecord, record_id: str, *, newest: bool) -> None:
         key = (record.region, record.secret_id)
@@ -33,13 +65,73 @@ class ParentIndex:
             if v.payload is not None:
                 self.payloads.setdefault((record.region, record.secret_id, v.revision), v)
 
+    def payload_ids(self) -> set[str]:
+        """Every data blob the parents could lend."""
+        return {v.payload for v in self.payloads.values() if v.payload is not None}
 
-async def load_parents(store: SnapshotStore | None, sources: Sequence[Source]) -> ParentIndex:
-    """For each source, the newest snapshots back to (and including) the newest complete one."""
+    def usable(self, blob_id: str) -> bool:
+        return blob_id not in self.unusable
+
+
+@dataclass
+class _Tree:
+    """One parent snapshot as read: its readable records, and how many could not be read."""
+
+    records: list[tuple[SecretRecord, str]]
+    lost: int = 0
+
+
+async def _read_records(
+    store: SnapshotStore, ids: Sequence[str]
+) -> tuple[list[tuple[SecretRecord, str]], int]:
+    """The records of ``ids`` that read intact, and how many did not: one batch read, split
+    in halves only where it fails (a damaged record costs a few reads, not one per record)."""
+    if not ids:
+        return [], 0
+    try:
+        return list(zip(await store.read_records(ids), ids, strict=True)), 0
+    except CorruptStoreError:
+        if len(ids) == 1:
+            return [], 1
+    half = len(ids) // 2
+    first, lost_first = await _read_records(store, ids[:half])
+    second, lost_second = await _read_records(store, ids[half:])
+    return first + second, lost_first + lost_second
+
+
+async def _read_tree(store: SnapshotStore, header: SnapshotHeader, warn: list[str]) -> _Tree | None:
+    """A parent's records, or None (with a warning) when its tree cannot be read."""
+    try:
+        ids = await store.read_tree_ids(header)
+    except CorruptStoreError as err:
+        warn.append(
+            f"parent snapshot {header.id[:8]} cannot be read ({err.message}): it is skipped, "
+            "and what it held is read again from the API"
+        )
+        return None
+    records, lost = await _read_records(store, ids)
+    if lost:
+        warn.append(
+            f"{lost} secret record(s) of parent snapshot {header.id[:8]} cannot be read: "
+            "those secrets are read again from the API"
+        )
+    return _Tree(records, lost)
+
+
+async def load_parents(
+    store: SnapshotStore | None,
+    sources: Sequence[Source],
+    *,
+    read_data: bool = False,
+    on_event: EventSink | None = None,
+) -> ParentIndex:
+    """For each source, the newest readable snapshots back to (and including) the newest
+    complete one whose records all read; then which of their data blobs are unusable
+    (``read_data``: also those that no longer decrypt, at the cost of reading them)."""
     index = ParentIndex()
     if store is None:
         return index
-    trees: dict[str, list[tuple[SecretRecord, str]]] = {}
+    trees: dict[str, _Tree | None] = {}
     newest: SnapshotHeader | None = None
     headers = sorted(await store.list_snapshots(), key=lambda h: h.time, reverse=True)
     for source in sources:
@@ -48,19 +140,46 @@ async def load_parents(store: SnapshotStore | None, sources: Sequence[Source]) -
             if not header.covers(project=source.project_id, region=source.region):
                 continue
             if header.id not in trees:
-                ids = await store.read_tree_ids(header)
-                records = await store.read_records(ids)
-                trees[header.id] = list(zip(records, ids, strict=True))
+                trees[header.id] = await _read_tree(store, header, index.warnings)
+            tree = trees[header.id]
+            if tree is None:
+                continue  # unreadable: the next older parent, or a full read
             if newest is None or header.time > newest.time:
                 newest = header
-            for record, record_id in trees[header.id]:
+            for record, record_id in tree.records:
                 if record.region == source.region and record.project_id == source.project_id:
                     index.add(record, record_id, newest=first)
             first = False
-            if header.complete:
+            if header.complete and not tree.lost:
                 break
     index.parent_id = newest.id if newest is not None else None
+    index.unusable = await _unusable(store, index.payload_ids(), read=read_data)
+    if index.unusable:
+        index.warnings.append(
+            f"the store's copies of {len(index.unusable)} data blob(s) that earlier snapshots "
+            "reference are missing or damaged: their versions are read again from the API "
+            "(check the store, reading all data, then repair it)"
+        )
+    if on_event is not None:
+        for note in index.warnings:
+            on_event(ev.EngineWarning(note))
     return index
+
+
+async def _unusable(store: SnapshotStore, blob_ids: set[str], *, read: bool) -> set[str]:
+    if not blob_ids:
+        return set()
+    if isinstance(store, BlobHealth):
+        return await store.unusable_blobs(sorted(blob_ids), read=read)
+    # a store without the check: at least what its index no longer holds
+    return {b for b in blob_ids if not await store.has_blob(b)}
+
+
+def mark_unusable(sink: PayloadSink | None, parents: ParentIndex) -> None:
+    """Tell the writer not to deduplicate against the parents' damaged copies, so the data
+    read again is written afresh (a sink without the notion, a dry run's, needs nothing)."""
+    if parents.unusable and isinstance(sink, UnusableMarker):
+        sink.mark_unusable(parents.unusable)
 
 
 def unchanged_since(secret: Secret, record: SecretRecord) -> bool:

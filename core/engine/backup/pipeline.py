@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from core.engine import events as ev
-from core.engine.backup.parents import ParentIndex, load_parents
+from core.engine.backup.parents import ParentIndex, load_parents, mark_unusable
 from core.engine.backup.reader import BackupRun
 from core.engine.backup.sources import (
     DEFAULT_CONCURRENCY,
@@ -147,7 +147,18 @@ async def collect(
     ready = parents if isinstance(parents, ParentIndex) else ParentIndex()
     if journal is None and options.include_disabled:
         journal = ToggleJournal.for_organization(getattr(client, "organization_id", None))
-    run = BackupRun(client, sink, store, options, ready, emit, journal)
+    run = BackupRun(client, sink, store, options, ParentIndex(), emit, journal)
+
+    def adopt(loaded: ParentIndex) -> None:
+        # Once, before the first put: the data read again must be written afresh, not
+        # deduplicated against the damaged copies the parents hold.
+        if run.parents is loaded:
+            return
+        run.parents = loaded
+        mark_unusable(sink, loaded)
+        run.warnings.extend(loaded.warnings)
+
+    adopt(ready)
     workers = max(1, min(int(options.concurrency or DEFAULT_CONCURRENCY), MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
@@ -161,7 +172,7 @@ async def collect(
 
     async def worker() -> None:
         if pending_parents is not None:
-            run.parents = await pending_parents
+            adopt(await pending_parents)
         while True:
             secret = await queue.get()
             if secret is None:
@@ -267,7 +278,9 @@ async def run_backup(
         # Under the writer's lock (no prune can remove what the parents hold), and alongside
         # the listing: the two take about the same time on a large project.
         emit(ev.Phase(PhaseName.LOADING, "reading parent snapshots"))
-        loading = asyncio.create_task(load_parents(store, sources))
+        loading = asyncio.create_task(
+            load_parents(store, sources, read_data=options.rescan, on_event=emit)
+        )
         try:
             run = await collect(
                 client,

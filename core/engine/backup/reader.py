@@ -79,7 +79,6 @@ class BackupRun:
         self.bytes_read = 0
         self.done = 0
         self.total = 0
-        self.blob_cache: dict[str, bool] = {}
         self.retry: list[Secret] = []
 
     def progress(self) -> None:
@@ -94,14 +93,10 @@ class BackupRun:
             )
         )
 
-    async def blob_present(self, blob_id: str) -> bool:
-        if self.store is None:
-            return True
-        known = self.blob_cache.get(blob_id)
-        if known is None:
-            known = bool(await self.store.has_blob(blob_id))
-            self.blob_cache[blob_id] = known
-        return known
+    def blob_present(self, blob_id: str) -> bool:
+        """The store's copy of a parent's data blob can be reused (``ParentIndex.unusable``
+        was checked once for every blob the parents lend)."""
+        return self.parents.usable(blob_id)
 
     async def put_payload(self, data: bytes) -> str:
         assert self.sink is not None
@@ -209,7 +204,7 @@ class BackupRun:
                     expiring = (v.ephemeral_properties or {}).get("expires_once_accessed")
                     if not expiring:
                         return False
-            elif not await self.blob_present(v.payload):
+            elif not self.blob_present(v.payload):
                 return False
         return True
 
@@ -228,13 +223,11 @@ class BackupRun:
 
         async def one(version: SecretVersion) -> int:
             known = self.parents.payloads.get((region, secret.id, version.revision))
-            if (
-                known is not None
-                and known.payload is not None
-                and (known.created_at is None or known.created_at == version.created_at)
-                and await self.blob_present(known.payload)
-            ):
-                payloads[version.revision] = PayloadRef(known.payload, known.crc32, known.size or 0)
+            same = known is not None and known.created_at in (None, version.created_at)
+            blob = known.payload if known is not None and same else None
+            held = blob is not None  # a parent holds this version's data
+            if known is not None and blob is not None and self.blob_present(blob):
+                payloads[version.revision] = PayloadRef(blob, known.crc32, known.size or 0)
                 tally.versions_reused += 1
                 self.emit(
                     ev.VersionRead(
@@ -244,7 +237,16 @@ class BackupRun:
                 return 0
             readable = version.status == VersionStatus.ENABLED
             toggle = version.status == VersionStatus.DISABLED and self.options.include_disabled
+            nonlocal transient
             if secret.scheduled_for_deletion or not (readable or toggle):
+                if held:  # the store's copy is lost, and the API does not serve it now
+                    why = (
+                        "scheduled for deletion"
+                        if secret.scheduled_for_deletion
+                        else f"{version.status} at the source"
+                    )
+                    errors.append(_lost(secret.id, version.revision, why))
+                    transient = False
                 self.emit(ev.VersionRead(secret.id, region, version.revision, metadata_only=True))
                 return 0
             if _reads_expire(secret, version):
@@ -259,13 +261,16 @@ class BackupRun:
             try:
                 data, crc = await self._access(secret, version, toggle=toggle)
             except PreconditionFailedError:
-                # Disabled between listing and reading: nothing to read, not an error.
+                # Disabled between listing and reading: nothing to read, not an error, unless
+                # the store's copy was lost too.
+                if held:
+                    errors.append(_lost(secret.id, version.revision, "disabled at the source"))
+                    transient = False
                 self.emit(ev.VersionRead(secret.id, region, version.revision, metadata_only=True))
                 return 0
             except (AuthenticationError, TransportError):
                 raise
             except ScalewayError as err:
-                nonlocal transient
                 transient = transient and _is_transient(err)
                 errors.append(_describe(err, secret.id, version.revision))
                 return 0
@@ -330,6 +335,13 @@ class BackupRun:
 def _is_transient(err: ScalewayError) -> bool:
     """5xx and 429 that outlasted the client's retries: worth one more pass later."""
     return isinstance(err, ServerError | RateLimitedError) or (err.status_code or 0) >= 500
+
+
+def _lost(secret_id: str, revision: int, why: str) -> str:
+    return (
+        f"secret {secret_id} revision {revision}: the store's copy of its data is missing or "
+        f"damaged, and the API does not serve it now ({why}): kept as metadata only"
+    )
 
 
 def _describe(err: ScalewayError, secret_id: str, revision: int | None = None) -> str:
