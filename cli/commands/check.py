@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import line, print_json
     from cli.store_common import with_store
     from core.errors import ExitCode
-    from core.store.check import check_store
+    from core.store.ops.check import check_store
 
     subset = parse_subset(args.read_data_subset) if args.read_data_subset else None
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import line, print_json
     from cli.store_common import resolve_snapshot, with_store
     from core.errors import ConfigError
-    from core.store.copy import copy_snapshots
+    from core.store.ops.copy import copy_snapshots
 
     to_passphrase = _to_passphrase(args)
 

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import line, print_json
     from cli.store_common import resolve_snapshot, with_store
     from core.errors import ExitCode
-    from core.store.diff import ADDED, REMOVED, diff_snapshots
+    from core.store.ops.diff import ADDED, REMOVED, diff_snapshots
 
     async def body(store: Store) -> int:
         a = await resolve_snapshot(store, args.snapshot_a, args)

@@ -10,8 +10,8 @@ from cli.parser import CommandParser, SubParsers, add_command
 
 if TYPE_CHECKING:
     from core.store import Store
-    from core.store.forget import ForgetResult, RetentionPolicy
     from core.store.model import SnapshotHeader
+    from core.store.ops.forget import ForgetResult, RetentionPolicy
 
 _KEEP_HELP = {
     "last": "keep the N newest",
@@ -82,7 +82,7 @@ def _arguments(p: CommandParser) -> None:
 
 
 def policy_from_args(args: argparse.Namespace) -> RetentionPolicy:
-    from core.store.forget import GroupBy, RetentionDuration, RetentionPolicy, parse_keep_tags
+    from core.store.ops.forget import GroupBy, RetentionDuration, RetentionPolicy, parse_keep_tags
 
     return RetentionPolicy(
         keep_last=args.keep_last,
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import line, print_json
     from cli.store_common import with_store
     from core.errors import ExitCode, UsageError
-    from core.store.forget import forget, forget_ids
+    from core.store.ops.forget import forget, forget_ids
 
     policy = None if args.snapshots else policy_from_args(args)
     if args.snapshots and not policy_from_args(args).is_empty():
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             )
         prune_report = None
         if args.prune and not args.dry_run and result.removed_done:
-            from core.store.prune import prune
+            from core.store.ops.prune import prune
 
             prune_report = await prune(store, lock_wait=args.wait)
             result.prune = prune_report

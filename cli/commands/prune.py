@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import line, print_json
     from cli.store_common import with_store
     from core.errors import ExitCode, UsageError
-    from core.store.prune import DEFAULT_REPACK_BELOW, prune
+    from core.store.ops.prune import DEFAULT_REPACK_BELOW, prune
 
     threshold = DEFAULT_REPACK_BELOW if args.repack_below is None else args.repack_below / 100.0
     if not 0.0 <= threshold <= 1.0:

@@ -25,7 +25,6 @@ from core.engine.restore.cap import CapFit, counts_toward_cap, fit_under_cap
 from core.engine.selectors import Selection
 from core.errors import KlosetError, Remedy, UsageError
 from core.scaleway.models import MAX_VERSIONS_PER_SECRET, VersionStatus, join_path, parse_time
-from core.store.forget import RetentionDuration
 from core.store.history_catalog import (
     HistoryCatalog,
     HistoryStore,
@@ -35,6 +34,7 @@ from core.store.history_catalog import (
 )
 from core.store.history_index import HistoryIndex, history_index
 from core.store.model import SecretRecord, SnapshotHeader
+from core.store.ops.forget import RetentionDuration
 
 # A version is still "in the source" when the newest snapshot lists it with one of these.
 _LIVE = frozenset({str(VersionStatus.ENABLED), str(VersionStatus.DISABLED)})

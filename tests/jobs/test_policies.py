@@ -16,7 +16,7 @@ from core.engine.jobs.policies import (
     parse_duration,
     parse_policies,
 )
-from core.store.forget import GroupBy
+from core.store.ops.forget import GroupBy
 from tests.jobs.conftest import SOURCE, policy_text, write_policies
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,9 +23,9 @@ from textual.widgets import (
 )
 
 from core.errors import UsageError
-from core.store.check import CheckReport, check_store
-from core.store.forget import ForgetResult, GroupBy, RetentionDuration, RetentionPolicy, forget
-from core.store.prune import prune
+from core.store.ops.check import CheckReport, check_store
+from core.store.ops.forget import ForgetResult, GroupBy, RetentionDuration, RetentionPolicy, forget
+from core.store.ops.prune import prune
 from tui.actions import Where, bindings
 from tui.format import human_bytes, short_time
 from tui.glyphs import BULLET, FAIL, ICON, NONE, OK

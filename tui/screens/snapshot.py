@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from core.store import SnapshotHeader
-from core.store.diff import SnapshotDiff, diff_snapshots
+from core.store.ops.diff import SnapshotDiff, diff_snapshots
 from tui.actions import Where, bindings
 from tui.format import short_time, visible
 from tui.glyphs import ICON

@@ -20,7 +20,7 @@ from typing import Literal
 
 from core.errors import UsageError
 from core.scaleway.models import REGIONS
-from core.store.forget import RetentionDuration
+from core.store.ops.forget import RetentionDuration
 
 from .policy_model import (
     ALL,

@@ -16,7 +16,7 @@ from typing import Literal
 import platformdirs
 
 from core.errors import Remedy, UsageError
-from core.store.forget import GroupBy, RetentionDuration, RetentionPolicy
+from core.store.ops.forget import GroupBy, RetentionDuration, RetentionPolicy
 
 POLICIES_ENV = "SECRET_KLOSET_POLICIES"
 CHECK_MODES = ("none", "structure", "read-data-subset")
