@@ -408,4 +408,4 @@ def run(context: ConsoleContext) -> None:
     SecretKlosetApp(context, state_file=state_path()).run()
 
 
-__all__ = ["ActivityEntry", "SecretKlosetApp", "help_sections", "run"]
+__all__ = ["SecretKlosetApp", "run"]

@@ -9,8 +9,6 @@
   matches, oldest first, with the oldest and the newest named first.
 - :func:`parse_when`, :func:`resolve_at`: ``restore --at TIME``.
 - :func:`find_revision`: ``restore --secret S --revision N`` without a snapshot.
-- :func:`fit_under_cap`, :func:`counts_toward_cap`: re-exported from
-  :mod:`core.engine.restore.cap`, where the restore plan applies the destination's cap.
 
 All of it reads the history index (:mod:`core.store.history_index`), refreshed first.
 """
@@ -21,10 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from core.engine.restore.cap import CapFit, counts_toward_cap, fit_under_cap
 from core.engine.selectors import Selection
 from core.errors import KlosetError, Remedy, UsageError
-from core.scaleway.models import MAX_VERSIONS_PER_SECRET, VersionStatus, join_path, parse_time
+from core.scaleway.models import VersionStatus, join_path, parse_time
 from core.store.history_catalog import (
     HistoryCatalog,
     HistoryStore,
@@ -532,18 +529,14 @@ async def find_revision(
 
 
 __all__ = [
-    "MAX_VERSIONS_PER_SECRET",
-    "CapFit",
     "FindResult",
     "FoundSecret",
     "HistoryResult",
     "NoSnapshotAtError",
     "SecretHistory",
     "VersionHistory",
-    "counts_toward_cap",
     "find_revision",
     "find_snapshots",
-    "fit_under_cap",
     "parse_when",
     "resolve_at",
     "secret_history",

@@ -8,17 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.engine.history import (
-    MAX_VERSIONS_PER_SECRET,
-    NoSnapshotAtError,
-    counts_toward_cap,
-    fit_under_cap,
-    parse_when,
-    resolve_at,
-)
+from core.engine.history import NoSnapshotAtError, parse_when, resolve_at
+from core.engine.restore.cap import counts_toward_cap, fit_under_cap
 from core.errors import ExitCode, UsageError
 from core.scaleway.client import ScalewayClient
 from core.scaleway.errors import QuotaExceededError
+from core.scaleway.models import MAX_VERSIONS_PER_SECRET
 from core.store import Store
 from tests.e2e.conftest import running_emulator
 from tests.engine.helpers import FULL_SECRET, ORG, SOURCE, emulator_config
