@@ -95,6 +95,7 @@ async def one_run(secrets: int, snapshots: int, changed: int, base: Path) -> dic
             ids[i] = await w.put_record(record(i, 1, pid, data))
         header = await w.commit()
     first_size = dir_size(loc)
+    version = store.config.version
     t = time.perf_counter()
     for _ in range(snapshots):
         async with store.writer() as w:
@@ -121,6 +122,7 @@ async def one_run(secrets: int, snapshots: int, changed: int, base: Path) -> dic
         "added": (final_size - first_size) / MIB,
         "write_s": write_s,
         "read_s": read_s,
+        "format": version,
     }
 
 
@@ -131,11 +133,9 @@ def main() -> None:
     ap.add_argument("--changed", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    import core.store.envelope as env
-
     print(
         f"tree bench: {args.secrets} secrets, {args.snapshots} snapshots, "
-        f"{args.changed} changed each; code {ROOT} (envelope version {env.FORMAT_VERSION})"
+        f"{args.changed} changed each; code {ROOT}"
     )
     results = []
     for run in range(args.runs):
@@ -147,7 +147,7 @@ def main() -> None:
             shutil.rmtree(base, ignore_errors=True)
         results.append(r)
         print(
-            f"run {run + 1} (load {load:.2f}): first {r['first']:.2f} MiB, "
+            f"run {run + 1} (load {load:.2f}, store format {r['format']}): first {r['first']:.2f} MiB, "
             f"after {args.snapshots} more {r['final']:.2f} MiB, added {r['added']:.2f} MiB "
             f"({r['added'] * 1024 / max(args.snapshots, 1):.1f} KiB a snapshot), "
             f"write {r['write_s']:.1f} s ({r['write_s'] * 1000 / max(args.snapshots, 1):.0f} ms "

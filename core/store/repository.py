@@ -74,6 +74,7 @@ from core.store.tree import (
     TREE_V1,
     TREE_V2,
     TreeNodeError,
+    TreeVersionError,
     TreeWalk,
     build_tree,
     collect_tree_blobs,
@@ -519,7 +520,9 @@ class Store(BlobReads, Maintenance):
             out.update(got)
         return out
 
-    def _tree_damaged(self, err: TreeNodeError, what: str) -> BlobDamagedError:
+    def _tree_damaged(self, err: TreeNodeError, what: str) -> StoreError:
+        if isinstance(err, TreeVersionError):
+            return UnsupportedFormatError(f"the tree of {what}: {err}")
         self.unreadable.add(bytes.fromhex(err.node_id))
         return BlobDamagedError(err.node_id, f"the tree of {what} is malformed ({err})")
 

@@ -32,6 +32,7 @@ __all__ = [
     "TREE_V1",
     "TREE_V2",
     "TreeNodeError",
+    "TreeVersionError",
     "TreeWalk",
     "build_tree",
     "collect_tree_blobs",
@@ -47,6 +48,11 @@ class TreeNodeError(ValueError):
     def __init__(self, node_id: str, message: str) -> None:
         super().__init__(message)
         self.node_id = node_id
+
+
+class TreeVersionError(TreeNodeError):
+    """An authentic tree blob (its keyed id verified) of a tree version this program does
+    not know: written by a newer program, not damage."""
 
 
 def encode_v1(record_ids: Sequence[str]) -> bytes:
@@ -89,10 +95,7 @@ def build_tree(
     level = 0
     while True:
         # a level that fits in one chunk is the root (small trees are one blob)
-        if len(level_ids) <= CHUNK_MAX:
-            chunks = [level_ids]
-        else:
-            chunks = _chunks(level_ids)
+        chunks = [level_ids] if len(level_ids) <= CHUNK_MAX else _chunks(level_ids)
         if len(chunks) > 1 and len(chunks) >= len(level_ids):  # no reduction: fixed cuts
             chunks = [level_ids[i : i + CHUNK_MEAN] for i in range(0, len(level_ids), CHUNK_MEAN)]
         parents: list[bytes] = []
@@ -116,7 +119,7 @@ def decode_node(node_id: str, raw: bytes) -> tuple[int, list[str]]:
     elif raw[4] == TREE_V2 and len(raw) >= 6:
         level, body = raw[5], raw[6:]
     else:
-        raise TreeNodeError(node_id, f"tree version {raw[4]} is not supported")
+        raise TreeVersionError(node_id, f"tree version {raw[4]} is not supported")
     if len(body) % ID_LEN:
         raise TreeNodeError(node_id, "truncated tree blob")
     hexed = body.hex()

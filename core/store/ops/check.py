@@ -436,7 +436,7 @@ class _Checker:
                 continue
             try:
                 walk = await self.store.read_tree_walk(header)
-            except CorruptStoreError as err:
+            except (CorruptStoreError, UnsupportedFormatError) as err:
                 bad = getattr(err, "blob_id", None) or header.tree
                 self.users.setdefault(bad, set()).add(header.id)
                 self.problem(
