@@ -20,6 +20,8 @@ FORMAT_NAME = "secret-kloset"
 DEFAULT_PACK_SIZE = 8 * 1024 * 1024
 MIN_PACK_SIZE = 4 * 1024
 MAX_PACK_SIZE = 512 * 1024 * 1024
+STORE_VERSION = 2  # what a new store is written in (docs/FORMAT.md §18)
+SUPPORTED_VERSIONS = frozenset({1, 2})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +62,10 @@ def parse_config(data: bytes) -> StoreConfig:
         if raw.get("format") != FORMAT_NAME:
             raise ValueError("not a secret-kloset config")
         version = int(raw["version"])
-        if version != envelope.FORMAT_VERSION:
+        if version not in SUPPORTED_VERSIONS:
             raise UnsupportedFormatError(
-                f"the store uses format version {version}; this program reads version "
-                f"{envelope.FORMAT_VERSION}"
+                f"the store uses format version {version}; this program reads versions "
+                f"1 and {STORE_VERSION}"
             )
         store_id = str(raw["store_id"])
         if len(bytes.fromhex(store_id)) != ID_SIZE:
@@ -83,6 +85,8 @@ __all__ = [
     "FORMAT_NAME",
     "MAX_PACK_SIZE",
     "MIN_PACK_SIZE",
+    "STORE_VERSION",
+    "SUPPORTED_VERSIONS",
     "StoreConfig",
     "encode_config",
     "parse_config",

@@ -51,8 +51,13 @@ def seal(keys: Keys, kind: int, body: bytes) -> bytes:
     return head + body + h.digest()
 
 
-def check_header(data: bytes | memoryview, kind: int, name: str = "") -> None:
-    """Magic, kind and version; raises CorruptStoreError / UnsupportedFormatError."""
+def check_header(
+    data: bytes | memoryview, kind: int, name: str = "", *, version_first: bool = True
+) -> None:
+    """Magic, kind and version; raises CorruptStoreError / UnsupportedFormatError.
+
+    With ``version_first=False`` an unknown version is left to the caller, who checks the
+    MAC first: a flipped version byte then reads as damage, not as a newer format."""
     kname = KIND_NAMES.get(kind, str(kind))
     if len(data) < OVERHEAD:
         raise CorruptStoreError(f"{kname} object {name[:16]} is truncated", kind=kname, name=name)
@@ -61,7 +66,7 @@ def check_header(data: bytes | memoryview, kind: int, name: str = "") -> None:
         raise CorruptStoreError(
             f"{kname} object {name[:16]} is not a secret-kloset object", kind=kname, name=name
         )
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION and version_first:
         raise UnsupportedFormatError(
             f"{kname} object {name[:16]} uses store format version {version}; "
             f"this program reads version {FORMAT_VERSION}"
@@ -85,8 +90,12 @@ def compute_mac(keys: Keys, data: bytes | memoryview) -> bytes:
 
 
 def verify_mac(keys: Keys, data: bytes, kind: int, name: str = "") -> bytes:
-    """Check the MAC; returns it."""
-    check_header(data, kind, name)
+    """Check the MAC, then the version; returns the MAC.
+
+    The MAC covers the version byte, so it is checked first: an object whose version byte
+    was altered fails here as damage; only an authentic object of another version is
+    :class:`UnsupportedFormatError`."""
+    check_header(data, kind, name, version_first=False)
     mac = compute_mac(keys, data)
     if not hmac.compare_digest(mac, data[-MAC_SIZE:]):
         kname = KIND_NAMES.get(kind, str(kind))
@@ -95,6 +104,7 @@ def verify_mac(keys: Keys, data: bytes, kind: int, name: str = "") -> bytes:
             kind=kname,
             name=name,
         )
+    check_header(data, kind, name)
     return mac
 
 

@@ -21,6 +21,7 @@ from core.store.errors import CorruptStoreError
 from core.store.index import IndexCache, IndexDelta, IndexEntry, open_delta
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.pack import TRAILER_SIZE, PackEntry, index_region, parse_index_tail, parse_pack
+from core.store.tree import TreeWalk
 
 
 class StoreParts(Protocol):
@@ -35,6 +36,8 @@ class StoreParts(Protocol):
     async def list_snapshots(self) -> list[SnapshotHeader]: ...
 
     async def read_tree_ids(self, snapshot: str | SnapshotHeader) -> list[str]: ...
+
+    async def read_tree_walk(self, snapshot: str | SnapshotHeader) -> TreeWalk: ...
 
     async def read_blobs(
         self, blob_ids: Iterable[str], expected_type: int | None = None
@@ -206,8 +209,9 @@ class Maintenance:
             headers = await self.list_snapshots()
         used: set[str] = set()
         for h in headers:
-            used.add(h.tree)
-            ids = await self.read_tree_ids(h)
+            walk = await self.read_tree_walk(h)
+            used.update(walk.node_ids)
+            ids = walk.record_ids
             new_ids = [i for i in ids if i not in used]
             used.update(ids)
             if new_ids:

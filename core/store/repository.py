@@ -29,6 +29,7 @@ from core.store.config import (
     DEFAULT_PACK_SIZE,
     MAX_PACK_SIZE,
     MIN_PACK_SIZE,
+    STORE_VERSION,
     StoreConfig,
     parse_config,
     seal_config,
@@ -66,9 +67,19 @@ from core.store.index import (
 from core.store.keys import KeyInfo
 from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
-from core.store.model import SecretRecord, SnapshotHeader, decode_tree
+from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
 from core.store.reads import READ_CONCURRENCY, BlobReads
+from core.store.tree import (
+    TREE_V1,
+    TREE_V2,
+    TreeNodeError,
+    TreeVersionError,
+    TreeWalk,
+    build_tree,
+    collect_tree_blobs,
+    walk_tree,
+)
 from core.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -78,6 +89,9 @@ if TYPE_CHECKING:
     from core.store.ops.prune import PruneReport
 
 log = logging.getLogger(__name__)
+
+
+TREE_CACHE_ENTRIES = 200_000  # tree chunks kept decrypted per session (about 60 MB at most)
 
 
 def default_cache_dir() -> Path:
@@ -110,6 +124,7 @@ class Store(BlobReads, Maintenance):
         self._closed = False
         self._cache_rebuilt = False
         self.unreadable: set[bytes] = set()
+        self._tree_cache: dict[str, bytes] = {}
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -154,7 +169,7 @@ class Store(BlobReads, Maintenance):
             slot = await asyncio.to_thread(key_slots.make_slot, keys, passphrase, kdf)
             config = StoreConfig(
                 store_id=store_id.hex(),
-                version=envelope.FORMAT_VERSION,
+                version=STORE_VERSION,
                 created=datetime.now(UTC),
                 pack_size=pack_size,
             )
@@ -486,18 +501,61 @@ class Store(BlobReads, Maintenance):
     async def delete_snapshot(self, snapshot_id: str) -> None:
         await self.delete_snapshots([snapshot_id])
 
-    async def read_tree_ids(self, snapshot: str | SnapshotHeader) -> list[str]:
+    @property
+    def tree_version(self) -> int:
+        """The tree layout this store's writers use: chunked (format 2) or flat (format 1,
+        kept for stores made by version 1, so version-1 programs still read them)."""
+        return TREE_V2 if self.config.version >= 2 else TREE_V1
+
+    async def _read_tree_blobs(self, ids: list[str]) -> dict[str, bytes]:
+        """Tree blobs, verified, kept for the session: chunks are shared by many snapshots
+        (a parent and its child differ in a few), and content-addressed, so never stale."""
+        out = {i: self._tree_cache[i] for i in ids if i in self._tree_cache}
+        missing = [i for i in ids if i not in out]
+        if missing:
+            got = await self.read_blobs(missing, BLOB_TREE)
+            if len(self._tree_cache) + len(got) > TREE_CACHE_ENTRIES:
+                self._tree_cache.clear()
+            self._tree_cache.update(got)
+            out.update(got)
+        return out
+
+    def _tree_damaged(self, err: TreeNodeError, what: str) -> StoreError:
+        if isinstance(err, TreeVersionError):
+            return UnsupportedFormatError(f"the tree of {what}: {err}")
+        self.unreadable.add(bytes.fromhex(err.node_id))
+        return BlobDamagedError(err.node_id, f"the tree of {what} is malformed ({err})")
+
+    async def read_tree_walk(self, snapshot: str | SnapshotHeader) -> TreeWalk:
+        """A snapshot's record ids and every tree blob its tree is made of."""
         header = (
             snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
         )
-        raw = await self.read_blob(header.tree, BLOB_TREE)
         try:
-            return decode_tree(raw)
-        except ValueError:
-            self.unreadable.add(bytes.fromhex(header.tree))
-            raise BlobDamagedError(
-                header.tree, f"the tree of snapshot {header.short_id} is malformed"
-            ) from None
+            return await walk_tree(header.tree, self._read_tree_blobs)
+        except TreeNodeError as err:
+            raise self._tree_damaged(err, f"snapshot {header.short_id}") from None
+
+    async def read_tree_ids(self, snapshot: str | SnapshotHeader) -> list[str]:
+        return (await self.read_tree_walk(snapshot)).record_ids
+
+    async def tree_blobs(self, roots: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Every tree blob and record id of these trees (each shared chunk read once)."""
+        try:
+            return await collect_tree_blobs(list(roots), self._read_tree_blobs)
+        except TreeNodeError as err:
+            raise self._tree_damaged(err, "a snapshot") from None
+
+    async def write_tree(self, sink: BlobSink, record_ids: Sequence[str]) -> str:
+        """Store the tree of ``record_ids`` (unchanged chunks deduplicate); its root id."""
+        root, nodes = build_tree(
+            record_ids,
+            lambda raw: self.keys.blob_id(BLOB_TREE, raw),
+            version=self.tree_version,
+        )
+        for nid, raw in nodes:
+            await sink.put_blob(BLOB_TREE, raw, blob_id=nid)
+        return root
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
         """Every secret record of a snapshot, in tree order."""

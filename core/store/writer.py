@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from core import __version__
 from core.store import keys as key_slots
-from core.store.crypto import BLOB_DATA, BLOB_RECORD, BLOB_TREE
+from core.store.crypto import BLOB_DATA, BLOB_RECORD
 from core.store.errors import StoreError
 from core.store.locks import DEFAULT_LIFETIME, LockHandle
 from core.store.model import (
@@ -29,7 +29,6 @@ from core.store.model import (
     SnapshotHeader,
     SnapshotSummary,
     SourceInfo,
-    encode_tree,
 )
 from core.store.packer import BlobSink, WriterStats
 
@@ -172,7 +171,7 @@ class Writer:
             ids = [bid for _key, bid in sorted(self._records)]
         else:
             ids = list(record_ids)
-        tree_id, _ = await sink.put_blob(BLOB_TREE, encode_tree(ids))
+        tree_id = await self.store.write_tree(sink, ids)
         await sink.flush()
         self.lock.check()
         errs = tuple(errors)

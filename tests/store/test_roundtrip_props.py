@@ -243,8 +243,13 @@ def test_unknown_format_version_is_refused() -> None:
     from core.store.errors import UnsupportedFormatError
 
     obj = bytearray(envelope.seal(KEYS, envelope.KIND_INDEX, b"body"))
-    obj[5] = 2
+    # an authentic object (its MAC covers the version byte) of an unknown version: refused
+    newer = bytes(obj[:5]) + bytes([9]) + bytes(obj[6:-32])
     with pytest.raises(UnsupportedFormatError):
+        envelope.open_(KEYS, newer + KEYS.mac(newer), envelope.KIND_INDEX)
+    # a flipped version byte fails the MAC first: damage, not a newer format (issue 10)
+    obj[5] = 2
+    with pytest.raises(CorruptStoreError):
         envelope.open_(KEYS, bytes(obj), envelope.KIND_INDEX)
     obj[5] = 1
     obj[4] = envelope.KIND_SNAPSHOT

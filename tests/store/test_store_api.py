@@ -550,7 +550,6 @@ async def test_newer_snapshot_and_record_versions_are_refused(store_factory: Sto
 
     from core.store import UnsupportedFormatError
     from core.store.crypto import BLOB_RECORD
-    from core.store.model import encode_tree
 
     store = await store_factory.init()
     base = await backup(store, 1)
@@ -569,7 +568,7 @@ async def test_newer_snapshot_and_record_versions_are_refused(store_factory: Sto
     rec["v"] = 7
     async with store.writer() as w:
         bid, _ = await w._ready().put_blob(BLOB_RECORD, json.dumps(rec).encode())
-        tree_id, _ = await w._ready().put_blob(3, encode_tree([bid]))
+        tree_id = await store.write_tree(w._ready(), [bid])  # the store's tree layout
         header = await w.commit(record_ids=[bid])
     with pytest.raises(UnsupportedFormatError):
         await store.read_tree(header.id)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.store import envelope
-from core.store.crypto import BLOB_RECORD, BLOB_TREE
+from core.store.crypto import BLOB_RECORD
 from core.store.errors import (
     BackendError,
     BlobNotFoundError,
@@ -40,7 +40,7 @@ from core.store.errors import (
     UnsupportedFormatError,
 )
 from core.store.index import IndexDelta, open_delta
-from core.store.model import SecretRecord, decode_tree
+from core.store.model import SecretRecord
 from core.store.pack import PackEntry, parse_pack
 
 if TYPE_CHECKING:
@@ -429,19 +429,24 @@ class _Checker:
         await asyncio.gather(*(one(i.name) for i in infos))
         self.report.snapshots = len(infos)
         record_users: dict[str, set[str]] = {}
+        tree_nodes: set[str] = set()
         for header in sorted(headers, key=lambda h: h.id):
             self.users.setdefault(header.tree, set()).add(header.id)
             if not self._located(header.tree, "tree", header.id):
                 continue
             try:
-                raw = await self.store.read_blob(header.tree, BLOB_TREE)
-                ids = decode_tree(raw)
-            except (CorruptStoreError, ValueError) as err:
-                msg = _message(err) if isinstance(err, StoreError) else "tree is malformed"
+                walk = await self.store.read_tree_walk(header)
+            except (CorruptStoreError, UnsupportedFormatError) as err:
+                bad = getattr(err, "blob_id", None) or header.tree
+                self.users.setdefault(bad, set()).add(header.id)
                 self.problem(
-                    ERROR, "blob", header.tree, f"tree of the snapshot: {msg}", [header.id]
+                    ERROR, "blob", bad, f"tree of the snapshot: {_message(err)}", [header.id]
                 )
                 continue
+            for nid in walk.node_ids:
+                self.users.setdefault(nid, set()).add(header.id)
+                tree_nodes.add(nid)
+            ids = walk.record_ids
             for rid in ids:
                 record_users.setdefault(rid, set()).add(header.id)
         for rid, users in record_users.items():
@@ -470,7 +475,7 @@ class _Checker:
                     continue
                 for pid in record.payload_ids():
                     self.users.setdefault(pid, set()).update(record_users[rid])
-        trees = {h.tree for h in headers}
+        trees = tree_nodes | {h.tree for h in headers}
         for blob_id, users in self.users.items():
             if blob_id in record_users or blob_id in trees:
                 continue

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from core.errors import Remedy, UsageError
-from core.store.crypto import BLOB_TREE
-from core.store.model import SecretRecord, encode_tree
+from core.store.model import SecretRecord
 
 if TYPE_CHECKING:
     from core.store.repository import Store
@@ -103,7 +102,7 @@ async def copy_snapshots(
                 else:
                     report.records_reused += 1
             assert w.sink is not None
-            tree_id, _added = await w.sink.put_blob(BLOB_TREE, encode_tree(record_ids))
+            tree_id = await destination.write_tree(w.sink, record_ids)
             await w.flush()
             assert w.lock is not None
             w.lock.check()

@@ -38,8 +38,9 @@ from core.store.errors import (
     StoreSpaceError,
 )
 from core.store.index import IndexDelta, IndexEntry, open_delta
-from core.store.model import SecretRecord, decode_tree
+from core.store.model import SecretRecord
 from core.store.pack import PackBuilder, PackEntry
+from core.store.tree import TreeNodeError, collect_tree_blobs
 
 if TYPE_CHECKING:
     from core.store.locks import LockHandle
@@ -299,17 +300,19 @@ class _Plan:
                 name=name,
             )
         report.snapshots = len(headers)
-        trees = {bytes.fromhex(h.tree) for h in headers}
-        self.used |= trees
-        tree_data = await self.read_many(trees, BLOB_TREE)
-        records: set[bytes] = set()
-        for tid, raw in tree_data.items():
-            try:
-                records.update(bytes.fromhex(r) for r in decode_tree(raw))
-            except ValueError:
-                raise PruneRefused(
-                    f"tree {tid.hex()[:16]} is malformed", kind="blob", name=tid.hex()
-                ) from None
+
+        async def read_trees(ids: list[str]) -> dict[str, bytes]:
+            got = await self.read_many((bytes.fromhex(i) for i in ids), BLOB_TREE)
+            return {k.hex(): v for k, v in got.items()}
+
+        try:
+            nodes, record_hex = await collect_tree_blobs([h.tree for h in headers], read_trees)
+        except TreeNodeError as err:
+            raise PruneRefused(
+                f"tree {err.node_id[:16]} is malformed", kind="blob", name=err.node_id
+            ) from None
+        self.used |= {bytes.fromhex(n) for n in nodes}
+        records: set[bytes] = {bytes.fromhex(r) for r in record_hex}
         self.used |= records
         ordered = sorted(records)
         for i in range(0, len(ordered), 2000):

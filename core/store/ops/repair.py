@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from core.store.crypto import BLOB_RECORD, BLOB_TREE, METADATA_TYPES
+from core.store.crypto import BLOB_RECORD, METADATA_TYPES
 from core.store.errors import CorruptStoreError, ObjectExistsError, ObjectNotFoundError, StoreError
 from core.store.index import IndexEntry, open_delta
 from core.store.model import (
@@ -39,7 +39,6 @@ from core.store.model import (
     SnapshotError,
     SnapshotHeader,
     VersionRecord,
-    encode_tree,
 )
 from core.store.pack import PackBuilder, PackEntry, parse_pack
 
@@ -514,7 +513,7 @@ async def _repair_one(
         else:
             bid, _added = await sink.put_blob(BLOB_RECORD, record.to_bytes())
             tree_ids.append(bid)
-    tree_id, _ = await sink.put_blob(BLOB_TREE, encode_tree(tree_ids))
+    tree_id = await store.write_tree(sink, tree_ids)
     await handle.confirm()
     await sink.flush()
     all_errors = (*header.errors, *errors)
