@@ -1,62 +1,119 @@
-"""The golden store: a store written once by format version 1 must read back exactly.
+"""The golden stores: a store written once by a format version must read back exactly.
 
-``tests/fixtures/store-v1/store`` was made by ``tests/fixtures/store-v1/regenerate.py`` (run by
-hand, never here) and committed with ``expected.json``, what it must read back as. A change to
-the format, to the canonical encoding of records and headers, or to the config and key-slot
-bodies that still reads its own output but not this store's fails here. Re-encoding each
-decoded object must also give back the stored bytes exactly (records: their blob ids).
+``tests/fixtures/store-v1/store`` (format 1, flat trees) and ``tests/fixtures/store-v2/store``
+(format 2, chunked trees of two levels shared by three snapshots) were each made by their
+``regenerate.py`` (run by hand, never here) and committed with ``expected.json``, what they must
+read back as. A change to the format, to the canonical encoding of records, headers and tree
+blobs, or to the config and key-slot bodies that still reads its own output but not these
+stores fails here. Re-encoding each decoded object must also give back the stored bytes
+exactly (records and tree chunks: their blob ids).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import itertools
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.store import SecretRecord, SnapshotHeader, Store, WrongPassphraseError, envelope
 from core.store.config import encode_config
-from core.store.crypto import BLOB_RECORD
+from core.store.crypto import BLOB_RECORD, BLOB_TREE
 from core.store.keys import KeySlot, encode_slot
 from core.store.ops.check import check_store
+from core.store.tree import TREE_V1, build_tree, decode_node, encode_v1
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "store-v1"
-EXPECTED = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
-PASSPHRASE = "golden passphrase v1"  # also in expected.json: spelled out so it cannot drift
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.fixture
-def golden(tmp_path: Path) -> str:
+@functools.cache
+def _expected(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name / "expected.json").read_text("utf-8"))
+    return data
+
+
+@dataclass(frozen=True)
+class Golden:
+    """One fixture and what is spelled out about it here, so it cannot drift with its
+    expected.json (a shrunken expected.json must not pass)."""
+
+    name: str
+    version: int
+    passphrase: str
+    snapshots: int
+    names: frozenset[str]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return _expected(self.name)
+
+    def records(self, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+        """A snapshot's expected records ``{record_id, record, values}``, by record id (v1
+        lists them per snapshot; v2 holds each record once and the tree's ids per snapshot)."""
+        if "records" in snapshot:
+            return list(snapshot["records"])
+        by_id = self.expected["records"]
+        return sorted(
+            ({"record_id": rid, **by_id[rid]} for rid in snapshot["tree"]["record_ids"]),
+            key=lambda r: r["record_id"],
+        )
+
+
+V1 = Golden(
+    "store-v1", 1, "golden passphrase v1", 2, frozenset({"clé-api-été", "秘密", "db-password"})
+)
+V2 = Golden(
+    "store-v2",
+    2,
+    "golden passphrase v2",
+    3,
+    frozenset({"clé-api-été", "秘密", "db-password", "late-arrival", "svc-00", "svc-55"}),
+)
+GOLDENS = [pytest.param(V1, id="v1"), pytest.param(V2, id="v2")]
+
+
+@pytest.fixture(params=GOLDENS)
+def golden(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Golden, str]:
     """A copy of the fixture (opening and checking take locks: the fixture stays untouched)."""
-    target = tmp_path / "store-v1"
-    shutil.copytree(FIXTURE / "store", target)
-    return str(target)
+    spec: Golden = request.param
+    target = tmp_path / spec.name
+    shutil.copytree(FIXTURES / spec.name / "store", target)
+    return spec, str(target)
 
 
-async def test_golden_store_opens_checks_and_reads_back_exactly(golden: str) -> None:
-    assert EXPECTED["passphrases"][0] == PASSPHRASE
-    store = await Store.open(golden, PASSPHRASE, cache_dir=":memory:")
+async def test_golden_store_opens_checks_and_reads_back_exactly(golden: tuple[Golden, str]) -> None:
+    spec, location = golden
+    expected = spec.expected
+    assert expected["passphrases"][0] == spec.passphrase
+    store = await Store.open(location, spec.passphrase, cache_dir=":memory:")
     try:
-        assert store.id == EXPECTED["store_id"]
-        assert store.config.version == 1
-        assert store.config.pack_size == EXPECTED["pack_size"]
+        assert store.id == expected["store_id"]
+        assert store.config.version == spec.version
+        assert store.config.pack_size == expected["pack_size"]
         report = await check_store(store, read_data=True)
         assert report.ok, report.lines()
         assert report.problems == []
-        assert report.snapshots == 2
+        assert report.snapshots == spec.snapshots
         assert report.unused_blobs == 0
 
         headers = await store.list_snapshots()
-        assert [h.to_dict() for h in headers] == [s["header"] for s in EXPECTED["snapshots"]]
-        assert headers[1].parent == headers[0].id
-        for header, want in zip(headers, EXPECTED["snapshots"], strict=True):
+        assert [h.to_dict() for h in headers] == [s["header"] for s in expected["snapshots"]]
+        assert len(headers) == spec.snapshots
+        for earlier, later in itertools.pairwise(headers):
+            assert later.parent == earlier.id
+        for header, want in zip(headers, expected["snapshots"], strict=True):
+            want_records = spec.records(want)
             records = await store.read_tree(header)
             ids = await store.read_tree_ids(header)
             got = sorted(zip(ids, records, strict=True), key=lambda pair: pair[0])
-            assert [rid for rid, _ in got] == [r["record_id"] for r in want["records"]]
-            for (rid, record), exp in zip(got, want["records"], strict=True):
+            assert [rid for rid, _ in got] == [r["record_id"] for r in want_records]
+            for (rid, record), exp in zip(got, want_records, strict=True):
                 assert record.to_dict() == exp["record"]
                 # the canonical encoding is byte-for-byte what was written: same blob id
                 assert store.keys.blob_id(BLOB_RECORD, record.to_bytes()).hex() == rid
@@ -68,13 +125,65 @@ async def test_golden_store_opens_checks_and_reads_back_exactly(golden: str) -> 
                     else:
                         assert await store.read_payload(version.payload) == base64.b64decode(value)
         names = {r.name for h in headers for r in await store.read_tree(h)}
-        assert {"clé-api-été", "秘密", "db-password"} <= names
+        assert spec.names <= names
     finally:
         await store.close()
 
 
-async def test_golden_store_objects_reencode_to_their_stored_bytes(golden: str) -> None:
-    store = await Store.open(golden, PASSPHRASE, cache_dir=":memory:")
+async def test_golden_store_trees_are_the_blobs_their_headers_name(
+    golden: tuple[Golden, str],
+) -> None:
+    """v1: one flat tree blob per snapshot; v2: the chunks expected.json lists, in levels,
+    shared between snapshots, and rebuilding the tree from its record ids gives the same
+    chunk bytes (same blob ids), so the chunking rule cannot change silently."""
+    spec, location = golden
+    store = await Store.open(location, spec.passphrase, cache_dir=":memory:")
+    try:
+
+        def id_of(raw: bytes) -> bytes:
+            return store.keys.blob_id(BLOB_TREE, raw)
+
+        headers = await store.list_snapshots()
+        chunk_sets = []
+        for header, want in zip(headers, spec.expected["snapshots"], strict=True):
+            walk = await store.read_tree_walk(header)
+            blobs = await store.read_blobs(walk.node_ids, BLOB_TREE)
+            assert walk.node_ids[0] == header.tree
+            if spec.version == 1:
+                assert walk.node_ids == [header.tree]
+                assert blobs[header.tree] == encode_v1(walk.record_ids)
+                root, nodes = build_tree(walk.record_ids, id_of, version=TREE_V1)
+                assert root == header.tree
+                assert {nid.hex(): raw for nid, raw in nodes} == blobs
+                continue
+            tree = want["tree"]
+            assert header.tree == tree["root"]
+            assert walk.record_ids == tree["record_ids"]
+            assert sorted(walk.node_ids) == sorted(tree["nodes"])
+            for nid, raw in blobs.items():
+                level, ids = decode_node(nid, raw)
+                assert {"level": level, "ids": ids} == tree["nodes"][nid]
+                assert id_of(raw).hex() == nid
+            assert tree["nodes"][header.tree]["level"] >= 1  # more than one level
+            root, nodes = build_tree(walk.record_ids, id_of)
+            assert root == header.tree
+            assert {nid.hex(): raw for nid, raw in nodes} == blobs
+            chunk_sets.append(set(walk.node_ids))
+        for a, b in itertools.pairwise(chunk_sets):
+            assert a & b and a != b  # consecutive snapshots share chunks, and differ
+        if spec.version == 2:
+            all_chunks, all_records = await store.tree_blobs([h.tree for h in headers])
+            assert all_chunks == set().union(*chunk_sets)
+            assert all_records == set(spec.expected["records"])
+    finally:
+        await store.close()
+
+
+async def test_golden_store_objects_reencode_to_their_stored_bytes(
+    golden: tuple[Golden, str],
+) -> None:
+    spec, location = golden
+    store = await Store.open(location, spec.passphrase, cache_dir=":memory:")
     try:
         raw_config = await store.backend.get("config", "config")
         body = envelope.body_of(raw_config, envelope.KIND_CONFIG, "config")
@@ -86,7 +195,9 @@ async def test_golden_store_objects_reencode_to_their_stored_bytes(golden: str) 
                 store.keys, await store.backend.get("keys", info.name), envelope.KIND_KEY, info.name
             )
             assert encode_slot(KeySlot.from_dict(json.loads(body))) == body
-        for info in await store.backend.list("snapshots"):
+        snapshots = await store.backend.list("snapshots")
+        assert len(snapshots) == spec.snapshots
+        for info in snapshots:
             sealed = envelope.open_(
                 store.keys,
                 await store.backend.get("snapshots", info.name),
@@ -99,9 +210,12 @@ async def test_golden_store_objects_reencode_to_their_stored_bytes(golden: str) 
         await store.close()
 
 
-async def test_golden_store_second_key_slot_and_wrong_passphrase(golden: str) -> None:
-    second = EXPECTED["passphrases"][1]
-    store = await Store.open(golden, second, cache_dir=":memory:")
+async def test_golden_store_second_key_slot_and_wrong_passphrase(
+    golden: tuple[Golden, str],
+) -> None:
+    spec, location = golden
+    second = spec.expected["passphrases"][1]
+    store = await Store.open(location, second, cache_dir=":memory:")
     try:
         keys = await store.list_keys()
         assert len(keys) == 2
@@ -109,7 +223,7 @@ async def test_golden_store_second_key_slot_and_wrong_passphrase(golden: str) ->
     finally:
         await store.close()
     with pytest.raises(WrongPassphraseError):
-        await Store.open(golden, "not the passphrase", cache_dir=":memory:")
+        await Store.open(location, "not the passphrase", cache_dir=":memory:")
 
 
 def test_record_dictionary_is_the_one_format_md_names() -> None:
