@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from starlette.types import ASGIApp
 
 from core.emulator.app import EmulatorApp
 from core.emulator.demo import (
@@ -61,7 +62,7 @@ class ThreadedASGITransport(httpx.AsyncBaseTransport):
     :meth:`shutdown` (the demo's ``on_close``, or garbage collection) stops the thread.
     """
 
-    def __init__(self, app: EmulatorApp) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._inner = httpx.ASGITransport(app=app)
         self._lock = threading.Lock()

@@ -205,7 +205,7 @@ class SnapshotSource:
             out.extend(batch)
         return out
 
-    async def stream(self, first: int = 200, batch: int = 500) -> AsyncIterator[list[SecretEntry]]:
+    async def stream(self, first: int = 100, batch: int = 500) -> AsyncIterator[list[SecretEntry]]:
         """The tree in chunks (a small first one), so a 50,000-secret snapshot shows its first
         screen at once while the rest is decrypted; a chunk is small so that decoding it
         never holds the console's event loop for long. Records come in tree order (region,

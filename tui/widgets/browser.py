@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -44,6 +45,9 @@ TYPE_SHORT = {
     "ssh_key": "ssh key",
     "unknown_type": "?",
 }
+
+
+FLUSH_SECONDS = 0.25  # while listing: how often new rows reach the table (and the screen)
 
 
 def secret_status(entry: SecretEntry) -> str:
@@ -299,8 +303,12 @@ class SecretsBrowser(ReportsFailures, Widget):
                 self.show_entries(entries)
             return
         # Progressive: the first batch is on screen while the rest arrives; each batch costs
-        # a row (a key and a search text) per secret and a few folder counts, nothing more.
+        # a row (a key and a search text) per secret and a few folder counts. The table and
+        # the title are touched at most every FLUSH_SECONDS (each touch repaints the screen,
+        # ~40 ms at 160x50): the rows pile up in between, and keys are handled all along.
         collected: list[SecretEntry] = []
+        pending: list[Row] = []
+        flushed = 0.0
         async for batch in stream():
             if source is not self.source:
                 return
@@ -309,23 +317,29 @@ class SecretsBrowser(ReportsFailures, Widget):
             for e in batch:
                 self.entries[e.id] = e
             folder_counts(batch, self._folder_counts)
-            rows = [entry_row(e) for e in batch]
+            pending.extend(entry_row(e) for e in batch)
+            now = time.monotonic()
             if first:
                 self.table.empty_text = "No secrets here."
-                self.table.set_rows(rows, keep_cursor=False)
+                self.table.set_rows(pending, keep_cursor=False)
+            elif now - flushed >= FLUSH_SECONDS:
+                self.table.append_rows(pending)
             else:
-                self.table.append_rows(rows)
+                await asyncio.sleep(0)  # let keys through between batches
+                continue
+            pending = []
+            flushed = now
             self.loaded_count = len(collected)
             self._show_title()
-            await asyncio.sleep(0)  # let the screen paint between batches
+            await asyncio.sleep(0)  # let the screen paint
+        if pending and source is self.source:
+            self.table.append_rows(pending)
         if source is self.source:
             if getattr(source, "sort_when_done", False):
                 # The rows already made, put in (path, name) order; keep the cursor on its
                 # secret only if the operator already moved it.
-                entries = self.entries
-                rows = sorted(
-                    self.table.rows, key=lambda r: (entries[r.key].path, entries[r.key].name)
-                )
+                by_id = self.entries
+                rows = sorted(self.table.rows, key=lambda r: (by_id[r.key].path, by_id[r.key].name))
                 self.table.set_rows(rows, keep_cursor=self.table.cursor != 0)
                 collected.sort(key=lambda e: (e.path, e.name))
             self.show_entries(collected, rows_ready=True)
