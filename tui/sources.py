@@ -150,7 +150,7 @@ class LiveSource:
                 if s.id in seen:
                     continue
                 seen.add(s.id)
-                pending.append(secret_entry(s, self.region))
+                pending.append(secret_entry(s, self.region, keep=False))
                 if len(pending) >= size:
                     yield pending
                     pending = []
@@ -273,25 +273,26 @@ class SnapshotSource:
         raise LookupError(f"secret {entry.id} has no revision {revision} in this snapshot")
 
 
-def secret_entry(s: Secret, region: str) -> SecretEntry:
-    """An API ``Secret`` as a browser entry (versions not loaded)."""
+def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
+    """An API ``Secret`` as a browser entry (versions not loaded). ``keep=False``: the entry
+    does not keep the ``Secret`` (``ref``): a listing of 50,000 keeps only what it shows."""
     return SecretEntry(
         id=s.id,
         name=s.name,
-        path=s.path,
-        type=str(s.type),
+        path=sys.intern(s.path),
+        type=sys.intern(str(s.type)),
         version_count=s.version_count,
-        tags=tuple(s.tags),
-        status=str(s.status),
+        tags=tuple(sys.intern(t) for t in s.tags),
+        status=sys.intern(str(s.status)),
         protected=s.protected,
-        region=s.region or region,
-        project_id=s.project_id,
+        region=sys.intern(s.region or region),
+        project_id=sys.intern(s.project_id),
         created_at=s.created_at,
         updated_at=s.updated_at,
         description=s.description,
         scheduled_for_deletion=s.deletion_requested_at is not None,
         ephemeral=_ephemeral_text(s.ephemeral_policy),
-        ref=s,
+        ref=s if keep else None,
     )
 
 

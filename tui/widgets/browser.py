@@ -273,7 +273,8 @@ class SecretsBrowser(ReportsFailures, Widget):
     ) -> None:
         """Fill the browser with listed entries (the worker's result, or a test's)."""
         entries = list(entries)
-        self.entries = {e.id: e for e in entries}
+        if not rows_ready or len(self.entries) != len(entries):  # streamed: already there
+            self.entries = {e.id: e for e in entries}
         self.loaded_count = len(entries)
         self.table.empty_text = "No secrets here."
         if not rows_ready:
