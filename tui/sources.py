@@ -206,7 +206,7 @@ class SnapshotSource:
             out.extend(batch)
         return out
 
-    async def stream(self, first: int = 100, batch: int = 500) -> AsyncIterator[list[SecretEntry]]:
+    async def stream(self, first: int = 100, batch: int = 1000) -> AsyncIterator[list[SecretEntry]]:
         """The tree in chunks (a small first one), so a 50,000-secret snapshot shows its first
         screen at once while the rest is decrypted; a chunk is small so that decoding it
         never holds the console's event loop for long. Records come in tree order (region,
@@ -214,8 +214,8 @@ class SnapshotSource:
         key = (id(self.store), str(self.header.id))
         cached = _TREES.get(key)
         if cached is not None:  # a snapshot never changes: a second open decodes nothing
-            for start in range(0, len(cached), batch * 4):
-                yield cached[start : start + batch * 4]
+            for start in range(0, len(cached), batch * 2):
+                yield cached[start : start + batch * 2]
             return
         ids = await self.store.read_tree_ids(self.header)
         out: list[SecretEntry] = []

@@ -47,7 +47,7 @@ TYPE_SHORT = {
 }
 
 
-FLUSH_SECONDS = 0.25  # while listing: how often new rows reach the table (and the screen)
+FLUSH_SECONDS = 0.5  # while listing: how often new rows reach the table (and the screen)
 
 
 def secret_status(entry: SecretEntry) -> str:
