@@ -60,7 +60,7 @@ class ConsoleContext:
     store_cache_dir: Path | None = None
     store_init_options: StoreInitOptions = field(default_factory=lambda: StoreInitOptions())
     demo: bool = False
-    # The demo passes ``transport=httpx.ASGITransport(...)`` so that new profiles reach the
+    # The demo passes ``transport=ThreadedASGITransport(...)`` so that new profiles reach the
     # in-process emulator.
     client_options: ClientOptions = field(default_factory=lambda: ClientOptions())
     reveal_seconds: float = 5.0

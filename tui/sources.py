@@ -13,6 +13,7 @@ enums, the ephemeral policy as an object or as a dict), so each has one adapter 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +62,9 @@ class SecretEntry:
     ephemeral: str = ""
     versions: tuple[VersionEntry, ...] | None = None  # None: not loaded yet
     ref: Secret | SecretRecord | None = None
+    # A snapshot's entry keeps its record's id, not the record (50,000 decoded records with
+    # their versions are ~200 MB): the record is read again when its versions are wanted.
+    record_id: str = ""
 
     @property
     def full_path(self) -> str:
@@ -133,9 +137,10 @@ class LiveSource:
     # The browser re-sorts a streamed live list by path and name once it is complete.
     sort_when_done = True
 
-    async def stream(self, first: int = 100, batch: int = 1000) -> AsyncIterator[list[SecretEntry]]:
+    async def stream(self, first: int = 100, batch: int = 250) -> AsyncIterator[list[SecretEntry]]:
         """The project's secrets page by page (live ones, then those scheduled for deletion),
-        so the first screen shows while a 10,000-secret project is still being listed."""
+        so the first screen shows while a 50,000-secret project is still being listed. Pages
+        fetched ahead are decoded without a pause: a small batch gives the UI its turn often."""
         seen: set[str] = set()
         pending: list[SecretEntry] = []
         size = first
@@ -146,7 +151,7 @@ class LiveSource:
                 if s.id in seen:
                     continue
                 seen.add(s.id)
-                pending.append(secret_entry(s, self.region))
+                pending.append(secret_entry(s, self.region, keep=False))
                 if len(pending) >= size:
                     yield pending
                     pending = []
@@ -175,9 +180,10 @@ class LiveSource:
         return bytes(accessed.data)
 
 
-# Decoded trees of the last few snapshots opened (snapshots are immutable). In memory only.
+# The listed entries of the last few snapshots opened (snapshots are immutable). In memory only.
 _TREES: dict[tuple[int, str], list[SecretEntry]] = {}
 _TREES_KEPT = 4
+_RECORDS_KEPT = 64  # decoded records kept per source (the ones the cursor rested on)
 
 
 class SnapshotSource:
@@ -188,6 +194,7 @@ class SnapshotSource:
     def __init__(self, store: Store, header: SnapshotHeader) -> None:
         self.store = store
         self.header = header
+        self._records: dict[str, SecretRecord] = {}
 
     @property
     def label(self) -> str:
@@ -199,14 +206,16 @@ class SnapshotSource:
             out.extend(batch)
         return out
 
-    async def stream(self, first: int = 200, batch: int = 2500) -> AsyncIterator[list[SecretEntry]]:
-        """The tree in batches (a small first one), so a 10,000-secret snapshot shows its
-        first screen at once while the rest is decrypted. Records come in tree order
-        (region, project, path, name)."""
+    async def stream(self, first: int = 100, batch: int = 1000) -> AsyncIterator[list[SecretEntry]]:
+        """The tree in chunks (a small first one), so a 50,000-secret snapshot shows its first
+        screen at once while the rest is decrypted; a chunk is small so that decoding it
+        never holds the console's event loop for long. Records come in tree order (region,
+        project, path, name); each entry keeps the record's id, not the record."""
         key = (id(self.store), str(self.header.id))
         cached = _TREES.get(key)
-        if cached is not None:  # a snapshot never changes: a second open costs nothing
-            yield list(cached)
+        if cached is not None:  # a snapshot never changes: a second open decodes nothing
+            for start in range(0, len(cached), batch * 2):
+                yield cached[start : start + batch * 2]
             return
         ids = await self.store.read_tree_ids(self.header)
         out: list[SecretEntry] = []
@@ -214,7 +223,8 @@ class SnapshotSource:
         size = first
         while start < len(ids):
             chunk = ids[start : start + size]
-            entries = [record_entry(r) for r in await self.store.read_records(chunk)]
+            records = await self.store.read_records(chunk)
+            entries = [record_entry(r, rid) for r, rid in zip(records, chunk, strict=True)]
             out.extend(entries)
             yield entries
             start += size
@@ -223,17 +233,37 @@ class SnapshotSource:
         while len(_TREES) > _TREES_KEPT:
             _TREES.pop(next(iter(_TREES)))
 
-    def versions_now(self, entry: SecretEntry) -> list[VersionEntry]:
+    async def record(self, entry: SecretEntry) -> SecretRecord:
+        """The entry's decoded record (read again from the store; the last few are kept)."""
+        if isinstance(entry.ref, SecretRecord):
+            return entry.ref
+        found = self._records.get(entry.record_id)
+        if found is None:
+            found = (await self.store.read_records([entry.record_id]))[0]
+            self._records[entry.record_id] = found
+            while len(self._records) > _RECORDS_KEPT:
+                self._records.pop(next(iter(self._records)))
+        return found
+
+    def versions_now(self, entry: SecretEntry) -> list[VersionEntry] | None:
+        """The versions when they are at hand without reading the store, else None."""
         if entry.versions is None:
-            assert isinstance(entry.ref, SecretRecord)
-            entry.versions = tuple(record_versions(entry.ref))
+            record = entry.ref if isinstance(entry.ref, SecretRecord) else None
+            record = record or self._records.get(entry.record_id)
+            if record is None:
+                return None
+            entry.versions = tuple(record_versions(record))
         return list(entry.versions)
 
     async def versions(self, entry: SecretEntry) -> list[VersionEntry]:
-        return self.versions_now(entry)
+        now = self.versions_now(entry)
+        if now is not None:
+            return now
+        entry.versions = tuple(record_versions(await self.record(entry)))
+        return list(entry.versions)
 
     async def reveal(self, entry: SecretEntry, revision: int) -> bytes:
-        for v in self.versions_now(entry):
+        for v in await self.versions(entry):
             if v.revision == revision:
                 blob = v.ref.payload if isinstance(v.ref, VersionRecord) else None
                 if blob is None:
@@ -244,25 +274,26 @@ class SnapshotSource:
         raise LookupError(f"secret {entry.id} has no revision {revision} in this snapshot")
 
 
-def secret_entry(s: Secret, region: str) -> SecretEntry:
-    """An API ``Secret`` as a browser entry (versions not loaded)."""
+def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
+    """An API ``Secret`` as a browser entry (versions not loaded). ``keep=False``: the entry
+    does not keep the ``Secret`` (``ref``): a listing of 50,000 keeps only what it shows."""
     return SecretEntry(
         id=s.id,
         name=s.name,
-        path=s.path,
-        type=str(s.type),
+        path=sys.intern(s.path),
+        type=sys.intern(str(s.type)),
         version_count=s.version_count,
-        tags=tuple(s.tags),
-        status=str(s.status),
+        tags=tuple(sys.intern(t) for t in s.tags),
+        status=sys.intern(str(s.status)),
         protected=s.protected,
-        region=s.region or region,
-        project_id=s.project_id,
+        region=sys.intern(s.region or region),
+        project_id=sys.intern(s.project_id),
         created_at=s.created_at,
         updated_at=s.updated_at,
         description=s.description,
         scheduled_for_deletion=s.deletion_requested_at is not None,
         ephemeral=_ephemeral_text(s.ephemeral_policy),
-        ref=s,
+        ref=s if keep else None,
     )
 
 
@@ -286,27 +317,32 @@ def record_versions(r: SecretRecord) -> list[VersionEntry]:
     return versions
 
 
-def record_entry(r: SecretRecord) -> SecretEntry:
-    """A store ``SecretRecord`` as a browser entry (its versions are converted on demand)."""
+def record_entry(r: SecretRecord, record_id: str = "") -> SecretEntry:
+    """A store ``SecretRecord`` as a browser entry (its versions are converted on demand).
+
+    With ``record_id`` the entry keeps that id instead of the record (see
+    :attr:`SecretEntry.record_id`); without it, it keeps the record (``ref``). The few values
+    every row repeats (region, project, type, status) are shared, not copied per row."""
     policy = r.ephemeral_policy
     return SecretEntry(
         id=r.secret_id,
         name=r.name,
-        path=r.path or "/",
-        type=r.type,
+        path=sys.intern(r.path or "/"),
+        type=sys.intern(r.type),
         version_count=len(r.versions) or r.version_count,
-        tags=r.tags,
-        status=r.status,
+        tags=tuple(sys.intern(t) for t in r.tags),
+        status=sys.intern(r.status),
         protected=r.protected,
-        region=r.region,
-        project_id=r.project_id,
+        region=sys.intern(r.region),
+        project_id=sys.intern(r.project_id),
         created_at=r.created_at,
         updated_at=r.updated_at,
         description=r.description,
         scheduled_for_deletion=r.deletion_requested_at is not None,
         ephemeral=_ephemeral_dict_text(policy) if policy else "",
         versions=None,
-        ref=r,
+        ref=None if record_id else r,
+        record_id=record_id,
     )
 
 

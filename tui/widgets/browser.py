@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -47,26 +48,51 @@ TYPE_SHORT = {
 }
 
 
+FLUSH_SECONDS = 0.5  # while listing: how often new rows reach the table (and the screen)
+
+
 def secret_status(entry: SecretEntry) -> str:
     if entry.scheduled_for_deletion:
         return "deleting"
     return entry.status
 
 
-def entry_row(entry: SecretEntry) -> Row:
-    tags = ",".join(entry.tags)
-    cells = (
+def entry_cells(entry: SecretEntry) -> tuple[str, ...]:
+    """The table's cells for one secret (formatted only when its line is drawn)."""
+    return (
         entry.name,
         TYPE_SHORT.get(entry.type, entry.type),
         str(entry.version_count),
-        tags,
+        ",".join(entry.tags),
         secret_status(entry),
         "yes" if entry.protected else "",
         short_time(entry.updated_at)[:10],
     )
+
+
+def entry_row(entry: SecretEntry) -> Row:
+    """A lazy row: the key, the filter's haystack and the style; no cells (see
+    :attr:`VirtualTable.cells_of`), so 50,000 rows hold one string each beside the entry."""
     style = "warn" if entry.scheduled_for_deletion else ("bad" if entry.status == "locked" else "")
+    tags = ",".join(entry.tags)
     search = f"{entry.full_path} {entry.type} {tags} {entry.status} {entry.id}".lower()
-    return Row(entry.id, cells, search=search, style=style)
+    return Row(entry.id, (), search=search, style=style)
+
+
+def folder_counts(entries: Iterable[SecretEntry], counts: dict[str, int]) -> None:
+    """Add each entry to the count of its folder and of every folder above it ("/" too)."""
+    for e in entries:
+        path = e.path
+        counts["/"] = counts.get("/", 0) + 1
+        if path in ("", "/"):
+            continue
+        if not path.startswith("/"):
+            path = "/" + path
+        prefix = ""
+        for part in path.split("/"):
+            if part:
+                prefix = f"{prefix}/{part}"
+                counts[prefix] = counts.get(prefix, 0) + 1
 
 
 SECRET_COLUMNS = (
@@ -169,6 +195,8 @@ class SecretsBrowser(ReportsFailures, Widget):
         self.version_cursor: int | None = None  # revision highlighted in the versions table
         self.loaded_count = 0
         self.loading_done = False
+        self._folder_counts: dict[str, int] = {}
+        self._folder_children: dict[str, list[str]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="browser-title")
@@ -185,6 +213,7 @@ class SecretsBrowser(ReportsFailures, Widget):
                     SECRET_COLUMNS,
                     markable=self.markable,
                     empty_text="No secrets here.",
+                    cells_of=self._cells_of,
                     id="secrets",
                 )
                 with Horizontal(id="detail"):
@@ -214,6 +243,10 @@ class SecretsBrowser(ReportsFailures, Widget):
     def table(self) -> VirtualTable:
         return self.query_one("#secrets", VirtualTable)
 
+    def _cells_of(self, key: str) -> tuple[str, ...]:
+        entry = self.entries.get(key)
+        return entry_cells(entry) if entry is not None else (key,)
+
     @property
     def current(self) -> SecretEntry | None:
         key = self.table.cursor_key
@@ -228,6 +261,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         self.source = source
         self.entries = {}
         self._versions = {}
+        self._folder_counts = {}
         self.loading_done = False
         self._hide_value()
         self.table.set_rows([])
@@ -240,12 +274,15 @@ class SecretsBrowser(ReportsFailures, Widget):
     ) -> None:
         """Fill the browser with listed entries (the worker's result, or a test's)."""
         entries = list(entries)
-        self.entries = {e.id: e for e in entries}
+        if not rows_ready or len(self.entries) != len(entries):  # streamed: already there
+            self.entries = {e.id: e for e in entries}
         self.loaded_count = len(entries)
         self.table.empty_text = "No secrets here."
         if not rows_ready:
             self.table.set_rows([entry_row(e) for e in entries], keep_cursor=keep_cursor)
-        self._build_tree(entries)
+            self._folder_counts = {}
+            folder_counts(entries, self._folder_counts)
+        self._build_tree()
         self.loading_done = True
         self._show_title()
         self.post_message(self.Loaded(self, len(entries)))
@@ -267,8 +304,13 @@ class SecretsBrowser(ReportsFailures, Widget):
             if source is self.source:
                 self.show_entries(entries)
             return
-        # Progressive: the first batch is on screen while the rest is decrypted.
+        # Progressive: the first batch is on screen while the rest arrives; each batch costs
+        # a row (a key and a search text) per secret and a few folder counts. The table and
+        # the title are touched at most every FLUSH_SECONDS (each touch repaints the screen,
+        # ~40 ms at 160x50): the rows pile up in between, and keys are handled all along.
         collected: list[SecretEntry] = []
+        pending: list[Row] = []
+        flushed = 0.0
         async for batch in stream():
             if source is not self.source:
                 return
@@ -276,22 +318,33 @@ class SecretsBrowser(ReportsFailures, Widget):
             collected.extend(batch)
             for e in batch:
                 self.entries[e.id] = e
-            rows = [entry_row(e) for e in batch]
+            folder_counts(batch, self._folder_counts)
+            pending.extend(entry_row(e) for e in batch)
+            now = time.monotonic()
             if first:
                 self.table.empty_text = "No secrets here."
-                self.table.set_rows(rows, keep_cursor=False)
+                self.table.set_rows(pending, keep_cursor=False)
+            elif now - flushed >= FLUSH_SECONDS:
+                self.table.append_rows(pending)
             else:
-                self.table.append_rows(rows)
+                await asyncio.sleep(0)  # let keys through between batches
+                continue
+            pending = []
+            flushed = now
             self.loaded_count = len(collected)
             self._show_title()
-            await asyncio.sleep(0)  # let the screen paint between batches
+            await asyncio.sleep(0)  # let the screen paint
+        if pending and source is self.source:
+            self.table.append_rows(pending)
         if source is self.source:
             if getattr(source, "sort_when_done", False):
+                # The rows already made, put in (path, name) order; keep the cursor on its
+                # secret only if the operator already moved it.
+                by_id = self.entries
+                rows = sorted(self.table.rows, key=lambda r: (by_id[r.key].path, by_id[r.key].name))
+                self.table.set_rows(rows, keep_cursor=self.table.cursor != 0)
                 collected.sort(key=lambda e: (e.path, e.name))
-                # Keep the cursor on its secret only if the operator already moved it.
-                self.show_entries(collected, keep_cursor=self.table.cursor != 0)
-            else:
-                self.show_entries(collected, rows_ready=True)
+            self.show_entries(collected, rows_ready=True)
 
     @work(exclusive=True, group="browser-versions", exit_on_error=False)
     async def _versions_worker(self, entry: SecretEntry) -> None:
@@ -391,29 +444,44 @@ class SecretsBrowser(ReportsFailures, Widget):
         label.append(f"   {counts} {' '.join(extra)}", style="")
         title.update(label)
 
-    def _build_tree(self, entries: list[SecretEntry]) -> None:
+    def _build_tree(self) -> None:
+        """The folder tree from the counts gathered while listing: only the top level is
+        made now; a folder's children are added when it is expanded (a project with 10,000
+        paths makes 10,000 tree nodes only if every folder is opened)."""
         tree = self.query_one("#folders", Tree)
         tree.clear()
-        tree.root.set_label(f"/ ({len(entries)})")
+        counts = self._folder_counts
+        tree.root.set_label(f"/ ({counts.get('/', 0)})")
         tree.root.data = "/"
-        counts: dict[str, int] = {}
-        for e in entries:
-            path = e.path if e.path.startswith("/") else "/" + e.path
-            parts = [p for p in path.split("/") if p]
-            prefix = ""
-            counts["/"] = counts.get("/", 0) + 1
-            for part in parts:
-                prefix = f"{prefix}/{part}"
-                counts[prefix] = counts.get(prefix, 0) + 1
-        nodes: dict[str, TreeNode[str]] = {"/": tree.root}
-        for folder in sorted(k for k in counts if k != "/"):
-            parent_path, _, leaf = folder.rpartition("/")
-            parent = nodes.get(parent_path or "/", tree.root)
-            label = Text(f"{visible(leaf)} ({counts[folder]})")
-            nodes[folder] = parent.add(label, data=folder, expand=False)
+        children: dict[str, list[str]] = {}
+        for folder in counts:
+            if folder != "/":
+                parent = folder.rpartition("/")[0] or "/"
+                children.setdefault(parent, []).append(folder)
+        for kids in children.values():
+            kids.sort()
+        self._folder_children = children
+        self._add_folders(tree.root)
         tree.root.expand()
         self._scope_path = "/"
         self.table.set_scope(None)
+
+    def _add_folders(self, node: TreeNode[str]) -> None:
+        """Add the child folders of ``node`` (once); each may in turn be expanded."""
+        counts = self._folder_counts
+        for folder in self._folder_children.pop(node.data or "/", ()):
+            leaf = folder.rpartition("/")[2]
+            node.add(
+                Text(f"{visible(leaf)} ({counts[folder]})"),
+                data=folder,
+                expand=False,
+                allow_expand=folder in self._folder_children,
+            )
+
+    @on(Tree.NodeExpanded, "#folders")
+    def _folder_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        event.stop()
+        self._add_folders(event.node)
 
     def _show_versions(self, entry: SecretEntry) -> None:
         table = self.query_one("#versions", DataTable)
@@ -496,13 +564,19 @@ class SecretsBrowser(ReportsFailures, Widget):
         if entry is not None:
             now = getattr(self.source, "versions_now", None)
             if entry.id not in self._versions and now is not None:
-                self._versions[entry.id] = now(entry)  # a snapshot: already in memory
+                known = now(entry)  # a snapshot: in memory when its record was read already
+                if known is not None:
+                    self._versions[entry.id] = known
             if entry.id in self._versions:
                 self._show_versions(entry)
             else:
-                # Wait until the cursor rests before asking the API for version metadata.
+                # Wait until the cursor rests before asking for version metadata (the API,
+                # or the store for a snapshot's record: that one is local, so a short wait).
                 self._set_value_line("loading versions…")  # a fetch can take a second
-                self._pending_versions = self.set_timer(0.25, lambda: self._fetch_versions(entry))
+                live = self.source is None or self.source.live
+                self._pending_versions = self.set_timer(
+                    0.25 if live else 0.05, lambda: self._fetch_versions(entry)
+                )
         self.post_message(self.SecretHighlighted(self, entry))
 
     def _fetch_versions(self, entry: SecretEntry) -> None:
