@@ -2,8 +2,8 @@
 
 The same widget shows a live project (values read from the API) and a snapshot (values read
 from the store): it only knows a :class:`tui.sources.SecretSource`. Values are masked; ``r``
-opens the highlighted version's full-value view (masked until asked), ``c`` copies it to the clipboard without
-showing it. Version metadata is read when a secret is highlighted (after a short pause, so
+opens the highlighted version's full-value view (masked until asked), ``c`` copies it to the
+clipboard without showing it. Version metadata is read when a secret is highlighted (after a short pause, so
 scrolling through 10,000 rows sends nothing); a value only when asked.
 """
 
