@@ -22,6 +22,7 @@ from tui.screens.restore import RestoreScreen
 from tui.screens.snapshot import DiffScreen, SnapshotScreen
 from tui.widgets.browser import SecretsBrowser
 from tui.widgets.destination import DestinationForm
+from tui.widgets.value_view import ValueScreen
 from tui.widgets.vtable import VirtualTable
 
 
@@ -72,12 +73,22 @@ async def test_projects_and_live_secrets(demo_ctx: ConsoleContext) -> None:
         value = app.screen.query_one("#value", Static)
         assert "••••" in str(value.render())
         demo_ctx.reveal_seconds = 1.0
-        await pilot.press("r")
-        await wait_for(pilot, lambda: browser.revealed is not None)
         expected = (await _latest_data(demo_ctx, "fr-par", entry.id)).decode()
-        assert expected.splitlines()[0][:20] in str(value.render())
-        await wait_for(pilot, lambda: browser.revealed is None)  # masked again by itself
-        assert expected.splitlines()[0][:20] not in str(value.render())
+        # r opens the full-value view, masked until asked; r there shows it.
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen))
+        view = app.screen
+        assert isinstance(view, ValueScreen)
+        full = view.query_one("#full-value", Static)
+        await settle(pilot)
+        assert "••••" in str(full.render()) and not view.shown
+        assert expected.splitlines()[0][:20] not in str(full.render())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: view.shown)
+        assert expected.splitlines()[0][:20] in str(full.render())
+        assert expected.splitlines()[0][:20] not in str(value.render())  # never inline
+        await wait_for(pilot, lambda: not isinstance(app.screen, ValueScreen))  # by itself
+        assert not view.shown and expected.splitlines()[0][:20] not in str(full.render())
         # c copies without showing.
         await pilot.press("c")
         await settle(pilot)
@@ -137,10 +148,17 @@ async def test_browse_a_snapshot_and_diff(demo_ctx: ConsoleContext) -> None:
         record = next(r for r in tree if r.latest_version is not None and r.latest_version.payload)
         assert browser.table.move_to_key(record.secret_id)
         await pilot.press("r")
-        await settle(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen))
+        view = app.screen
+        assert isinstance(view, ValueScreen)
+        await pilot.press("space")
+        await wait_for(pilot, lambda: view.shown)
         data = await app.store.read_payload(record.latest_version.payload)
-        shown = str(app.screen.query_one("#value", Static).render())
+        shown = str(view.query_one("#full-value", Static).render())
         assert data.decode().splitlines()[0][:20] in shown
+        await pilot.press("escape")  # closes the view
+        await settle(pilot)
+        assert isinstance(app.screen, SnapshotScreen)
         await pilot.press("escape")
         await settle(pilot)
         # Mark both snapshots and diff them: the demo rotated one secret in between.

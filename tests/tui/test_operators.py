@@ -234,12 +234,46 @@ async def test_reveal_opens_the_whole_value_and_closes_by_itself(demo_ctx: Any) 
         await settle(pilot)
         browser = app.screen.query_one("#snapshot-browser", SecretsBrowser)
         await wait_for(pilot, lambda: browser.loading_done, limit=30)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: browser.revealed is not None, limit=30)
+        await pilot.press("r")  # the full-value view, at once, masked
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen), limit=30)
+        view = app.screen
+        assert isinstance(view, ValueScreen) and not view.shown
+        await pilot.press("r")  # show it
+        await wait_for(pilot, lambda: view.shown, limit=30)
+        await wait_for(pilot, lambda: not isinstance(app.screen, ValueScreen), limit=5)
+        assert not view.shown  # masked again, closed by itself
+
+
+async def test_a_failed_reveal_is_recorded_in_activity(demo_ctx: Any) -> None:
+    from core.errors import KlosetError
+    from tui.widgets.value_view import ValueScreen
+
+    app = make_app(demo_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        browser = app.screen.query_one("#snapshot-browser", SecretsBrowser)
+        await wait_for(pilot, lambda: browser.loading_done, limit=30)
+        reading = asyncio.Event()
+
+        async def broken(entry: Any, revision: int) -> bytes:
+            await reading.wait()  # "reading the value…" stays visible while it loads
+            raise KlosetError("the store could not be read")
+
+        browser.source.reveal = broken  # type: ignore[method-assign, union-attr]
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen), limit=30)
-        await wait_for(pilot, lambda: not isinstance(app.screen, ValueScreen), limit=5)
-        assert browser.revealed is None  # masked again
+        view = app.screen
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: "reading the value…" in str(view.query_one("#full-value").render())
+        )
+        reading.set()
+        await wait_for(pilot, lambda: bool(app.error_reports), limit=30)
+        last = app.activity[-1]
+        assert (last.operation, last.outcome) == ("reveal value", "failed")
+        app.error_reports.clear()
 
 
 async def test_a_live_version_row_starts_the_wizard_with_that_revision(demo_ctx: Any) -> None:

@@ -1,6 +1,7 @@
 """The History view of one secret (issue 12): every version ever seen in the store's
 snapshots (:func:`core.engine.history.secret_history`), the snapshots that hold each, which
-ones the source no longer has; enter on a row opens the restore wizard on it.
+ones the source no longer has; enter on a row opens the restore wizard with that secret and
+that revision chosen, at the destination step.
 
 "The source" is the newest snapshot of the secret's project and region (history works offline,
 it asks no API). Values are never read here: rows are revisions, dates, sizes and ids.
@@ -28,7 +29,7 @@ from tui.session import Session
 from tui.widgets.vtable import Column, Row, VirtualTable
 from tui.workers import ReportsFailures
 
-__all__ = ["HistoryScreen", "version_rows"]
+__all__ = ["HistoryScreen", "no_data_anywhere_text", "version_rows"]
 
 HISTORY_COLUMNS = (
     Column("Rev", 3, align="right"),
@@ -42,6 +43,14 @@ HISTORY_COLUMNS = (
 
 
 _STATUS = {"scheduled_for_deletion": "deleting"}  # as the browser words it
+
+
+def no_data_anywhere_text(v: VersionHistory) -> str:
+    """Why a revision no snapshot holds the data of cannot be restored."""
+    why = {"disabled": "it was disabled when backed up and its data was not kept"}.get(
+        v.status, f"it was {v.status} when backed up (expired or destroyed)"
+    )
+    return f"Revision {v.revision} holds no data in any snapshot: {why}."
 
 
 def _first_seen(v: VersionHistory, headers: dict[str, SnapshotHeader]) -> str:
@@ -156,6 +165,8 @@ class HistoryScreen(ReportsFailures, Screen[None]):
             t.append(f"\nrevision {v.revision}: in {len(v.snapshots)} snapshots; data in {held}")
             if not v.in_source:
                 t.append(" · the source no longer has it", style="yellow")
+            if not v.data_snapshots:
+                t.append(f" · {no_data_anywhere_text(v)}", style="yellow")
         t.append("\nenter restore from this row · esc back", style="dim")
         info.update(t)
 
@@ -164,21 +175,18 @@ class HistoryScreen(ReportsFailures, Screen[None]):
         self.restore_row(event.key)
 
     def restore_row(self, revision: str | None) -> RestoreScreen | None:
-        """The restore wizard on the newest snapshot holding the row's data, the secret
-        marked; the wizard's "one revision" mode picks the row's revision."""
+        """The restore wizard at the destination step: the newest snapshot holding the
+        row's data, that secret and that revision chosen (as a version row's ``R``)."""
         v = self.version(revision)
         if v is None:
             return None
         if not v.data_snapshots:
-            self.notify("No snapshot holds this version's data.", severity="warning")
+            self.notify(no_data_anywhere_text(v), severity="warning")
             return None
-        wizard = RestoreScreen(self.session, v.data_snapshots[-1], [self.secret_id])
-        self.app.push_screen(wizard)
-        self.notify(
-            f"Restore: the snapshot holding revision {v.revision} is chosen and the secret "
-            'marked; for this revision alone pick "one revision" (v selects it).',
-            timeout=8,
+        wizard = RestoreScreen(
+            self.session, v.data_snapshots[-1], [self.secret_id], revision=v.revision
         )
+        self.app.push_screen(wizard)
         return wizard
 
     def action_back(self) -> None:

@@ -2,8 +2,8 @@
 
 The same widget shows a live project (values read from the API) and a snapshot (values read
 from the store): it only knows a :class:`tui.sources.SecretSource`. Values are masked; ``r``
-reveals the highlighted version for a few seconds, ``c`` copies it to the clipboard without
-showing it. Version metadata is read when a secret is highlighted (after a short pause, so
+opens the highlighted version's full-value view (masked until asked), ``c`` copies it to the
+clipboard without showing it. Version metadata is read when a secret is highlighted (after a short pause, so
 scrolling through 10,000 rows sends nothing); a value only when asked.
 """
 
@@ -29,7 +29,7 @@ from textual.widgets.tree import TreeNode
 from tui.actions import Where, bindings
 from tui.errors import failure_text
 from tui.format import short_time, visible
-from tui.glyphs import MASK, NONE, RETURN
+from tui.glyphs import MASK, NONE
 from tui.messages import HistoryRequested
 from tui.session import Session
 from tui.sources import SecretEntry, SecretSource, VersionEntry
@@ -391,34 +391,20 @@ class SecretsBrowser(ReportsFailures, Widget):
             if session is not None:
                 session.log_activity(what, f"secret {entry.id} rev {revision}", "ok", where)
             return
-        seconds = session.context.reveal_seconds if session is not None else 5.0
-        self.revealed = (entry.id, revision)
-        value = self.query_one("#value", Static)
-        value.add_class("-revealed")
-        flat = f" {RETURN} ".join(line for line in text.splitlines() if line.strip()) or "(empty)"
-        value.update(Text(f"rev {revision}: {flat[:500]}", no_wrap=True, overflow="ellipsis"))
-        if self._mask_timer is not None:
-            self._mask_timer.stop()
-        self._mask_timer = self.set_timer(seconds, self._hide_value)
-        if session is not None:
-            session.log_activity(what, f"secret {entry.id} rev {revision}", "ok")
-        self._revealed_text = text
-        if len(flat) > 40 or "\n" in text.strip():
-            value.update(
-                Text(
-                    f"rev {revision} (r again: all of it): {flat[:500]}",
-                    no_wrap=True,
-                    overflow="ellipsis",
-                )
-            )
 
     def open_full_value(self, entry: SecretEntry, revision: int) -> None:
-        """The revealed value in full, scrollable, closing by itself (masked again)."""
-        text, self._revealed_text = self._revealed_text, ""
-        seconds = self.session.context.reveal_seconds if self.session is not None else 5.0
-        self.app.push_screen(
-            ValueScreen(entry.full_path, revision, text, seconds), lambda _: self._hide_value()
-        )
+        """The full-value view, masked until asked, closing by itself (issue 13)."""
+        source, session = self.source, self.session
+        assert source is not None
+
+        async def read() -> str:
+            return render_value(await source.reveal(entry, revision))
+
+        seconds = session.context.reveal_seconds if session is not None else 5.0
+        log = session.log_activity if session is not None else None
+        target = f"secret {entry.id} rev {revision}"
+        view = ValueScreen(entry.full_path, revision, read, seconds, log=log, target=target)
+        self.app.push_screen(view)
 
     # ------------------------------------------------------------------ rendering
 
@@ -727,10 +713,8 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     def action_reveal(self) -> None:
         target = self._target()
-        if target is not None and self.revealed == (target[0].id, target[1]):
-            self.open_full_value(*target)  # r again: the whole value
-        elif target is not None:
-            self._reveal_worker(target[0], target[1], False)
+        if target is not None:
+            self.open_full_value(*target)
 
     def action_copy(self) -> None:
         target = self._target()
