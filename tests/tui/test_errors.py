@@ -19,6 +19,7 @@ from tui.demo import build_demo_context, demo_client
 from tui.errors import REMEDIES, describe
 from tui.screens.backup import BackupScreen
 from tui.screens.dialogs import ErrorDialog, PromptDialog
+from tui.screens.main import MainScreen
 from tui.widgets.browser import SecretsBrowser
 from tui.widgets.vtable import VirtualTable
 
@@ -46,7 +47,9 @@ async def test_read_only_key_403_names_the_missing_permission_set(tmp_path: Path
         entry = browser.current
         assert entry is not None
         await wait_for(pilot, lambda: entry.id in browser._versions)
-        await pilot.press("r")
+        await pilot.press("r")  # the value view opens, masked
+        await settle(pilot)
+        await pilot.press("r")  # asked: only now is the value read
         await settle(pilot)
         assert isinstance(app.screen, ErrorDialog)
         report = app.error_reports[-1]
@@ -54,6 +57,9 @@ async def test_read_only_key_403_names_the_missing_permission_set(tmp_path: Path
         assert "SecretManagerSecretAccess" in report.message + report.hint
         await pilot.press("escape")
         await settle(pilot)
+        if not isinstance(app.screen, MainScreen):
+            await pilot.press("escape")  # and the value view
+            await settle(pilot)
         # A backup stops at the preflight, naming the set, and commits nothing.
         await pilot.press("b")
         await settle(pilot)

@@ -147,7 +147,6 @@ class SecretsBrowser(ReportsFailures, Widget):
     SecretsBrowser #value {
         height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
     }
-    SecretsBrowser #value.-revealed { color: $text-warning; text-style: bold; }
     """
 
     class Loaded(Message):
@@ -189,9 +188,6 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._versions: dict[str, list[VersionEntry]] = {}
         self._scope_path = "/"
         self._pending_versions: Timer | None = None
-        self._mask_timer: Timer | None = None
-        self.revealed: tuple[str, int] | None = None  # (secret id, revision) shown right now
-        self._revealed_text = ""  # while revealed: the whole value (r again shows it)
         self.version_cursor: int | None = None  # revision highlighted in the versions table
         self.loaded_count = 0
         self.loading_done = False
@@ -520,16 +516,9 @@ class SecretsBrowser(ReportsFailures, Widget):
         meta.update(Text("\n", no_wrap=True, overflow="ellipsis").join(lines))
 
     def _set_value_line(self, text: str) -> None:
-        value = self.query_one("#value", Static)
-        value.remove_class("-revealed")
-        value.update(text)
+        self.query_one("#value", Static).update(text)
 
     def _hide_value(self) -> None:
-        self.revealed = None
-        self._revealed_text = ""
-        if self._mask_timer is not None:
-            self._mask_timer.stop()
-            self._mask_timer = None
         try:
             self._set_value_line(f"value {MASK}   r reveal · c copy")
         except Exception:  # unmounted
