@@ -42,8 +42,11 @@ screenshots: $(VENV)/.installed-test
 	$(BIN)/python -m tui.screenshots screenshots
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/store_bench.py
+	$(BIN)/python benchmarks/client_cpu_bench.py
 	$(BIN)/python benchmarks/backup_bench.py
+	$(BIN)/python benchmarks/store_bench.py
+	$(BIN)/python benchmarks/tree_bench.py
+	$(BIN)/python benchmarks/history_bench.py
 	$(BIN)/python benchmarks/console_bench.py
 
 # Re-pin constraints.txt: the newest versions pyproject.toml's ranges allow, in a throw-away
