@@ -214,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
                     plan,
                     verify=args.verify,
                     dry_run=args.dry_run,
-                    concurrency=args.concurrency,
+                    # secrets at once: the client's adaptive limit bounds the requests
+                    concurrency=client.concurrency_ceiling,
                     on_event=renderer,
                 )
 

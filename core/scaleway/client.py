@@ -223,6 +223,12 @@ class ScalewayClient(SecretsMixin, VersionsMixin, ProjectsMixin, IamMixin):
         """The adaptive limit on requests in flight right now."""
         return self.limiter.limit
 
+    @property
+    def concurrency_ceiling(self) -> int:
+        """How far the adaptive limit may grow (``concurrency_ceiling``): work that waits on
+        the client anyway (a restore's secrets) can be started this many at a time."""
+        return self.limiter.max_concurrency
+
     def __repr__(self) -> str:
         return (
             f"ScalewayClient(api_url={self.api_url!r}, organization_id={self.organization_id!r}, "
