@@ -125,7 +125,7 @@ class CopyScreen(WizardScreen[CopyResult]):
                 return
             project, region, _, _ = self.destination or ("", "", "", False)
             where = f"project {project_label(project, self.session.project_names)} ({region})"
-            self.confirm_apply(where, self._start_copy)
+            self.confirm_apply(where, lambda: self.start_run(self._copy))
 
     async def _run_copy(self, *, dry_run: bool, on_event: EventSink | None = None) -> CopyResult:
         session = self.session
@@ -164,15 +164,6 @@ class CopyScreen(WizardScreen[CopyResult]):
         self.query_one("#plan-counts", Static).update(plan_counts_text(self.plan))
         self.query_one("#next", Button).focus()
 
-    def _start_copy(self) -> None:
-        assert self.plan is not None
-        self.query_one("#run", RunPanel).expected_actions = sum(
-            1 for a in self.plan.actions if a.changes
-        )
-        self.go("run")
-        self.running = True
-        self.worker = self._copy()
-
     @work(exclusive=True, group="copy-apply", exit_on_error=False)
     async def _copy(self) -> CopyResult:
         panel = self.query_one("#run", RunPanel)
@@ -182,11 +173,7 @@ class CopyScreen(WizardScreen[CopyResult]):
 
     @on(Worker.StateChanged)
     def _state(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self.worker or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
+        if not self.ended(event):
             return
         self.running = False
         session = self.session

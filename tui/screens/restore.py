@@ -219,7 +219,9 @@ class RestoreScreen(WizardScreen[RestoreResult]):
             if self.plan is None:
                 return
             self.confirm_apply(
-                self.destination_text(), self._start_apply, what=self.selection_text()
+                self.destination_text(),
+                lambda: self.start_run(self._apply),
+                what=self.selection_text(),
             )
 
     def _take_selection(self) -> bool:
@@ -307,15 +309,6 @@ class RestoreScreen(WizardScreen[RestoreResult]):
         self.query_one("#plan-counts", Static).update(counts)
         self.query_one("#next", Button).focus()
 
-    def _start_apply(self) -> None:
-        assert self.plan is not None
-        self.query_one("#run", RunPanel).expected_actions = sum(
-            1 for a in self.plan.actions if a.changes
-        )
-        self.go("run")
-        self.running = True
-        self.worker = self._apply()
-
     @work(exclusive=True, group="restore-apply", exit_on_error=False)
     async def _apply(self) -> RestoreResult:
         session = self.session
@@ -331,11 +324,7 @@ class RestoreScreen(WizardScreen[RestoreResult]):
 
     @on(Worker.StateChanged)
     def _state(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self.worker or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
+        if not self.ended(event):
             return
         self.running = False
         session = self.session

@@ -18,7 +18,10 @@ from core.engine.restore import RestorePlan
 from tui.actions import Where, bindings
 from tui.screens.dialogs import ConfirmDialog
 from tui.session import Session
+from tui.widgets.progress import RunPanel
 from tui.workers import ReportsFailures
+
+FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 R = TypeVar("R")
 """What the run returns (a backup, restore or copy result)."""
@@ -64,15 +67,15 @@ class RunScreen(ReportsFailures, Screen[None], Generic[R]):
         )
         self.app.push_screen(self.cancel_dialog, answered)
 
+    def ended(self, event: Worker.StateChanged) -> bool:
+        """Whether ``event`` says this screen's run finished (succeeded, failed or cancelled)."""
+        return event.worker is self.worker and event.state in FINISHED
+
     @on(Worker.StateChanged)
     def _run_ended(self, event: Worker.StateChanged) -> None:
         """The run finished (or failed) while the dialog asked whether to stop it: the
         dialog no longer promises what is not true: it closes and says so."""
-        if event.worker is not self.worker or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
+        if not self.ended(event):
             return
         self.running = False
         dialog, self.cancel_dialog = self.cancel_dialog, None
@@ -118,6 +121,17 @@ class WizardScreen(RunScreen[R]):
 
     def on_step(self, step: str) -> None:
         pass
+
+    def start_run(self, start: Callable[[], Worker[R]]) -> None:
+        """Show the run step, expecting the plan's changing actions, and start ``start``'s
+        worker (the apply of a restore or a copy)."""
+        assert self.plan is not None
+        self.query_one("#run", RunPanel).expected_actions = sum(
+            1 for a in self.plan.actions if a.changes
+        )
+        self.go("run")
+        self.running = True
+        self.worker = start()
 
     def action_back(self) -> None:
         if self.running or self.busy:
