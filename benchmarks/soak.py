@@ -46,11 +46,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ORG = "0b6f3c1e-5a2d-4e8f-9c7b-1d2e3f4a5b6c"
-SOURCE = "1c7a4d2f-6b3e-4f9a-8d8c-2e3f4a5b6c7d"
-TARGET = "2d8b5e3a-7c4f-4a0b-9e9d-3f4a5b6c7d8e"
+from bench_world import ORG, SECRET_KEY, SOURCE, TARGET, world  # noqa: E402
+
 ACCESS_KEY = "SCWSOAK0000000000001"
-SECRET_KEY = "9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
 PASSPHRASE = "soak passphrase"
 REGION = "fr-par"
 
@@ -77,22 +75,7 @@ def _config(secrets: int, seed: int) -> Json:
         }
         for i in range(secrets)
     ]
-    return {
-        "organization_id": ORG,
-        "projects": [
-            {"id": ORG, "name": "default"},
-            {"id": SOURCE, "name": "production"},
-            {"id": TARGET, "name": "recovery"},
-        ],
-        "api_keys": [
-            {
-                "access_key": ACCESS_KEY,
-                "secret_key": SECRET_KEY,
-                "permission_sets": ["SecretManagerFullAccess", "ProjectReadOnly"],
-            }
-        ],
-        "secrets": rows,
-    }
+    return world(rows, access_key=ACCESS_KEY)
 
 
 def _emulator_main(conn: Connection, secrets: int, seed: int) -> None:
