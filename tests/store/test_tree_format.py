@@ -109,9 +109,14 @@ async def test_format_2_store_dedups_tree_chunks_and_prunes_safely(tmp_path: Pat
             for r in records:
                 await w.put_record(r)
             second = await w.commit()
-        assert second.summary.blobs_added <= 2 + 12  # two records, a few chunks and the root
+        # Two records, and per change at most a few chunks on each level (a changed id can
+        # merge or split its chunk: boundaries come from the store's random keyed ids, so the
+        # exact count varies from store to store; 17 of 2 + 12 was seen). A full rewrite
+        # would add every node of the tree (about 290 here): the changes add under a tenth.
+        nodes = (await store.read_tree_walk(second.id)).node_ids
+        assert len(nodes) > 100
+        assert second.summary.blobs_added - 2 <= len(nodes) // 10
         assert await _tree_versions(store, second.id) == {TREE_V2}
-        assert len((await store.read_tree_walk(second.id)).node_ids) > 1
         assert await store.read_tree(second.id) == records
         await store.delete_snapshot(first)
         report = await store.prune(repack_below=1.0)
