@@ -224,6 +224,31 @@ async def open_store(args: argparse.Namespace) -> Store:
     return await Store.open(location, passphrase)
 
 
+async def open_store_for_api(args: argparse.Namespace) -> Store:
+    """Open the store while a thread imports the API client (for a command that talks to the
+    API).
+
+    These are the two fixed costs of every such run: the key derivation (Argon2id, ~0.1 s)
+    runs in C without holding the GIL, so it takes no wall time beside the client's imports
+    (~0.25 s: aiohttp, httpx), which this process pays anyway.
+    """
+    import asyncio
+    import contextlib
+    import importlib
+
+    from core.store import Store  # noqa: F401  (imported here, not in both threads at once)
+
+    opening = asyncio.ensure_future(open_store(args))
+    try:
+        await asyncio.to_thread(importlib.import_module, "core.scaleway.client")
+    except BaseException:
+        opening.cancel()
+        with contextlib.suppress(BaseException):
+            await opening
+        raise
+    return await opening
+
+
 def run_async(coro: Coroutine[object, object, T]) -> T:
     """Run a command's coroutine to completion (Ctrl-C surfaces as KeyboardInterrupt)."""
     import asyncio
@@ -247,6 +272,7 @@ def with_store(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]
 __all__ = [
     "default_store_location",
     "open_store",
+    "open_store_for_api",
     "prompt_passphrase",
     "resolve_passphrase",
     "resolve_snapshot",

@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.output import print_error, print_json
     from cli.progress import ProgressRenderer
     from cli.reports import print_backup
-    from cli.store_common import open_store, run_async
+    from cli.store_common import open_store_for_api, run_async
     from core.engine.backup import BackupOptions, BackupResult, backup_error, run_backup
     from core.engine.selectors import Selection
     from core.errors import ExitCode, UsageError
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> BackupResult:
         creds = await credentials_async(args)
-        store = await open_store(args)
+        store = await open_store_for_api(args)
         async with creds.client(max_concurrency=args.concurrency) as client:
             with ProgressRenderer() as renderer:
                 return await run_backup(

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.progress import ProgressRenderer
     from cli.reports import finish_restore, print_backup, print_restore, run_restoring
     from cli.residency import check_destination
-    from cli.store_common import open_store
+    from cli.store_common import open_store_for_api
     from core.engine.copy import CopyResult, run_copy
     from core.engine.selectors import Selection
     from core.errors import ExitCode, UsageError
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 "copy needs a destination", hint="pass --to-project ID and/or --to-region R"
             )
         check_destination(args, [SourceInfo(project_id=project, region=region)], args.to_region)
-        store = await open_store(args)
+        store = await open_store_for_api(args)
         async with creds.client(max_concurrency=args.concurrency) as client:
             with ProgressRenderer() as renderer:
                 return await run_copy(

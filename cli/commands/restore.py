@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.progress import ProgressRenderer
     from cli.reports import emit_restore, finish_restore, run_restoring
     from cli.residency import check_destination
-    from cli.store_common import open_store
+    from cli.store_common import open_store_for_api
     from core.engine.history import find_revision, parse_when, resolve_at
     from core.engine.restore import (
         VersionsMode,
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> RestoreResult:
         creds = await credentials_async(args)
-        store = await open_store(args)
+        store = await open_store_for_api(args)
         try:
             return await restore(creds, store)
         finally:

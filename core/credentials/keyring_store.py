@@ -29,16 +29,36 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import keyring
-import keyring.backends.chainer
-import keyring.backends.fail
-import keyring.backends.null
-import keyring.errors
-from keyring.backend import KeyringBackend
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from core.credentials.validation import validate_profile_name
 from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import keyring
+    import keyring.backends.chainer
+    import keyring.backends.fail
+    import keyring.backends.null
+    import keyring.errors
+    from keyring.backend import KeyringBackend
+else:
+
+    class _Keyring(ModuleType):
+        """``keyring`` and the parts of it this module inspects, imported on first use: most
+        unattended runs take their credentials and passphrase from the environment and never
+        touch the keyring, and importing it (entry points, backends) costs ~50 ms a process."""
+
+        def __getattr__(self, name: str) -> object:
+            import keyring.backend
+            import keyring.backends.chainer
+            import keyring.backends.fail
+            import keyring.backends.null
+            import keyring.errors
+
+            return getattr(keyring, name)
+
+    keyring = _Keyring("keyring")
 
 SERVICE = "secret-kloset"
 SECRET_KEY = "secret-key"
@@ -111,7 +131,7 @@ def _is_trusted(backend: KeyringBackend) -> bool:
     if not trusted:
         return False
     for cls in type(backend).__mro__:
-        if cls is KeyringBackend or cls is object:
+        if cls is keyring.backend.KeyringBackend or cls is object:
             break
         if cls.__qualname__ in trusted or f"{cls.__module__}.{cls.__qualname__}" in trusted:
             return True

@@ -236,52 +236,62 @@ async def run_backup(
     organization_id = organization_id or getattr(client, "organization_id", None)
     default_project_id = default_project_id or getattr(client, "default_project_id", None)
     default_region = default_region or getattr(client, "default_region", None)
-    resolving = resolve_sources(
-        client,
-        options,
-        organization_id=organization_id,
-        default_project_id=default_project_id,
-        default_region=default_region,
-        emit=emit,
+    # A backup that names its projects knows its sources before the project list answers: the
+    # parents load (a large project's records take about as long as its listing) while the
+    # sources are resolved and the permissions checked.
+    targets = (
+        None
+        if options.all_projects
+        else explicit_targets(options, default_project_id, default_region)
     )
-    if options.preflight and not options.all_projects:
-        # The sources are known without the project list: check permissions meanwhile.
-        targets = explicit_targets(options, default_project_id, default_region)
-        (sources, warnings), _ = await _together(
-            resolving,
-            require(
-                client,
-                targets,
-                operation="backup",
-                organization_id=organization_id,
-                include_disabled=options.include_disabled,
-                on_event=emit,
-            ),
-        )
-    else:
-        sources, warnings = await resolving
-        if options.preflight:
-            await require(
-                client,
-                [(s.region, s.project_id) for s in sources],
-                operation="backup",
-                organization_id=organization_id,
-                include_disabled=options.include_disabled,
-                on_event=emit,
-            )
-    # First put back what an interrupted run left enabled at the source (the toggle journal).
-    journal = journal or ToggleJournal.for_organization(organization_id)
-    healed = await heal_toggles(client, journal=journal, on_event=emit)
-    warnings = [*healed, *warnings]
     snapshot_tags = tuple(dict.fromkeys((*options.snapshot_tags, *options.secret_tags)))
     async with store.writer(tags=snapshot_tags) as writer:
-        # Under the writer's lock (no prune can remove what the parents hold), and alongside
-        # the listing: the two take about the same time on a large project.
-        emit(ev.Phase(PhaseName.LOADING, "reading parent snapshots"))
-        loading = asyncio.create_task(
-            load_parents(store, sources, read_data=options.rescan, on_event=emit)
-        )
+        # Under the writer's lock: no prune can remove what the parents hold.
+        loading: asyncio.Task[ParentIndex] | None = None
         try:
+            if targets:
+                loading = _load_parents(store, [Source(r, p) for r, p in targets], options, emit)
+            resolving = resolve_sources(
+                client,
+                options,
+                organization_id=organization_id,
+                default_project_id=default_project_id,
+                default_region=default_region,
+                emit=emit,
+            )
+            if options.preflight and targets is not None:
+                (sources, warnings), _ = await _together(
+                    resolving,
+                    require(
+                        client,
+                        targets,
+                        operation="backup",
+                        organization_id=organization_id,
+                        include_disabled=options.include_disabled,
+                        on_event=emit,
+                    ),
+                )
+            else:
+                sources, warnings = await resolving
+                if options.preflight:
+                    await require(
+                        client,
+                        [(s.region, s.project_id) for s in sources],
+                        operation="backup",
+                        organization_id=organization_id,
+                        include_disabled=options.include_disabled,
+                        on_event=emit,
+                    )
+            if loading is None or {(s.region, s.project_id) for s in sources} != set(targets or ()):
+                # Some named project was dropped (or none was named): load for what is backed up.
+                if loading is not None:
+                    _discard(loading)
+                loading = _load_parents(store, sources, options, emit)
+            # First put back what an interrupted run left enabled at the source (the toggle
+            # journal).
+            journal = journal or ToggleJournal.for_organization(organization_id)
+            healed = await heal_toggles(client, journal=journal, on_event=emit)
+            warnings = [*healed, *warnings]
             run = await collect(
                 client,
                 sources,
@@ -293,8 +303,8 @@ async def run_backup(
                 journal=journal,
             )
         finally:
-            if not loading.done():
-                loading.cancel()
+            if loading is not None and not loading.done():
+                _discard(loading)
         parents = await loading
         run.warnings[:0] = warnings
         emit(ev.Phase(PhaseName.COMMITTING, "committing the snapshot"))
@@ -353,6 +363,21 @@ async def run_backup(
         header=header,
         records=[r for r, _ in records],
     )
+
+
+def _load_parents(
+    store: SnapshotStore, sources: Sequence[Source], options: BackupOptions, emit: EventSink
+) -> asyncio.Task[ParentIndex]:
+    emit(ev.Phase(PhaseName.LOADING, "reading parent snapshots"))
+    return asyncio.create_task(
+        load_parents(store, sources, read_data=options.rescan, on_event=emit)
+    )
+
+
+def _discard(task: asyncio.Task[ParentIndex]) -> None:
+    """Cancel a load no longer wanted; its failure, if it had one, is not an error."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def backup_error(result: BackupResult) -> KlosetError | None:
