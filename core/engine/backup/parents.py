@@ -12,8 +12,9 @@ every older snapshot that references them too.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Protocol, runtime_checkable
 
 from core.engine import events as ev
@@ -182,8 +183,11 @@ def mark_unusable(sink: PayloadSink | None, parents: ParentIndex) -> None:
         sink.mark_unusable(parents.unusable)
 
 
+# Every field of a record but its versions: what the listing alone tells (one tuple compare).
+_METADATA = operator.attrgetter(*(f.name for f in fields(SecretRecord) if f.name != "versions"))
+
+
 def unchanged_since(secret: Secret, record: SecretRecord) -> bool:
     """The listed metadata equals the parent record's (so its versions list is the same,
     except for status changes the API does not surface on the secret; see ``rescan``)."""
-    current = SecretRecord.from_api(secret, ())
-    return replace(current, versions=record.versions) == record
+    return bool(_METADATA(SecretRecord.from_api(secret, ())) == _METADATA(record))
