@@ -21,6 +21,7 @@ from core.engine.backup.sources import (
     resolve_sources,
 )
 from core.engine.backup.toggles import ToggleJournal, heal_toggles
+from core.engine.concurrency import secrets_at_once
 from core.engine.events import EventSink, PhaseName, safe_sink
 from core.engine.preflight import require
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
@@ -159,7 +160,9 @@ async def collect(
         run.warnings.extend(loaded.warnings)
 
     adopt(ready)
-    workers = max(1, min(int(options.concurrency or DEFAULT_CONCURRENCY), MAX_CONCURRENCY))
+    # The limiter paces the requests; the workers only must not cap them (core.engine.concurrency).
+    asked = int(options.concurrency or DEFAULT_CONCURRENCY)
+    workers = max(1, min(secrets_at_once(client, asked), MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
 
