@@ -17,7 +17,8 @@ then (revision, ``created_at``, status). A version added moves ``version_count``
 rename or a soft delete moves ``updated_at``; so a secret listed with the same digest still
 holds those versions. Enabling, disabling or deleting a version changes nothing on the secret:
 that is seen only by ``--verify`` (the backup's unchanged check has the same convention, seen
-only by ``--rescan``).
+only by ``--rescan``). A secret with an ephemeral policy is always listed, as the backup
+always re-lists it: its versions expire (disabled, deleted) without a trace on the secret.
 
 Planning reads the destination through a :class:`JournalView` (a :class:`SecretsAPI` that
 delegates to the real client). An existing destination secret listed with the digest the
@@ -113,9 +114,11 @@ def _digest_key(keys: Keys) -> bytes:
 def secret_digest(key: bytes, secret: Secret) -> str:
     """A keyed digest of a secret's metadata as the API lists it (every wire field): equal
     digests, unchanged secret. Keyed, so the journal holds nothing a name can be tested on."""
-    canonical = json.dumps(
-        secret.to_api(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    # The wire object, keys in the API's field order (the model's): the same secret, the
+    # same bytes, whichever answer (a listing, a create) it was decoded from.
+    canonical = json.dumps(secret.to_api(), separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
     return blake3.blake3(canonical, key=key).hexdigest()[:32]
 
 
@@ -310,6 +313,7 @@ class JournalView:
         self._has_blob = has_blob
         self._projects = dict(projects)  # (region, secret id) -> destination project
         self._secrets = dict(secrets or {})  # (region, secret id) -> the secret as listed
+        self._digests: dict[tuple[str, str], str] = {}
         self.listed: dict[tuple[str, str], list[SecretVersion]] = {}
         self._fresh: set[tuple[str, str]] = set()  # listed for "latest", not yet handed out
         self.learned: dict[tuple[str, str], dict[int, JournalVersion]] = {}
@@ -326,6 +330,18 @@ class JournalView:
     def listed_secret(self, region: str, secret_id: str) -> Secret | None:
         """The destination secret as the plan's listing gave it."""
         return self._secrets.get((region, secret_id))
+
+    def listed_digest(self, region: str, secret_id: str) -> str | None:
+        """The digest of :meth:`listed_secret` (computed once: planning compares it, saving
+        records it again for a secret the run did not write to)."""
+        key = (region, secret_id)
+        found = self._digests.get(key)
+        if found is None:
+            listed = self._secrets.get(key)
+            if listed is None:
+                return None
+            found = self._digests[key] = self._journal.digest(listed)
+        return found
 
     # ------------------------------------------------------------------ what it vouches for
 
@@ -352,9 +368,11 @@ class JournalView:
         secret as the journal recorded it (module docstring: what that does not see)."""
         if not self.trust:
             return None
-        record = self._journal.secrets.get(self.key(region, secret_id))
         listed = self._secrets.get((region, secret_id))
-        if record is None or listed is None or self._journal.digest(listed) != record.digest:
+        if listed is None or listed.ephemeral_policy is not None:
+            return None  # its versions expire without a trace on it: always listed
+        record = self._journal.secrets.get(self.key(region, secret_id))
+        if record is None or self.listed_digest(region, secret_id) != record.digest:
             return None
         self.used.add((region, secret_id))
         top = max((r for r, _, _ in record.versions), default=0)
@@ -611,8 +629,12 @@ def _secret_record(
             _iso(version.created_at) or "",
             status(version.revision, version.status),
         )
-    after = dataclasses.replace(base, version_count=base.version_count + len(created))
-    return JournalSecret(view.journal.digest(after), tuple(sorted(rows.values(), reverse=True)))
+    if created or (done is not None and done.secret is not None):
+        after = dataclasses.replace(base, version_count=base.version_count + len(created))
+        digest = view.journal.digest(after)
+    else:
+        digest = view.listed_digest(action.region, sid) or view.journal.digest(base)
+    return JournalSecret(digest, tuple(sorted(rows.values(), reverse=True)))
 
 
 def journal_changes(
