@@ -1,5 +1,5 @@
 """``restore`` run twice, end to end (the real CLI, the emulator over real HTTP, a local store
-and its cache directory): the second run reads no value back and sends a small share of the
+and its cache directory): the second run reads no value back and sends at most a tenth of the
 first's requests, through the restore journal the first one left in the cache; the journal's
 file holds no name or value; without it (deleted) the same restore reads back, as before, and
 decides the same; ``--verify`` reads everything back."""
@@ -62,7 +62,7 @@ def test_a_second_restore_reads_nothing_back(
     # No value read back beyond the preflight's own probe: the journal vouched for the rest.
     probes = one.get("access_secret_version", 0)
     assert two.get("access_secret_version", 0) <= probes
-    assert two["requests"] < 0.25 * one["requests"], (one, two)
+    assert two["requests"] <= 0.1 * one["requests"], (one, two)  # issue 10's target
 
     raw = _journal(isolated_env).read_bytes()
     for needle in (b"stripe-key", b"sk_live_v3", b"/prod/api", base64.b64encode(b"sk_live_v2")):

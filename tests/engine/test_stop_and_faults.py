@@ -24,6 +24,7 @@ from core.engine.restore import (
     apply_plan,
     plan_restore,
 )
+from core.engine.restore.journal import open_journal
 from core.errors import ExitCode
 from core.scaleway.client import ScalewayClient
 from core.scaleway.models import AccessedVersion
@@ -231,13 +232,14 @@ async def test_a_plan_failure_is_a_failed_action(store: Store) -> None:
     fast, snapshot, _ = await _restored_once(store, 6)
     async with make_client(fast) as c:
         # One destination secret's versions fail (not the preflight's probe of a random id).
-        destination = {s.id async for s in c.list_secrets("fr-par", project_id=TARGET)}
-        failing: set[str] = set()
+        # It was patched since the restore (its updated_at moved), so its versions are listed
+        # (the others' are answered by the restore journal).
+        destination = [s.id async for s in c.list_secrets("fr-par", project_id=TARGET)]
+        failing = {destination[0]}
+        await c.update_secret("fr-par", destination[0], description="patched by hand")
         real = c.list_versions
 
         def list_versions(region: str, secret_id: str) -> Any:
-            if not failing and secret_id in destination:
-                failing.add(secret_id)
             if secret_id in failing:
                 raise_server_error()
             return real(region, secret_id)
@@ -428,8 +430,12 @@ async def test_a_rerun_disables_what_a_stopped_restore_left_enabled(
     async for s in client.list_secrets("fr-par", project_id=TARGET, name="only-disabled"):
         secret = s
     assert secret is not None
-    # As a restore stopped between adding the version and disabling it again leaves it.
+    # As a restore stopped between adding the version and disabling it again leaves it: the
+    # version enabled, and no secret-level journal record (an interrupted action leaves none).
     await client.enable_version("fr-par", secret.id, 1)
+    journal = open_journal(store)
+    assert journal is not None
+    journal.secrets.pop(("fr-par", TARGET, secret.id))
     plan = await plan_restore(client, store, snap.snapshot_id or "", to_project=TARGET)
     (action,) = [a for a in plan.actions if a.record.name == "only-disabled"]
     assert action.action == Action.ADD_VERSION and action.disable_revisions == (1,)

@@ -163,6 +163,7 @@ class _Applier:
                     action, client.disable_version, region, secret_id, created.revision
                 )
                 action.undisabled.remove(created.revision)
+                self.done(action).disabled.add(created.revision)
 
     async def apply_one(self, action: PlannedAction) -> None:
         client, record = self.client, action.record
@@ -182,6 +183,7 @@ class _Applier:
                 key_id=action.key_id,
             )
             action.destination_secret_id = secret.id
+            self.done(action).secret = secret
             await self.add_versions(action, secret.id, action.versions, secret.version_count)
             action.detail = f"created with {len(action.restored_revisions)} version(s)"
         elif action.action == Action.RECOVER:
@@ -201,6 +203,7 @@ class _Applier:
             sid = action.destination_secret_id
             for revision in action.disable_revisions:
                 await self.write(action, client.disable_version, action.region, sid, revision)
+                self.done(action).disabled.add(revision)
             await self.add_versions(action, sid, action.versions, action.expected_latest)
             action.detail = f"{len(action.restored_revisions)} version(s) added"
             if action.disable_revisions:
@@ -276,6 +279,7 @@ class _Applier:
                     # Another writer moved it: our own partial work is never a conflict,
                     # someone else's follows the plan's policy.
                     policy = OnConflict.NEW_VERSION if action.writes else self.plan.on_conflict
+                    self.done(action).replanned = True
                     await self.replan(action, policy)
                     if action.action == Action.CONFLICT:
                         action.outcome = Outcome.CONFLICT
@@ -368,6 +372,7 @@ async def apply_plan(
             applier.gate.check()
             action.error, action.transient = None, False
             action.outcome = Outcome.PLANNED
+            applier.done(action).replanned = True
             try:
                 # Our own partial work is never a conflict.
                 await applier.replan(action, OnConflict.NEW_VERSION)
@@ -452,8 +457,9 @@ def _save_journal(applier: _Applier, plan: RestorePlan) -> None:
     view = plan.journal
     if view is None:
         return
+    changes = journal_changes(view, plan, applier.written)
     with contextlib.suppress(OSError):
-        view.journal.save(journal_changes(view, plan, applier.written))
+        view.journal.save(changes.versions, changes.secrets)
 
 
 async def _all(tasks: list[asyncio.Future[None]]) -> None:

@@ -1,6 +1,6 @@
 """The restore journal: what earlier restores wrote (or read back) at each destination, so a
-re-run decides "already there" from the destination's version list instead of reading every
-value back.
+re-run decides "already there" from the destination's list of secrets instead of listing every
+secret's versions and reading every value back.
 
 A destination version is immutable: once secret ``S`` has revision ``R`` created at ``T``, it
 holds the same bytes until it is deleted. The journal keeps that fact per destination version
@@ -10,20 +10,31 @@ store's cache directory (beside the index cache), sealed with a key derived from
 master key (docs/FORMAT.md, "Restore journal"): ids, revisions, times and CRCs, never a name or
 a value, and nothing readable without the store's key. Losing it only costs read-backs.
 
+Since version 2 it also keeps, per destination secret, the secret as the restore left it: a
+keyed digest of its metadata as the destination's listing returns it (``version_count``,
+``updated_at``, ``status``, ``protected``, ``key_id``, name, path, ...) and the versions it held
+then (revision, ``created_at``, status). A version added moves ``version_count``; a PATCH, a
+rename or a soft delete moves ``updated_at``; so a secret listed with the same digest still
+holds those versions. Enabling, disabling or deleting a version changes nothing on the secret:
+that is seen only by ``--verify`` (the backup's unchanged check has the same convention, seen
+only by ``--rescan``). A secret with an ephemeral policy is always listed, as the backup
+always re-lists it: its versions expire (disabled, deleted) without a trace on the secret.
+
 Planning reads the destination through a :class:`JournalView` (a :class:`SecretsAPI` that
-delegates to the real client). Each existing destination secret's versions are listed for real
-(one request, which also answers the "latest revision" the plan records before it decides), so
-a version added, disabled, enabled or deleted out of band is seen. An enabled listed version
-whose revision and ``created_at`` the journal holds is vouched for: its data is read from the
-store by blob id (CRC32 checked), not from the API. Anything else is read back, as without a
-journal, and learned. Verification trusts no journal (apply plans those secrets again, reading
-everything), and apply's re-checks before each write (a concurrent restore's duplicate) use the
-real client.
+delegates to the real client). An existing destination secret listed with the digest the
+journal recorded has its versions answered from the journal (no request); any other one has
+them listed for real (one request, which also answers the "latest revision" the plan records
+before it decides). An enabled listed version whose revision and ``created_at`` the journal
+holds is vouched for: its data is read from the store by blob id (CRC32 checked), not from the
+API. Anything else is read back, as without a journal, and learned. Verification trusts no
+journal (apply plans those secrets again, listing and reading everything), and apply's
+re-checks before each write (a concurrent restore's duplicate) use the real client.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import weakref
 import zlib
@@ -36,6 +47,7 @@ from typing import TYPE_CHECKING
 import blake3
 
 from core._fs import file_lock, write_atomic
+from core.engine.events import Outcome
 from core.engine.protocols import Revision, SecretsAPI
 from core.errors import KlosetError
 from core.scaleway.errors import NotFoundError
@@ -53,9 +65,11 @@ if TYPE_CHECKING:
     from core.engine.restore.model import PayloadReader, PlannedAction, RestorePlan
 
 FILE_NAME = "restore-journal.bin"
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2  # 2: also the secret-level records; 1 (versions only) is still read
+_READABLE = (1, 2)
 _CONTEXT = "secret-kloset 2026-12-01 v1 restore journal"
-_AD = b"secret-kloset restore journal v1"
+_DIGEST_CONTEXT = "secret-kloset 2026-12-01 v2 restore journal secret digest"
+_AD = b"secret-kloset restore journal v1"  # the same in version 2 (the body says its version)
 
 Key = tuple[str, str, str]  # (region, project id, destination secret id)
 
@@ -73,6 +87,18 @@ class JournalVersion:
 Entries = dict[Key, dict[int, JournalVersion]]
 
 
+@dataclass(frozen=True)
+class JournalSecret:
+    """A destination secret as the restore left it: the digest of its listed metadata and
+    every version it held then, as the API lists them (revision descending)."""
+
+    digest: str
+    versions: tuple[tuple[int, str, str], ...]  # (revision, created_at ISO 8601, status)
+
+
+Secrets = dict[Key, JournalSecret]
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -81,42 +107,82 @@ def _key(keys: Keys) -> bytes:
     return blake3.blake3(keys.master, derive_key_context=_CONTEXT).digest()
 
 
-def seal(keys: Keys, entries: Mapping[Key, Mapping[int, JournalVersion]]) -> bytes:
+def _digest_key(keys: Keys) -> bytes:
+    return blake3.blake3(keys.master, derive_key_context=_DIGEST_CONTEXT).digest()
+
+
+def secret_digest(key: bytes, secret: Secret) -> str:
+    """A keyed digest of a secret's metadata as the API lists it (every wire field): equal
+    digests, unchanged secret. Keyed, so the journal holds nothing a name can be tested on."""
+    # The wire object, keys in the API's field order (the model's): the same secret, the
+    # same bytes, whichever answer (a listing, a create) it was decoded from.
+    canonical = json.dumps(secret.to_api(), separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+    return blake3.blake3(canonical, key=key).hexdigest()[:32]
+
+
+def seal(
+    keys: Keys,
+    entries: Mapping[Key, Mapping[int, JournalVersion]],
+    secrets: Mapping[Key, JournalSecret] | None = None,
+) -> bytes:
     """The journal file's bytes: AEAD(zlib(canonical JSON)), bound to the store id."""
-    body = {
-        "v": JOURNAL_VERSION,
-        "e": [
+    secrets = secrets or {}
+    rows = []
+    for key in sorted(set(entries) | set(secrets)):
+        versions = entries.get(key, {})
+        record = secrets.get(key)
+        if not versions and record is None:
+            continue
+        rows.append(
             [
                 *key,
                 [
                     [v.revision, v.created_at, v.crc32, v.payload]
                     for _, v in sorted(versions.items())
                 ],
+                None if record is None else [record.digest, [list(v) for v in record.versions]],
             ]
-            for key, versions in sorted(entries.items())
-            if versions
-        ],
-    }
+        )
+    body = {"v": JOURNAL_VERSION, "e": rows}
     plain = zlib.compress(json.dumps(body, separators=(",", ":")).encode("utf-8"))
     return aead_encrypt(_key(keys), plain, _AD + keys.store_id)
 
 
-def unseal(keys: Keys, data: bytes) -> Entries:
-    """The entries of a journal file; an unreadable or foreign file reads as empty (the
-    journal is a cache: losing it only costs read-backs)."""
+def unseal_all(keys: Keys, data: bytes) -> tuple[Entries, Secrets]:
+    """The version entries and secret-level records of a journal file (version 1 has no
+    secret-level records: nothing is vouched for at the secret level); an unreadable or
+    foreign file reads as empty (the journal is a cache: losing it only costs reads)."""
     try:
         body = json.loads(zlib.decompress(aead_decrypt(_key(keys), data, _AD + keys.store_id)))
-        if int(body.get("v", 0)) != JOURNAL_VERSION:
-            return {}
+        if int(body.get("v", 0)) not in _READABLE:
+            return {}, {}
         out: Entries = {}
-        for region, project, sid, versions in body["e"]:
-            out[(str(region), str(project), str(sid))] = {
+        secrets: Secrets = {}
+        for row in body["e"]:
+            region, project, sid, versions = row[:4]
+            key = (str(region), str(project), str(sid))
+            found = {
                 int(r): JournalVersion(int(r), str(c), int(crc), str(p))
                 for r, c, crc, p in versions
             }
-        return out
+            if found:
+                out[key] = found
+            record = row[4] if len(row) > 4 else None
+            if record is not None:
+                digest, listed = record
+                secrets[key] = JournalSecret(
+                    str(digest), tuple((int(r), str(c), str(st)) for r, c, st in listed)
+                )
+        return out, secrets
     except (DecryptionError, ValueError, TypeError, KeyError, zlib.error):
-        return {}
+        return {}, {}
+
+
+def unseal(keys: Keys, data: bytes) -> Entries:
+    """The version entries of a journal file (:func:`unseal_all`)."""
+    return unseal_all(keys, data)[0]
 
 
 class Journal:
@@ -126,6 +192,8 @@ class Journal:
         self.keys = keys
         self.path = path
         self.entries: Entries = {}
+        self.secrets: Secrets = {}
+        self._digest_key = _digest_key(keys)
 
     def load(self) -> None:
         if self.path is None:
@@ -134,30 +202,50 @@ class Journal:
             data = self.path.read_bytes()
         except OSError:
             return
-        self.entries = unseal(self.keys, data)
+        self.entries, self.secrets = unseal_all(self.keys, data)
 
-    def save(self, changed: Mapping[Key, dict[int, JournalVersion]]) -> None:
-        """Replace the entries of the secrets in ``changed`` (an empty one: forget it), over
-        the file's current content (another restore may have saved since we loaded)."""
-        _merge(self.entries, changed)
+    def digest(self, secret: Secret) -> str:
+        return secret_digest(self._digest_key, secret)
+
+    def save(
+        self,
+        changed: Mapping[Key, dict[int, JournalVersion]],
+        secrets: Mapping[Key, JournalSecret | None] | None = None,
+    ) -> None:
+        """Replace the entries of the secrets in ``changed`` (an empty one: forget it) and
+        their secret-level records (``secrets``; absent or None: forget it), over the file's
+        current content (another restore may have saved since we loaded)."""
+        secrets = secrets or {}
+        _merge(self.entries, self.secrets, changed, secrets)
         if self.path is None or not changed:
             return
         with file_lock(self.path.with_name(FILE_NAME + ".lock")):
             current: Entries = {}
+            records: Secrets = {}
             try:
-                current = unseal(self.keys, self.path.read_bytes())
+                current, records = unseal_all(self.keys, self.path.read_bytes())
             except OSError:
                 pass
-            _merge(current, changed)
-            write_atomic(self.path, seal(self.keys, current))
+            _merge(current, records, changed, secrets)
+            write_atomic(self.path, seal(self.keys, current, records))
 
 
-def _merge(into: Entries, changed: Mapping[Key, dict[int, JournalVersion]]) -> None:
+def _merge(
+    into: Entries,
+    records: Secrets,
+    changed: Mapping[Key, dict[int, JournalVersion]],
+    secrets: Mapping[Key, JournalSecret | None],
+) -> None:
     for key, versions in changed.items():
         if versions:
             into[key] = dict(versions)
         else:
             into.pop(key, None)
+        record = secrets.get(key)
+        if record is not None:
+            records[key] = record
+        else:
+            records.pop(key, None)
 
 
 _MEMORY: weakref.WeakKeyDictionary[object, Journal] = weakref.WeakKeyDictionary()
@@ -199,12 +287,16 @@ def journal_view(
         for (region, project), listed in destinations.items()
         for s in listed.values()
     }
-    return JournalView(client, journal, read, has_blob, projects)
+    secrets = {
+        (region, s.id): s for (region, _), listed in destinations.items() for s in listed.values()
+    }
+    return JournalView(client, journal, read, has_blob, projects, secrets)
 
 
 class JournalView:
-    """The destination as planning reads it: versions listed for real, data the journal
-    vouches for read from the store, the rest read back and learned (module docstring)."""
+    """The destination as planning reads it: versions answered from the journal for a
+    secret listed as the journal recorded it, else listed for real; data the journal vouches
+    for read from the store, the rest read back and learned (module docstring)."""
 
     def __init__(
         self,
@@ -213,12 +305,15 @@ class JournalView:
         read: PayloadReader,
         has_blob: Callable[[str], Awaitable[bool]],
         projects: Mapping[tuple[str, str], str],
+        secrets: Mapping[tuple[str, str], Secret] | None = None,
     ) -> None:
         self._client = client
         self._journal = journal
         self._read = read
         self._has_blob = has_blob
         self._projects = dict(projects)  # (region, secret id) -> destination project
+        self._secrets = dict(secrets or {})  # (region, secret id) -> the secret as listed
+        self._digests: dict[tuple[str, str], str] = {}
         self.listed: dict[tuple[str, str], list[SecretVersion]] = {}
         self._fresh: set[tuple[str, str]] = set()  # listed for "latest", not yet handed out
         self.learned: dict[tuple[str, str], dict[int, JournalVersion]] = {}
@@ -231,6 +326,22 @@ class JournalView:
 
     def key(self, region: str, secret_id: str, project: str | None = None) -> Key:
         return (region, project or self._projects.get((region, secret_id), ""), secret_id)
+
+    def listed_secret(self, region: str, secret_id: str) -> Secret | None:
+        """The destination secret as the plan's listing gave it."""
+        return self._secrets.get((region, secret_id))
+
+    def listed_digest(self, region: str, secret_id: str) -> str | None:
+        """The digest of :meth:`listed_secret` (computed once: planning compares it, saving
+        records it again for a secret the run did not write to)."""
+        key = (region, secret_id)
+        found = self._digests.get(key)
+        if found is None:
+            listed = self._secrets.get(key)
+            if listed is None:
+                return None
+            found = self._digests[key] = self._journal.digest(listed)
+        return found
 
     # ------------------------------------------------------------------ what it vouches for
 
@@ -252,8 +363,35 @@ class JournalView:
 
     # ------------------------------------------------------------------ the reads it answers
 
+    def _recorded(self, region: str, secret_id: str) -> list[SecretVersion] | None:
+        """The secret's versions as the journal recorded them, when the listing gave the
+        secret as the journal recorded it (module docstring: what that does not see)."""
+        if not self.trust:
+            return None
+        listed = self._secrets.get((region, secret_id))
+        if listed is None or listed.ephemeral_policy is not None:
+            return None  # its versions expire without a trace on it: always listed
+        record = self._journal.secrets.get(self.key(region, secret_id))
+        if record is None or self.listed_digest(region, secret_id) != record.digest:
+            return None
+        self.used.add((region, secret_id))
+        top = max((r for r, _, _ in record.versions), default=0)
+        return [
+            SecretVersion(
+                revision=r,
+                secret_id=secret_id,
+                status=status,
+                created_at=datetime.fromisoformat(created) if created else None,
+                latest=r == top,
+                region=region,
+            )
+            for r, created, status in record.versions
+        ]
+
     async def _list(self, region: str, secret_id: str) -> list[SecretVersion]:
-        listed = [v async for v in self._client.list_versions(region, secret_id)]
+        listed = self._recorded(region, secret_id)
+        if listed is None:
+            listed = [v async for v in self._client.list_versions(region, secret_id)]
         self.listed[(region, secret_id)] = listed
         return listed
 
@@ -429,18 +567,83 @@ class JournalView:
 
 @dataclass
 class Written:
-    """The versions apply created in one destination secret: (version, blob id, CRC32)."""
+    """What apply did to one destination secret: the versions it created (version, blob id,
+    CRC32), the secret it created, the revisions it disabled, and whether it had to plan the
+    secret again (someone else moved it: its state at the end is not known for sure)."""
 
     created: list[tuple[SecretVersion, str, int]] = field(default_factory=list)
+    secret: Secret | None = None
+    disabled: set[int] = field(default_factory=set)
+    replanned: bool = False
+
+
+@dataclass
+class Changes:
+    """The journal's new content for the secrets a run saw (:meth:`Journal.save`)."""
+
+    versions: dict[Key, dict[int, JournalVersion]] = field(default_factory=dict)
+    secrets: dict[Key, JournalSecret | None] = field(default_factory=dict)
+
+
+_SETTLED = (Outcome.OK, Outcome.UNCHANGED, Outcome.SKIPPED)
+
+
+def _secret_record(
+    view: JournalView,
+    action: PlannedAction,
+    listed: Sequence[SecretVersion] | None,
+    done: Written | None,
+) -> JournalSecret | None:
+    """The destination secret as this run left it, when the run knows it for sure: its
+    metadata as planned (or created) with ``version_count`` moved by the versions it added
+    (adding a version moves nothing else on a secret), and its versions as listed with what
+    it added and disabled. None when it does not (a failure, a stop, a re-plan)."""
+    sid = action.destination_secret_id
+    if sid is None or action.outcome not in _SETTLED or action.interrupted:
+        return None
+    if done is not None and done.replanned:
+        return None
+    base: Secret | None
+    before: Sequence[SecretVersion]
+    if done is not None and done.secret is not None:
+        base, before = done.secret, ()
+    elif listed is not None:
+        base, before = view.listed_secret(action.region, sid), listed
+    else:
+        return None
+    if base is None:
+        return None
+    disabled = done.disabled if done is not None else set()
+    created = done.created if done is not None else []
+
+    def status(revision: int, was: str) -> str:
+        return str(VersionStatus.DISABLED) if revision in disabled else str(was)
+
+    rows = {
+        v.revision: (v.revision, _iso(v.created_at) or "", status(v.revision, v.status))
+        for v in before
+    }
+    for version, _, _ in created:
+        rows[version.revision] = (
+            version.revision,
+            _iso(version.created_at) or "",
+            status(version.revision, version.status),
+        )
+    if created or (done is not None and done.secret is not None):
+        after = dataclasses.replace(base, version_count=base.version_count + len(created))
+        digest = view.journal.digest(after)
+    else:
+        digest = view.listed_digest(action.region, sid) or view.journal.digest(base)
+    return JournalSecret(digest, tuple(sorted(rows.values(), reverse=True)))
 
 
 def journal_changes(
     view: JournalView, plan: RestorePlan, written: Mapping[int, Written]
-) -> dict[Key, dict[int, JournalVersion]]:
-    """The journal's new entries for the secrets this run saw (``written`` by
+) -> Changes:
+    """The journal's new content for the secrets this run saw (``written`` by
     ``id(action)``): what it wrote, what it read back, and the journalled versions still
-    listed; versions no longer listed are forgotten."""
-    out: dict[Key, dict[int, JournalVersion]] = {}
+    listed (versions no longer listed are forgotten); and each secret as the run left it."""
+    out = Changes()
     for action in plan.actions:
         sid = action.destination_secret_id
         if sid is None:
@@ -468,7 +671,8 @@ def journal_changes(
                 versions[created.revision] = JournalVersion(
                     created.revision, created_at, crc, payload
                 )
-        out[key] = versions
+        out.versions[key] = versions
+        out.secrets[key] = _secret_record(view, action, listed, done)
     return out
 
 
@@ -483,7 +687,9 @@ def vouched_actions(view: JournalView, actions: Sequence[PlannedAction]) -> list
 
 __all__ = [
     "FILE_NAME",
+    "Changes",
     "Journal",
+    "JournalSecret",
     "JournalVersion",
     "JournalView",
     "Written",
@@ -491,6 +697,8 @@ __all__ = [
     "journal_view",
     "open_journal",
     "seal",
+    "secret_digest",
     "unseal",
+    "unseal_all",
     "vouched_actions",
 ]

@@ -95,15 +95,28 @@ async def _dest_secrets(
     ``None`` when the listing still failed transiently (5xx, 429) after the client's
     retries: planning must not end there, so each secret then looks its own destination up
     (:func:`find_destination`), and a failure is that secret's failed action."""
-    found: dict[tuple[str, str], Secret] = {}
-    try:
-        for scheduled in (True, False):
-            async for secret in client.list_secrets(
+
+    async def one_list(scheduled: bool) -> list[Secret]:
+        # The API's largest page (the client's default), its later pages asked for ahead.
+        return [
+            s
+            async for s in client.list_secrets(
                 region, project_id=project_id, scheduled_for_deletion=scheduled
-            ):
-                found[(normalize_path(secret.path), secret.name)] = secret
-    except (ServerError, RateLimitedError):
-        return None
+            )
+        ]
+
+    # Both lists at once (each waits for the other to end, failed or not).
+    lists = await asyncio.gather(one_list(True), one_list(False), return_exceptions=True)
+    for outcome in lists:
+        if isinstance(outcome, ServerError | RateLimitedError):
+            return None
+        if isinstance(outcome, BaseException):
+            raise outcome
+    found: dict[tuple[str, str], Secret] = {}
+    for secrets in lists:  # live ones are laid over scheduled ones
+        assert not isinstance(secrets, BaseException)
+        for secret in secrets:
+            found[(normalize_path(secret.path), secret.name)] = secret
     return found
 
 
