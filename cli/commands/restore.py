@@ -125,8 +125,10 @@ def run(args: argparse.Namespace) -> int:
     from cli.reports import emit_restore, finish_restore, run_restoring
     from cli.residency import check_destination
     from cli.store_common import open_store_for_api
+    from core.engine.concurrency import secrets_at_once
     from core.engine.history import find_revision, parse_when, resolve_at
     from core.engine.restore import (
+        DEFAULT_CONCURRENCY,
         VersionsMode,
         apply_plan,
         plan_restore,
@@ -214,8 +216,7 @@ def run(args: argparse.Namespace) -> int:
                     plan,
                     verify=args.verify,
                     dry_run=args.dry_run,
-                    # secrets at once: the client's adaptive limit bounds the requests
-                    concurrency=client.concurrency_ceiling,
+                    concurrency=secrets_at_once(client, args.concurrency or DEFAULT_CONCURRENCY),
                     on_event=renderer,
                 )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from core.engine.backup import (
     BackupOptions,
@@ -25,6 +25,7 @@ from core.engine.backup import (
     resolve_sources,
     run_backup,
 )
+from core.engine.concurrency import secrets_at_once
 from core.engine.events import EventSink, safe_sink
 from core.engine.preflight import require
 from core.engine.protocols import SecretsAPI, SnapshotStore
@@ -41,23 +42,6 @@ from core.errors import Remedy, UsageError
 from core.store.model import SecretRecord
 
 COPY_TAG = "copy"
-
-
-@runtime_checkable
-class _Ceiling(Protocol):
-    """A client whose adaptive limit grows to a ceiling (:class:`ScalewayClient`)."""
-
-    @property
-    def concurrency_ceiling(self) -> int: ...
-
-
-def apply_concurrency(client: SecretsAPI, concurrency: int) -> int:
-    """How many secrets the apply starts at once: as many as the client's ceiling allows, as
-    the restore does (the client's adaptive limit bounds the requests in flight, and backs off
-    under throttling), never fewer than asked."""
-    if isinstance(client, _Ceiling):
-        return max(concurrency, int(client.concurrency_ceiling))
-    return concurrency
 
 
 class MemorySink:
@@ -249,7 +233,7 @@ async def run_copy(
         store,
         plan,
         verify=verify,
-        concurrency=apply_concurrency(client, concurrency),
+        concurrency=secrets_at_once(client, concurrency),
         on_event=emit,
     )
     return CopyResult(
@@ -261,4 +245,4 @@ async def run_copy(
     )
 
 
-__all__ = ["COPY_TAG", "CopyResult", "MemorySink", "Source", "apply_concurrency", "run_copy"]
+__all__ = ["COPY_TAG", "CopyResult", "MemorySink", "Source", "run_copy"]

@@ -7,7 +7,8 @@ import asyncio
 from typing import Any
 
 from core.emulator import EmulatorApp, parse_config
-from core.engine.copy import apply_concurrency, run_copy
+from core.engine.concurrency import secrets_at_once
+from core.engine.copy import run_copy
 from core.store import Store
 from tests.engine.conftest import make_client
 from tests.engine.helpers import SOURCE, TARGET, emulator_config, many_secrets
@@ -18,7 +19,7 @@ COUNT = 48  # more than the 32 secrets copy's apply started at once before
 async def test_copy_applies_as_many_secrets_at_once_as_the_ceiling_allows(store: Store) -> None:
     app = EmulatorApp(parse_config(emulator_config(many_secrets(COUNT, 1))), seed=1)
     async with make_client(app, concurrency_ceiling=64) as client:
-        assert apply_concurrency(client, 32) == 64
+        assert secrets_at_once(client, 32) == 64
         in_flight = peak = 0
         real = client.create_secret
 
@@ -41,8 +42,3 @@ async def test_copy_applies_as_many_secrets_at_once_as_the_ceiling_allows(store:
     created = sum(1 for a in result.restore.actions if str(a.action) == "create")
     assert created > 32
     assert peak > 32, f"{peak} secrets created at once"
-
-
-def test_a_client_without_a_ceiling_keeps_the_concurrency_asked() -> None:
-    assert apply_concurrency(object(), 32) == 32  # type: ignore[arg-type]
-    assert apply_concurrency(object(), 8) == 8  # type: ignore[arg-type]
