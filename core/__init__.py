@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from core._imports import defer_httpx_cli
 from core.errors import (
     ConfigError,
     ExitCode,
@@ -24,6 +25,8 @@ from core.errors import (
 )
 
 __version__ = "0.1.0"
+
+defer_httpx_cli()  # before anything below core imports httpx (core._imports says why)
 
 # public name -> (module, attribute), imported on first access
 _LAZY: dict[str, tuple[str, str]] = {
