@@ -108,7 +108,7 @@ def _arguments(p: CommandParser) -> None:
     )
     concurrency_option(
         p,
-        help="requests in flight to start with (default 32); the adaptive limit grows from there to the client's ceiling (256) while answers are clean, and backs off on throttling",
+        help="requests in flight to start with (default 32); the adaptive limit grows from there to the client's ceiling (256) while answers are clean, and backs off on throttling; with --include-disabled, also the most secrets read at once (their disabled versions enabled meanwhile)",
     )
     p.add_argument("--description", default="", help="a note stored with the snapshot")
     profile_option(p)

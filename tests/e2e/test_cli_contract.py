@@ -212,7 +212,10 @@ def _imported_after(code: str) -> list[str]:
         "import sys\n"
         f"{code}\n"
         f"heavy = {HEAVY!r}\n"
-        "print('\\n'.join(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+        # core's stand-in for httpx's command-line tool (core._imports) is not httpx
+        "loaded = [m for m, mod in sys.modules.items() if m.startswith(heavy)\n"
+        "          and type(mod).__name__ != '_DeferredHttpxCli']\n"
+        "print('\\n'.join(sorted(loaded)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60

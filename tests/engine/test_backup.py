@@ -39,6 +39,8 @@ from tests.engine.helpers import (
     many_secrets,
 )
 
+NO_LIST_SECRET = "6d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"  # a key with ProjectReadOnly only
+
 
 def by_name(records: list[SecretRecord]) -> dict[str, SecretRecord]:
     return {r.name: r for r in records}
@@ -234,6 +236,26 @@ async def test_missing_permissions_stop_before_reading(app: EmulatorApp, store: 
             await run_backup(backup_key, store, BackupOptions(all_projects=True))
         with pytest.raises(PreflightError, match="SecretManagerSecretWrite"):
             await run_backup(backup_key, store, BackupOptions(include_disabled=True))
+
+
+async def test_a_key_that_cannot_list_is_refused_by_the_check_not_the_listing(
+    store: Store,
+) -> None:
+    # The listing starts while the permission check runs: its 403 must not win the race.
+    config = emulator_config()
+    config["api_keys"].append(
+        {
+            "access_key": "SCWNOLIST00000000001",
+            "secret_key": NO_LIST_SECRET,
+            "permission_sets": ["ProjectReadOnly"],
+        }
+    )
+    app = EmulatorApp(parse_config(config))
+    async with make_client(app, NO_LIST_SECRET) as key:
+        with pytest.raises(PreflightError) as info:
+            await run_backup(key, store, BackupOptions())
+    assert "SecretManagerReadOnly" in str(info.value)
+    assert await store.list_snapshots() == []
 
 
 class FailingTransport(httpx.AsyncBaseTransport):

@@ -23,7 +23,7 @@ from core.engine.backup.sources import (
 from core.engine.backup.toggles import ToggleJournal, heal_toggles
 from core.engine.concurrency import secrets_at_once
 from core.engine.events import EventSink, PhaseName, safe_sink
-from core.engine.preflight import require
+from core.engine.preflight import PreflightReport, require
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
 from core.errors import KlosetError, Remedy
 from core.scaleway.models import Secret
@@ -161,8 +161,11 @@ async def collect(
 
     adopt(ready)
     # The limiter paces the requests; the workers only must not cap them (core.engine.concurrency).
+    # A backup that enables disabled versions changes the source: it keeps that to the asked
+    # number of secrets at a time (what a stopped run can leave enabled, healed by the next).
     asked = int(options.concurrency or DEFAULT_CONCURRENCY)
-    workers = max(1, min(secrets_at_once(client, asked), MAX_CONCURRENCY))
+    at_once = asked if options.include_disabled else secrets_at_once(client, asked)
+    workers = max(1, min(at_once, MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
 
@@ -171,7 +174,14 @@ async def collect(
         await queue.put(secret)
 
     async def lister(source: Source) -> None:
-        await list_source(client, source, options, emit=emit, put=enqueue)
+        try:
+            await list_source(client, source, options, emit=emit, put=enqueue)
+        except Exception:
+            if pending_parents is not None:
+                # Listing may start before the permission check ends: its verdict (a missing
+                # permission, said as such) comes before a failed listing's.
+                await pending_parents
+            raise
 
     async def worker() -> None:
         if pending_parents is not None:
@@ -240,75 +250,70 @@ async def run_backup(
     default_project_id = default_project_id or getattr(client, "default_project_id", None)
     default_region = default_region or getattr(client, "default_region", None)
     # A backup that names its projects knows its sources before the project list answers: the
-    # parents load (a large project's records take about as long as its listing) while the
-    # sources are resolved and the permissions checked.
+    # listing starts and the parents load (a large project's records take about as long as its
+    # listing) while the sources are resolved and the permissions checked; no secret is read
+    # before the check has passed.
     targets = (
         None
         if options.all_projects
         else explicit_targets(options, default_project_id, default_region)
     )
+    journal = journal or ToggleJournal.for_organization(organization_id)
     snapshot_tags = tuple(dict.fromkeys((*options.snapshot_tags, *options.secret_tags)))
+
+    def resolve_and_check() -> Awaitable[tuple[list[Source], list[str]]]:
+        return _resolve_and_check(
+            client,
+            options,
+            targets,
+            organization_id=organization_id,
+            default_project_id=default_project_id,
+            default_region=default_region,
+            emit=emit,
+        )
+
+    async def ready(
+        checking: Awaitable[tuple[list[Source], list[str]]], loading: asyncio.Task[ParentIndex]
+    ) -> tuple[list[Source], list[str], ParentIndex]:
+        sources, warnings = await checking
+        # First put back what an interrupted run left enabled at the source (the toggle
+        # journal).
+        healed = await heal_toggles(client, journal=journal, on_event=emit)
+        return sources, [*healed, *warnings], await loading
+
     async with store.writer(tags=snapshot_tags) as writer:
         # Under the writer's lock: no prune can remove what the parents hold.
-        loading: asyncio.Task[ParentIndex] | None = None
+        tasks: list[asyncio.Future[Any]] = []
         try:
+            checking: asyncio.Future[tuple[list[Source], list[str]]]
             if targets:
-                loading = _load_parents(store, [Source(r, p) for r, p in targets], options, emit)
-            resolving = resolve_sources(
-                client,
-                options,
-                organization_id=organization_id,
-                default_project_id=default_project_id,
-                default_region=default_region,
-                emit=emit,
-            )
-            if options.preflight and targets is not None:
-                (sources, warnings), _ = await _together(
-                    resolving,
-                    require(
-                        client,
-                        targets,
-                        operation="backup",
-                        organization_id=organization_id,
-                        include_disabled=options.include_disabled,
-                        on_event=emit,
-                    ),
-                )
-            else:
-                sources, warnings = await resolving
-                if options.preflight:
-                    await require(
-                        client,
-                        [(s.region, s.project_id) for s in sources],
-                        operation="backup",
-                        organization_id=organization_id,
-                        include_disabled=options.include_disabled,
-                        on_event=emit,
-                    )
-            if loading is None or {(s.region, s.project_id) for s in sources} != set(targets or ()):
-                # Some named project was dropped (or none was named): load for what is backed up.
-                if loading is not None:
-                    _discard(loading)
-                loading = _load_parents(store, sources, options, emit)
-            # First put back what an interrupted run left enabled at the source (the toggle
-            # journal).
-            journal = journal or ToggleJournal.for_organization(organization_id)
-            healed = await heal_toggles(client, journal=journal, on_event=emit)
-            warnings = [*healed, *warnings]
+                listed = [Source(r, p) for r, p in targets]
+                checking = asyncio.ensure_future(resolve_and_check())
+            else:  # all projects: the project list says what to list
+                checking = asyncio.get_running_loop().create_future()
+                checking.set_result(await resolve_and_check())
+                listed = checking.result()[0]
+            loading = _load_parents(store, listed, options, emit)
+            preparing = asyncio.ensure_future(ready(checking, loading))
+            gate = asyncio.ensure_future(_parents_when_ready(preparing))
+            tasks = [checking, loading, preparing, gate]
             run = await collect(
                 client,
-                sources,
+                listed,
                 options,
                 sink=writer,
                 store=store,
-                parents=loading,
+                parents=gate,
                 on_event=emit,
                 journal=journal,
             )
+            sources, warnings, parents = await preparing
         finally:
-            if loading is not None and not loading.done():
-                _discard(loading)
-        parents = await loading
+            for task in tasks:
+                if not task.done():
+                    _discard(task)
+                elif not task.cancelled():
+                    task.exception()  # seen (a failed load behind a failed check): no warning
         run.warnings[:0] = warnings
         emit(ev.Phase(PhaseName.COMMITTING, "committing the snapshot"))
         records = sorted(run.records, key=lambda item: (*item[0].key, item[0].secret_id))
@@ -377,8 +382,55 @@ def _load_parents(
     )
 
 
-def _discard(task: asyncio.Task[ParentIndex]) -> None:
-    """Cancel a load no longer wanted; its failure, if it had one, is not an error."""
+async def _resolve_and_check(
+    client: SecretsAPI,
+    options: BackupOptions,
+    targets: list[tuple[str, str]] | None,
+    *,
+    organization_id: str | None,
+    default_project_id: str | None,
+    default_region: str | None,
+    emit: EventSink,
+) -> tuple[list[Source], list[str]]:
+    """The sources with their names, and the permission check (beside the project list when
+    the projects are named)."""
+    resolving = resolve_sources(
+        client,
+        options,
+        organization_id=organization_id,
+        default_project_id=default_project_id,
+        default_region=default_region,
+        emit=emit,
+    )
+    if not options.preflight:
+        return await resolving
+
+    def check(pairs: list[tuple[str, str]]) -> Awaitable[list[PreflightReport]]:
+        return require(
+            client,
+            pairs,
+            operation="backup",
+            organization_id=organization_id,
+            include_disabled=options.include_disabled,
+            on_event=emit,
+        )
+
+    if targets is not None:
+        (sources, warnings), _ = await _together(resolving, check(targets))
+        return sources, warnings
+    sources, warnings = await resolving
+    await check([(s.region, s.project_id) for s in sources])
+    return sources, warnings
+
+
+async def _parents_when_ready(
+    preparing: Awaitable[tuple[list[Source], list[str], ParentIndex]],
+) -> ParentIndex:
+    return (await preparing)[2]
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    """Cancel a task no longer wanted; its failure, if it had one, is not an error."""
     task.cancel()
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
