@@ -361,6 +361,18 @@ class JournalView:
             return None
         return jv if _iso(listed.created_at) == jv.created_at else None
 
+    def holds(self, region: str, secret_id: str, revision: int, payload: str | None) -> bool:
+        """The journal vouches that the destination's ``revision`` holds the data of the
+        store's blob ``payload``: nothing to read to compare them (a blob id is a keyed hash of
+        the data, so the same id is the same bytes)."""
+        if payload is None:
+            return False
+        jv = self._vouched(region, secret_id, revision)
+        if jv is None or jv.payload != payload:
+            return False
+        self.used.add((region, secret_id))
+        return True
+
     # ------------------------------------------------------------------ the reads it answers
 
     def _recorded(self, region: str, secret_id: str) -> list[SecretVersion] | None:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 import zlib
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from core.engine import events as ev
 from core.engine.events import EventSink, Outcome, PhaseName, safe_sink
@@ -253,6 +254,14 @@ async def _count_duplicates(
     return count
 
 
+@runtime_checkable
+class VouchedData(Protocol):
+    """A destination view that can vouch for a version's data without reading it (the
+    restore journal's :class:`~core.engine.restore.journal.JournalView`)."""
+
+    def holds(self, region: str, secret_id: str, revision: int, payload: str | None) -> bool: ...
+
+
 async def _matching_prefix(
     client: SecretsAPI,
     read: PayloadReader,
@@ -263,8 +272,11 @@ async def _matching_prefix(
 ) -> int:
     """How many leading destination versions hold the same data as the chosen ones."""
     count = 0
+    vouched = client if isinstance(client, VouchedData) else None
     for dest_v, src_v in zip(dest_versions, chosen, strict=False):
-        if dest_v.status == VersionStatus.DISABLED:
+        if vouched is not None and vouched.holds(region, secret_id, dest_v.revision, src_v.payload):
+            pass  # the journal says it holds this very data: nothing read, nothing compared
+        elif dest_v.status == VersionStatus.DISABLED:
             # Disabled data cannot be read without changing the destination; a disabled
             # version matches a version that was disabled in the snapshot too.
             if src_v.status != VersionStatus.DISABLED:
