@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -198,13 +199,26 @@ def to_bytes(obj: object) -> bytes:
     return canonical_json(encode(obj))
 
 
+Getter = Callable[[object], tuple[Any, ...]]
+
+
+def _getter(names: list[str]) -> Getter:
+    """The named attributes of an object as a tuple (one C call: ``attrgetter``)."""
+    if not names:
+        return lambda _obj: ()
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda obj: (get(obj),)
+    return typing.cast(Getter, get)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Checks:
     """What :func:`_strictly_canonical` looks at in one class (computed once)."""
 
-    fallbacks: tuple[str, ...]
-    times: tuple[str, ...]
-    records: tuple[str, ...]  # nested records, or tuples of them
+    fallbacks: Getter
+    times: Getter
+    records: Getter  # nested records, or tuples of them
 
 
 _CHECKS: dict[type, _Checks] = {}
@@ -224,7 +238,7 @@ def _checks(cls: type) -> _Checks:
                 times.append(f.name)
             if _is_record(tp) or any(_is_record(a) for a in args):
                 records.append(f.name)
-        found = _CHECKS[cls] = _Checks(tuple(fallbacks), tuple(times), tuple(records))
+        found = _CHECKS[cls] = _Checks(_getter(fallbacks), _getter(times), _getter(records))
     return found
 
 
@@ -232,20 +246,34 @@ def _strictly_canonical(obj: object) -> bool:
     """True when a msgspec-decoded record is what :func:`decode` gives too: no empty value
     where a fallback applies, every time in UTC (nested records and tuples included)."""
     c = _checks(type(obj))
-    for name in c.fallbacks:
-        if not getattr(obj, name):
-            return False
-    for name in c.times:
-        value = getattr(obj, name)
+    if not all(c.fallbacks(obj)):
+        return False
+    for value in c.times(obj):
         if value is not None and value.tzinfo is not UTC:
             return False
-    for name in c.records:
-        value = getattr(obj, name)
+    for value in c.records(obj):
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
             if item is not None and not _strictly_canonical(item):
                 return False
     return True
+
+
+class _Version(msgspec.Struct):
+    """Only the ``"v"`` of a versioned document (msgspec skips every other key, in C)."""
+
+    v: int | None = None
+
+
+_VERSION_DECODER = msgspec.json.Decoder(_Version)
+_TYPED: dict[type, msgspec.json.Decoder[Any]] = {}
+
+
+def _typed_decoder(cls: type) -> msgspec.json.Decoder[Any]:
+    dec = _TYPED.get(cls)
+    if dec is None:
+        dec = _TYPED[cls] = msgspec.json.Decoder(cls)
+    return dec
 
 
 def _fast_decode(cls: type[R], data: dict[str, Json]) -> R | None:
@@ -256,8 +284,26 @@ def _fast_decode(cls: type[R], data: dict[str, Json]) -> R | None:
     return obj if _strictly_canonical(obj) else None
 
 
+def _fast_from_bytes(cls: type[R], raw: bytes) -> R | None:
+    """The record in one pass of msgspec's typed decoder (JSON straight to the dataclass,
+    3x faster than JSON -> dict -> dataclass), or None when the document is not exactly
+    what a writer of ours produces (the lenient path decides)."""
+    try:
+        if getattr(cls, "RECORD_VERSION", None) is not None:
+            version = _VERSION_DECODER.decode(raw).v
+            if version is not None and version > typing.cast(int, cls.RECORD_VERSION):  # type: ignore[attr-defined]
+                return None  # the lenient path words the refusal
+        obj: R = _typed_decoder(cls).decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, TypeError, ValueError):
+        return None
+    return obj if _strictly_canonical(obj) else None
+
+
 def from_bytes(cls: type[R], raw: bytes) -> R:
     """Decode canonical JSON; refuses a non-object and a newer ``"v"``."""
+    fast = _fast_from_bytes(cls, raw)
+    if fast is not None:
+        return fast
     label = getattr(cls, "RECORD_LABEL", cls.__name__)
     try:
         data = msgspec.json.decode(raw)

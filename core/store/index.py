@@ -19,6 +19,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from core.store import envelope
 from core.store.backends import Backend
@@ -33,9 +34,9 @@ DELTA_VERSION = 1
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """One blob's location, as the index knows it."""
+class IndexEntry(NamedTuple):
+    """One blob's location, as the index knows it (a named tuple: a snapshot read builds
+    tens of thousands of them, and a tuple is built in C, a frozen dataclass is not)."""
 
     blob_id: bytes
     blob_type: int
@@ -181,6 +182,9 @@ class IndexCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            # a snapshot read looks up every record's location: map the file, keep its pages
+            db.execute("PRAGMA mmap_size=268435456")
+            db.execute("PRAGMA cache_size=-32768")
             if not fresh:
                 row = db.execute("PRAGMA quick_check").fetchone()
                 if row is None or row[0] != "ok":
@@ -356,13 +360,16 @@ class IndexCache:
             if (r[2], r[3]) in seen:
                 continue
             seen.add((r[2], r[3]))
-            out.append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
+            out.append(IndexEntry._make(r))
         return out
 
-    def lookup_many(self, blob_ids: list[bytes], chunk: int = 500) -> dict[bytes, list[IndexEntry]]:
+    def lookup_many(
+        self, blob_ids: list[bytes], chunk: int = 2000
+    ) -> dict[bytes, list[IndexEntry]]:
         """Locations of many blobs in a few queries (missing ids are absent from the result)."""
         out: dict[bytes, list[IndexEntry]] = {}
-        seen: set[tuple[bytes, bytes, int]] = set()
+        get = out.get
+        make = IndexEntry._make
         for i in range(0, len(blob_ids), chunk):
             part = blob_ids[i : i + chunk]
             marks = ",".join("?" * len(part))
@@ -372,11 +379,11 @@ class IndexCache:
                 part,
             ).fetchall()
             for r in rows:
-                key = (r[0], r[2], r[3])
-                if key in seen:
-                    continue
-                seen.add(key)
-                out.setdefault(r[0], []).append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
+                found = get(r[0])
+                if found is None:
+                    out[r[0]] = [make(r)]
+                elif not any(e.pack_id == r[2] and e.offset == r[3] for e in found):
+                    found.append(make(r))  # another copy (not the same one via another delta)
         return out
 
     def entries(self) -> Iterator[IndexEntry]:
@@ -385,7 +392,7 @@ class IndexCache:
             "SELECT DISTINCT id, type, pack, offset, length, raw_length FROM blobs ORDER BY pack, offset"
         )
         for r in cur:
-            yield IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5])
+            yield IndexEntry._make(r)
 
     def totals(self) -> dict[int, tuple[int, int, int]]:
         """Per blob type: (distinct blobs, stored bytes, plaintext bytes), one copy each."""

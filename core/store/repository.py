@@ -69,7 +69,7 @@ from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
-from core.store.reads import READ_CONCURRENCY, BlobReads
+from core.store.reads import READ_CONCURRENCY, BlobReads, paused_gc
 from core.store.tree import (
     TREE_V1,
     TREE_V2,
@@ -566,14 +566,16 @@ class Store(BlobReads, Maintenance):
         ids already, or read it in chunks)."""
         blobs = await self.read_blobs(list(ids), BLOB_RECORD)
         out = []
-        for rid in ids:
-            try:
-                out.append(SecretRecord.from_bytes(blobs[rid]))
-            except NewerVersionError as err:
-                raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
-            except (ValueError, KeyError, TypeError):
-                self.unreadable.add(bytes.fromhex(rid))
-                raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
+        decode = SecretRecord.from_bytes
+        with paused_gc():
+            for rid in ids:
+                try:
+                    out.append(decode(blobs[rid]))
+                except NewerVersionError as err:
+                    raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
+                except (ValueError, KeyError, TypeError):
+                    self.unreadable.add(bytes.fromhex(rid))
+                    raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
         return out
 
     async def read_record(self, record_id: str) -> SecretRecord:
