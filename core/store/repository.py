@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -71,13 +72,18 @@ from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
 from core.store.reads import READ_CONCURRENCY, BlobReads, paused_gc
 from core.store.tree import (
+    PATCH_DEPTH_MAX,
+    PATCH_SHARE,
     TREE_V1,
     TREE_V2,
+    TREE_V3,
     TreeNodeError,
     TreeVersionError,
     TreeWalk,
     build_tree,
     collect_tree_blobs,
+    diff_lists,
+    encode_patch,
     walk_tree,
 )
 from core.store.writer import Writer
@@ -92,6 +98,7 @@ log = logging.getLogger(__name__)
 
 
 TREE_CACHE_ENTRIES = 200_000  # tree chunks kept decrypted per session (about 60 MB at most)
+TREES_RESOLVED = 8  # whole trees (record id lists) kept per session: a patch's base, a parent
 
 
 def default_cache_dir() -> Path:
@@ -125,6 +132,8 @@ class Store(BlobReads, Maintenance):
         self._cache_rebuilt = False
         self.unreadable: set[bytes] = set()
         self._tree_cache: dict[str, bytes] = {}
+        self._resolved: OrderedDict[str, TreeWalk] = OrderedDict()  # trees read intact
+        self._written: OrderedDict[str, TreeWalk] = OrderedDict()  # trees this session wrote
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -503,8 +512,11 @@ class Store(BlobReads, Maintenance):
 
     @property
     def tree_version(self) -> int:
-        """The tree layout this store's writers use: chunked (format 2) or flat (format 1,
-        kept for stores made by version 1, so version-1 programs still read them)."""
+        """The tree layout this store's writers use: patches on chunked keyframes (format
+        3), chunked (format 2) or flat (format 1); older stores keep their layout, so the
+        programs that made them still read every snapshot."""
+        if self.config.version >= 3:
+            return TREE_V3
         return TREE_V2 if self.config.version >= 2 else TREE_V1
 
     async def _read_tree_blobs(self, ids: list[str]) -> dict[str, bytes]:
@@ -526,15 +538,38 @@ class Store(BlobReads, Maintenance):
         self.unreadable.add(bytes.fromhex(err.node_id))
         return BlobDamagedError(err.node_id, f"the tree of {what} is malformed ({err})")
 
+    def _known_tree(self, root: str) -> TreeWalk | None:
+        walk = self._resolved.get(root)
+        if walk is not None:
+            self._resolved.move_to_end(root)
+        return walk
+
+    @staticmethod
+    def _remember(trees: OrderedDict[str, TreeWalk], walk: TreeWalk) -> None:
+        """Keep a whole tree (content-addressed, so never stale), the newest few."""
+        trees[walk.root] = walk
+        trees.move_to_end(walk.root)
+        while len(trees) > TREES_RESOLVED:
+            trees.popitem(last=False)
+
+    async def _walk(self, root: str, what: str) -> TreeWalk:
+        walk = self._known_tree(root)
+        if walk is None:
+            try:
+                walk = await walk_tree(root, self._read_tree_blobs, self._known_tree)
+            except TreeNodeError as err:
+                raise self._tree_damaged(err, what) from None
+            self._remember(self._resolved, walk)
+        return walk
+
     async def read_tree_walk(self, snapshot: str | SnapshotHeader) -> TreeWalk:
         """A snapshot's record ids and every tree blob its tree is made of."""
         header = (
             snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
         )
-        try:
-            return await walk_tree(header.tree, self._read_tree_blobs)
-        except TreeNodeError as err:
-            raise self._tree_damaged(err, f"snapshot {header.short_id}") from None
+        walk = await self._walk(header.tree, f"snapshot {header.short_id}")
+        # a copy: callers may keep or change the lists, the session's copy stays as read
+        return TreeWalk(list(walk.record_ids), list(walk.node_ids), walk.chain, walk.edits)
 
     async def read_tree_ids(self, snapshot: str | SnapshotHeader) -> list[str]:
         return (await self.read_tree_walk(snapshot)).record_ids
@@ -546,15 +581,67 @@ class Store(BlobReads, Maintenance):
         except TreeNodeError as err:
             raise self._tree_damaged(err, "a snapshot") from None
 
-    async def write_tree(self, sink: BlobSink, record_ids: Sequence[str]) -> str:
-        """Store the tree of ``record_ids`` (unchanged chunks deduplicate); its root id."""
+    async def write_tree(
+        self, sink: BlobSink, record_ids: Sequence[str], *, base: str | None = None
+    ) -> str:
+        """Store the tree of ``record_ids``; its root id.
+
+        In a format-3 store with ``base`` (the parent snapshot's tree) a patch against it
+        when that is small and the base reads intact (docs/FORMAT.md §8.2), else chunks
+        (unchanged ones deduplicate).
+        """
+        ids = list(record_ids)
+        if base is not None and self.tree_version >= TREE_V3:
+            patched = await self._write_patch(sink, ids, base)
+            if patched is not None:
+                return patched
         root, nodes = build_tree(
-            record_ids,
+            ids,
             lambda raw: self.keys.blob_id(BLOB_TREE, raw),
             version=self.tree_version,
         )
         for nid, raw in nodes:
             await sink.put_blob(BLOB_TREE, raw, blob_id=nid)
+        if self.tree_version >= TREE_V3:
+            self._remember(
+                self._written, TreeWalk(ids, [root, *(n.hex() for n, _ in reversed(nodes))])
+            )
+        return root
+
+    async def _write_patch(self, sink: BlobSink, ids: list[str], base: str) -> str | None:
+        """The root of a patch of ``ids`` against ``base``, or None when a keyframe is due:
+        the base does not read intact (a damaged parent is not built on), a blob of it is
+        one this writer must not reuse, its chain is full, or the edits are too many.
+
+        A tree this session wrote serves as a base without a read (readers never trust
+        those: what was written is only known intact once read); the check that every blob
+        of the base is one the writer may reuse covers both."""
+        walk = self._written.get(base)
+        if walk is None:
+            try:
+                walk = await self._walk(base, "the parent snapshot")
+            except (CorruptStoreError, UnsupportedFormatError) as err:
+                log.warning(
+                    "writing a whole tree: the parent's tree cannot be read (%s)", err.message
+                )
+                return None
+        if not all(sink.known(bytes.fromhex(n)) for n in walk.node_ids):
+            return None
+        if walk.record_ids == ids:
+            sink.stats.blobs_reused += 1  # the same list: the same tree (its root reused)
+            return base
+        chain = walk.child_chain()
+        if len(chain) > PATCH_DEPTH_MAX:
+            return None
+        ops = diff_lists(walk.record_ids, ids)
+        if ops is None:
+            return None
+        edits = walk.edits + sum(removed + len(inserted) for _p, removed, inserted in ops)
+        if edits > max(32, len(ids) // PATCH_SHARE):
+            return None
+        raw = encode_patch(chain, len(ids), ops)
+        root, _added = await sink.put_blob(BLOB_TREE, raw)
+        self._remember(self._written, TreeWalk(ids, [root, *walk.node_ids], chain, edits))
         return root
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:

@@ -142,6 +142,16 @@ class Writer:
         self.lock.check()  # type: ignore[union-attr]
         await sink.flush()
 
+    async def _parent_tree(self, parent: str | None) -> str | None:
+        """The parent snapshot's tree, which the new tree may be a patch against (None when
+        there is no parent or its object does not read: a whole tree is written then)."""
+        if parent is None:
+            return None
+        try:
+            return (await self.store.get_snapshot(parent)).tree
+        except StoreError:
+            return None
+
     async def commit(
         self,
         *,
@@ -171,7 +181,7 @@ class Writer:
             ids = [bid for _key, bid in sorted(self._records)]
         else:
             ids = list(record_ids)
-        tree_id = await self.store.write_tree(sink, ids)
+        tree_id = await self.store.write_tree(sink, ids, base=await self._parent_tree(parent))
         await sink.flush()
         self.lock.check()
         errs = tuple(errors)

@@ -102,7 +102,12 @@ async def copy_snapshots(
                 else:
                     report.records_reused += 1
             assert w.sink is not None
-            tree_id = await destination.write_tree(w.sink, record_ids)
+            # a patch against the parent's tree when the parent is there already (copied
+            # before, or just now: snapshots are copied oldest first and keep their ids)
+            base = None
+            if header.parent is not None and header.parent in present:
+                base = (await destination.get_snapshot(header.parent)).tree
+            tree_id = await destination.write_tree(w.sink, record_ids, base=base)
             await w.flush()
             assert w.lock is not None
             w.lock.check()
