@@ -254,17 +254,11 @@ class BlobReads:
                 except ObjectNotFoundError:
                     data = None
             failed: list[IndexEntry] = []
-            if data is not None:
-                decrypt = self.decrypt_entry
-                with paused_gc():
-                    for e in run:
-                        pos = e.offset - start
-                        try:
-                            out[e.blob_id.hex()] = decrypt(e, data[pos : pos + e.length], pack_hex)
-                        except CorruptStoreError:
-                            failed.append(e)  # another copy may be intact
-            else:
+            if data is None:
                 failed = run
+            else:
+                got, failed = self._decrypt_run(run, data, start, pack_hex)
+                out.update(got)
             for e in failed:
                 out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
 
@@ -284,6 +278,22 @@ class BlobReads:
                 tasks.append(read_run(pack_id, run))
         await asyncio.gather(*tasks)
         return out
+
+    def _decrypt_run(
+        self, run: list[IndexEntry], data: bytes, start: int, pack_hex: str
+    ) -> tuple[dict[str, bytes], list[IndexEntry]]:
+        """Decrypt the blobs of one read pack region: (plaintexts by id, entries that failed)."""
+        out: dict[str, bytes] = {}
+        failed: list[IndexEntry] = []
+        decrypt = self.decrypt_entry
+        with paused_gc():
+            for e in run:
+                pos = e.offset - start
+                try:
+                    out[e.blob_id.hex()] = decrypt(e, data[pos : pos + e.length], pack_hex)
+                except CorruptStoreError:
+                    failed.append(e)  # another copy may be intact
+        return out, failed
 
     async def iter_payloads(
         self, blob_ids: Iterable[str], *, batch: int = 512
