@@ -62,6 +62,7 @@ __all__ = [
     "diff_lists",
     "encode_patch",
     "encode_v1",
+    "is_patch",
     "walk_tree",
 ]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from core.store.tree import (
 from tests.store.ops.helpers import flip_byte
 
 PW = "tree patch test passphrase"
+V2_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "store-v2"
 
 
 def _ids(n: int) -> list[str]:
@@ -295,3 +297,23 @@ async def test_copy_writes_patches_in_the_destination(tmp_path: Path) -> None:
     finally:
         await src.close()
         await dst.close()
+
+
+async def test_golden_format_2_store_keeps_chunked_trees_when_written(tmp_path: Path) -> None:
+    """A format-2 store written by this program stays readable by format-2 programs: a
+    snapshot with a parent gets chunks, never a patch."""
+    shutil.copytree(V2_FIXTURE / "store", tmp_path / "v2")
+    store = await Store.open(str(tmp_path / "v2"), "golden passphrase v2", cache_dir=":memory:")
+    try:
+        assert store.config.version == 2
+        parent = (await store.list_snapshots())[-1]
+        records = await store.read_tree(parent)
+        ids = await store.read_tree_ids(parent)
+        async with store.writer() as w:
+            changed = await w.put_record(_record(1))
+            sid = (await w.commit(record_ids=[*ids[1:], changed], parent=parent.id)).id
+        assert await _root_version(store, sid) == TREE_V2
+        assert (await store.read_tree(sid))[:-1] == records[1:]
+        assert (await store.check(read_data=True)).ok
+    finally:
+        await store.close()
