@@ -271,7 +271,16 @@ def decompress(stored: bytes) -> bytes:
 class Keys:
     """The master key and its purpose-bound subkeys. Never printed, never persisted in clear."""
 
-    __slots__ = ("_blob", "_id", "_id_hashers", "_mac", "_master", "_object", "store_id")
+    __slots__ = (
+        "_ad_prefix",
+        "_blob",
+        "_id",
+        "_id_hashers",
+        "_mac",
+        "_master",
+        "_object",
+        "store_id",
+    )
 
     def __init__(self, master: bytes, store_id: bytes) -> None:
         if len(master) != KEY_SIZE or len(store_id) != ID_SIZE:
@@ -285,6 +294,7 @@ class Keys:
         # keyed and primed with the type byte once; a blob id copies one (a snapshot read
         # verifies tens of thousands of ids)
         self._id_hashers = {t: blake3.blake3(bytes([t]), key=self._id) for t in BLOB_TYPES}
+        self._ad_prefix = {t: store_id + bytes([t]) for t in BLOB_TYPES}
 
     def _derive(self, purpose: str) -> bytes:
         return blake3.blake3(self._master, derive_key_context=_CONTEXTS[purpose]).digest()
@@ -305,7 +315,10 @@ class Keys:
         return h.digest()
 
     def _blob_ad(self, blob_type: int, blob_id: bytes) -> bytes:
-        return self.store_id + bytes([blob_type]) + blob_id
+        prefix = self._ad_prefix.get(blob_type)
+        if prefix is None:
+            return self.store_id + bytes([blob_type]) + blob_id
+        return prefix + blob_id
 
     def encrypt_blob(self, blob_type: int, blob_id: bytes, data: bytes) -> bytes:
         body = compress_maybe(data, metadata=blob_type in METADATA_TYPES)

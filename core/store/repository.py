@@ -71,6 +71,7 @@ from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
 from core.store.reads import READ_CONCURRENCY, BlobReads, paused_gc
+from core.store.record_cache import RecordCache
 from core.store.tree import (
     PATCH_DEPTH_MAX,
     PATCH_SHARE,
@@ -134,6 +135,12 @@ class Store(BlobReads, Maintenance):
         self._tree_cache: dict[str, bytes] = {}
         self._resolved: OrderedDict[str, TreeWalk] = OrderedDict()  # trees read intact
         self._written: OrderedDict[str, TreeWalk] = OrderedDict()  # trees this session wrote
+        self.record_cache = RecordCache(
+            cache.path.parent / "trees" if cache.path is not None else None, keys
+        )
+        # the records of the newest tree this session wrote or read whole, by id (the next
+        # commit's cache entry starts from them)
+        self._latest_records: tuple[str, dict[str, SecretRecord]] | None = None
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -253,8 +260,11 @@ class Store(BlobReads, Maintenance):
         if self._closed:
             return
         self._closed = True
-        self.cache.close()
-        await self.backend.close()
+        try:
+            await self.record_cache.drain()
+        finally:
+            self.cache.close()
+            await self.backend.close()
 
     async def __aenter__(self) -> Store:
         return self
@@ -645,8 +655,47 @@ class Store(BlobReads, Maintenance):
         return root
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
-        """Every secret record of a snapshot, in tree order."""
-        return await self.read_records(await self.read_tree_ids(snapshot))
+        """Every secret record of a snapshot, in tree order: from the sealed record cache
+        when it holds the tree (core/store/record_cache.py), else read and then cached."""
+        header = (
+            snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
+        )
+        hit = await self.record_cache.get(header.tree)
+        if hit is not None:
+            return hit[1]
+        ids = await self.read_tree_ids(header)
+        records = await self.read_records(ids)
+        self.record_cache.put(header.tree, ids, records)
+        return records
+
+    async def cache_tree_records(
+        self,
+        root: str,
+        ids: Sequence[str],
+        fresh: dict[str, SecretRecord],
+        base: str | None,
+    ) -> None:
+        """After a commit: seal the new tree's records into the record cache when they are
+        all at hand (``fresh``: what the writer put; the rest from its base tree's entry)."""
+        if self.record_cache.directory is None:
+            return
+        known = fresh
+        if any(i not in known for i in ids):
+            base_records: dict[str, SecretRecord] | None = None
+            if self._latest_records is not None and self._latest_records[0] == base:
+                base_records = self._latest_records[1]
+            elif base is not None:
+                hit = await self.record_cache.get(base)
+                if hit is not None:
+                    base_records = dict(zip(*hit, strict=True))
+            if base_records is None:
+                return
+            known = {**base_records, **fresh}
+            if any(i not in known for i in ids):
+                return
+        records = [known[i] for i in ids]
+        self._latest_records = (root, dict(zip(ids, records, strict=True)))
+        self.record_cache.put(root, ids, records)
 
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's
