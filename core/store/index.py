@@ -155,6 +155,10 @@ class IndexCache:
         self.store_id = store_id
         self.damaged: dict[str, str] = {}  # delta name -> why it could not be loaded
         self.rebuilt = False
+        # every indexed id, kept between writers (a writer's deduplication starts from it)
+        # while no other connection changed the file (PRAGMA data_version) and no row went
+        self._ids: set[bytes] | None = None
+        self._ids_version = -1
         self._db = self._connect()
 
     # ------------------------------------------------------------------ opening
@@ -220,6 +224,7 @@ class IndexCache:
 
     def reset(self) -> None:
         """Forget everything (the next sync reloads every delta)."""
+        self._ids = None
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM blobs")
         self._db.execute("DELETE FROM deltas")
@@ -239,6 +244,7 @@ class IndexCache:
             self.close()
             self._remove_files()
             self.rebuilt = True
+            self._ids = None
             self._db = self._connect()
             return await self._sync(backend, keys, concurrency)
 
@@ -248,6 +254,7 @@ class IndexCache:
         gone = [n for n in known if n not in remote]
         new = sorted(n for n in remote if n not in known)
         if gone:
+            self._ids = None
             self._db.execute("BEGIN")
             for n in gone:
                 self._db.execute("DELETE FROM blobs WHERE delta = ?", (n,))
@@ -274,6 +281,7 @@ class IndexCache:
 
         loaded = await asyncio.gather(*(load(n) for n in new))
         superseded: set[str] = set()
+        self._ids = None if any(d is not None and d.supersedes for _n, d in loaded) else self._ids
         for _name, delta in loaded:
             if delta is not None:
                 superseded.update(s.hex() for s in delta.supersedes)
@@ -293,6 +301,7 @@ class IndexCache:
                 )
             self._db.execute("COMMIT")
         except BaseException:
+            self._ids = None
             self._db.execute("ROLLBACK")
             raise
         return sum(1 for _n, d in loaded if d is not None)
@@ -316,9 +325,13 @@ class IndexCache:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        if self._ids is not None:
+            self._ids.update(r[0] for r in rows)
 
     def add_delta(self, name: str, delta: IndexDelta) -> None:
         """Record a delta this process has just written (one transaction)."""
+        if delta.supersedes:
+            self._ids = None
         self._db.execute("BEGIN")
         try:
             self._insert(name, delta, False)
@@ -331,6 +344,7 @@ class IndexCache:
                 )
             self._db.execute("COMMIT")
         except BaseException:
+            self._ids = None
             self._db.execute("ROLLBACK")
             raise
 
@@ -343,11 +357,18 @@ class IndexCache:
         )
 
     def all_ids(self, limit: int) -> set[bytes] | None:
-        """Every indexed blob id, or None when there are more than ``limit``."""
-        row = self._db.execute("SELECT COUNT(*) FROM blobs").fetchone()
-        if row is None or int(row[0]) > limit:
+        """Every indexed blob id (a copy), or None when there are more than ``limit``."""
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if self._ids is None or version != self._ids_version:
+            row = self._db.execute("SELECT COUNT(*) FROM blobs").fetchone()
+            if row is None or int(row[0]) > limit:
+                self._ids = None
+                return None
+            self._ids = {r[0] for r in self._db.execute("SELECT id FROM blobs")}
+            self._ids_version = version
+        if len(self._ids) > limit:
             return None
-        return {r[0] for r in self._db.execute("SELECT id FROM blobs")}
+        return set(self._ids)
 
     def lookup(self, blob_id: bytes) -> list[IndexEntry]:
         rows = self._db.execute(
@@ -431,6 +452,7 @@ class IndexCache:
         return out
 
     def remove_packs(self, pack_ids: Iterable[bytes]) -> None:
+        self._ids = None
         self._db.execute("BEGIN")
         self._db.executemany("DELETE FROM blobs WHERE pack = ?", ((p,) for p in pack_ids))
         self._db.execute("COMMIT")

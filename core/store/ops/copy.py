@@ -82,7 +82,8 @@ async def copy_snapshots(
             if on_snapshot is not None:
                 on_snapshot(header.id, False)
             continue
-        records = await source.read_tree(header)
+        # the store's own blobs (verified), not the record cache: a copy is a second store
+        records = await source.read_records(await source.read_tree_ids(header))
         async with destination.writer(tags=header.tags) as w:
             wanted = [pid for r in records for pid in r.payload_ids() if pid not in mapping]
             async for pid, data in source.iter_payloads(wanted):
