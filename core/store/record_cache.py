@@ -30,7 +30,6 @@ import blake3
 import msgspec
 import zstandard
 
-from core._fs import write_atomic
 from core.store.crypto import DecryptionError, Keys, aead_decrypt, aead_encrypt
 from core.store.model import SecretRecord
 
@@ -107,7 +106,17 @@ class RecordCache:
         packed = zstandard.ZstdCompressor(level=1, write_content_size=True).compress(raw)
         sealed = aead_encrypt(self._key, packed, self._ad + bytes.fromhex(root))
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(path, sealed)
+        # atomic, not fsynced: a cache file torn by a crash fails its AEAD and is dropped
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(sealed)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         files = sorted(path.parent.glob("*.bin"), key=lambda p: p.stat().st_mtime)
         for old in files[:-KEEP]:
             with contextlib.suppress(OSError):

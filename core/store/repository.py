@@ -138,9 +138,10 @@ class Store(BlobReads, Maintenance):
         self.record_cache = RecordCache(
             cache.path.parent / "trees" if cache.path is not None else None, keys
         )
-        # the records of the newest tree this session wrote or read whole, by id (the next
-        # commit's cache entry starts from them)
-        self._latest_records: tuple[str, dict[str, SecretRecord]] | None = None
+        # the records of the newest tree this session committed, by id (the next commit's
+        # cache entry starts from them); sealed into the record cache when the store closes
+        # (a session that commits 200 snapshots writes one file, not 200)
+        self._latest_records: tuple[str, list[str], dict[str, SecretRecord]] | None = None
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -261,6 +262,10 @@ class Store(BlobReads, Maintenance):
             return
         self._closed = True
         try:
+            latest, self._latest_records = self._latest_records, None
+            if latest is not None:
+                root, ids, by_id = latest
+                self.record_cache.put(root, ids, [by_id[i] for i in ids])
             await self.record_cache.drain()
         finally:
             self.cache.close()
@@ -660,6 +665,9 @@ class Store(BlobReads, Maintenance):
         header = (
             snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
         )
+        latest = self._latest_records
+        if latest is not None and latest[0] == header.tree:
+            return [latest[2][i] for i in latest[1]]
         hit = await self.record_cache.get(header.tree)
         if hit is not None:
             return hit[1]
@@ -683,7 +691,7 @@ class Store(BlobReads, Maintenance):
         if any(i not in known for i in ids):
             base_records: dict[str, SecretRecord] | None = None
             if self._latest_records is not None and self._latest_records[0] == base:
-                base_records = self._latest_records[1]
+                base_records = self._latest_records[2]
             elif base is not None:
                 hit = await self.record_cache.get(base)
                 if hit is not None:
@@ -693,9 +701,7 @@ class Store(BlobReads, Maintenance):
             known = {**base_records, **fresh}
             if any(i not in known for i in ids):
                 return
-        records = [known[i] for i in ids]
-        self._latest_records = (root, dict(zip(ids, records, strict=True)))
-        self.record_cache.put(root, ids, records)
+        self._latest_records = (root, list(ids), {i: known[i] for i in ids})
 
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's

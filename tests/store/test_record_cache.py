@@ -1,7 +1,8 @@
 """The sealed record cache (core/store/record_cache.py, docs/FORMAT.md §22): ``read_tree``
-serves the newest trees' records decoded from one file each, which the writer fills at commit
-and a cold read fills after it; a damaged file is deleted and the tree read from the store;
-what must see the store's own bytes (check, the backup's parent records) never uses it."""
+serves the newest trees' records decoded from one file each, which a writing session fills
+for its newest tree when the store closes and a cold read fills after it; a damaged file is
+deleted and the tree read from the store; what must see the store's own bytes (check, the
+backup's parent records) never uses it."""
 
 from __future__ import annotations
 
@@ -21,11 +22,18 @@ def _record(i: int, rev: int = 1) -> SecretRecord:
     return SecretRecord("fr-par", "p1", f"s-{i:05d}", f"n-{i:05d}", "/", version_count=rev)
 
 
-async def _history(store: Store, count: int) -> tuple[list[str], list[list[SecretRecord]]]:
-    records = [_record(i) for i in range(300)]
-    snaps: list[str] = []
+async def _history(
+    store: Store,
+    count: int,
+    start: list[SecretRecord] | None = None,
+    parent: str | None = None,
+    first: int = 0,
+) -> tuple[list[str], list[list[SecretRecord]]]:
+    records = list(start) if start is not None else [_record(i) for i in range(300)]
+    snaps: list[str] = [parent] if parent is not None else []
     lists = []
-    for s in range(count):
+    for n in range(count):
+        s = first + n
         if s:
             records[s * 17 % 300] = _record(s * 17 % 300, s + 1)
         async with store.writer() as w:
@@ -37,7 +45,7 @@ async def _history(store: Store, count: int) -> tuple[list[str], list[list[Secre
                 ids = parent_ids
             snaps.append((await w.commit(record_ids=ids, parent=snaps[-1] if snaps else None)).id)
         lists.append(list(records))
-    return snaps, lists
+    return (snaps[1:] if parent is not None else snaps), lists
 
 
 def _files(cache: Path) -> list[Path]:
@@ -50,10 +58,18 @@ async def test_commits_fill_the_cache_and_reads_serve_from_it(
     loc, cache = str(tmp_path / "store"), tmp_path / "cache"
     store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
     try:
-        snaps, lists = await _history(store, 4)
+        snaps, lists = await _history(store, 1)
     finally:
         await store.close()
-    assert len(_files(cache)) == 4  # one a tree (the writer had every record at hand)
+    for _ in range(3):  # one backup a process: each leaves its tree's records sealed
+        store = await Store.open(loc, PW, cache_dir=cache)
+        try:
+            more, more_lists = await _history(store, 1, lists[-1], snaps[-1], len(snaps))
+            snaps += more
+            lists += more_lists
+        finally:
+            await store.close()
+    assert len(_files(cache)) == 4  # one a tree (each writer had every record at hand)
     store = await Store.open(loc, PW, cache_dir=cache)
     try:
         reads = 0
@@ -86,14 +102,17 @@ async def test_a_damaged_cache_file_is_dropped_and_the_store_read(tmp_path: Path
     store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
     try:
         snaps, lists = await _history(store, 2)
-        await store.record_cache.drain()
-        for f in _files(cache):
-            flip_byte(f, 40)
+    finally:
+        await store.close()
+    for f in _files(cache):
+        flip_byte(f, 40)
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
         assert await store.read_tree(snaps[1]) == lists[1]
         assert await store.read_tree(snaps[0]) == lists[0]
     finally:
         await store.close()
-    assert len(_files(cache)) == 2  # rewritten by the cold reads
+    assert len(_files(cache)) == 2  # dropped, then rewritten by the cold reads
 
 
 async def test_check_and_parent_records_read_the_store_not_the_cache(tmp_path: Path) -> None:
@@ -124,7 +143,15 @@ async def test_the_cache_keeps_the_newest_trees(
     loc, cache = str(tmp_path / "store"), tmp_path / "cache"
     store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
     try:
-        await _history(store, 5)
+        snaps, lists = await _history(store, 5)
+        assert _files(cache) == []  # one session's newest tree: written at close
+    finally:
+        await store.close()
+    assert len(_files(cache)) == 1
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        for sid, records in zip(snaps, lists, strict=True):
+            assert await store.read_tree(sid) == records  # cold, then cached
         await store.record_cache.drain()
         assert len(_files(cache)) == 3
     finally:
