@@ -36,10 +36,11 @@ COALESCE_MAX = 8 * 1024 * 1024
 
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
-    """Hold the cyclic garbage collector during one synchronous bulk step (no ``await``
-    inside): decoding a snapshot allocates hundreds of thousands of objects that all
-    survive, and collections triggered along the way would scan them again and again
-    (a third of a 20,000-record read). Reference counting still frees what is dropped."""
+    """Hold the cyclic garbage collector during one bulk step (a snapshot's records read,
+    decrypted and decoded): it allocates hundreds of thousands of objects that all survive,
+    and collections triggered along the way would scan them again and again (a third of a
+    20,000-record read). Reference counting still frees what is dropped; the collector runs
+    again as soon as the step ends (other tasks running meanwhile only wait for it)."""
     if not gc.isenabled():
         yield
         return

@@ -706,10 +706,10 @@ class Store(BlobReads, Maintenance):
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's
         ids already, or read it in chunks)."""
-        blobs = await self.read_blobs(list(ids), BLOB_RECORD)
         out = []
         decode = SecretRecord.from_bytes
-        with paused_gc():
+        with paused_gc():  # the whole read: its reads, decryptions and decodes
+            blobs = await self.read_blobs(list(ids), BLOB_RECORD)
             for rid in ids:
                 try:
                     out.append(decode(blobs[rid]))
