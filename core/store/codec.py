@@ -267,7 +267,12 @@ def _fast_from_bytes(cls: type[R], raw: bytes) -> R | None:
     3x faster than JSON -> dict -> dataclass), or None when the document is not exactly
     what a writer of ours produces (the lenient path decides)."""
     try:
-        if getattr(cls, "RECORD_VERSION", None) is not None:
+        # In valid JSON the bytes '"v"' are only ever a whole string token (a quote inside a
+        # string is escaped): one such token, followed by ':1,', is a "v" of exactly 1, so
+        # the document is no newer than version 1 without a second parse.
+        if getattr(cls, "RECORD_VERSION", None) is not None and not (
+            raw.count(b'"v"') == 1 and b'"v":1,' in raw
+        ):
             version = _VERSION_DECODER.decode(raw).v
             if version is not None and version > typing.cast(int, cls.RECORD_VERSION):  # type: ignore[attr-defined]
                 return None  # the lenient path words the refusal

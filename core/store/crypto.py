@@ -148,14 +148,14 @@ def aead_decrypt(key: bytes, sealed: bytes, ad: bytes) -> bytes:
         raise DecryptionError("ciphertext too short")
     nonce = sealed[:NONCE_SIZE]
     body = sealed[NONCE_SIZE:]
-    out = _alloc("unsigned char[]", max(1, len(body) - TAG_SIZE))
-    mlen = ffi.new("unsigned long long *")
+    mlen = len(body) - TAG_SIZE  # what libsodium writes on success (no length out-param)
+    out = _alloc("unsigned char[]", max(1, mlen))
     rc = lib.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        out, mlen, ffi.NULL, body, len(body), ad, len(ad), nonce, key
+        out, ffi.NULL, ffi.NULL, body, len(body), ad, len(ad), nonce, key
     )
     if rc != 0:
         raise DecryptionError("authentication failed")
-    return ffi.buffer(out, mlen[0])[:]
+    return ffi.buffer(out, mlen)[:]
 
 
 def wrap_ad(store_id: bytes, slot_id: bytes) -> bytes:
