@@ -20,8 +20,8 @@ FORMAT_NAME = "secret-kloset"
 DEFAULT_PACK_SIZE = 8 * 1024 * 1024
 MIN_PACK_SIZE = 4 * 1024
 MAX_PACK_SIZE = 512 * 1024 * 1024
-STORE_VERSION = 2  # what a new store is written in (docs/FORMAT.md §18)
-SUPPORTED_VERSIONS = frozenset({1, 2})
+STORE_VERSION = 3  # what a new store is written in (docs/FORMAT.md §18)
+SUPPORTED_VERSIONS = frozenset({1, 2, 3})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ def parse_config(data: bytes) -> StoreConfig:
         if version not in SUPPORTED_VERSIONS:
             raise UnsupportedFormatError(
                 f"the store uses format version {version}; this program reads versions "
-                f"1 and {STORE_VERSION}"
+                f"1 to {STORE_VERSION}"
             )
         store_id = str(raw["store_id"])
         if len(bytes.fromhex(store_id)) != ID_SIZE:

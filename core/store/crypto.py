@@ -148,14 +148,14 @@ def aead_decrypt(key: bytes, sealed: bytes, ad: bytes) -> bytes:
         raise DecryptionError("ciphertext too short")
     nonce = sealed[:NONCE_SIZE]
     body = sealed[NONCE_SIZE:]
-    out = _alloc("unsigned char[]", max(1, len(body) - TAG_SIZE))
-    mlen = ffi.new("unsigned long long *")
+    mlen = len(body) - TAG_SIZE  # what libsodium writes on success (no length out-param)
+    out = _alloc("unsigned char[]", max(1, mlen))
     rc = lib.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        out, mlen, ffi.NULL, body, len(body), ad, len(ad), nonce, key
+        out, ffi.NULL, ffi.NULL, body, len(body), ad, len(ad), nonce, key
     )
     if rc != 0:
         raise DecryptionError("authentication failed")
-    return ffi.buffer(out, mlen[0])[:]
+    return ffi.buffer(out, mlen)[:]
 
 
 def wrap_ad(store_id: bytes, slot_id: bytes) -> bytes:
@@ -271,7 +271,16 @@ def decompress(stored: bytes) -> bytes:
 class Keys:
     """The master key and its purpose-bound subkeys. Never printed, never persisted in clear."""
 
-    __slots__ = ("_blob", "_id", "_mac", "_master", "_object", "store_id")
+    __slots__ = (
+        "_ad_prefix",
+        "_blob",
+        "_id",
+        "_id_hashers",
+        "_mac",
+        "_master",
+        "_object",
+        "store_id",
+    )
 
     def __init__(self, master: bytes, store_id: bytes) -> None:
         if len(master) != KEY_SIZE or len(store_id) != ID_SIZE:
@@ -282,6 +291,10 @@ class Keys:
         self._blob = self._derive("blob")
         self._mac = self._derive("mac")
         self._object = self._derive("object")
+        # keyed and primed with the type byte once; a blob id copies one (a snapshot read
+        # verifies tens of thousands of ids)
+        self._id_hashers = {t: blake3.blake3(bytes([t]), key=self._id) for t in BLOB_TYPES}
+        self._ad_prefix = {t: store_id + bytes([t]) for t in BLOB_TYPES}
 
     def _derive(self, purpose: str) -> bytes:
         return blake3.blake3(self._master, derive_key_context=_CONTEXTS[purpose]).digest()
@@ -296,12 +309,16 @@ class Keys:
     # ---------------------------------------------------------------- blobs
 
     def blob_id(self, blob_type: int, data: bytes) -> bytes:
-        h = blake3.blake3(bytes([blob_type]), key=self._id)
+        primed = self._id_hashers.get(blob_type)
+        h = primed.copy() if primed is not None else blake3.blake3(bytes([blob_type]), key=self._id)
         h.update(data)
         return h.digest()
 
     def _blob_ad(self, blob_type: int, blob_id: bytes) -> bytes:
-        return self.store_id + bytes([blob_type]) + blob_id
+        prefix = self._ad_prefix.get(blob_type)
+        if prefix is None:
+            return self.store_id + bytes([blob_type]) + blob_id
+        return prefix + blob_id
 
     def encrypt_blob(self, blob_type: int, blob_id: bytes, data: bytes) -> bytes:
         body = compress_maybe(data, metadata=blob_type in METADATA_TYPES)

@@ -19,6 +19,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from core.store import envelope
 from core.store.backends import Backend
@@ -33,9 +34,9 @@ DELTA_VERSION = 1
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    """One blob's location, as the index knows it."""
+class IndexEntry(NamedTuple):
+    """One blob's location, as the index knows it (a named tuple: a snapshot read builds
+    tens of thousands of them, and a tuple is built in C, a frozen dataclass is not)."""
 
     blob_id: bytes
     blob_type: int
@@ -154,6 +155,10 @@ class IndexCache:
         self.store_id = store_id
         self.damaged: dict[str, str] = {}  # delta name -> why it could not be loaded
         self.rebuilt = False
+        # every indexed id, kept between writers (a writer's deduplication starts from it)
+        # while no other connection changed the file (PRAGMA data_version) and no row went
+        self._ids: set[bytes] | None = None
+        self._ids_version = -1
         self._db = self._connect()
 
     # ------------------------------------------------------------------ opening
@@ -181,6 +186,9 @@ class IndexCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            # a snapshot read looks up every record's location: map the file, keep its pages
+            db.execute("PRAGMA mmap_size=268435456")
+            db.execute("PRAGMA cache_size=-32768")
             if not fresh:
                 row = db.execute("PRAGMA quick_check").fetchone()
                 if row is None or row[0] != "ok":
@@ -216,6 +224,7 @@ class IndexCache:
 
     def reset(self) -> None:
         """Forget everything (the next sync reloads every delta)."""
+        self._ids = None
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM blobs")
         self._db.execute("DELETE FROM deltas")
@@ -235,6 +244,7 @@ class IndexCache:
             self.close()
             self._remove_files()
             self.rebuilt = True
+            self._ids = None
             self._db = self._connect()
             return await self._sync(backend, keys, concurrency)
 
@@ -244,6 +254,7 @@ class IndexCache:
         gone = [n for n in known if n not in remote]
         new = sorted(n for n in remote if n not in known)
         if gone:
+            self._ids = None
             self._db.execute("BEGIN")
             for n in gone:
                 self._db.execute("DELETE FROM blobs WHERE delta = ?", (n,))
@@ -270,6 +281,7 @@ class IndexCache:
 
         loaded = await asyncio.gather(*(load(n) for n in new))
         superseded: set[str] = set()
+        self._ids = None if any(d is not None and d.supersedes for _n, d in loaded) else self._ids
         for _name, delta in loaded:
             if delta is not None:
                 superseded.update(s.hex() for s in delta.supersedes)
@@ -289,6 +301,7 @@ class IndexCache:
                 )
             self._db.execute("COMMIT")
         except BaseException:
+            self._ids = None
             self._db.execute("ROLLBACK")
             raise
         return sum(1 for _n, d in loaded if d is not None)
@@ -312,9 +325,13 @@ class IndexCache:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        if self._ids is not None:
+            self._ids.update(r[0] for r in rows)
 
     def add_delta(self, name: str, delta: IndexDelta) -> None:
         """Record a delta this process has just written (one transaction)."""
+        if delta.supersedes:
+            self._ids = None
         self._db.execute("BEGIN")
         try:
             self._insert(name, delta, False)
@@ -327,6 +344,7 @@ class IndexCache:
                 )
             self._db.execute("COMMIT")
         except BaseException:
+            self._ids = None
             self._db.execute("ROLLBACK")
             raise
 
@@ -339,11 +357,18 @@ class IndexCache:
         )
 
     def all_ids(self, limit: int) -> set[bytes] | None:
-        """Every indexed blob id, or None when there are more than ``limit``."""
-        row = self._db.execute("SELECT COUNT(*) FROM blobs").fetchone()
-        if row is None or int(row[0]) > limit:
+        """Every indexed blob id (a copy), or None when there are more than ``limit``."""
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if self._ids is None or version != self._ids_version:
+            row = self._db.execute("SELECT COUNT(*) FROM blobs").fetchone()
+            if row is None or int(row[0]) > limit:
+                self._ids = None
+                return None
+            self._ids = {r[0] for r in self._db.execute("SELECT id FROM blobs")}
+            self._ids_version = version
+        if len(self._ids) > limit:
             return None
-        return {r[0] for r in self._db.execute("SELECT id FROM blobs")}
+        return set(self._ids)
 
     def lookup(self, blob_id: bytes) -> list[IndexEntry]:
         rows = self._db.execute(
@@ -356,13 +381,16 @@ class IndexCache:
             if (r[2], r[3]) in seen:
                 continue
             seen.add((r[2], r[3]))
-            out.append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
+            out.append(IndexEntry._make(r))
         return out
 
-    def lookup_many(self, blob_ids: list[bytes], chunk: int = 500) -> dict[bytes, list[IndexEntry]]:
+    def lookup_many(
+        self, blob_ids: list[bytes], chunk: int = 2000
+    ) -> dict[bytes, list[IndexEntry]]:
         """Locations of many blobs in a few queries (missing ids are absent from the result)."""
         out: dict[bytes, list[IndexEntry]] = {}
-        seen: set[tuple[bytes, bytes, int]] = set()
+        get = out.get
+        make = IndexEntry._make
         for i in range(0, len(blob_ids), chunk):
             part = blob_ids[i : i + chunk]
             marks = ",".join("?" * len(part))
@@ -372,11 +400,11 @@ class IndexCache:
                 part,
             ).fetchall()
             for r in rows:
-                key = (r[0], r[2], r[3])
-                if key in seen:
-                    continue
-                seen.add(key)
-                out.setdefault(r[0], []).append(IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5]))
+                found = get(r[0])
+                if found is None:
+                    out[r[0]] = [make(r)]
+                elif not any(e.pack_id == r[2] and e.offset == r[3] for e in found):
+                    found.append(make(r))  # another copy (not the same one via another delta)
         return out
 
     def entries(self) -> Iterator[IndexEntry]:
@@ -385,7 +413,7 @@ class IndexCache:
             "SELECT DISTINCT id, type, pack, offset, length, raw_length FROM blobs ORDER BY pack, offset"
         )
         for r in cur:
-            yield IndexEntry(r[0], r[1], r[2], r[3], r[4], r[5])
+            yield IndexEntry._make(r)
 
     def totals(self) -> dict[int, tuple[int, int, int]]:
         """Per blob type: (distinct blobs, stored bytes, plaintext bytes), one copy each."""
@@ -424,6 +452,7 @@ class IndexCache:
         return out
 
     def remove_packs(self, pack_ids: Iterable[bytes]) -> None:
+        self._ids = None
         self._db.execute("BEGIN")
         self._db.executemany("DELETE FROM blobs WHERE pack = ?", ((p,) for p in pack_ids))
         self._db.execute("COMMIT")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -69,15 +70,21 @@ from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
-from core.store.reads import READ_CONCURRENCY, BlobReads
+from core.store.reads import READ_CONCURRENCY, BlobReads, paused_gc
+from core.store.record_cache import RecordCache
 from core.store.tree import (
+    PATCH_DEPTH_MAX,
+    PATCH_SHARE,
     TREE_V1,
     TREE_V2,
+    TREE_V3,
     TreeNodeError,
     TreeVersionError,
     TreeWalk,
     build_tree,
     collect_tree_blobs,
+    diff_lists,
+    encode_patch,
     walk_tree,
 )
 from core.store.writer import Writer
@@ -92,6 +99,7 @@ log = logging.getLogger(__name__)
 
 
 TREE_CACHE_ENTRIES = 200_000  # tree chunks kept decrypted per session (about 60 MB at most)
+TREES_RESOLVED = 8  # whole trees (record id lists) kept per session: a patch's base, a parent
 
 
 def default_cache_dir() -> Path:
@@ -125,6 +133,15 @@ class Store(BlobReads, Maintenance):
         self._cache_rebuilt = False
         self.unreadable: set[bytes] = set()
         self._tree_cache: dict[str, bytes] = {}
+        self._resolved: OrderedDict[str, TreeWalk] = OrderedDict()  # trees read intact
+        self._written: OrderedDict[str, TreeWalk] = OrderedDict()  # trees this session wrote
+        self.record_cache = RecordCache(
+            cache.path.parent / "trees" if cache.path is not None else None, keys
+        )
+        # the records of the newest tree this session committed, by id (the next commit's
+        # cache entry starts from them); sealed into the record cache when the store closes
+        # (a session that commits 200 snapshots writes one file, not 200)
+        self._latest_records: tuple[str, list[str], dict[str, SecretRecord]] | None = None
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -244,8 +261,15 @@ class Store(BlobReads, Maintenance):
         if self._closed:
             return
         self._closed = True
-        self.cache.close()
-        await self.backend.close()
+        try:
+            latest, self._latest_records = self._latest_records, None
+            if latest is not None:
+                root, ids, by_id = latest
+                self.record_cache.put(root, ids, [by_id[i] for i in ids])
+            await self.record_cache.drain()
+        finally:
+            self.cache.close()
+            await self.backend.close()
 
     async def __aenter__(self) -> Store:
         return self
@@ -503,8 +527,11 @@ class Store(BlobReads, Maintenance):
 
     @property
     def tree_version(self) -> int:
-        """The tree layout this store's writers use: chunked (format 2) or flat (format 1,
-        kept for stores made by version 1, so version-1 programs still read them)."""
+        """The tree layout this store's writers use: patches on chunked keyframes (format
+        3), chunked (format 2) or flat (format 1); older stores keep their layout, so the
+        programs that made them still read every snapshot."""
+        if self.config.version >= 3:
+            return TREE_V3
         return TREE_V2 if self.config.version >= 2 else TREE_V1
 
     async def _read_tree_blobs(self, ids: list[str]) -> dict[str, bytes]:
@@ -526,15 +553,38 @@ class Store(BlobReads, Maintenance):
         self.unreadable.add(bytes.fromhex(err.node_id))
         return BlobDamagedError(err.node_id, f"the tree of {what} is malformed ({err})")
 
+    def _known_tree(self, root: str) -> TreeWalk | None:
+        walk = self._resolved.get(root)
+        if walk is not None:
+            self._resolved.move_to_end(root)
+        return walk
+
+    @staticmethod
+    def _remember(trees: OrderedDict[str, TreeWalk], walk: TreeWalk) -> None:
+        """Keep a whole tree (content-addressed, so never stale), the newest few."""
+        trees[walk.root] = walk
+        trees.move_to_end(walk.root)
+        while len(trees) > TREES_RESOLVED:
+            trees.popitem(last=False)
+
+    async def _walk(self, root: str, what: str) -> TreeWalk:
+        walk = self._known_tree(root)
+        if walk is None:
+            try:
+                walk = await walk_tree(root, self._read_tree_blobs, self._known_tree)
+            except TreeNodeError as err:
+                raise self._tree_damaged(err, what) from None
+            self._remember(self._resolved, walk)
+        return walk
+
     async def read_tree_walk(self, snapshot: str | SnapshotHeader) -> TreeWalk:
         """A snapshot's record ids and every tree blob its tree is made of."""
         header = (
             snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
         )
-        try:
-            return await walk_tree(header.tree, self._read_tree_blobs)
-        except TreeNodeError as err:
-            raise self._tree_damaged(err, f"snapshot {header.short_id}") from None
+        walk = await self._walk(header.tree, f"snapshot {header.short_id}")
+        # a copy: callers may keep or change the lists, the session's copy stays as read
+        return TreeWalk(list(walk.record_ids), list(walk.node_ids), walk.chain, walk.edits)
 
     async def read_tree_ids(self, snapshot: str | SnapshotHeader) -> list[str]:
         return (await self.read_tree_walk(snapshot)).record_ids
@@ -546,34 +596,128 @@ class Store(BlobReads, Maintenance):
         except TreeNodeError as err:
             raise self._tree_damaged(err, "a snapshot") from None
 
-    async def write_tree(self, sink: BlobSink, record_ids: Sequence[str]) -> str:
-        """Store the tree of ``record_ids`` (unchanged chunks deduplicate); its root id."""
+    async def write_tree(
+        self, sink: BlobSink, record_ids: Sequence[str], *, base: str | None = None
+    ) -> str:
+        """Store the tree of ``record_ids``; its root id.
+
+        In a format-3 store with ``base`` (the parent snapshot's tree) a patch against it
+        when that is small and the base reads intact (docs/FORMAT.md §8.2), else chunks
+        (unchanged ones deduplicate).
+        """
+        ids = list(record_ids)
+        if base is not None and self.tree_version >= TREE_V3:
+            patched = await self._write_patch(sink, ids, base)
+            if patched is not None:
+                return patched
         root, nodes = build_tree(
-            record_ids,
+            ids,
             lambda raw: self.keys.blob_id(BLOB_TREE, raw),
             version=self.tree_version,
         )
         for nid, raw in nodes:
             await sink.put_blob(BLOB_TREE, raw, blob_id=nid)
+        if self.tree_version >= TREE_V3:
+            self._remember(
+                self._written, TreeWalk(ids, [root, *(n.hex() for n, _ in reversed(nodes))])
+            )
+        return root
+
+    async def _write_patch(self, sink: BlobSink, ids: list[str], base: str) -> str | None:
+        """The root of a patch of ``ids`` against ``base``, or None when a keyframe is due:
+        the base does not read intact (a damaged parent is not built on), a blob of it is
+        one this writer must not reuse, its chain is full, or the edits are too many.
+
+        A tree this session wrote serves as a base without a read (readers never trust
+        those: what was written is only known intact once read); the check that every blob
+        of the base is one the writer may reuse covers both."""
+        walk = self._written.get(base)
+        if walk is None:
+            try:
+                walk = await self._walk(base, "the parent snapshot")
+            except (CorruptStoreError, UnsupportedFormatError) as err:
+                log.warning(
+                    "writing a whole tree: the parent's tree cannot be read (%s)", err.message
+                )
+                return None
+        if not all(sink.known(bytes.fromhex(n)) for n in walk.node_ids):
+            return None
+        if walk.record_ids == ids:
+            sink.stats.blobs_reused += 1  # the same list: the same tree (its root reused)
+            return base
+        chain = walk.child_chain()
+        if len(chain) > PATCH_DEPTH_MAX:
+            return None
+        ops = diff_lists(walk.record_ids, ids)
+        if ops is None:
+            return None
+        edits = walk.edits + sum(removed + len(inserted) for _p, removed, inserted in ops)
+        if edits > max(32, len(ids) // PATCH_SHARE):
+            return None
+        raw = encode_patch(chain, len(ids), ops)
+        root, _added = await sink.put_blob(BLOB_TREE, raw)
+        self._remember(self._written, TreeWalk(ids, [root, *walk.node_ids], chain, edits))
         return root
 
     async def read_tree(self, snapshot: str | SnapshotHeader) -> list[SecretRecord]:
-        """Every secret record of a snapshot, in tree order."""
-        return await self.read_records(await self.read_tree_ids(snapshot))
+        """Every secret record of a snapshot, in tree order: from the sealed record cache
+        when it holds the tree (core/store/record_cache.py), else read and then cached."""
+        header = (
+            snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
+        )
+        latest = self._latest_records
+        if latest is not None and latest[0] == header.tree:
+            return [latest[2][i] for i in latest[1]]
+        hit = await self.record_cache.get(header.tree)
+        if hit is not None:
+            return hit[1]
+        ids = await self.read_tree_ids(header)
+        records = await self.read_records(ids)
+        self.record_cache.put(header.tree, ids, records)
+        return records
+
+    async def cache_tree_records(
+        self,
+        root: str,
+        ids: Sequence[str],
+        fresh: dict[str, SecretRecord],
+        base: str | None,
+    ) -> None:
+        """After a commit: seal the new tree's records into the record cache when they are
+        all at hand (``fresh``: what the writer put; the rest from its base tree's entry)."""
+        if self.record_cache.directory is None:
+            return
+        known = fresh
+        if any(i not in known for i in ids):
+            base_records: dict[str, SecretRecord] | None = None
+            if self._latest_records is not None and self._latest_records[0] == base:
+                base_records = self._latest_records[2]
+            elif base is not None:
+                hit = await self.record_cache.get(base)
+                if hit is not None:
+                    base_records = dict(zip(*hit, strict=True))
+            if base_records is None:
+                return
+            known = {**base_records, **fresh}
+            if any(i not in known for i in ids):
+                return
+        self._latest_records = (root, list(ids), {i: known[i] for i in ids})
 
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's
         ids already, or read it in chunks)."""
-        blobs = await self.read_blobs(list(ids), BLOB_RECORD)
         out = []
-        for rid in ids:
-            try:
-                out.append(SecretRecord.from_bytes(blobs[rid]))
-            except NewerVersionError as err:
-                raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
-            except (ValueError, KeyError, TypeError):
-                self.unreadable.add(bytes.fromhex(rid))
-                raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
+        decode = SecretRecord.from_bytes
+        with paused_gc():  # the whole read: its reads, decryptions and decodes
+            blobs = await self.read_blobs(list(ids), BLOB_RECORD)
+            for rid in ids:
+                try:
+                    out.append(decode(blobs[rid]))
+                except NewerVersionError as err:
+                    raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
+                except (ValueError, KeyError, TypeError):
+                    self.unreadable.add(bytes.fromhex(rid))
+                    raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
         return out
 
     async def read_record(self, record_id: str) -> SecretRecord:

@@ -63,6 +63,7 @@ class Writer:
         self.sink: BlobSink | None = None
         self._records: list[tuple[tuple[str, str, str, str, str], str]] = []
         self._record_ids: set[str] = set()
+        self._put_records: dict[str, SecretRecord] = {}  # for the record cache
         self.commits: list[SnapshotHeader] = []
         self._closed = False
 
@@ -125,6 +126,7 @@ class Writer:
         if bid not in self._record_ids:
             self._record_ids.add(bid)
             self._records.append(((*record.key, record.secret_id), bid))
+        self._put_records[bid] = record
         return bid
 
     def has_payload(self, blob_id: str) -> bool:
@@ -141,6 +143,16 @@ class Writer:
         sink = self._ready()
         self.lock.check()  # type: ignore[union-attr]
         await sink.flush()
+
+    async def _parent_tree(self, parent: str | None) -> str | None:
+        """The parent snapshot's tree, which the new tree may be a patch against (None when
+        there is no parent or its object does not read: a whole tree is written then)."""
+        if parent is None:
+            return None
+        try:
+            return (await self.store.get_snapshot(parent)).tree
+        except StoreError:
+            return None
 
     async def commit(
         self,
@@ -171,7 +183,8 @@ class Writer:
             ids = [bid for _key, bid in sorted(self._records)]
         else:
             ids = list(record_ids)
-        tree_id = await self.store.write_tree(sink, ids)
+        base_tree = await self._parent_tree(parent)
+        tree_id = await self.store.write_tree(sink, ids, base=base_tree)
         await sink.flush()
         self.lock.check()
         errs = tuple(errors)
@@ -213,8 +226,10 @@ class Writer:
         await self.lock.confirm()
         await self.store.backend.put("snapshots", header.id, obj, create_only=True)
         self.commits.append(header)
+        await self.store.cache_tree_records(tree_id, ids, self._put_records, base_tree)
         self._records = []
         self._record_ids = set()
+        self._put_records = {}
         sink.stats = WriterStats()
         return header
 

@@ -1,7 +1,9 @@
 """The golden stores: a store written once by a format version must read back exactly.
 
-``tests/fixtures/store-v1/store`` (format 1, flat trees) and ``tests/fixtures/store-v2/store``
-(format 2, chunked trees of two levels shared by three snapshots) were each made by their
+``tests/fixtures/store-v1/store`` (format 1, flat trees), ``tests/fixtures/store-v2/store``
+(format 2, chunked trees of two levels shared by three snapshots) and
+``tests/fixtures/store-v3/store`` (format 3: a keyframe, a full chain of eight patches on it, a
+keyframe again and a patch on that one) were each made by their
 ``regenerate.py`` (run by hand, never here) and committed with ``expected.json``, what they must
 read back as. A change to the format, to the canonical encoding of records, headers and tree
 blobs, or to the config and key-slot bodies that still reads its own output but not these
@@ -27,7 +29,15 @@ from core.store.config import encode_config
 from core.store.crypto import BLOB_RECORD, BLOB_TREE
 from core.store.keys import KeySlot, encode_slot
 from core.store.ops.check import check_store
-from core.store.tree import TREE_V1, build_tree, decode_node, encode_v1
+from core.store.tree import (
+    TREE_V1,
+    build_tree,
+    decode_node,
+    decode_patch,
+    encode_patch,
+    encode_v1,
+    is_patch,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -75,7 +85,14 @@ V2 = Golden(
     3,
     frozenset({"clé-api-été", "秘密", "db-password", "late-arrival", "svc-00", "svc-55"}),
 )
-GOLDENS = [pytest.param(V1, id="v1"), pytest.param(V2, id="v2")]
+V3 = Golden(
+    "store-v3",
+    3,
+    "golden passphrase v3",
+    11,
+    frozenset({"clé-api-été", "秘密", "db-password", "late-arrival", "svc-00", "svc-55"}),
+)
+GOLDENS = [pytest.param(V1, id="v1"), pytest.param(V2, id="v2"), pytest.param(V3, id="v3")]
 
 
 @pytest.fixture(params=GOLDENS)
@@ -135,7 +152,9 @@ async def test_golden_store_trees_are_the_blobs_their_headers_name(
 ) -> None:
     """v1: one flat tree blob per snapshot; v2: the chunks expected.json lists, in levels,
     shared between snapshots, and rebuilding the tree from its record ids gives the same
-    chunk bytes (same blob ids), so the chunking rule cannot change silently."""
+    chunk bytes (same blob ids), so the chunking rule cannot change silently; v3: keyframes
+    as v2, patches with the chain, count and ops expected.json lists, re-encoding to their
+    bytes."""
     spec, location = golden
     store = await Store.open(location, spec.passphrase, cache_dir=":memory:")
     try:
@@ -161,17 +180,34 @@ async def test_golden_store_trees_are_the_blobs_their_headers_name(
             assert walk.record_ids == tree["record_ids"]
             assert sorted(walk.node_ids) == sorted(tree["nodes"])
             for nid, raw in blobs.items():
+                assert id_of(raw).hex() == nid
+                if is_patch(raw):
+                    p = decode_patch(nid, raw)
+                    ops = [[pos, removed, ids] for pos, removed, ids in p.ops]
+                    assert {"chain": list(p.chain), "count": p.count, "ops": ops} == tree["nodes"][
+                        nid
+                    ]
+                    assert encode_patch(p.chain, p.count, p.ops) == raw
+                    continue
                 level, ids = decode_node(nid, raw)
                 assert {"level": level, "ids": ids} == tree["nodes"][nid]
-                assert id_of(raw).hex() == nid
-            assert tree["nodes"][header.tree]["level"] >= 1  # more than one level
-            root, nodes = build_tree(walk.record_ids, id_of)
-            assert root == header.tree
-            assert {nid.hex(): raw for nid, raw in nodes} == blobs
+            root_node = tree["nodes"][header.tree]
+            if "chain" in root_node:  # a patch: its chain's keyframe rebuilds as v2 does
+                keyframe = root_node["chain"][0]
+                chunks = {n: b for n, b in blobs.items() if not is_patch(b)}
+                kwalk = await store.read_tree_walk(next(h for h in headers if h.tree == keyframe))
+                root, nodes = build_tree(kwalk.record_ids, id_of)
+                assert root == keyframe
+                assert {nid.hex(): raw for nid, raw in nodes} == chunks
+            else:
+                assert root_node["level"] >= 1  # more than one level
+                root, nodes = build_tree(walk.record_ids, id_of)
+                assert root == header.tree
+                assert {nid.hex(): raw for nid, raw in nodes} == blobs
             chunk_sets.append(set(walk.node_ids))
         for a, b in itertools.pairwise(chunk_sets):
             assert a & b and a != b  # consecutive snapshots share chunks, and differ
-        if spec.version == 2:
+        if spec.version >= 2:
             all_chunks, all_records = await store.tree_blobs([h.tree for h in headers])
             assert all_chunks == set().union(*chunk_sets)
             assert all_records == set(spec.expected["records"])

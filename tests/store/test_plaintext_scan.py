@@ -114,6 +114,7 @@ async def test_plaintext_scan_local_backend_and_cache(tmp_path: Path) -> None:
     written.update(_files(cache))
     assert any("index.sqlite" in k for k in written)
     assert any("/packs/" in k for k in written)
+    assert any("/trees/" in k for k in written)  # the sealed record cache
     assert _scan(written, needles) == []
     # the scanner itself works: a planted needle is found
     planted = {"probe": b"xx" + needles["name"].encode("utf-16-le") + b"yy"}

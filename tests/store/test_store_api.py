@@ -6,6 +6,7 @@ import asyncio
 import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -543,6 +544,36 @@ async def test_writer_resyncs_before_deduplicating(store_factory: StoreFactory) 
         await w.commit()
     assert await store.read_payload(blob) == data
     assert (await store.check(read_data=True)).ok
+
+
+async def test_writer_id_set_sees_a_prune_through_the_same_cache(tmp_path: Path) -> None:
+    """The writer's in-memory id set is kept between writers; a prune by another process
+    sharing the local cache (another SQLite connection) must still be seen."""
+    cache = tmp_path / "cache"
+    store = await Store.init(
+        str(tmp_path / "s"), PASSPHRASE, kdf=KdfParams.for_tests(), cache_dir=cache
+    )
+    other: Store | None = None
+    try:
+        data = b"a value that will be forgotten and pruned, same cache"
+        async with store.writer() as w:
+            await w.put_payload(data)
+            first = await w.commit()
+        async with store.writer() as w:  # the id set is built, then kept
+            await w.commit(record_ids=[])
+        other = await Store.open(str(tmp_path / "s"), PASSPHRASE, cache_dir=cache)
+        await other.delete_snapshots([first.id])
+        await other.prune()
+        async with store.writer() as w:
+            blob = await w.put_payload(data)
+            assert w.stats.data_added == 1  # written again, not deduplicated
+            await w.commit()
+        assert await store.read_payload(blob) == data
+        assert (await store.check(read_data=True)).ok
+    finally:
+        if other is not None:
+            await other.close()
+        await store.close()
 
 
 async def test_newer_snapshot_and_record_versions_are_refused(store_factory: StoreFactory) -> None:

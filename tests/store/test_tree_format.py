@@ -1,9 +1,11 @@
-"""Store format 2's chunked snapshot trees, beside format 1's flat ones (docs/FORMAT.md §8.2).
+"""Snapshot trees of the three store formats (docs/FORMAT.md §8.2).
 
-New stores are format 2: a tree is content-defined chunks, each its own deduplicated tree
-blob, so a snapshot that changes a few secrets writes a few chunks, not the whole list.
-Format-1 stores (the golden store among them) keep flat trees, so version-1 programs still
-read them; both read back the same. A flipped envelope version byte reads as damage.
+Format 2: a tree is content-defined chunks, each its own deduplicated tree blob, so a
+snapshot that changes a few secrets writes a few chunks, not the whole list. Format 3 (new
+stores): a snapshot with a parent stores a patch against the parent's tree, naming its chain
+(a chunked keyframe and at most PATCH_DEPTH_MAX patches). Format-1 and format-2 stores keep
+their layout, so the programs that made them still read them; all read back the same. A
+flipped envelope version byte reads as damage.
 """
 
 from __future__ import annotations
@@ -96,9 +98,13 @@ async def _tree_versions(store: Store, snapshot: str) -> set[int]:
     return {raw[4] for raw in blobs.values()}
 
 
-async def test_format_2_store_dedups_tree_chunks_and_prunes_safely(tmp_path: Path) -> None:
+async def test_format_2_store_dedups_tree_chunks_and_prunes_safely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     loc = str(tmp_path / "store")
+    monkeypatch.setattr(repository_module, "STORE_VERSION", 2)
     store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=":memory:")
+    monkeypatch.undo()
     try:
         assert store.config.version == 2
         records = [_record(i) for i in range(2000)]
@@ -139,7 +145,7 @@ async def test_format_1_store_keeps_flat_trees_and_copies_into_format_2(
         str(tmp_path / "v2"), PW, kdf=KdfParams.for_tests(), cache_dir=":memory:"
     )
     try:
-        assert old.config.version == 1 and new.config.version == 2
+        assert old.config.version == 1 and new.config.version == 3
         records = [_record(i) for i in range(300)]
         sid = await _snapshot(old, records)
         assert await _tree_versions(old, sid) == {TREE_V1}

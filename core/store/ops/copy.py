@@ -82,7 +82,8 @@ async def copy_snapshots(
             if on_snapshot is not None:
                 on_snapshot(header.id, False)
             continue
-        records = await source.read_tree(header)
+        # the store's own blobs (verified), not the record cache: a copy is a second store
+        records = await source.read_records(await source.read_tree_ids(header))
         async with destination.writer(tags=header.tags) as w:
             wanted = [pid for r in records for pid in r.payload_ids() if pid not in mapping]
             async for pid, data in source.iter_payloads(wanted):
@@ -102,7 +103,12 @@ async def copy_snapshots(
                 else:
                     report.records_reused += 1
             assert w.sink is not None
-            tree_id = await destination.write_tree(w.sink, record_ids)
+            # a patch against the parent's tree when the parent is there already (copied
+            # before, or just now: snapshots are copied oldest first and keep their ids)
+            base = None
+            if header.parent is not None and header.parent in present:
+                base = (await destination.get_snapshot(header.parent)).tree
+            tree_id = await destination.write_tree(w.sink, record_ids, base=base)
             await w.flush()
             assert w.lock is not None
             w.lock.check()
