@@ -14,6 +14,7 @@ enums, the ephemeral policy as an object or as a dict), so each has one adapter 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,6 +185,8 @@ class LiveSource:
 _TREES: dict[tuple[int, str], list[SecretEntry]] = {}
 _TREES_KEPT = 4
 _RECORDS_KEPT = 64  # decoded records kept per source (the ones the cursor rested on)
+CHUNK_SECONDS = 0.12  # a snapshot's chunk grows while reading it takes less than this
+CHUNK_MAX = 8000
 
 
 class SnapshotSource:
@@ -206,11 +209,15 @@ class SnapshotSource:
             out.extend(batch)
         return out
 
-    async def stream(self, first: int = 100, batch: int = 1000) -> AsyncIterator[list[SecretEntry]]:
+    async def stream(
+        self, first: int = 100, batch: int = 1000, budget: float = CHUNK_SECONDS
+    ) -> AsyncIterator[list[SecretEntry]]:
         """The tree in chunks (a small first one), so a 50,000-secret snapshot shows its first
-        screen at once while the rest is decrypted; a chunk is small so that decoding it
-        never holds the console's event loop for long. Records come in tree order (region,
-        project, path, name); each entry keeps the record's id, not the record."""
+        screen at once while the rest is decrypted. Each read costs a lookup and pack reads of
+        its own, so the chunks grow while they take less than ``budget`` seconds (a chunk
+        holds the console's event loop while it decodes: the budget bounds that), starting at
+        ``batch``. Records come in tree order (region, project, path, name); each entry keeps
+        the record's id, not the record."""
         key = (id(self.store), str(self.header.id))
         cached = _TREES.get(key)
         if cached is not None:  # a snapshot never changes: a second open decodes nothing
@@ -223,12 +230,19 @@ class SnapshotSource:
         size = first
         while start < len(ids):
             chunk = ids[start : start + size]
+            began = time.perf_counter()
             records = await self.store.read_records(chunk)
             entries = [record_entry(r, rid) for r, rid in zip(records, chunk, strict=True)]
+            took = time.perf_counter() - began
             out.extend(entries)
             yield entries
-            start += size
-            size = batch
+            start += len(chunk)
+            if size == first:
+                size = batch
+            elif took < budget / 2:
+                size = min(size * 2, CHUNK_MAX)
+            elif took > budget and size > batch:
+                size = max(size // 2, batch)
         _TREES[key] = out
         while len(_TREES) > _TREES_KEPT:
             _TREES.pop(next(iter(_TREES)))

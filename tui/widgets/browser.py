@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.actions import Where, bindings
+from tui.bulk import collector_paused
 from tui.errors import failure_text
 from tui.format import short_time, visible
 from tui.glyphs import MASK, NONE
@@ -80,10 +81,15 @@ def entry_row(entry: SecretEntry) -> Row:
 
 
 def folder_counts(entries: Iterable[SecretEntry], counts: dict[str, int]) -> None:
-    """Add each entry to the count of its folder and of every folder above it ("/" too)."""
+    """Add each entry to the count of its folder and of every folder above it ("/" too).
+
+    Counted per distinct path, then carried up the path once: 50,000 secrets in a few hundred
+    folders cost one dictionary step each, not one per level."""
+    per_path: dict[str, int] = {}
     for e in entries:
-        path = e.path
-        counts["/"] = counts.get("/", 0) + 1
+        per_path[e.path] = per_path.get(e.path, 0) + 1
+    for path, n in per_path.items():
+        counts["/"] = counts.get("/", 0) + n
         if path in ("", "/"):
             continue
         if not path.startswith("/"):
@@ -92,7 +98,7 @@ def folder_counts(entries: Iterable[SecretEntry], counts: dict[str, int]) -> Non
         for part in path.split("/"):
             if part:
                 prefix = f"{prefix}/{part}"
-                counts[prefix] = counts.get(prefix, 0) + 1
+                counts[prefix] = counts.get(prefix, 0) + n
 
 
 SECRET_COLUMNS = (
@@ -294,6 +300,10 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     @work(exclusive=True, group="browser-list", exit_on_error=False)
     async def _list_worker(self, source: SecretSource) -> None:
+        with collector_paused():  # tui.bulk: the garbage collector was a third of the time
+            await self._list(source)
+
+    async def _list(self, source: SecretSource) -> None:
         stream = getattr(source, "stream", None)
         if stream is None:
             entries = await source.list_secrets()
@@ -407,7 +417,7 @@ class SecretsBrowser(ReportsFailures, Widget):
     def _show_title(self) -> None:
         title = self.query_one("#browser-title", Static)
         if self.source is None:
-            title.update("No source selected.")
+            title.update("No source selected.", layout=False)
             return
         t = self.table
         counts = f"{t.total_count} secrets"
@@ -424,7 +434,7 @@ class SecretsBrowser(ReportsFailures, Widget):
             counts = f"loading… {self.loaded_count}" if self.loaded_count else "loading…"
         label = Text(self.source.label, style="bold")
         label.append(f"   {counts} {' '.join(extra)}", style="")
-        title.update(label)
+        title.update(label, layout=False)  # one line, always: no layout
 
     def _build_tree(self) -> None:
         """The folder tree from the counts gathered while listing: only the top level is
@@ -516,7 +526,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         meta.update(Text("\n", no_wrap=True, overflow="ellipsis").join(lines))
 
     def _set_value_line(self, text: str) -> None:
-        self.query_one("#value", Static).update(text)
+        self.query_one("#value", Static).update(text, layout=False)
 
     def _hide_value(self) -> None:
         try:
