@@ -288,16 +288,20 @@ class SnapshotSource:
         raise LookupError(f"secret {entry.id} has no revision {revision} in this snapshot")
 
 
+_intern = sys.intern  # the few values every row repeats are shared, not copied per row
+
+
 def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
     """An API ``Secret`` as a browser entry (versions not loaded). ``keep=False``: the entry
     does not keep the ``Secret`` (``ref``): a listing of 50,000 keeps only what it shows."""
+    policy = s.ephemeral_policy
     return SecretEntry(
         id=s.id,
         name=s.name,
         path=sys.intern(s.path),
         type=sys.intern(str(s.type)),
         version_count=s.version_count,
-        tags=tuple(sys.intern(t) for t in s.tags),
+        tags=tuple(map(_intern, s.tags)) if s.tags else (),
         status=sys.intern(str(s.status)),
         protected=s.protected,
         region=sys.intern(s.region or region),
@@ -306,7 +310,7 @@ def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
         updated_at=s.updated_at,
         description=s.description,
         scheduled_for_deletion=s.deletion_requested_at is not None,
-        ephemeral=_ephemeral_text(s.ephemeral_policy),
+        ephemeral=_ephemeral_text(policy) if policy is not None else "",
         ref=s if keep else None,
     )
 
@@ -344,7 +348,7 @@ def record_entry(r: SecretRecord, record_id: str = "") -> SecretEntry:
         path=sys.intern(r.path or "/"),
         type=sys.intern(r.type),
         version_count=len(r.versions) or r.version_count,
-        tags=tuple(sys.intern(t) for t in r.tags),
+        tags=tuple(map(_intern, r.tags)) if r.tags else (),
         status=sys.intern(r.status),
         protected=r.protected,
         region=sys.intern(r.region),

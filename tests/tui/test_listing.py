@@ -207,9 +207,7 @@ class ChunkStore:
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         self.sizes.append(len(ids))
         return [
-            SecretRecord(
-                region="fr-par", project_id="p", secret_id=f"s-{rid[-6:]}", name=rid[-6:]
-            )
+            SecretRecord(region="fr-par", project_id="p", secret_id=f"s-{rid[-6:]}", name=rid[-6:])
             for rid in ids
         ]
 
