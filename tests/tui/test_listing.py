@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from textual.widgets import Static, Tree
 
 from core.store.model import SecretRecord
 from tests.tui.conftest import wait_for
-from tui.bulk import collector_paused
+from tui.bulk import collector_paused, sweep
 from tui.sources import SecretEntry, SnapshotSource, VersionEntry
 from tui.widgets.browser import SecretsBrowser, folder_counts
 from tui.widgets.vtable import Column, Row, VirtualTable
@@ -114,6 +115,24 @@ def test_the_collector_is_paused_while_listings_run_and_resumed_after_the_last()
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class Node:
+    """An object that can be part of a reference cycle (and be weakly referenced)."""
+
+    def __init__(self) -> None:
+        self.other: object = None
+
+
+def test_a_sweep_frees_the_cycles_a_chunk_left_while_the_collector_is_paused() -> None:
+    with collector_paused():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        alive = weakref.ref(a)
+        del a, b
+        assert alive() is not None  # a cycle: reference counting cannot free it
+        sweep()
+        assert alive() is None
 
 
 class StreamSource:

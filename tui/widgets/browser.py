@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.actions import Where, bindings
-from tui.bulk import collector_paused
+from tui.bulk import collector_paused, sweep
 from tui.errors import failure_text
 from tui.format import short_time, visible
 from tui.glyphs import MASK, NONE
@@ -300,7 +300,7 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     @work(exclusive=True, group="browser-list", exit_on_error=False)
     async def _list_worker(self, source: SecretSource) -> None:
-        with collector_paused():  # tui.bulk: the garbage collector was a third of the time
+        with collector_paused():  # tui.bulk: the collector was a third of the time
             await self._list(source)
 
     async def _list(self, source: SecretSource) -> None:
@@ -318,6 +318,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         pending: list[Row] = []
         flushed = 0.0
         async for batch in stream():
+            sweep()  # the cycles the source left while making this batch (tui.bulk)
             if source is not self.source:
                 return
             first = not collected
