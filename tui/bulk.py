@@ -8,7 +8,9 @@ open (the store's decoding in the same process included). So while a listing run
 automatic collector is off, and the listing sweeps the young generations itself after each
 chunk (:func:`sweep`: a pass over the objects made since the last one, about a millisecond):
 the reference cycles a chunk leaves behind (~100 MB over a 50,000-record snapshot when
-nothing sweeps them) are freed at once, and the heap is never walked whole. The collector
+nothing sweeps them) are freed at once, and the heap is never walked whole. (A closed screen
+is such a cycle: the secrets browser lets go of its entries when it is unmounted, so a second
+listing does not carry the first one's 50,000 until the collector resumes.) The collector
 resumes (as it was) when the last listing ends, is cancelled or fails.
 """
 

@@ -251,3 +251,16 @@ async def test_a_snapshot_is_read_in_chunks_that_grow_while_they_are_quick() -> 
     async for _ in source.stream(first=100, batch=1000, budget=0.0):
         pass
     assert slow.sizes == [100, 1000, 1000, 1000, 1000, 900]
+
+
+async def test_a_removed_browser_lets_go_of_its_entries_and_rows() -> None:
+    source = StreamSource([_entry(i, "/a") for i in range(500)], batch=100)
+    app = BrowserApp(source)
+    async with app.run_test(size=(140, 42)) as pilot:
+        browser = app.query_one("#b", SecretsBrowser)
+        await wait_for(pilot, lambda: browser.loading_done)
+        table = browser.table
+        assert table.total_count == 500
+        await browser.remove()  # what popping its screen does
+        assert browser.entries == {} and browser.versions_of(source.entries[0]) == []
+        assert table.total_count == 0 and table.rows == []

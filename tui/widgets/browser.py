@@ -199,6 +199,13 @@ class SecretsBrowser(ReportsFailures, Widget):
         self.loading_done = False
         self._folder_counts: dict[str, int] = {}
         self._folder_children: dict[str, list[str]] = {}
+        self._table = VirtualTable(
+            SECRET_COLUMNS,
+            markable=markable,
+            empty_text="No secrets here.",
+            cells_of=self._cells_of,
+            id="secrets",
+        )
 
     def compose(self) -> ComposeResult:
         yield Static("", id="browser-title")
@@ -211,13 +218,7 @@ class SecretsBrowser(ReportsFailures, Widget):
                 yield Input(
                     placeholder="filter: name, path, tag, type, id…  (Esc clears)", id="filter"
                 )
-                yield VirtualTable(
-                    SECRET_COLUMNS,
-                    markable=self.markable,
-                    empty_text="No secrets here.",
-                    cells_of=self._cells_of,
-                    id="secrets",
-                )
+                yield self._table
                 with Horizontal(id="detail"):
                     yield Static("", id="meta")
                     with Vertical(id="versions-pane"):
@@ -238,6 +239,15 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._show_title()
         if self.source is not None:
             self.load(self.source)
+
+    def on_unmount(self) -> None:
+        # A closed screen lingers as a reference cycle until a full collection, which a
+        # listing defers (tui.bulk): its 50,000 entries and rows are let go now, by count.
+        self.entries = {}
+        self._versions = {}
+        self._folder_counts = {}
+        self._folder_children = {}
+        self._table.release()
 
     # ------------------------------------------------------------------ public API
 

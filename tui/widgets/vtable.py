@@ -199,6 +199,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self.marked &= set(self._index)
         self._refilter(old_key)
 
+    def release(self) -> None:
+        """Let go of every row without drawing anything (the table is being removed)."""
+        self._rows = []
+        self._index = {}
+        self._view = []
+        self.marked = set()
+
     def append_rows(self, rows: Iterable[Row]) -> None:
         """Add rows at the end (progressive loading); cursor, filter and marks are kept."""
         start = len(self._rows)
