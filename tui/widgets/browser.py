@@ -50,6 +50,7 @@ TYPE_SHORT = {
 
 
 FLUSH_SECONDS = 0.5  # while listing: how often new rows reach the table (and the screen)
+SWEEP_EVERY = 2000  # while listing: entries between two sweeps of the young generations
 
 
 def secret_status(entry: SecretEntry) -> str:
@@ -327,8 +328,11 @@ class SecretsBrowser(ReportsFailures, Widget):
         collected: list[SecretEntry] = []
         pending: list[Row] = []
         flushed = 0.0
+        swept = 0  # entries listed at the last sweep
         async for batch in stream():
-            sweep()  # the cycles the source left while making this batch (tui.bulk)
+            if len(collected) - swept >= SWEEP_EVERY:
+                sweep()  # the cycles the source left while making these batches (tui.bulk)
+                swept = len(collected)
             if source is not self.source:
                 return
             first = not collected
