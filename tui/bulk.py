@@ -5,10 +5,10 @@ While a long list arrives, every chunk allocates thousands of objects that live 
 entries, the rows), so the collector runs hundreds of times and its full passes walk the
 whole heap: measured on a 50,000-secret snapshot, ~750 collections and 1.2-1.6 s of a 4.5 s
 open (the store's decoding in the same process included). So while a listing runs the
-automatic collector is off, and the listing sweeps the young generations itself after each
-chunk (:func:`sweep`: a pass over the objects made since the last one, about a millisecond):
-the reference cycles a chunk leaves behind (~100 MB over a 50,000-record snapshot when
-nothing sweeps them) are freed at once, and the heap is never walked whole. (A closed screen
+automatic collector is off, and the listing sweeps the young generations itself every few
+thousand entries (:func:`sweep`: a pass over the objects made since the last one, a few
+milliseconds): the reference cycles the chunks leave behind (~100 MB over a 50,000-record
+snapshot when nothing sweeps them) are freed soon, and the heap is never walked whole. (A closed screen
 is such a cycle: the secrets browser lets go of its entries when it is unmounted, so a second
 listing does not carry the first one's 50,000 until the collector resumes.) The collector
 resumes (as it was) when the last listing ends, is cancelled or fails.
