@@ -14,6 +14,7 @@ enums, the ephemeral policy as an object or as a dict), so each has one adapter 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -184,6 +185,8 @@ class LiveSource:
 _TREES: dict[tuple[int, str], list[SecretEntry]] = {}
 _TREES_KEPT = 4
 _RECORDS_KEPT = 64  # decoded records kept per source (the ones the cursor rested on)
+CHUNK_SECONDS = 0.12  # a snapshot's chunk grows while reading it takes less than this
+CHUNK_MAX = 8000
 
 
 class SnapshotSource:
@@ -206,11 +209,15 @@ class SnapshotSource:
             out.extend(batch)
         return out
 
-    async def stream(self, first: int = 100, batch: int = 1000) -> AsyncIterator[list[SecretEntry]]:
+    async def stream(
+        self, first: int = 100, batch: int = 1000, budget: float = CHUNK_SECONDS
+    ) -> AsyncIterator[list[SecretEntry]]:
         """The tree in chunks (a small first one), so a 50,000-secret snapshot shows its first
-        screen at once while the rest is decrypted; a chunk is small so that decoding it
-        never holds the console's event loop for long. Records come in tree order (region,
-        project, path, name); each entry keeps the record's id, not the record."""
+        screen at once while the rest is decrypted. Each read costs a lookup and pack reads of
+        its own, so the chunks grow while they take less than ``budget`` seconds (a chunk
+        holds the console's event loop while it decodes: the budget bounds that), starting at
+        ``batch``. Records come in tree order (region, project, path, name); each entry keeps
+        the record's id, not the record."""
         key = (id(self.store), str(self.header.id))
         cached = _TREES.get(key)
         if cached is not None:  # a snapshot never changes: a second open decodes nothing
@@ -223,12 +230,19 @@ class SnapshotSource:
         size = first
         while start < len(ids):
             chunk = ids[start : start + size]
+            began = time.perf_counter()
             records = await self.store.read_records(chunk)
             entries = [record_entry(r, rid) for r, rid in zip(records, chunk, strict=True)]
+            took = time.perf_counter() - began
             out.extend(entries)
             yield entries
-            start += size
-            size = batch
+            start += len(chunk)
+            if size == first:
+                size = batch
+            elif took < budget / 2:
+                size = min(size * 2, CHUNK_MAX)
+            elif took > budget and size > batch:
+                size = max(size // 2, batch)
         _TREES[key] = out
         while len(_TREES) > _TREES_KEPT:
             _TREES.pop(next(iter(_TREES)))
@@ -274,16 +288,20 @@ class SnapshotSource:
         raise LookupError(f"secret {entry.id} has no revision {revision} in this snapshot")
 
 
+_intern = sys.intern  # the few values every row repeats are shared, not copied per row
+
+
 def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
     """An API ``Secret`` as a browser entry (versions not loaded). ``keep=False``: the entry
     does not keep the ``Secret`` (``ref``): a listing of 50,000 keeps only what it shows."""
+    policy = s.ephemeral_policy
     return SecretEntry(
         id=s.id,
         name=s.name,
         path=sys.intern(s.path),
         type=sys.intern(str(s.type)),
         version_count=s.version_count,
-        tags=tuple(sys.intern(t) for t in s.tags),
+        tags=tuple(map(_intern, s.tags)) if s.tags else (),
         status=sys.intern(str(s.status)),
         protected=s.protected,
         region=sys.intern(s.region or region),
@@ -292,7 +310,7 @@ def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
         updated_at=s.updated_at,
         description=s.description,
         scheduled_for_deletion=s.deletion_requested_at is not None,
-        ephemeral=_ephemeral_text(s.ephemeral_policy),
+        ephemeral=_ephemeral_text(policy) if policy is not None else "",
         ref=s if keep else None,
     )
 
@@ -330,7 +348,7 @@ def record_entry(r: SecretRecord, record_id: str = "") -> SecretEntry:
         path=sys.intern(r.path or "/"),
         type=sys.intern(r.type),
         version_count=len(r.versions) or r.version_count,
-        tags=tuple(sys.intern(t) for t in r.tags),
+        tags=tuple(map(_intern, r.tags)) if r.tags else (),
         status=sys.intern(r.status),
         protected=r.protected,
         region=sys.intern(r.region),

@@ -199,6 +199,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self.marked &= set(self._index)
         self._refilter(old_key)
 
+    def release(self) -> None:
+        """Let go of every row without drawing anything (the table is being removed)."""
+        self._rows = []
+        self._index = {}
+        self._view = []
+        self.marked = set()
+
     def append_rows(self, rows: Iterable[Row]) -> None:
         """Add rows at the end (progressive loading); cursor, filter and marks are kept."""
         start = len(self._rows)
@@ -207,9 +214,13 @@ class VirtualTable(ScrollView, can_focus=True):
         for i, row in enumerate(new, start):
             self._index[row.key] = i
         if not self._filter_text and self._scope is None:
+            first_new = len(self._view)
             self._view.extend(range(start, len(self._rows)))
-            self.virtual_size = Size(self._content_width(), len(self._view) + 1)
-            self.refresh()
+            self._set_lines(len(self._view) + 1)
+            # Rows added below the last visible line change only the scrollbar (repainted by
+            # _set_lines): the lines on screen are not drawn again for them.
+            if first_new < int(self.scroll_y) + self.size.height:
+                self.refresh()
             if self._last_key is None:
                 self._announce()
         else:
@@ -272,10 +283,31 @@ class VirtualTable(ScrollView, can_focus=True):
             if pos < len(view) and view[pos] == target:
                 new_cursor = pos
         self.cursor = new_cursor
-        self.virtual_size = Size(self._content_width(), len(view) + 1)
+        self._set_lines(len(view) + 1)
         self._scroll_cursor_into_view(center=True)
         self.refresh()
         self._announce()
+
+    def _set_lines(self, lines: int) -> None:
+        """Set the scrollable height. Assigning ``virtual_size`` asks for a layout of the whole
+        screen (~30-60 ms at 160x50, and a repaint of every widget): while a 50,000-row list
+        arrives that is paid at every flush for nothing, since the table's own size does not
+        change. So a layout is asked only when the vertical scrollbar may appear or go (the
+        content region changes); otherwise the scrollbar is updated in place."""
+        size = Size(self._content_width(), lines)
+        old = self.virtual_size
+        if size == old:
+            return
+        # Both heights well past the table's: the scrollbar shows before and after.
+        if (
+            not self.is_mounted
+            or size.width != old.width
+            or min(old.height, lines) <= (self.size.height + 1)
+        ):
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
 
     # ------------------------------------------------------------------ cursor
 
