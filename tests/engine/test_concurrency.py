@@ -21,7 +21,7 @@ COUNT = 48  # more than the 32 secrets a backup started at once before
 
 async def test_backup_reads_as_many_secrets_at_once_as_the_ceiling_allows(store: Store) -> None:
     app = EmulatorApp(parse_config(emulator_config(many_secrets(COUNT, 1))), seed=1)
-    async with make_client(app, concurrency_ceiling=64) as client:
+    async with make_client(app, concurrency_ceiling=256) as client:  # 256 / 4 = 64 at once
         in_flight = peak = 0
         real = client.list_versions
 
@@ -46,4 +46,12 @@ async def test_backup_reads_as_many_secrets_at_once_as_the_ceiling_allows(store:
 
 def test_a_client_without_a_ceiling_keeps_the_concurrency_asked() -> None:
     assert secrets_at_once(object(), 32) == 32
-    assert secrets_at_once(object(), 8) == 8
+    assert secrets_at_once(object(), 8, requests_each=4) == 8
+
+
+async def test_secrets_at_once_fill_the_ceiling_and_no_more(store: Store) -> None:
+    app = EmulatorApp(parse_config(emulator_config(many_secrets(1, 1))), seed=1)
+    async with make_client(app, concurrency_ceiling=256) as client:
+        assert secrets_at_once(client, 32) == 256
+        assert secrets_at_once(client, 32, requests_each=4) == 64
+        assert secrets_at_once(client, 100, requests_each=4) == 100

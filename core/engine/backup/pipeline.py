@@ -40,6 +40,7 @@ from core.store.model import (
 A = TypeVar("A")
 B = TypeVar("B")
 MAX_CONCURRENCY = 256
+READS_EACH = 4  # requests a secret keeps in flight: its version list, then its versions' reads
 RETRY_PAUSE = 1.0  # seconds before the second pass over secrets that failed transiently
 
 
@@ -164,7 +165,11 @@ async def collect(
     # A backup that enables disabled versions changes the source: it keeps that to the asked
     # number of secrets at a time (what a stopped run can leave enabled, healed by the next).
     asked = int(options.concurrency or DEFAULT_CONCURRENCY)
-    at_once = asked if options.include_disabled else secrets_at_once(client, asked)
+    at_once = (
+        asked
+        if options.include_disabled
+        else secrets_at_once(client, asked, requests_each=READS_EACH)
+    )
     workers = max(1, min(at_once, MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
