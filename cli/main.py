@@ -112,7 +112,9 @@ def _print_json_error(
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, tune_gc: bool = False) -> int:
+    """Run one command; ``tune_gc`` (the program's own process, not a caller's: see
+    :func:`_tune_gc`) makes the garbage collector cheap for the run."""
     from core.errors import ExitCode, KlosetError
 
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -136,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cli.commands.console import run_console
 
         handler = run_console
+    if tune_gc:
+        _tune_gc()
     try:
         code = int(handler(args))
         if code != 0 and as_json:  # the contract holds even if a handler forgot it
@@ -180,8 +184,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.ERROR)
 
 
+def _tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a command's run.
+
+    What is imported by now lives as long as the process: frozen, no collection walks it
+    again. A run then allocates many short-lived objects (requests, answers, records) and few
+    cycles, so the youngest generation is collected every 50,000 allocations instead of 700
+    (and the older ones a little less often). A 1000x3 backup: 2.68-3.14 s of CPU with the
+    defaults, 2.25-2.72 s with these.
+    """
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def entrypoint() -> None:
-    sys.exit(main())
+    sys.exit(main(tune_gc=True))
 
 
 if __name__ == "__main__":

@@ -318,3 +318,21 @@ def test_a_handler_failing_quietly_still_gives_one_document(
     assert code == 3 and json.loads(out)["exit_code"] == 3
     code, out, _ = _run(monkeypatch, "quiet")
     assert code == 3 and out == ""
+
+
+def test_the_program_makes_the_garbage_collector_cheap_for_its_run() -> None:
+    # Only the program's own process (entrypoint): a caller of main() keeps its collector.
+    probe = (
+        "import gc\n"
+        "from cli.main import _tune_gc, main\n"
+        "before = gc.get_threshold()\n"
+        "main(['policy', 'list', '--policies', '/nonexistent/policies.yaml', '--json'])\n"
+        "assert gc.get_threshold() == before, gc.get_threshold()\n"
+        "_tune_gc()\n"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "50000 True"
