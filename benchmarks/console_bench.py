@@ -138,29 +138,31 @@ def live_world(count: int) -> object:
     return state
 
 
-def rss_mb() -> float:
-    """The resident set size right now, in MB (Linux /proc; else the peak)."""
+def _status_mb(field: str) -> float | None:
+    """A size line of Linux's /proc/self/status, in MB (None elsewhere)."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
+
+
+def rss_mb() -> float:
+    """The resident set size right now, in MB (Linux /proc; else the peak)."""
+    now = _status_mb("VmRSS")
+    return now if now is not None else peak_rss_mb()
 
 
 def peak_rss_mb() -> float:
     """This process's own peak RSS, in MB: Linux's VmHWM. Not ``ru_maxrss``: across fork and
     exec it keeps the parent's resident size at the fork, so every scenario's child reported
     the peak of the process that had built the store (376 MB, three times)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
