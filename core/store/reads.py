@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 
+from core._gc import collector_paused
 from core.store.backends import Backend
 from core.store.crypto import BLOB_DATA, DecryptionError, Keys
 from core.store.errors import (
@@ -32,23 +32,6 @@ log = logging.getLogger(__name__)
 READ_CONCURRENCY = 16
 COALESCE_GAP = 64 * 1024
 COALESCE_MAX = 8 * 1024 * 1024
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold the cyclic garbage collector during one bulk step (a snapshot's records read,
-    decrypted and decoded): it allocates hundreds of thousands of objects that all survive,
-    and collections triggered along the way would scan them again and again (a third of a
-    20,000-record read). Reference counting still frees what is dropped; the collector runs
-    again as soon as the step ends (other tasks running meanwhile only wait for it)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class BlobReads:
@@ -227,7 +210,7 @@ class BlobReads:
         for bid in wanted:
             with contextlib.suppress(ValueError):
                 raw_ids[bid] = bytes.fromhex(bid)
-        with paused_gc():
+        with collector_paused():
             located = self.cache.lookup_many(list(raw_ids.values()))
         for bid in wanted:
             raw = raw_ids.get(bid)
@@ -287,7 +270,7 @@ class BlobReads:
         out: dict[str, bytes] = {}
         failed: list[IndexEntry] = []
         decrypt = self.keys.decrypt_blob  # what decrypt_entry does, without a call a blob
-        with paused_gc():
+        with collector_paused():
             for e in run:
                 pos = e.offset - start
                 sealed = data[pos : pos + e.length]
@@ -311,4 +294,4 @@ class BlobReads:
                 yield bid, got[bid]
 
 
-__all__ = ["COALESCE_GAP", "COALESCE_MAX", "READ_CONCURRENCY", "BlobReads", "paused_gc"]
+__all__ = ["COALESCE_GAP", "COALESCE_MAX", "READ_CONCURRENCY", "BlobReads"]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from core._gc import collector_paused
 from core.store import envelope
 from core.store import keys as key_slots
 from core.store.backends import Backend, ObjectInfo, open_backend
@@ -70,7 +71,7 @@ from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
-from core.store.reads import READ_CONCURRENCY, BlobReads, paused_gc
+from core.store.reads import READ_CONCURRENCY, BlobReads
 from core.store.record_cache import RecordCache
 from core.store.tree import (
     PATCH_DEPTH_MAX,
@@ -708,7 +709,7 @@ class Store(BlobReads, Maintenance):
         ids already, or read it in chunks)."""
         out = []
         decode = SecretRecord.from_bytes
-        with paused_gc():  # the whole read: its reads, decryptions and decodes
+        with collector_paused():  # the whole read: its reads, decryptions and decodes
             blobs = await self.read_blobs(list(ids), BLOB_RECORD)
             for rid in ids:
                 try:

@@ -16,9 +16,9 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import Static, Tree
 
+from core._gc import collector_paused, sweep
 from core.store.model import SecretRecord
 from tests.tui.conftest import wait_for
-from tui.bulk import collector_paused, sweep
 from tui.sources import SecretEntry, SnapshotSource, VersionEntry
 from tui.widgets.browser import SecretsBrowser, folder_counts
 from tui.widgets.vtable import Column, Row, VirtualTable

@@ -26,8 +26,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from core._gc import collector_paused, sweep
 from tui.actions import Where, bindings
-from tui.bulk import collector_paused, sweep
 from tui.errors import failure_text
 from tui.format import short_time, visible
 from tui.glyphs import MASK, NONE
@@ -243,7 +243,7 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     def on_unmount(self) -> None:
         # A closed screen lingers as a reference cycle until a full collection, which a
-        # listing defers (tui.bulk): its 50,000 entries and rows are let go now, by count.
+        # listing defers (core._gc): its 50,000 entries and rows are let go now, by count.
         self.entries = {}
         self._versions = {}
         self._folder_counts = {}
@@ -311,7 +311,7 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     @work(exclusive=True, group="browser-list", exit_on_error=False)
     async def _list_worker(self, source: SecretSource) -> None:
-        with collector_paused():  # tui.bulk: the collector was a third of the time
+        with collector_paused():  # core._gc: the collector was a third of the time
             await self._list(source)
 
     async def _list(self, source: SecretSource) -> None:
@@ -331,7 +331,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         swept = 0  # entries listed at the last sweep
         async for batch in stream():
             if len(collected) - swept >= SWEEP_EVERY:
-                sweep()  # the cycles the source left while making these batches (tui.bulk)
+                sweep()  # the cycles the source left while making these batches (core._gc)
                 swept = len(collected)
             if source is not self.source:
                 return
