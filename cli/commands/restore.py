@@ -128,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
     from core.engine.concurrency import secrets_at_once
     from core.engine.history import find_revision, parse_when, resolve_at
     from core.engine.restore import (
-        DEFAULT_CONCURRENCY,
         VersionsMode,
         apply_plan,
         plan_restore,
@@ -216,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
                     plan,
                     verify=args.verify,
                     dry_run=args.dry_run,
-                    concurrency=secrets_at_once(client, args.concurrency or DEFAULT_CONCURRENCY),
+                    concurrency=secrets_at_once(client, args.concurrency),
                     on_event=renderer,
                 )
 
