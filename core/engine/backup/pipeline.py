@@ -294,7 +294,7 @@ async def run_backup(
             if targets:
                 listed = [Source(r, p) for r, p in targets]
                 checking = asyncio.ensure_future(resolve_and_check())
-            else:  # all projects: the project list says what to list
+            else:  # all projects (or none named: resolving says so): the project list decides
                 checking = asyncio.get_running_loop().create_future()
                 checking.set_result(await resolve_and_check())
                 listed = checking.result()[0]
