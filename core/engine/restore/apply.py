@@ -6,8 +6,12 @@ checks it first, so no write starts afterwards; requests in flight are cancelled
 A write that was on the wire may or may not have landed: the action is reported as
 interrupted half-way (partial), naming what was done and what was in flight, and running the
 same restore again completes it (planning decides on data, so nothing is added twice).
-Before each version it adds, the engine re-reads the destination's latest revision (a cheap
-get) and re-plans the secret when it moved (another restore or a person wrote to it).
+Another writer (a racing restore, a person) is watched for with about one request per version
+written: before the first version added to a secret that already existed (the plan read its
+latest revision a while ago) the engine reads it again (a cheap get) and re-plans the secret
+when it moved, writing nothing; after that, and for a secret it has just created, each
+create's answer is the check (a revision past the one expected: another writer came in
+between, and a copy of ours among its versions is taken back before the secret is re-planned).
 """
 
 from __future__ import annotations
