@@ -30,8 +30,9 @@ read it) is compared from the store instead of being read back (:mod:`.journal`)
 
 ``apply_plan`` runs the actions with bounded concurrency (versions of one secret in order),
 records every outcome, optionally verifies every restored version by reading it back,
-re-checks the destination's latest revision before each write (re-planning a secret that
-moved), and on cancellation starts no further write, cancels the requests in flight and
+re-checks the destination's latest revision before the first version it adds to a secret
+that existed (re-planning a secret that moved; after that, each create's answer is the
+check, and a racing restore's copy is taken back), and on cancellation starts no further write, cancels the requests in flight and
 reports what it did and what it left half-done (:class:`RestoreInterrupted`). A secret that
 cannot be planned, or whose data is over the API's 64 KiB limit, is a failed action.
 """

@@ -6,8 +6,12 @@ checks it first, so no write starts afterwards; requests in flight are cancelled
 A write that was on the wire may or may not have landed: the action is reported as
 interrupted half-way (partial), naming what was done and what was in flight, and running the
 same restore again completes it (planning decides on data, so nothing is added twice).
-Before each version it adds, the engine re-reads the destination's latest revision (a cheap
-get) and re-plans the secret when it moved (another restore or a person wrote to it).
+Another writer (a racing restore, a person) is watched for with about one request per version
+written: before the first version added to a secret that already existed (the plan read its
+latest revision a while ago) the engine reads it again (a cheap get) and re-plans the secret
+when it moved, writing nothing; after that, and for a secret it has just created, each
+create's answer is the check (a revision past the one expected: another writer came in
+between, and a copy of ours among its versions is taken back before the secret is re-planned).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 RETRY_PAUSE = 1.0  # seconds before the second pass over actions that failed transiently
 MAX_REPLANS = 3  # a destination that keeps moving under us fails the action after this
+RACE_LOOKBACK = 20  # the other writer's versions read for a copy of ours (the version cap)
 
 
 class _Gate:
@@ -113,9 +118,21 @@ class _Applier:
         secret_id: str,
         versions: Iterable[VersionToAdd],
         known_latest: int | None,
+        *,
+        ours: bool = False,
     ) -> None:
+        """Add ``versions`` in order, on top of ``known_latest`` (the destination's latest
+        revision, None: not known).
+
+        Where that knowledge came from decides the one check before writing: the plan's (or
+        none) may be old, so the latest revision is read again before the first version and
+        a secret that moved since is planned again, nothing written; ``ours`` (the answer to
+        our own create of the secret) needs no check. From there on, each create's answer is
+        the check: a revision past the one expected means another writer came in between
+        (:meth:`_racing_copy`), and the next version builds on the answer."""
         client, region = self.client, action.region
         latest = known_latest
+        checked = ours
         for v in versions:
             data = await self.read(v.payload)
             crc = zlib.crc32(data)
@@ -128,11 +145,13 @@ class _Applier:
                     details={"read_data": "true"},
                 )
             self.gate.check()
-            now = await latest_revision(client, region, secret_id)
-            if latest is not None and now is not None and now != latest:
-                raise _Moved
-            if latest is None:
-                latest = now
+            if not checked:
+                now = await latest_revision(client, region, secret_id)
+                if latest is not None and now is not None and now != latest:
+                    raise _Moved
+                if latest is None:
+                    latest = now
+                checked = True
             created = await self.write(
                 action,
                 client.create_version,
@@ -144,16 +163,17 @@ class _Applier:
                 known_latest_revision=latest,
             )
             self.done(action).created.append((created, v.payload, crc))
-            if latest is not None and created.revision != latest + 1:
-                # Another writer added a version between our check and our write. When it
-                # holds this same data (a racing restore), ours is a duplicate: the later
-                # of the two takes its own back, and the secret is planned again.
-                before = await access_data(client, region, secret_id, created.revision - 1)
-                if before == data:
-                    await self.write(
-                        action, client.delete_version, region, secret_id, created.revision
-                    )
-                    raise _Moved
+            # A revision past the one expected: another writer added a version between what
+            # we knew and our write. When one of those holds this same data (a racing
+            # restore), ours is a duplicate: the later of the two takes its own back, and the
+            # secret is planned again.
+            if (
+                latest is not None
+                and created.revision != latest + 1
+                and await self._racing_copy(region, secret_id, data, latest, created.revision)
+            ):
+                await self.write(action, client.delete_version, region, secret_id, created.revision)
+                raise _Moved
             latest = created.revision
             action.restored_revisions.append(created.revision)
             action.added.append((created.revision, v))
@@ -164,6 +184,18 @@ class _Applier:
                 )
                 action.undisabled.remove(created.revision)
                 self.done(action).disabled.add(created.revision)
+
+    async def _racing_copy(
+        self, region: str, secret_id: str, data: bytes, latest: int, ours: int
+    ) -> bool:
+        """Whether a version another writer added between ``latest`` and ``ours`` holds
+        ``data`` (newest first: a racing restore's copy is usually the one just before; it
+        may be further back when that restore got ahead of us by more than one version)."""
+        first = max(latest + 1, ours - RACE_LOOKBACK)
+        for revision in range(ours - 1, first - 1, -1):
+            if await access_data(self.client, region, secret_id, revision) == data:
+                return True
+        return False
 
     async def apply_one(self, action: PlannedAction) -> None:
         client, record = self.client, action.record
@@ -184,7 +216,9 @@ class _Applier:
             )
             action.destination_secret_id = secret.id
             self.done(action).secret = secret
-            await self.add_versions(action, secret.id, action.versions, secret.version_count)
+            await self.add_versions(
+                action, secret.id, action.versions, secret.version_count, ours=True
+            )
             action.detail = f"created with {len(action.restored_revisions)} version(s)"
         elif action.action == Action.RECOVER:
             assert action.destination_secret_id is not None

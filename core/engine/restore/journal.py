@@ -28,7 +28,8 @@ before it decides). An enabled listed version whose revision and ``created_at`` 
 holds is vouched for: its data is read from the store by blob id (CRC32 checked), not from the
 API. Anything else is read back, as without a journal, and learned. Verification trusts no
 journal (apply plans those secrets again, listing and reading everything), and apply's
-re-checks before each write (a concurrent restore's duplicate) use the real client.
+checks for another writer (the latest revision before its first version, a concurrent
+restore's duplicate after a create) use the real client.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ class PlannedAction:
     verified: bool | None = None
     transient: bool = False  # the last failure was a 5xx/429 that outlasted the retries
     over_cap: tuple[int, ...] = ()  # snapshot revisions that would not fit the version cap
-    # The destination's latest revision when planned (0: none): re-checked before each write.
+    # The destination's latest revision when planned (0: none): re-checked before the first
+    # version apply adds (the create's answers are the check after that).
     expected_latest: int | None = field(default=None, repr=False)
     duplicates: int = 0  # consecutive identical destination versions seen while planning
     # Destination revisions to disable again (a stopped restore added them, not disabled yet).
