@@ -1,0 +1,41 @@
+"""What a CLI run that sends few requests does not pay for."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Cli
+
+_REPORT = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('aiohttp' in sys.modules, file=sys.stderr))\n"
+    "sys.argv = ['secret-kloset', *sys.argv[1:]]\n"
+    "runpy.run_module('cli.main', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def _imports_aiohttp(cli: Cli, *args: str) -> bool:
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT, *args],
+        cwd=ROOT,
+        env=cli.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr.strip().splitlines()[-1] == "True"
+
+
+def test_an_unchanged_backup_never_imports_aiohttp(cli: Cli) -> None:
+    """aiohttp (0.1-0.15 s to import) is for runs that send many requests: a backup of a
+    small project, and the unchanged one after it, go through httpx's own pool."""
+    assert cli("init").code == 0
+    assert not _imports_aiohttp(cli, "backup", "--json")
+    again = cli("backup", "--json")
+    assert again.code == 0 and again.json()["versions_read"] == 0  # unchanged
+    assert not _imports_aiohttp(cli, "backup", "--json")
