@@ -85,7 +85,7 @@ def _bulk_sender(verify: ssl.SSLContext, max_connections: int, max_body: int) ->
 class Sender(httpx.AsyncBaseTransport):
     """httpx's own transport for the first ``upgrade_after`` requests, aiohttp's pool after
     (see the module docstring). Both send the same bytes (``tests/conformance``); requests
-    already in flight on the first finish there. ``upgrade_after=0`` starts on aiohttp.
+    already in flight on the first finish there. ``upgrade_after=None`` starts on aiohttp.
     """
 
     def __init__(
@@ -94,12 +94,12 @@ class Sender(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext,
         max_connections: int,
         max_body: int,
-        upgrade_after: int = UPGRADE_AFTER,
+        upgrade_after: int | None = UPGRADE_AFTER,
     ) -> None:
         self.verify = verify
         self.max_connections = max_connections
         self.max_body = max_body
-        self.upgrade_after = upgrade_after
+        self.upgrade_after = upgrade_after or 0
         self.sent = 0
         self.first = httpx.AsyncHTTPTransport(
             verify=verify,
@@ -109,7 +109,7 @@ class Sender(httpx.AsyncBaseTransport):
         )
         self.bulk: AiohttpSender | None = None
         self._loading: asyncio.Future[AiohttpSender] | None = None
-        if upgrade_after <= 0:
+        if upgrade_after is None:
             self.bulk = _bulk_sender(verify, max_connections, max_body)
 
     def _upgrade(self) -> None:
@@ -138,9 +138,9 @@ class Sender(httpx.AsyncBaseTransport):
         bulk = self.bulk
         if bulk is not None:
             return await bulk.handle_async_request(request)
-        self.sent += 1
-        if self.sent > self.upgrade_after and self._loading is None:
+        if self.sent >= self.upgrade_after and self._loading is None:
             self._upgrade()
+        self.sent += 1
         return await self.first.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -84,5 +84,5 @@ async def test_aiohttp_sends_the_bytes_httpcore_sends(name: str) -> None:
     assert b"\r\nX-Auth-Token: wire-key\r\n" in ours
     # the client's default transport sends its first requests through httpcore: the same bytes
     assert await _capture(CALLS[name], None) == httpcore
-    upgraded = Sender(verify=plain, max_connections=4, max_body=1 << 20, upgrade_after=0)
+    upgraded = Sender(verify=plain, max_connections=4, max_body=1 << 20, upgrade_after=None)
     assert await _capture(CALLS[name], upgraded) == httpcore
