@@ -196,9 +196,10 @@ class SecretRecord(_Codec):
         )
         return cls(*listed_metadata(secret), versions=vrecs, error=error)
 
-    def listed_metadata(self) -> tuple[object, ...]:
+    def listed_metadata(self) -> ListedMetadata:
         """What :func:`listed_metadata` makes of the secret this record was built from."""
-        return _LISTED(self)
+        listed: ListedMetadata = _LISTED(self)
+        return listed
 
     def __repr__(self) -> str:  # names, paths, tags and descriptions are secret-bearing
         return (
@@ -208,7 +209,30 @@ class SecretRecord(_Codec):
         )
 
 
-def listed_metadata(secret: Secret) -> tuple[object, ...]:
+# The fields a listing tells, in SecretRecord's field order (mypy checks the splat in from_api).
+ListedMetadata = tuple[
+    str,  # region
+    str,  # project_id
+    str,  # secret_id
+    str,  # name
+    str,  # path
+    str,  # type
+    str,  # status
+    tuple[str, ...],  # tags
+    str,  # description
+    bool,  # protected
+    bool,  # managed
+    dict[str, Any] | None,  # ephemeral_policy
+    str | None,  # key_id
+    tuple[str, ...],  # used_by
+    datetime | None,  # created_at
+    datetime | None,  # updated_at
+    datetime | None,  # deletion_requested_at
+    int,  # version_count
+]
+
+
+def listed_metadata(secret: Secret) -> ListedMetadata:
     """A record's fields that a secret's listing tells, in field order (every field but
     ``versions`` and ``error``): :meth:`SecretRecord.from_api` builds a record from them, and a
     backup compares them with a parent's (:meth:`SecretRecord.listed_metadata`) without
