@@ -242,6 +242,9 @@ async def open_store_for_api(args: argparse.Namespace, *modules: str) -> Store:
     try:
         for name in ("core.scaleway.client", *modules):
             await asyncio.to_thread(importlib.import_module, name)
+        from core.scaleway.transport import warm_up
+
+        await asyncio.to_thread(warm_up)
     except BaseException:
         opening.cancel()
         with contextlib.suppress(BaseException):

@@ -47,6 +47,7 @@ __all__ = [
     "make_transport",
     "shared_ssl_context",
     "transport_error",
+    "warm_up",
 ]
 
 UPGRADE_AFTER = 64  # requests sent through httpcore before aiohttp takes over
@@ -74,6 +75,16 @@ def __getattr__(name: str) -> object:
     if name == "AiohttpSender":  # imported on first use, as the Sender does
         return importlib.import_module("core.scaleway.aiohttp_sender").AiohttpSender
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def warm_up() -> None:
+    """Import what the first request needs (httpcore, h11, anyio's asyncio backend: 30-50 ms,
+    which httpx imports only then), e.g. in a thread while a store's key is derived."""
+    for name in ("httpcore", "h11", "anyio._backends._asyncio"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # only a head start: the first request imports what it needs
+            pass
 
 
 def _bulk_sender(verify: ssl.SSLContext, max_connections: int, max_body: int) -> AiohttpSender:
