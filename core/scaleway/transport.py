@@ -173,7 +173,12 @@ def make_transport(
     max_connections: int, verify: ssl.SSLContext, max_body: int
 ) -> httpx.AsyncBaseTransport:
     """The transport a client sends through when its caller gives none."""
-    return Sender(verify=verify, max_connections=max_connections, max_body=max_body)
+    return Sender(
+        verify=verify,
+        max_connections=max_connections,
+        max_body=max_body,
+        upgrade_after=UPGRADE_AFTER,
+    )
 
 
 # Transport failures raised before the request left this machine: always safe to repeat.
