@@ -9,15 +9,17 @@ for the in-process emulator). What the retry core needs to know about a transpor
 exceptions it reads.
 
 The default transport, :class:`Sender`, chooses by measurement how the bytes go out:
-- a run's first :data:`UPGRADE_AFTER` requests go through httpx's own transport (httpcore),
-  which httpx has imported anyway;
+- a run's first :data:`UPGRADE_AFTER` (16) requests go through httpx's own transport
+  (httpcore, imported beside the store's key derivation by :func:`warm_up`);
 - past those, through aiohttp's pool (:mod:`core.scaleway.aiohttp_sender`), imported then,
   in a thread, while the requests go on.
-aiohttp costs 0.1-0.15 s to import (it builds its TLS contexts at import time) and saves about
-1 ms of client CPU a request (``benchmarks/client_cpu_bench.py``: httpcore 1.4-1.6 ms under
-load, aiohttp under the same httpx client 0.3-0.5 ms): it pays for itself after a hundred
-requests or so. A command that sends a few dozen (an unchanged backup's listing, ``secrets
-list``, the console's first screen) never imports it; a bulk run barely notices the first 64.
+aiohttp costs 0.1-0.15 s of CPU to import (it builds its TLS contexts at import time); with
+32 requests in flight, httpcore's pool costs 1-3 ms of CPU a request against aiohttp's 0.2-0.4
+(``benchmarks/client_cpu_bench.py``): past a few dozen concurrent requests aiohttp has paid
+for itself. A command that sends a dozen (an unchanged backup of a small project: the
+permission check and a few list pages) never imports it; measured on unchanged re-backups
+(process CPU, 4 runs each under load 3-4), 16 was as cheap as 64 at 1,000 secrets and
+0.1 s cheaper at 10,000 (the first 64 through httpcore cost more than the import).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ __all__ = [
     "warm_up",
 ]
 
-UPGRADE_AFTER = 64  # requests sent through httpcore before aiohttp takes over
+UPGRADE_AFTER = 16  # requests sent through httpcore before aiohttp is imported (module docstring)
 
 
 @lru_cache(maxsize=2)
