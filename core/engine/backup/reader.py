@@ -10,7 +10,7 @@ from core.engine import events as ev
 from core.engine.backup.parents import ParentIndex, unchanged_since
 from core.engine.backup.sources import BackupOptions
 from core.engine.backup.toggles import ToggleJournal
-from core.engine.events import EventSink, Outcome, PhaseName
+from core.engine.events import EventSink, Outcome, PhaseName, listens
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
 from core.scaleway.errors import (
     AuthenticationError,
@@ -80,8 +80,14 @@ class BackupRun:
         self.done = 0
         self.total = 0
         self.retry: list[Secret] = []
+        # What the consumer reads (events.listens): an unchanged secret builds only those.
+        self.tells_secrets = listens(emit, ev.SecretDone) or listens(emit, ev.SecretStarted)
+        self.tells_versions = listens(emit, ev.VersionRead)
+        self.tells_progress = listens(emit, ev.Progress)
 
     def progress(self) -> None:
+        if not self.tells_progress:
+            return
         self.emit(
             ev.Progress(
                 PhaseName.READING,
@@ -129,20 +135,22 @@ class BackupRun:
         ):
             return False
         emit = self.emit
-        display = secret.full_path
-        emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
+        display = secret.full_path if self.tells_secrets else ""
+        if self.tells_secrets:
+            emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
         reused = 0
         for v in parent.versions:
-            emit(
-                ev.VersionRead(
-                    secret.id,
-                    region,
-                    v.revision,
-                    size=v.size or 0,
-                    skipped=v.payload is not None,
-                    metadata_only=v.payload is None,
+            if self.tells_versions:
+                emit(
+                    ev.VersionRead(
+                        secret.id,
+                        region,
+                        v.revision,
+                        size=v.size or 0,
+                        skipped=v.payload is not None,
+                        metadata_only=v.payload is None,
+                    )
                 )
-            )
             if v.payload is not None:
                 reused += 1
         self.unchanged += 1
@@ -150,18 +158,19 @@ class BackupRun:
         self.versions += len(parent.versions)
         self.records.append((parent, record_id))
         self.done += 1
-        emit(
-            ev.SecretDone(
-                secret.id,
-                region,
-                secret.project_id,
-                Outcome.UNCHANGED,
-                versions=len(parent.versions),
-                versions_read=0,
-                error=None,
-                display=display,
+        if self.tells_secrets:
+            emit(
+                ev.SecretDone(
+                    secret.id,
+                    region,
+                    secret.project_id,
+                    Outcome.UNCHANGED,
+                    versions=len(parent.versions),
+                    versions_read=0,
+                    error=None,
+                    display=display,
+                )
             )
-        )
         self.progress()
         return True
 
