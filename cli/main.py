@@ -19,6 +19,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn
 
 from cli import env, output
 from cli.parser import CommandParser, UsageExit
@@ -200,7 +201,32 @@ def _tune_gc() -> None:
 
 
 def entrypoint() -> None:
-    sys.exit(main(tune_gc=True))
+    _exit_now(main(tune_gc=True))
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the program's own process without tearing the interpreter down.
+
+    Finalizing a process that imported an HTTP stack, a store and an engine (every module's
+    objects freed one by one) took 60-70 ms of each run, a sixth of an unchanged backup.
+    What must happen at exit still does: the standard streams are flushed and the ``atexit``
+    handlers run (logging's shutdown, finalizers). Only when a thread other than daemons is
+    still at work does the program exit the usual way, which waits for it. (mypy ends the
+    same way, for the same reason.)
+    """
+    import atexit
+    import threading
+
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if any(t.is_alive() for t in busy):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more to say
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ class ProgressRenderer:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        # what __call__ reads (core.engine.events.listens): an engine builds no other events
+        self.listens_to: frozenset[type] = frozenset(
+            (ev.EngineWarning, ev.Phase, ev.Progress) if self.enabled else (ev.EngineWarning,)
+        )
 
     def __enter__(self) -> ProgressRenderer:
         if self.enabled:

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 3 partial (the snapshot is then marked partial), and core's er
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from cli.options import (
     concurrency_option,
@@ -18,6 +19,9 @@ from cli.options import (
     uuid_arg,
 )
 from cli.parser import CommandParser, SubParsers, add_command
+
+if TYPE_CHECKING:
+    from core.engine.backup import BackupResult
 
 
 def register(sub: SubParsers) -> None:
@@ -118,12 +122,7 @@ def _arguments(p: CommandParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cli.credentials import credentials_async
-    from cli.hints import hint_for, message_for
-    from cli.output import print_error, print_json
-    from cli.progress import ProgressRenderer
-    from cli.reports import print_backup
     from cli.store_common import open_store_for_api, run_async
-    from core.engine.backup import BackupOptions, BackupResult, backup_error, run_backup
     from core.engine.selectors import Selection
     from core.errors import ExitCode, UsageError
 
@@ -132,25 +131,29 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--region and --all-regions cannot be combined", hint="use one of them")
     if args.all_projects and args.projects:
         raise UsageError("--project and --all-projects cannot be combined", hint="use one of them")
-    options = BackupOptions(
-        regions=tuple(args.regions),
-        all_regions=args.all_regions,
-        projects=tuple(args.projects),
-        all_projects=args.all_projects,
-        selection=selection,
-        secret_tags=tuple(args.tags),
-        snapshot_tags=tuple(args.snapshot_tags),
-        environment=args.environment,
-        data_class=args.data_class,
-        include_disabled=args.include_disabled,
-        rescan=args.rescan,
-        concurrency=args.concurrency,
-        description=args.description,
-    )
 
     async def main() -> BackupResult:
         creds = await credentials_async(args)
-        store = await open_store_for_api(args)
+        # the engine is imported while the store's key is derived
+        store = await open_store_for_api(args, "core.engine.backup", "cli.progress")
+        from cli.progress import ProgressRenderer
+        from core.engine.backup import BackupOptions, run_backup
+
+        options = BackupOptions(
+            regions=tuple(args.regions),
+            all_regions=args.all_regions,
+            projects=tuple(args.projects),
+            all_projects=args.all_projects,
+            selection=selection,
+            secret_tags=tuple(args.tags),
+            snapshot_tags=tuple(args.snapshot_tags),
+            environment=args.environment,
+            data_class=args.data_class,
+            include_disabled=args.include_disabled,
+            rescan=args.rescan,
+            concurrency=args.concurrency,
+            description=args.description,
+        )
         async with creds.client(max_concurrency=args.concurrency) as client:
             with ProgressRenderer() as renderer:
                 return await run_backup(
@@ -164,6 +167,11 @@ def run(args: argparse.Namespace) -> int:
                 )
 
     result = run_async(main())
+    from cli.hints import hint_for, message_for
+    from cli.output import print_error, print_json
+    from cli.reports import print_backup
+    from core.engine.backup import backup_error
+
     if args.json:
         print_json(result.to_json())
     else:

@@ -12,6 +12,10 @@ display only, a secret's ``display`` path (``/prod/db/password``). Never a secre
 A consumer that wants totals for a progress bar listens for :class:`Progress` (``done`` out of
 ``total`` for the current phase, with running byte and error counts); a consumer that wants a
 per-secret log listens for :class:`SecretDone` / :class:`ActionDone`; everything else is detail.
+
+A consumer may say which kinds it reads (a ``listens_to`` attribute: :class:`Selective`); an
+engine then does not build the per-secret events nobody reads (:func:`listens`): a cron run's
+backup of 10,000 unchanged secrets built 60,000 events for a renderer that prints warnings.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 
 class PhaseName(StrEnum):
@@ -187,6 +192,23 @@ Event = (
 EventSink = Callable[[Event], None]
 
 
+@runtime_checkable
+class Selective(Protocol):
+    """An :data:`EventSink` that reads only some kinds of event."""
+
+    listens_to: frozenset[type]
+
+    def __call__(self, event: Event) -> None: ...
+
+
+def listens(sink: EventSink, kind: type) -> bool:
+    """Whether ``sink`` reads events of ``kind`` (a sink that does not say reads them all;
+    :func:`null_sink` reads none)."""
+    if sink is null_sink:
+        return False
+    return kind in sink.listens_to if isinstance(sink, Selective) else True
+
+
 def null_sink(event: Event) -> None:
     """An :data:`EventSink` that ignores everything (the default of every engine)."""
 
@@ -207,10 +229,33 @@ class EventLog:
         return len(self.events)
 
 
+class _Safe:
+    """A selective consumer behind a guard: it is handed only the kinds it reads, and its
+    exceptions are swallowed."""
+
+    __slots__ = ("listens_to", "sink")
+
+    def __init__(self, sink: EventSink, listens_to: frozenset[type]) -> None:
+        self.sink = sink
+        self.listens_to = listens_to
+
+    def __call__(self, event: Event) -> None:
+        if type(event) not in self.listens_to:
+            return
+        try:
+            self.sink(event)
+        except Exception:  # a UI failure must not lose a backup
+            pass
+
+
 def safe_sink(sink: EventSink | None) -> EventSink:
     """Wrap a consumer so a bug in rendering never aborts a backup or a restore."""
-    if sink is None:
+    if sink is None or sink is null_sink:
         return null_sink
+    if isinstance(sink, _Safe):
+        return sink
+    if isinstance(sink, Selective):
+        return _Safe(sink, sink.listens_to)
 
     def emit(event: Event) -> None:
         try:

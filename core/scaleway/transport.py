@@ -1,4 +1,4 @@
-"""The sending layer under httpx: aiohttp's connection pool, one TLS context, what failed.
+"""The sending layer under httpx: which pool sends the bytes, one TLS context, what failed.
 
 This is the seam where the bytes go out. The client sends through an
 :class:`httpx.AsyncClient` (requests, responses, auth, timeouts stay httpx's) whose transport
@@ -8,38 +8,51 @@ for the in-process emulator). What the retry core needs to know about a transpor
 (was the request sent? can repeating help? how to say it) is kept here too, next to the
 exceptions it reads.
 
-The default sender is aiohttp behind ``httpx_aiohttp.AiohttpTransport``, chosen by
-measurement (``benchmarks/client_cpu_bench.py``): httpx's own transport (httpcore, h11,
-anyio) cost 1.4-1.6 ms of client CPU per request even with sharded pools, aiohttp under
-the same httpx client 0.5 ms. :class:`AiohttpSender` adapts it to what the client relies
-on: the URL goes out exactly as httpx built it, no cookie jar, and aiohttp's failures map
-to the httpx exception that says the truth about them (the package maps a reset after
-sending to ``ConnectTimeout``, which would make a create look safe to repeat).
+The default transport, :class:`Sender`, chooses by measurement how the bytes go out:
+- a run's first :data:`UPGRADE_AFTER` (16) requests go through httpx's own transport
+  (httpcore, imported beside the store's key derivation by :func:`warm_up`);
+- past those, through aiohttp's pool (:mod:`core.scaleway.aiohttp_sender`), imported then,
+  in a thread, while the requests go on.
+aiohttp costs 0.1-0.15 s of CPU to import (it builds its TLS contexts at import time); with
+32 requests in flight, httpcore's pool costs 1-3 ms of CPU a request against aiohttp's 0.2-0.4
+(``benchmarks/client_cpu_bench.py``): past a few dozen concurrent requests aiohttp has paid
+for itself. A command that sends a dozen (an unchanged backup of a small project: the
+permission check and a few list pages) never imports it; measured on unchanged re-backups
+(process CPU, 4 runs each under load 3-4), 16 was as cheap as 64 at 1,000 secrets and
+0.1 s cheaper at 10,000 (the first 64 through httpcore cost more than the import).
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import ssl
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
-from yarl import URL
 
 from core.errors import Remedy
 from core.scaleway.errors import TransportError
 from core.scaleway.permissions import Operation
 
+if TYPE_CHECKING:
+    from core.scaleway.aiohttp_sender import AiohttpSender
+
 __all__ = [
     "FATAL",
     "NOT_SENT",
+    "UPGRADE_AFTER",
     "AiohttpSender",
     "AttemptDeadlineExceeded",
+    "Sender",
     "make_transport",
     "shared_ssl_context",
     "transport_error",
+    "warm_up",
 ]
+
+UPGRADE_AFTER = 16  # requests sent through httpcore before aiohttp is imported (module docstring)
 
 
 @lru_cache(maxsize=2)
@@ -60,140 +73,114 @@ class AttemptDeadlineExceeded(httpx.ReadTimeout):
     client's deadline per attempt: a server trickling bytes defeats per-read timeouts."""
 
 
-def _httpx_error(exc: BaseException) -> type[httpx.TransportError]:
-    """The httpx exception that says what an aiohttp failure means for a retry."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout  # no connection in time (pool or connect): not sent
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return httpx.ReadTimeout
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError  # refused, DNS, TLS verification: not sent
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
-        return httpx.RemoteProtocolError  # may have been processed
-    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
-        return httpx.UnsupportedProtocol
-    return httpx.ReadError  # a reset or broken payload after sending: ambiguous
+def __getattr__(name: str) -> object:
+    if name == "AiohttpSender":  # imported on first use, as the Sender does
+        return importlib.import_module("core.scaleway.aiohttp_sender").AiohttpSender
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _mapped(exc: BaseException) -> httpx.TransportError:
-    cause = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
-    if isinstance(exc, httpx.TransportError) and not isinstance(cause, aiohttp.ClientError):
-        return exc
-    assert cause is not None
-    error = _httpx_error(cause)(f"{type(cause).__name__}: {cause}")
-    error.__cause__ = cause
-    return error
+def warm_up() -> None:
+    """Import what the first request needs (httpcore, h11, anyio's asyncio backend: 30-50 ms,
+    which httpx imports only then), e.g. in a thread while a store's key is derived."""
+    for name in ("httpcore", "h11", "anyio._backends._asyncio"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # only a head start: the first request imports what it needs
+            pass
 
 
-class _Request(aiohttp.ClientRequest):
-    """aiohttp's request, minus the ``Content-Length: 0`` it adds to a body-less DELETE
-    (httpx sends none: the bytes must not depend on the sender)."""
+def _bulk_sender(verify: ssl.SSLContext, max_connections: int, max_body: int) -> AiohttpSender:
+    from core.scaleway.aiohttp_sender import AiohttpSender
 
-    GET_METHODS = aiohttp.ClientRequest.GET_METHODS | {"DELETE"}
+    return AiohttpSender(verify=verify, max_connections=max_connections, max_body=max_body)
 
 
-class AiohttpSender(AiohttpTransport):
-    """``httpx_aiohttp.AiohttpTransport`` with the URL sent as httpx encoded it, no cookie
-    jar, and truthful exceptions (see the module docstring).
-
-    Timeouts keep httpx's meaning: ``connect`` bounds opening a connection, ``pool`` waiting
-    for one (aiohttp's ``connect``), ``read`` each read; ``max_connections`` bounds the pool.
-    The answer's body is read here, at most ``max_body`` bytes of it (one more tells the
-    caller it was cut; a declared larger one is not read at all): the client never streams,
-    and two layers of async iterators per answer were a tenth of its CPU.
+class Sender(httpx.AsyncBaseTransport):
+    """httpx's own transport for the first ``upgrade_after`` requests, aiohttp's pool after
+    (see the module docstring). Both send the same bytes (``tests/conformance``); requests
+    already in flight on the first finish there. ``upgrade_after=None`` starts on aiohttp.
     """
 
     def __init__(
-        self, *, verify: ssl.SSLContext, max_connections: int, max_body: int = 16 << 20
+        self,
+        *,
+        verify: ssl.SSLContext,
+        max_connections: int,
+        max_body: int,
+        upgrade_after: int | None = UPGRADE_AFTER,
     ) -> None:
-        limits = httpx.Limits(max_connections=max_connections)
-        super().__init__(verify=verify, limits=limits, client=self._session)
+        self.verify = verify
+        self.max_connections = max_connections
         self.max_body = max_body
+        self.upgrade_after = upgrade_after or 0
+        self.sent = 0
+        self.first = httpx.AsyncHTTPTransport(
+            verify=verify,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+        self.bulk: AiohttpSender | None = None
+        self._loading: asyncio.Future[AiohttpSender] | None = None
+        if upgrade_after is None:
+            self.bulk = _bulk_sender(verify, max_connections, max_body)
 
-    def _session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self.limits.max_connections or 0,
-            keepalive_timeout=self.limits.keepalive_expiry or 5.0,
-            ssl=self.ssl_context,
+    def _upgrade(self) -> None:
+        """Import aiohttp in a thread; once it is in, new requests go through it."""
+
+        def done(loading: asyncio.Future[AiohttpSender]) -> None:
+            if not loading.cancelled() and loading.exception() is None:
+                self.bulk = loading.result()
+
+        self._loading = asyncio.ensure_future(
+            asyncio.to_thread(_bulk_sender, self.verify, self.max_connections, self.max_body)
         )
-        return aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            request_class=_Request,
-        )
+        self._loading.add_done_callback(done)
+
+    async def upgraded(self) -> AiohttpSender:
+        """The aiohttp sender, imported now if it is not yet (tests, and callers that know
+        they are about to send many requests)."""
+        if self.bulk is None:
+            if self._loading is None:
+                self._upgrade()
+            assert self._loading is not None
+            self.bulk = await self._loading
+        return self.bulk
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self.client
-        if not isinstance(session, aiohttp.ClientSession):
-            session = self.client = self._session()
-        timeout = request.extensions.get("timeout", {})
-        content = request.content  # the client sends bodies it built, always read
-        try:
-            answer = await session.request(
-                request.method,
-                URL(str(request.url), encoded=True),
-                # httpx's own names (``Host``, ``X-Auth-Token``): its mapping view lowercases them
-                headers=[
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
-                ],
-                data=content or None,
-                allow_redirects=False,
-                compress=False,
-                timeout=aiohttp.ClientTimeout(
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                    connect=timeout.get("pool"),
-                ),
-                server_hostname=request.extensions.get("sni_hostname"),
-            )
-            body = await self._body(answer)
-        except aiohttp.ClientError as exc:
-            raise _mapped(exc) from exc
-        extensions = {"http_version": b"HTTP/1.1"}
-        if answer.reason:
-            extensions["reason_phrase"] = answer.reason.encode()
-        return httpx.Response(
-            status_code=answer.status,
-            headers=answer.raw_headers,
-            stream=httpx.ByteStream(body),
-            request=request,
-            extensions=extensions,
-        )
+        bulk = self.bulk
+        if bulk is not None:
+            return await bulk.handle_async_request(request)
+        if self.sent >= self.upgrade_after and self._loading is None:
+            self._upgrade()
+        self.sent += 1
+        return await self.first.handle_async_request(request)
 
-    async def _body(self, answer: aiohttp.ClientResponse) -> bytes:
-        """At most ``max_body + 1`` bytes of the answer; the connection goes back to the
-        pool when the body was read whole, is closed otherwise (or on any failure)."""
-        limit = self.max_body
-        length = answer.content_length
-        if length is not None and length > limit:
-            answer.close()
-            return b""  # the caller refuses it by its Content-Length
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            while chunk := await answer.content.readany():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    answer.close()
-                    break
-            else:
-                answer.release()
-        except BaseException:
-            answer.close()
-            raise
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    async def aclose(self) -> None:
+        await self.first.aclose()
+        if self._loading is not None and not self._loading.done():
+            try:  # the import cannot be interrupted: let it end, then close what it built
+                await self._loading
+            except Exception:  # a failed import sent nothing: nothing to close
+                pass
+        if self.bulk is not None:
+            await self.bulk.aclose()
 
     def __repr__(self) -> str:
-        return f"AiohttpSender(max_connections={self.limits.max_connections})"
+        on = "aiohttp" if self.bulk is not None else "httpcore"
+        return f"Sender(max_connections={self.max_connections}, on={on})"
 
 
 def make_transport(
     max_connections: int, verify: ssl.SSLContext, max_body: int
 ) -> httpx.AsyncBaseTransport:
     """The transport a client sends through when its caller gives none."""
-    return AiohttpSender(verify=verify, max_connections=max_connections, max_body=max_body)
+    return Sender(
+        verify=verify,
+        max_connections=max_connections,
+        max_body=max_body,
+        upgrade_after=UPGRADE_AFTER,
+    )
 
 
 # Transport failures raised before the request left this machine: always safe to repeat.

@@ -53,6 +53,10 @@ class IndexEntry(NamedTuple):
         return f"IndexEntry(id={self.blob_id.hex()[:12]}, pack={self.pack_id.hex()[:12]}, offset={self.offset})"
 
 
+# Above this many indexed blobs, membership is asked of SQLite instead of a set in memory.
+KNOWN_IDS_IN_MEMORY = 1_000_000
+
+
 @dataclass(slots=True)
 class IndexDelta:
     packs: dict[bytes, list[PackEntry]] = field(default_factory=dict)
@@ -356,8 +360,9 @@ class IndexCache:
             is not None
         )
 
-    def all_ids(self, limit: int) -> set[bytes] | None:
-        """Every indexed blob id (a copy), or None when there are more than ``limit``."""
+    def _id_set(self, limit: int) -> set[bytes] | None:
+        """Every indexed blob id (kept while the database is unchanged), or None when there
+        are more than ``limit``."""
         version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
         if self._ids is None or version != self._ids_version:
             row = self._db.execute("SELECT COUNT(*) FROM blobs").fetchone()
@@ -368,7 +373,35 @@ class IndexCache:
             self._ids_version = version
         if len(self._ids) > limit:
             return None
-        return set(self._ids)
+        return self._ids
+
+    def all_ids(self, limit: int) -> set[bytes] | None:
+        """Every indexed blob id (a copy), or None when there are more than ``limit``."""
+        ids = self._id_set(limit)
+        return None if ids is None else set(ids)
+
+    def unknown(self, blob_ids: Iterable[bytes], limit: int = KNOWN_IDS_IN_MEMORY) -> list[bytes]:
+        """The ids of ``blob_ids`` the cache does not hold: a set lookup each while the
+        cache's ids fit in memory (as the writer's dedup holds them), else a few queries."""
+        wanted = list(blob_ids)
+        known = self._id_set(limit)
+        if known is None:
+            located = self.lookup_many(wanted)
+            return [r for r in wanted if r not in located]
+        return [r for r in wanted if r not in known]
+
+    def ids_in_packs(self, pack_ids: Iterable[bytes]) -> set[bytes]:
+        """The ids of the blobs with a copy in one of ``pack_ids``."""
+        out: set[bytes] = set()
+        wanted = list(pack_ids)
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            out.update(
+                r[0]
+                for r in self._db.execute(f"SELECT id FROM blobs WHERE pack IN ({marks})", part)
+            )
+        return out
 
     def lookup(self, blob_id: bytes) -> list[IndexEntry]:
         rows = self._db.execute(

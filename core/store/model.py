@@ -10,8 +10,9 @@ them (ids and counts only). They only ever leave memory encrypted (see ``docs/FO
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
@@ -193,29 +194,12 @@ class SecretRecord(_Codec):
                 key=lambda v: v.revision,
             )
         )
-        policy = secret.ephemeral_policy
-        return cls(
-            region=secret.region,
-            project_id=secret.project_id,
-            secret_id=secret.id,
-            name=secret.name,
-            path=secret.path or "/",
-            type=str(secret.type),
-            status=str(secret.status),
-            tags=tuple(secret.tags),
-            description=secret.description,
-            protected=secret.protected,
-            managed=secret.managed,
-            ephemeral_policy=policy.to_api() if policy is not None else None,
-            key_id=secret.key_id,
-            used_by=tuple(str(u) for u in secret.used_by),
-            created_at=secret.created_at,
-            updated_at=secret.updated_at,
-            deletion_requested_at=secret.deletion_requested_at,
-            version_count=secret.version_count,
-            versions=vrecs,
-            error=error,
-        )
+        return cls(*listed_metadata(secret), versions=vrecs, error=error)
+
+    def listed_metadata(self) -> ListedMetadata:
+        """What :func:`listed_metadata` makes of the secret this record was built from."""
+        listed: ListedMetadata = _LISTED(self)
+        return listed
 
     def __repr__(self) -> str:  # names, paths, tags and descriptions are secret-bearing
         return (
@@ -223,6 +207,62 @@ class SecretRecord(_Codec):
             f"project_id={self.project_id!r}, versions={len(self.versions)}, "
             f"error={self.error is not None})"
         )
+
+
+# The fields a listing tells, in SecretRecord's field order (mypy checks the splat in from_api).
+ListedMetadata = tuple[
+    str,  # region
+    str,  # project_id
+    str,  # secret_id
+    str,  # name
+    str,  # path
+    str,  # type
+    str,  # status
+    tuple[str, ...],  # tags
+    str,  # description
+    bool,  # protected
+    bool,  # managed
+    dict[str, Any] | None,  # ephemeral_policy
+    str | None,  # key_id
+    tuple[str, ...],  # used_by
+    datetime | None,  # created_at
+    datetime | None,  # updated_at
+    datetime | None,  # deletion_requested_at
+    int,  # version_count
+]
+
+
+def listed_metadata(secret: Secret) -> ListedMetadata:
+    """A record's fields that a secret's listing tells, in field order (every field but
+    ``versions`` and ``error``): :meth:`SecretRecord.from_api` builds a record from them, and a
+    backup compares them with a parent's (:meth:`SecretRecord.listed_metadata`) without
+    building a record per listed secret."""
+    policy = secret.ephemeral_policy
+    return (
+        secret.region,
+        secret.project_id,
+        secret.id,
+        secret.name,
+        secret.path or "/",
+        str(secret.type),
+        str(secret.status),
+        tuple(secret.tags),
+        secret.description,
+        secret.protected,
+        secret.managed,
+        policy.to_api() if policy is not None else None,
+        secret.key_id,
+        tuple(str(u) for u in secret.used_by),
+        secret.created_at,
+        secret.updated_at,
+        secret.deletion_requested_at,
+        secret.version_count,
+    )
+
+
+_LISTED = operator.attrgetter(
+    *(f.name for f in fields(SecretRecord) if f.name not in ("versions", "error"))
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING
 
 from core.store.crypto import METADATA_TYPES
 from core.store.errors import ObjectExistsError
-from core.store.index import IndexDelta
+from core.store.index import KNOWN_IDS_IN_MEMORY, IndexDelta
 from core.store.pack import PackBuilder, PackEntry
 
 if TYPE_CHECKING:
     from core.store.repository import Store
 
 INDEX_FLUSH_ENTRIES = 100_000  # write an intermediate index delta past this many entries
-KNOWN_IDS_IN_MEMORY = 1_000_000  # above this many indexed blobs, dedup queries SQLite per blob
 UPLOADS_IN_FLIGHT = 2
 
 

@@ -169,18 +169,24 @@ class BlobReads:
                 raw[bid] = bytes.fromhex(bid)
             except ValueError:
                 bad.add(bid)
-        located = self.cache.lookup_many(list(raw.values()))
-        if any(r not in located for r in raw.values()):
+        unindexed = set(self.cache.unknown(raw.values()))
+        if unindexed:  # perhaps written since the cache was synced
             await self.refresh_index()
-            located = self.cache.lookup_many(list(raw.values()))
-        packs = {o.name for o in await self.backend.list("packs")}
+            unindexed = set(self.cache.unknown(unindexed))
+        listed = {o.name for o in await self.backend.list("packs")}
+        # A blob is lost when each of its copies is in a pack that is gone: only the blobs of
+        # gone packs need their copies looked up (usually none: every indexed pack is there).
+        gone = [p for p in self.cache.packs() if p.hex() not in listed]
+        in_gone = self.cache.ids_in_packs(gone) & set(raw.values()) if gone else set()
+        located = self.cache.lookup_many(sorted(in_gone)) if in_gone else {}
         usable: list[str] = []
         for bid, r in raw.items():
-            entries = located.get(r) or []
-            if any(e.pack_hex in packs for e in entries):
-                usable.append(bid)
-            else:
+            if r in unindexed or (
+                r in in_gone and not any(e.pack_hex in listed for e in located.get(r, ()))
+            ):
                 bad.add(bid)
+            else:
+                usable.append(bid)
         if read:
             for i in range(0, len(usable), 512):
                 batch = usable[i : i + 512]

@@ -403,9 +403,10 @@ async def test_connection_pool_is_bounded_and_every_connection_given_back(world:
 
     async with world.client(max_concurrency=32, concurrency_ceiling=32) as client:
         secret = await client.create_secret(REGION, name=unique())
+        bulk = await client._http._transport.upgraded()  # type: ignore[attr-defined]
         results = await asyncio.gather(*(client.get_secret(REGION, secret.id) for _ in range(96)))
         assert {r.id for r in results} == {secret.id}
-        session = client._http._transport.client  # type: ignore[attr-defined]
+        session = bulk.client
         assert isinstance(session, aiohttp.ClientSession)
         connector = session.connector
         assert isinstance(connector, aiohttp.TCPConnector)
@@ -433,3 +434,32 @@ async def test_get_api_key_reads_its_expiry(world: World) -> None:
         with pytest.raises(PermissionDeniedError) as denied:
             await no_iam.get_api_key(access_key)
     assert denied.value.permission_set == "IAMReadOnly"
+
+
+async def test_first_requests_go_through_httpcore_then_through_aiohttp(world: World) -> None:
+    """The default transport sends a run's first UPGRADE_AFTER requests through httpx's own
+    pool; the next one starts aiohttp's import (in a thread), and once it is in, requests go
+    through aiohttp's pool. The answers do not depend on which."""
+    import aiohttp
+
+    from core.scaleway.transport import UPGRADE_AFTER, Sender
+
+    async with world.client(max_concurrency=8) as client:
+        sender = client._http._transport  # type: ignore[attr-defined]
+        assert isinstance(sender, Sender) and sender.bulk is None
+        secret = await client.create_secret(REGION, name=unique())
+        while sender.sent < UPGRADE_AFTER:
+            assert (await client.get_secret(REGION, secret.id)).id == secret.id
+        assert sender.bulk is None and "httpcore" in repr(sender)
+        assert (await client.get_secret(REGION, secret.id)).id == secret.id  # starts the import
+        bulk = await sender.upgraded()
+        assert sender.bulk is bulk and "aiohttp" in repr(sender)
+        sent = sender.sent
+        for _ in range(3):
+            assert (await client.get_secret(REGION, secret.id)).id == secret.id
+        assert sender.sent == sent  # no longer counted: aiohttp sent them
+        session = bulk.client
+        assert isinstance(session, aiohttp.ClientSession)
+        assert isinstance(session.connector, aiohttp.TCPConnector)
+        assert sum(len(c) for c in session.connector._conns.values()) == 1  # kept alive
+    assert session.closed  # the client's close closes both pools

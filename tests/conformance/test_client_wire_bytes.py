@@ -1,5 +1,6 @@
-"""The bytes on the wire do not depend on what sends them: aiohttp (the client's default
-sender) writes exactly the request httpx's own transport (httpcore) writes."""
+"""The bytes on the wire do not depend on what sends them: aiohttp (the client's bulk sender)
+writes exactly the request httpx's own transport (httpcore, its first requests' sender)
+writes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from core.scaleway.client import ScalewayClient
+from core.scaleway.transport import AiohttpSender, Sender, shared_ssl_context
 
 SECRET_ID = "11111111-2222-4333-8444-555555555555"
 ANSWER = (
@@ -73,7 +75,14 @@ async def _capture(call: Call, transport: httpx.AsyncBaseTransport | None) -> by
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 async def test_aiohttp_sends_the_bytes_httpcore_sends(name: str) -> None:
-    ours = await _capture(CALLS[name], None)
+    plain = shared_ssl_context(True)
+    ours = await _capture(
+        CALLS[name], AiohttpSender(verify=plain, max_connections=4, max_body=1 << 20)
+    )
     httpcore = await _capture(CALLS[name], httpx.AsyncHTTPTransport())
     assert ours == httpcore
     assert b"\r\nX-Auth-Token: wire-key\r\n" in ours
+    # the client's default transport sends its first requests through httpcore: the same bytes
+    assert await _capture(CALLS[name], None) == httpcore
+    upgraded = Sender(verify=plain, max_connections=4, max_body=1 << 20, upgrade_after=None)
+    assert await _capture(CALLS[name], upgraded) == httpcore

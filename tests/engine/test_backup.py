@@ -11,6 +11,7 @@ import pytest
 from core.emulator import EmulatorApp, parse_config
 from core.engine.backup import BackupOptions, backup_error, run_backup
 from core.engine.events import (
+    EngineWarning,
     EventLog,
     Phase,
     Progress,
@@ -142,6 +143,32 @@ async def test_unchanged_backup_reads_nothing_and_new_version_reads_one(
     assert new_v3 is not None and old_v3 is not None
     assert (new_v3.payload, new_v3.crc32) == (old_v3.payload, old_v3.crc32)
     assert (new_v3.latest, old_v3.latest) == (False, True)
+
+
+async def test_an_unchanged_backup_builds_only_the_events_its_consumer_reads(
+    client: ScalewayClient, store: Store
+) -> None:
+    """A consumer that names what it reads (``listens_to``) gets only those kinds: the
+    unchanged secrets build no per-secret events for it, and the result is the same."""
+    first = await run_backup(client, store, BackupOptions())
+
+    class WarningsOnly:
+        listens_to = frozenset({EngineWarning, Phase})
+
+        def __init__(self) -> None:
+            self.seen: list[object] = []
+
+        def __call__(self, event: object) -> None:
+            self.seen.append(event)
+
+    picky, log = WarningsOnly(), EventLog()
+    second = await run_backup(client, store, BackupOptions(), on_event=picky)
+    third = await run_backup(client, store, BackupOptions(), on_event=log)
+    assert second.secrets_unchanged == third.secrets_unchanged >= 10
+    assert (second.versions, second.versions_reused) == (third.versions, third.versions_reused)
+    assert {type(e) for e in picky.seen} <= {EngineWarning, Phase} and picky.seen
+    assert len(log.of(SecretDone)) == first.secrets  # a consumer that does not say reads all
+    assert log.of(Progress)[-1].done == first.secrets  # type: ignore[attr-defined]
 
 
 async def test_rescan_catches_version_status_changes(client: ScalewayClient, store: Store) -> None:

@@ -42,3 +42,20 @@ def test_safe_sink_swallows_consumer_errors() -> None:
     sink = safe_sink(broken)
     sink(Progress("reading", 1, 2))  # does not raise
     safe_sink(None)(Progress("reading", 1, 2))
+
+
+def test_listens_follows_what_a_sink_says_it_reads() -> None:
+    from core.engine.events import EngineWarning, listens, null_sink
+
+    class Picky:
+        listens_to = frozenset({EngineWarning})
+
+        def __call__(self, event: object) -> None:
+            raise RuntimeError("ui bug")
+
+    guarded = safe_sink(Picky())
+    assert listens(guarded, EngineWarning) and not listens(guarded, Progress)
+    guarded(EngineWarning("note"))  # its errors are still swallowed
+    assert safe_sink(guarded) is guarded
+    assert listens(safe_sink(EventLog()), Progress)  # a sink that does not say reads all
+    assert not listens(safe_sink(None), EngineWarning) and not listens(null_sink, Progress)

@@ -125,11 +125,16 @@ async def test_tls_verification_is_never_off(url: str) -> None:
 
     import aiohttp
 
-    from core.scaleway.transport import AiohttpSender
+    from core.scaleway.transport import AiohttpSender, Sender
 
     async def contexts(client: ScalewayClient) -> list[ssl.SSLContext]:
-        transport = client._http._transport
+        sender = client._http._transport
+        assert isinstance(sender, Sender)
+        # the first requests' pool (httpcore) verifies with the context too
+        assert sender.first._pool._ssl_context is sender.verify
+        transport = await sender.upgraded()
         assert isinstance(transport, AiohttpSender)
+        assert transport.ssl_context is sender.verify
         session = transport._session()  # what the first request will build
         try:
             connector = session.connector

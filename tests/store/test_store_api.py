@@ -484,6 +484,35 @@ async def test_record_from_api_roundtrip() -> None:
         assert text not in repr(rec)
 
 
+def test_a_records_listed_metadata_is_what_the_listing_tells() -> None:
+    """A backup compares a listed secret with its parent record field by field, without
+    building a record: every field but versions and error, in the record's order."""
+    from dataclasses import fields
+    from datetime import UTC, datetime
+
+    from core.scaleway.models import EphemeralPolicy, Secret
+    from core.store.model import listed_metadata
+
+    secret = Secret(
+        id="s1",
+        project_id="p",
+        name="n",
+        path="/a",
+        tags=("t",),
+        description="d",
+        protected=True,
+        ephemeral_policy=EphemeralPolicy("3600s", True, "delete"),
+        region="fr-par",
+        version_count=2,
+        created_at=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+    record = SecretRecord.from_api(secret, ())
+    assert record.listed_metadata() == listed_metadata(secret)
+    names = [f.name for f in fields(SecretRecord) if f.name not in ("versions", "error")]
+    assert len(listed_metadata(secret)) == len(names)
+    assert dict(zip(names, listed_metadata(secret), strict=True))["description"] == "d"
+
+
 async def test_memory_store_is_shared_by_name() -> None:
     loc = "memory://shared-by-name"
     s1 = await Store.init(loc, "pw", kdf=KdfParams.for_tests(), cache_dir=":memory:")

@@ -12,9 +12,8 @@ every older snapshot that references them too.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from core.engine import events as ev
@@ -27,6 +26,7 @@ from core.store.model import (
     SecretRecord,
     SnapshotHeader,
     VersionRecord,
+    listed_metadata,
 )
 
 
@@ -183,11 +183,7 @@ def mark_unusable(sink: PayloadSink | None, parents: ParentIndex) -> None:
         sink.mark_unusable(parents.unusable)
 
 
-# Every field of a record but its versions: what the listing alone tells (one tuple compare).
-_METADATA = operator.attrgetter(*(f.name for f in fields(SecretRecord) if f.name != "versions"))
-
-
 def unchanged_since(secret: Secret, record: SecretRecord) -> bool:
     """The listed metadata equals the parent record's (so its versions list is the same,
     except for status changes the API does not surface on the secret; see ``rescan``)."""
-    return bool(_METADATA(SecretRecord.from_api(secret, ())) == _METADATA(record))
+    return record.error is None and listed_metadata(secret) == record.listed_metadata()

@@ -41,6 +41,7 @@ A = TypeVar("A")
 B = TypeVar("B")
 MAX_CONCURRENCY = 256
 READS_EACH = 4  # requests a secret keeps in flight: its version list, then its versions' reads
+ADMIT_SLICE = 256  # listed secrets routed between two yields to the event loop
 RETRY_PAUSE = 1.0  # seconds before the second pass over secrets that failed transiently
 
 
@@ -173,10 +174,35 @@ async def collect(
     workers = max(1, min(at_once, MAX_CONCURRENCY))
     queue: asyncio.Queue[Secret | None] = asyncio.Queue(maxsize=workers * 4)
     emit(ev.Phase(PhaseName.LISTING, f"listing {len(sources)} source(s)"))
+    # Until the parents are in (and the permission check has passed), what is listed waits in
+    # ``early`` instead of the bounded queue: the listing runs on instead of stalling on a
+    # full queue (a 10,000-secret project lists while its parents load). Then every listed
+    # secret is first offered to ``reuse_parent``: an unchanged one is recorded at once, with
+    # no worker, queue slot or request; only the others go to the workers.
+    early: list[Secret] = []
+    admitted = pending_parents is None
+
+    async def route(secret: Secret) -> None:
+        if not run.reuse_parent(secret):
+            await queue.put(secret)
 
     async def enqueue(secret: Secret) -> None:
         run.total += 1
-        await queue.put(secret)
+        if admitted:
+            await route(secret)
+        else:
+            early.append(secret)
+
+    async def admit() -> None:
+        nonlocal admitted
+        if pending_parents is not None:
+            adopt(await pending_parents)
+        admitted = True
+        for n, secret in enumerate(early):
+            await route(secret)
+            if n % ADMIT_SLICE == ADMIT_SLICE - 1:
+                await asyncio.sleep(0)  # a long backlog does not hold the loop in one go
+        early.clear()
 
     async def lister(source: Source) -> None:
         try:
@@ -189,17 +215,16 @@ async def collect(
             raise
 
     async def worker() -> None:
-        if pending_parents is not None:
-            adopt(await pending_parents)
         while True:
             secret = await queue.get()
             if secret is None:
                 return
             await run.backup_secret(secret, final=False)
 
-    async def produce() -> None:
+    async def produce(admitting: asyncio.Task[None]) -> None:
         try:
             await asyncio.gather(*(lister(s) for s in sources))
+            await admitting
         finally:
             emit(ev.Phase(PhaseName.READING, "reading new versions"))
         for _ in range(workers):
@@ -207,7 +232,7 @@ async def collect(
 
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(produce())
+            group.create_task(produce(group.create_task(admit())))
             for _ in range(workers):
                 group.create_task(worker())
     except BaseExceptionGroup as group_error:

@@ -10,7 +10,7 @@ from core.engine import events as ev
 from core.engine.backup.parents import ParentIndex, unchanged_since
 from core.engine.backup.sources import BackupOptions
 from core.engine.backup.toggles import ToggleJournal
-from core.engine.events import EventSink, Outcome, PhaseName
+from core.engine.events import EventSink, Outcome, PhaseName, listens
 from core.engine.protocols import PayloadSink, SecretsAPI, SnapshotStore
 from core.scaleway.errors import (
     AuthenticationError,
@@ -80,8 +80,14 @@ class BackupRun:
         self.done = 0
         self.total = 0
         self.retry: list[Secret] = []
+        # What the consumer reads (events.listens): an unchanged secret builds only those.
+        self.tells_secrets = listens(emit, ev.SecretDone) or listens(emit, ev.SecretStarted)
+        self.tells_versions = listens(emit, ev.VersionRead)
+        self.tells_progress = listens(emit, ev.Progress)
 
     def progress(self) -> None:
+        if not self.tells_progress:
+            return
         self.emit(
             ev.Progress(
                 PhaseName.READING,
@@ -110,9 +116,69 @@ class BackupRun:
 
     # ---------------------------------------------------------------- one secret
 
+    def reuse_parent(self, secret: Secret) -> bool:
+        """Record ``secret`` from its parent when the listing shows it unchanged and the
+        parent holds all of it: no request, no await (the pipeline calls it as each listed
+        secret arrives, so an unchanged project costs no worker, queue or task per secret).
+        False: the secret must be read (:meth:`backup_secret`)."""
+        region = secret.region
+        key = (region, secret.id)
+        parent = self.parents.records.get(key)
+        record_id = self.parents.record_ids.get(key)
+        if (
+            parent is None
+            or record_id is None
+            or self.options.rescan
+            or secret.ephemeral_policy is not None
+            or not unchanged_since(secret, parent)
+            or not self._parent_complete(secret, parent)
+        ):
+            return False
+        emit = self.emit
+        display = secret.full_path if self.tells_secrets else ""
+        if self.tells_secrets:
+            emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
+        reused = 0
+        for v in parent.versions:
+            if self.tells_versions:
+                emit(
+                    ev.VersionRead(
+                        secret.id,
+                        region,
+                        v.revision,
+                        size=v.size or 0,
+                        skipped=v.payload is not None,
+                        metadata_only=v.payload is None,
+                    )
+                )
+            if v.payload is not None:
+                reused += 1
+        self.unchanged += 1
+        self.versions_reused += reused
+        self.versions += len(parent.versions)
+        self.records.append((parent, record_id))
+        self.done += 1
+        if self.tells_secrets:
+            emit(
+                ev.SecretDone(
+                    secret.id,
+                    region,
+                    secret.project_id,
+                    Outcome.UNCHANGED,
+                    versions=len(parent.versions),
+                    versions_read=0,
+                    error=None,
+                    display=display,
+                )
+            )
+        self.progress()
+        return True
+
     async def backup_secret(self, secret: Secret, *, final: bool = True) -> None:
         """Back up one secret. A secret that fails with only transient errors (5xx, 429,
         after the client's own retries) is deferred to a second pass unless ``final``."""
+        if self.reuse_parent(secret):
+            return
         region = secret.region
         display = secret.full_path
         self.emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
@@ -120,35 +186,9 @@ class BackupRun:
         error: str | None = None
         transient = False
         versions_read = 0
-        reused_id: str | None = None  # an unchanged record is already in the store
         record: SecretRecord | None = None
-        parent = self.parents.records.get((region, secret.id))
         try:
-            if (
-                parent is not None
-                and not self.options.rescan
-                and secret.ephemeral_policy is None
-                and unchanged_since(secret, parent)
-                and await self._parent_complete(secret, parent)
-            ):
-                record = parent
-                reused_id = self.parents.record_ids.get((region, secret.id))
-                self.unchanged += 1
-                for v in parent.versions:
-                    self.emit(
-                        ev.VersionRead(
-                            secret.id,
-                            region,
-                            v.revision,
-                            size=v.size or 0,
-                            skipped=v.payload is not None,
-                            metadata_only=v.payload is None,
-                        )
-                    )
-                    if v.payload is not None:
-                        tally.versions_reused += 1
-            else:
-                record, versions_read, error, transient = await self._read_secret(secret, tally)
+            record, versions_read, error, transient = await self._read_secret(secret, tally)
         except (AuthenticationError, TransportError):
             raise
         except ScalewayError as err:
@@ -169,10 +209,7 @@ class BackupRun:
         self.versions += len(record.versions)
         if record.error is not None:
             self.errors.append(SnapshotError(secret.id, region, secret.project_id, record.error))
-        if reused_id is not None and record is parent:
-            rec_id = reused_id
-        else:
-            rec_id = await self.put_record(record) if self.sink is not None else ""
+        rec_id = await self.put_record(record) if self.sink is not None else ""
         self.records.append((record, rec_id))
         self.done += 1
         self.emit(
@@ -191,7 +228,7 @@ class BackupRun:
         )
         self.progress()
 
-    async def _parent_complete(self, secret: Secret, parent: SecretRecord) -> bool:
+    def _parent_complete(self, secret: Secret, parent: SecretRecord) -> bool:
         """The parent record holds every readable version's data, and the blobs exist."""
         if secret.version_count != len(parent.versions):
             return False
