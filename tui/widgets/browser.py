@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from rich.text import Text
@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from core._gc import collector_paused, sweep
+from core.scaleway.models import normalize_path
 from tui.actions import Where, bindings
 from tui.errors import failure_text
 from tui.format import short_time, visible
@@ -51,6 +52,7 @@ TYPE_SHORT = {
 
 FLUSH_SECONDS = 0.5  # while listing: how often new rows reach the table (and the screen)
 SWEEP_EVERY = 2000  # while listing: entries between two sweeps of the young generations
+RESUME_COLLECTOR_AFTER = 0.2  # seconds after a list is complete (and drawn) the collector resumes
 
 
 def secret_status(entry: SecretEntry) -> str:
@@ -72,13 +74,35 @@ def entry_cells(entry: SecretEntry) -> tuple[str, ...]:
     )
 
 
+# (path, type, tags, status) -> the lower-cased text before and after the name in a row's
+# search text: a few hundred distinct ones in a 50,000-secret project, so a row costs a lookup
+# and the lower-casing of its name instead of the whole text's (bounded: unique tags miss).
+_SEARCH_PARTS: dict[tuple[str, str, tuple[str, ...], str], tuple[str, str]] = {}
+_SEARCH_PARTS_KEPT = 4096
+
+
+def _search_parts(entry: SecretEntry) -> tuple[str, str]:
+    key = (entry.path, entry.type, entry.tags, entry.status)
+    parts = _SEARCH_PARTS.get(key)
+    if parts is None:
+        base = normalize_path(entry.path)
+        prefix = "/" if base == "/" else base + "/"  # join_path's: the text before the name
+        parts = (prefix.lower(), f" {entry.type} {','.join(entry.tags)} {entry.status} ".lower())
+        if len(_SEARCH_PARTS) < _SEARCH_PARTS_KEPT:
+            _SEARCH_PARTS[key] = parts
+    return parts
+
+
 def entry_row(entry: SecretEntry) -> Row:
     """A lazy row: the key, the filter's haystack and the style; no cells (see
-    :attr:`VirtualTable.cells_of`), so 50,000 rows hold one string each beside the entry."""
+    :attr:`VirtualTable.cells_of`), so 50,000 rows hold one string each beside the entry.
+
+    The haystack is ``"{full path} {type} {tags} {status} {id}"`` lower-cased; its pieces
+    are lower-cased apart (they meet at a space or a slash, so the text is the same)."""
     style = "warn" if entry.scheduled_for_deletion else ("bad" if entry.status == "locked" else "")
-    tags = ",".join(entry.tags)
-    search = f"{entry.full_path} {entry.type} {tags} {entry.status} {entry.id}".lower()
-    return Row(entry.id, (), search=search, style=style)
+    before, after = _search_parts(entry)
+    search = before + entry.name.lower() + after + entry.id.lower()
+    return Row(entry.id, (), search, style)
 
 
 def folder_counts(entries: Iterable[SecretEntry], counts: dict[str, int]) -> None:
@@ -195,6 +219,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._versions: dict[str, list[VersionEntry]] = {}
         self._scope_path = "/"
         self._pending_versions: Timer | None = None
+        self._resumes: list[Callable[[], None]] = []  # collector pauses still to end
         self.version_cursor: int | None = None  # revision highlighted in the versions table
         self.loaded_count = 0
         self.loading_done = False
@@ -249,6 +274,8 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._folder_counts = {}
         self._folder_children = {}
         self._table.release()
+        for resume in list(self._resumes):  # the console quits, or the screen closes: now
+            resume()
 
     # ------------------------------------------------------------------ public API
 
@@ -311,8 +338,29 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     @work(exclusive=True, group="browser-list", exit_on_error=False)
     async def _list_worker(self, source: SecretSource) -> None:
-        with collector_paused():  # core._gc: the collector was a third of the time
+        pause = collector_paused()  # core._gc: the collector was a third of the time
+        pause.__enter__()
+        handle: asyncio.TimerHandle | None = None
+
+        def resume() -> None:
+            if resume in self._resumes:
+                self._resumes.remove(resume)
+                if handle is not None:
+                    handle.cancel()
+                pause.__exit__(None, None, None)
+
+        self._resumes.append(resume)
+        try:
             await self._list(source)
+        except BaseException:
+            resume()
+            raise
+        # Resumed once the complete list is on screen, not before its last repaint: the first
+        # automatic collection then is a full pass over the heap (the 50,000 entries and rows
+        # are new and survive), 0.1-0.2 s that came between the rows and the screen. On the
+        # event loop, not a widget's timer (one of a widget removed meanwhile never fires);
+        # unmounting ends it at once (the console quits, the screen closes).
+        handle = asyncio.get_running_loop().call_later(RESUME_COLLECTOR_AFTER, resume)
 
     async def _list(self, source: SecretSource) -> None:
         stream = getattr(source, "stream", None)
@@ -360,11 +408,18 @@ class SecretsBrowser(ReportsFailures, Widget):
         if source is self.source:
             if getattr(source, "sort_when_done", False):
                 # The rows already made, put in (path, name) order; keep the cursor on its
-                # secret only if the operator already moved it.
-                by_id = self.entries
-                rows = sorted(self.table.rows, key=lambda r: (by_id[r.key].path, by_id[r.key].name))
+                # secret only if the operator already moved it. The table's rows are the
+                # entries', one for one and in the same order: one sort orders both.
+                rows = self.table.rows
+                keys = [(e.path, e.name) for e in collected]
+                order = sorted(range(len(collected)), key=keys.__getitem__)
+                if len(rows) == len(collected):
+                    rows = [rows[i] for i in order]
+                else:  # not the streamed rows (cannot happen): sort them by their entries
+                    by_id = self.entries
+                    rows = sorted(rows, key=lambda r: (by_id[r.key].path, by_id[r.key].name))
+                collected = [collected[i] for i in order]
                 self.table.set_rows(rows, keep_cursor=self.table.cursor != 0)
-                collected.sort(key=lambda e: (e.path, e.name))
             self.show_entries(collected, rows_ready=True)
 
     @work(exclusive=True, group="browser-versions", exit_on_error=False)
