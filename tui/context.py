@@ -1,7 +1,7 @@
 """What the console runs against: how to reach the API, which store, which profile.
 
 A plain dataclass, built by ``cli/console_cmd.py`` (the default profile and store, or the
-demo's in-process emulator and throw-away store) and by tests. The console never builds a
+demo's emulator and throw-away store) and by tests. The console never builds a
 client or opens a store any other way, so a test controls everything it talks to.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import Protocol, TypedDict
 
 import httpx
 
@@ -19,10 +19,29 @@ from core.engine.jobs.runner import JobEnvironment
 from core.scaleway.client import ScalewayClient
 from core.store import KdfParams, Store
 
-if TYPE_CHECKING:  # only the demo runs an emulator: the console does not load it otherwise
-    from core.emulator.app import EmulatorApp
-
 ClientFactory = Callable[[], ScalewayClient]
+
+
+class DemoEmulator(Protocol):
+    """The demo's emulator as the console and its tests see it (``tui.demo``: a child process,
+    or in-process for tests that reach into its state)."""
+
+    @property
+    def latency_ms(self) -> float: ...
+
+    @latency_ms.setter
+    def latency_ms(self, value: float) -> None: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def client(
+        self, *, secret_key: str | None = None, project_id: str | None = None
+    ) -> ScalewayClient:
+        """A client of this emulator (the demo's key unless ``secret_key``)."""
+        ...
+
+    def shutdown(self) -> None: ...
 
 
 class ClientOptions(TypedDict, total=False):
@@ -60,15 +79,17 @@ class ConsoleContext:
     store_cache_dir: Path | None = None
     store_init_options: StoreInitOptions = field(default_factory=lambda: StoreInitOptions())
     demo: bool = False
-    # The demo passes ``transport=ThreadedASGITransport(...)`` so that new profiles reach the
-    # in-process emulator.
+    # An in-process demo passes ``transport=ThreadedASGITransport(...)`` so that new profiles
+    # reach its emulator; the demo's child process is reached at ``demo_api_url``.
     client_options: ClientOptions = field(default_factory=lambda: ClientOptions())
     reveal_seconds: float = 5.0
     # Run (in the app's event loop) before anything else; returns the opened store (the demo
     # creates its throw-away store and makes its first snapshots there).
     startup: Callable[[], Awaitable[Store]] | None = None
-    # The in-process emulator of the demo (tests and screenshots read its state).
-    emulator: EmulatorApp | None = None
+    # The demo's emulator (tests set its latency and make peer clients of it).
+    emulator: DemoEmulator | None = None
+    # The demo emulator's URL once it listens (the profile screen prefills it).
+    demo_api_url: str | None = None
     # Called (in the app's event loop) when the console quits: closes demo resources.
     on_close: Callable[[], Awaitable[None]] | None = None
     # When set, replaces the clipboard (tests record what would have been copied).

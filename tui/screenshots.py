@@ -328,8 +328,9 @@ def _context(kind: str, workdir: Path) -> ConsoleContext:
     if kind in ("demo", "demo-readonly"):
         ctx = build_demo_context(workdir)
         if kind == "demo-readonly":  # SecretManagerReadOnly only: no values, no project list
-            transport = ctx.client_options["transport"]
-            ctx.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
+            emulator = ctx.emulator
+            assert emulator is not None
+            ctx.client_factory = lambda: emulator.client(secret_key=DEMO_READONLY_SECRET_KEY)
         return ctx
     if kind == "no-profile":
         # What a real first run has: no credentials, no default project, only the default

@@ -293,25 +293,29 @@ _intern = sys.intern  # the few values every row repeats are shared, not copied 
 
 def secret_entry(s: Secret, region: str, *, keep: bool = True) -> SecretEntry:
     """An API ``Secret`` as a browser entry (versions not loaded). ``keep=False``: the entry
-    does not keep the ``Secret`` (``ref``): a listing of 50,000 keeps only what it shows."""
+    does not keep the ``Secret`` (``ref``): a listing of 50,000 keeps only what it shows.
+
+    Positional, in :class:`SecretEntry`'s field order: 50,000 calls by keyword cost ~40 % more."""
     policy = s.ephemeral_policy
+    tags = s.tags
     return SecretEntry(
-        id=s.id,
-        name=s.name,
-        path=sys.intern(s.path),
-        type=sys.intern(str(s.type)),
-        version_count=s.version_count,
-        tags=tuple(map(_intern, s.tags)) if s.tags else (),
-        status=sys.intern(str(s.status)),
-        protected=s.protected,
-        region=sys.intern(s.region or region),
-        project_id=sys.intern(s.project_id),
-        created_at=s.created_at,
-        updated_at=s.updated_at,
-        description=s.description,
-        scheduled_for_deletion=s.deletion_requested_at is not None,
-        ephemeral=_ephemeral_text(policy) if policy is not None else "",
-        ref=s if keep else None,
+        s.id,
+        s.name,
+        _intern(s.path),
+        _intern(str(s.type)),
+        s.version_count,
+        tuple(map(_intern, tags)) if tags else (),
+        _intern(str(s.status)),
+        s.protected,
+        _intern(s.region or region),
+        _intern(s.project_id),
+        s.created_at,
+        s.updated_at,
+        s.description,
+        s.deletion_requested_at is not None,  # scheduled_for_deletion
+        _ephemeral_text(policy) if policy is not None else "",
+        None,  # versions: not loaded
+        s if keep else None,  # ref
     )
 
 
@@ -340,27 +344,29 @@ def record_entry(r: SecretRecord, record_id: str = "") -> SecretEntry:
 
     With ``record_id`` the entry keeps that id instead of the record (see
     :attr:`SecretEntry.record_id`); without it, it keeps the record (``ref``). The few values
-    every row repeats (region, project, type, status) are shared, not copied per row."""
+    every row repeats (region, project, type, status) are shared, not copied per row.
+    Positional, in :class:`SecretEntry`'s field order (see :func:`secret_entry`)."""
     policy = r.ephemeral_policy
+    tags = r.tags
     return SecretEntry(
-        id=r.secret_id,
-        name=r.name,
-        path=sys.intern(r.path or "/"),
-        type=sys.intern(r.type),
-        version_count=len(r.versions) or r.version_count,
-        tags=tuple(map(_intern, r.tags)) if r.tags else (),
-        status=sys.intern(r.status),
-        protected=r.protected,
-        region=sys.intern(r.region),
-        project_id=sys.intern(r.project_id),
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        description=r.description,
-        scheduled_for_deletion=r.deletion_requested_at is not None,
-        ephemeral=_ephemeral_dict_text(policy) if policy else "",
-        versions=None,
-        ref=None if record_id else r,
-        record_id=record_id,
+        r.secret_id,
+        r.name,
+        _intern(r.path or "/"),
+        _intern(r.type),
+        len(r.versions) or r.version_count,
+        tuple(map(_intern, tags)) if tags else (),
+        _intern(r.status),
+        r.protected,
+        _intern(r.region),
+        _intern(r.project_id),
+        r.created_at,
+        r.updated_at,
+        r.description,
+        r.deletion_requested_at is not None,  # scheduled_for_deletion
+        _ephemeral_dict_text(policy) if policy else "",
+        None,  # versions: converted on demand
+        None if record_id else r,  # ref
+        record_id,
     )
 
 

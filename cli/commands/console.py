@@ -23,7 +23,7 @@ def register(sub: SubParsers) -> None:
         "demo",
         help="open the console on the built-in emulator and a throw-away store (no account needed)",
         description=(
-            "Open the console against an in-process emulator of Scaleway Secret Manager with demo "
+            "Open the console against a local emulator of Scaleway Secret Manager with demo "
             "data, and a throw-away encrypted store (pre-filled with two snapshots). Nothing "
             "reaches Scaleway; everything is deleted when the console quits."
         ),

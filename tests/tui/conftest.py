@@ -1,4 +1,5 @@
-"""Fixtures of the console's functional tests: the demo world in-process, helpers to wait."""
+"""Fixtures of the console's functional tests: the demo as it runs (its emulator in a child
+process), or in-process for tests that reach into the emulator's state; helpers to wait."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from tui.app import SecretKlosetApp
 from tui.context import ConsoleContext
-from tui.demo import build_demo_context, demo_client
+from tui.demo import InProcessEmulator, build_demo_context
 
 
 async def settle(pilot: Any, rounds: int = 2) -> None:
@@ -63,17 +64,26 @@ def demo_ctx(tmp_path: Path) -> ConsoleContext:
 
 
 @pytest.fixture
+def inprocess_demo_ctx(tmp_path: Path) -> ConsoleContext:
+    """The demo with its emulator in this process: a test may edit the emulator's state."""
+    return build_demo_context(tmp_path / "demo", in_process=True)
+
+
+@pytest.fixture
 def empty_demo_ctx(tmp_path: Path) -> ConsoleContext:
     return build_demo_context(tmp_path / "demo", snapshots=False)
 
 
 def transport_of(ctx: ConsoleContext) -> Any:
-    return ctx.client_options["transport"]
+    """The in-process emulator's transport (its ``.app`` is the emulator)."""
+    assert isinstance(ctx.emulator, InProcessEmulator)
+    return ctx.emulator.transport
 
 
 def peer_client(ctx: ConsoleContext) -> Any:
     """A second client on the same emulator, to check what the console did."""
-    return demo_client(transport_of(ctx))
+    assert ctx.emulator is not None
+    return ctx.emulator.client()
 
 
 def make_app(ctx: ConsoleContext) -> SecretKlosetApp:

@@ -13,9 +13,9 @@ from core.errors import KlosetError, Remedy
 from core.scaleway.client import ScalewayClient
 from core.store import Store
 from core.store.crypto import KdfParams
-from tests.tui.conftest import make_app, push, ready, settle, transport_of, wait_for
+from tests.tui.conftest import make_app, push, ready, settle, wait_for
 from tui.context import ConsoleContext
-from tui.demo import build_demo_context, demo_client
+from tui.demo import build_demo_context
 from tui.errors import REMEDIES, describe
 from tui.screens.backup import BackupScreen
 from tui.screens.dialogs import ErrorDialog, PromptDialog
@@ -26,8 +26,9 @@ from tui.widgets.vtable import VirtualTable
 
 async def test_read_only_key_403_names_the_missing_permission_set(tmp_path: Path) -> None:
     ctx = build_demo_context(tmp_path / "demo")
-    transport = transport_of(ctx)
-    ctx.client_factory = lambda: demo_client(transport, secret_key=DEMO_READONLY_SECRET_KEY)
+    emulator = ctx.emulator
+    assert emulator is not None
+    ctx.client_factory = lambda: emulator.client(secret_key=DEMO_READONLY_SECRET_KEY)
     app = make_app(ctx)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)

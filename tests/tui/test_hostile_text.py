@@ -42,7 +42,8 @@ def _rendered(table: VirtualTable) -> str:
     )
 
 
-async def test_a_hostile_secret_name_shows_escaped(demo_ctx: ConsoleContext) -> None:
+async def test_a_hostile_secret_name_shows_escaped(inprocess_demo_ctx: ConsoleContext) -> None:
+    demo_ctx = inprocess_demo_ctx  # the emulator's state is edited in place
     emulator = transport_of(demo_ctx).app
     with emulator.state.lock:
         secret = next(

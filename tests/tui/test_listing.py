@@ -264,3 +264,14 @@ async def test_a_removed_browser_lets_go_of_its_entries_and_rows() -> None:
         await browser.remove()  # what popping its screen does
         assert browser.entries == {} and browser.versions_of(source.entries[0]) == []
         assert table.total_count == 0 and table.rows == []
+
+
+async def test_closing_the_browser_right_after_a_listing_resumes_the_collector_at_once() -> None:
+    source = StreamSource([_entry(i, "/prod") for i in range(600)], batch=250)
+    app = BrowserApp(source)
+    async with app.run_test(size=(140, 42)) as pilot:
+        browser = app.query_one("#b", SecretsBrowser)
+        await wait_for(pilot, lambda: browser.loading_done)
+        browser.remove()
+        await pilot.pause()
+        assert gc.isenabled()  # the listing's pause ended with it, whatever comes next

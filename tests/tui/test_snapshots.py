@@ -18,7 +18,7 @@ FROZEN = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # the emulator's clock: expi
 
 
 def _app(tmp_path: Path) -> SecretKlosetApp:
-    ctx = build_demo_context(tmp_path / "demo", snapshots=False, clock=lambda: FROZEN)
+    ctx = build_demo_context(tmp_path / "demo", snapshots=False, frozen_at=FROZEN)
     return SecretKlosetApp(ctx)
 
 

@@ -47,6 +47,8 @@ class ProjectsPane(ReportsFailures, Vertical):
         self.denied = False
         self.secret_counts: dict[tuple[str, str], int] = {}
         self.deleting_counts: dict[tuple[str, str], int] = {}
+        self._browsing: tuple[str, str] | None = None  # what the secrets tab lists
+        self._counting: tuple[str, str] | None = None  # what _load_info is listing
 
     def compose(self) -> ComposeResult:
         yield Static("", id="projects-banner")
@@ -137,22 +139,30 @@ class ProjectsPane(ReportsFailures, Vertical):
         session = self.session
         region = session.region
         last: datetime | None = None
-        if (project_id, region) not in self.secret_counts:  # counted once (ctrl+r recounts)
+        target = (project_id, region)
+        if target not in self.secret_counts:  # counted once (ctrl+r recounts)
+            # The secrets tab listing the same project counts it too (take_counts): a second
+            # listing of 50,000 secrets beside it would only halve its speed. It says so when
+            # it starts (browsing, which cancels this worker); checked here too.
+            if self._listed_by_browser(project_id, region):
+                return
             client = await session.get_client()
             count = 0
             deleting = 0
-            # The secrets tab listing the same project counts it too (take_counts): a second
-            # listing of 50,000 secrets beside it would only halve its speed.
-            async for _ in client.list_secrets(region, project_id=project_id):
-                count += 1
-                if count % 500 == 0 and self._listed_by_browser(project_id, region):
-                    return
-            async for _ in client.list_secrets(
-                region, project_id=project_id, scheduled_for_deletion=True
-            ):
-                deleting += 1
-            self.secret_counts[(project_id, region)] = count
-            self.deleting_counts[(project_id, region)] = deleting
+            self._counting = target
+            try:
+                async for _ in client.list_secrets(region, project_id=project_id):
+                    count += 1
+                    if count % 100 == 0 and self._listed_by_browser(project_id, region):
+                        return
+                async for _ in client.list_secrets(
+                    region, project_id=project_id, scheduled_for_deletion=True
+                ):
+                    deleting += 1
+            finally:
+                self._counting = None
+            self.secret_counts[target] = count
+            self.deleting_counts[target] = deleting
         if session.store is not None:
             snaps = await session.store.list_snapshots(project=project_id, region=region)
             if snaps:
@@ -161,8 +171,13 @@ class ProjectsPane(ReportsFailures, Vertical):
 
     def _listed_by_browser(self, project_id: str, region: str) -> bool:
         """Whether the secrets tab is listing (or listed) this project in this region."""
-        panes = self.screen.query(SecretsPane)
-        return bool(panes) and panes.first().loaded_for == (project_id, region)
+        return self._browsing == (project_id, region)
+
+    def browsing(self, project_id: str, region: str) -> None:
+        """The secrets tab starts listing this project: a count of it here stops at once."""
+        self._browsing = (project_id, region)
+        if self._counting == self._browsing:
+            self.workers.cancel_group(self, "project-info")
 
     def take_counts(self, project_id: str, region: str, count: int, deleting: int) -> None:
         """Counts the secrets tab found by listing the project (no second listing needed)."""
@@ -261,6 +276,8 @@ class SecretsPane(ReportsFailures, Vertical):
         if target == self.loaded_for and not force:
             return
         self.loaded_for = target
+        for pane in self.screen.query(ProjectsPane):
+            pane.browsing(*target)
         self._open(session.project_id, session.region, session.project_name)
 
     @work(exclusive=True, group="secrets-open", exit_on_error=False)

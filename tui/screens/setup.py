@@ -187,7 +187,7 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
         ctx = self.session.context
         if ctx.profile_name:
             self._prefill(ctx.profile_name)
-        elif ctx.client_options.get("transport") is not None:
+        elif ctx.demo_api_url or ctx.client_options.get("transport") is not None:
             # The demo: prefill the emulator's demo credentials so "test" works at once.
             # Lazy: the emulator's demo world is loaded only in the demo.
             from core.emulator.demo import (
@@ -200,7 +200,8 @@ class ProfileScreen(ReportsFailures, Screen[bool]):
             self.query_one("#secret-key", Input).value = DEMO_SECRET_KEY
             self.query_one("#organization-id", Input).value = DEMO_ORGANIZATION_ID
             self.query_one("#project-id", Input).value = ctx.default_project_id or ""
-            self.query_one("#api-url", Input).value = "http://emulator.invalid"
+            # The demo's emulator process; an in-process one answers any URL.
+            self.query_one("#api-url", Input).value = ctx.demo_api_url or "http://emulator.invalid"
         self.query_one("#access-key", Input).focus()
 
     @work(thread=True, exclusive=True, group="profile-prefill", exit_on_error=False)
