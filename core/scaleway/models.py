@@ -98,7 +98,12 @@ def format_time(value: datetime | None) -> str | None:
     """Render a timestamp the way Scaleway does: UTC, microseconds, ``Z``."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:  # isoformat pads the year to four digits, strftime's %Y does not
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text as strftime's, in a fifth of the time (an emulator's page has 300)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def utcnow() -> datetime:
@@ -370,11 +375,17 @@ def _make_decoder(cls: type[_Wire]) -> Callable[[Mapping[str, object]], object]:
         "names": plan.names | plan.ignored,
     }
     args: list[str] = []
+    # By position when the plan's fields are the dataclass's, in its order, ``extra`` last
+    # (matching 19 keywords was a fifth of decoding a Secret); by keyword otherwise.
+    declared = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+    planned = [f.name for f in plan.fields]
+    positional = declared in (planned, [*planned, "extra"])
     for i, f in enumerate(plan.fields):
         scope[f"m{i}"] = f.missing
         scope[f"model{i}"] = f.model
         scope[f"raw{i}"] = f.raw
-        args.append(f"        {f.name}={_decode_expr(f, i)},")
+        name = "" if positional else f"{f.name}="
+        args.append(f"        {name}{_decode_expr(f, i)},  # {f.name}")
     if plan.keeps_extra:
         args.append(
             "        extra={k: v for k, v in data.items() if k not in names}"
@@ -470,30 +481,50 @@ def _locate(cls: type[_Wire], data: object) -> WireError:
     return WireError(None, "the object does not match the model")
 
 
-def _encode_value(f: _Field, value: object) -> object:
-    kind = f.kind
-    if kind is _Kind.TEXT:
-        return str(value)
-    if kind is _Kind.TIME:
-        return format_time(typing.cast(datetime | None, value))
-    if kind is _Kind.STRINGS:
-        return [str(v) for v in typing.cast(tuple[str, ...], value)]
-    if kind is _Kind.MODEL:
-        return None if value is None else encode(typing.cast(_Wire, value))
-    if kind is _Kind.BYTES:
-        return b64encode(typing.cast(bytes, value))
-    return value
-
-
 def encode(model: _Wire) -> dict[str, Any]:
     """The JSON object of a model, keys in field order (the real API's order)."""
-    out: dict[str, Any] = {}
-    for f in _plan(type(model)).fields:
-        value = getattr(model, f.name)
-        if value is None and f.omit_none:
-            continue
-        out[f.name] = _encode_value(f, value)
-    return out
+    encoder = _ENCODERS.get(type(model))
+    if encoder is None:
+        encoder = _ENCODERS[type(model)] = _make_encoder(type(model))
+    return encoder(model)
+
+
+_ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _encode_expr(f: _Field, index: int) -> str:
+    """The expression that encodes field ``f``'s value ``v``: text as ``str``, times as
+    Scaleway writes them, string lists as lists, nested models as objects, bytes as base64."""
+    kind = f.kind
+    if kind is _Kind.TEXT:
+        return "v if v.__class__ is str else str(v)"
+    if kind is _Kind.TIME:
+        return "format_time(v)"
+    if kind is _Kind.STRINGS:
+        return "[x if x.__class__ is str else str(x) for x in v] if v else []"
+    if kind is _Kind.MODEL:
+        return "None if v is None else encode(v)"
+    if kind is _Kind.BYTES:
+        return "b64encode(v)"
+    return "v"
+
+
+def _make_encoder(cls: type[_Wire]) -> Callable[[Any], dict[str, Any]]:
+    """An encoding function generated once per model from its plan, as its decoder is: one
+    statement per field (an emulator's list page encodes 100 secrets of 18 fields)."""
+    lines = ["def encode_one(model):", "    out = {}"]
+    for i, f in enumerate(_plan(cls).fields):
+        lines.append(f"    v = model.{f.name}")
+        assign = f"out[{f.name!r}] = {_encode_expr(f, i)}"
+        lines.append(f"    if v is not None: {assign}" if f.omit_none else f"    {assign}")
+    lines.append("    return out")
+    scope: dict[str, object] = {
+        "format_time": format_time,
+        "encode": encode,
+        "b64encode": b64encode,
+    }
+    exec(compile("\n".join(lines) + "\n", f"<wire encoder of {cls.__name__}>", "exec"), scope)
+    return typing.cast(Callable[[Any], dict[str, Any]], scope["encode_one"])
 
 
 class _Wire:
