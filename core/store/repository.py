@@ -26,7 +26,7 @@ from core._gc import collector_paused
 from core.store import envelope
 from core.store import keys as key_slots
 from core.store.backends import Backend, ObjectInfo, open_backend
-from core.store.codec import NewerVersionError
+from core.store.codec import NewerVersionError, fast_decoder
 from core.store.config import (
     DEFAULT_PACK_SIZE,
     MAX_PACK_SIZE,
@@ -49,6 +49,7 @@ from core.store.crypto import (
 from core.store.errors import (
     AmbiguousSnapshotError,
     BlobDamagedError,
+    BlobNotFoundError,
     ConfigDamagedError,
     CorruptStoreError,
     ObjectExistsError,
@@ -97,6 +98,25 @@ if TYPE_CHECKING:
     from core.store.ops.prune import PruneReport
 
 log = logging.getLogger(__name__)
+
+
+_FAST_RECORD = fast_decoder(SecretRecord)
+
+
+def _raw_ids(ids: Sequence[str]) -> list[bytes]:
+    try:
+        return [bytes.fromhex(rid) for rid in ids]
+    except ValueError:
+        bad = next(rid for rid in ids if not _is_hex(rid))
+        raise BlobNotFoundError(bad) from None
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
 
 
 TREE_CACHE_ENTRIES = 200_000  # tree chunks kept decrypted per session (about 60 MB at most)
@@ -706,20 +726,30 @@ class Store(BlobReads, Maintenance):
 
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's
-        ids already, or read it in chunks)."""
-        out = []
-        decode = SecretRecord.from_bytes
+        ids already, or read it in chunks): every blob read, opened and verified, then
+        decoded through the codec's fast path (the lenient one where that declines)."""
+        out: list[SecretRecord] = []
+        append = out.append
+        fast = _FAST_RECORD
         with collector_paused():  # the whole read: its reads, decryptions and decodes
-            blobs = await self.read_blobs(list(ids), BLOB_RECORD)
-            for rid in ids:
-                try:
-                    out.append(decode(blobs[rid]))
-                except NewerVersionError as err:
-                    raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
-                except (ValueError, KeyError, TypeError):
-                    self.unreadable.add(bytes.fromhex(rid))
-                    raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
+            raw_ids = _raw_ids(ids)
+            blobs = await self.read_blobs_raw(raw_ids, BLOB_RECORD)
+            for raw_id in raw_ids:
+                blob = blobs[raw_id]
+                record = fast(blob)
+                if record is None:
+                    record = self._decode_record(raw_id.hex(), blob)
+                append(record)
         return out
+
+    def _decode_record(self, rid: str, blob: bytes) -> SecretRecord:
+        try:
+            return SecretRecord.from_bytes(blob)
+        except NewerVersionError as err:
+            raise UnsupportedFormatError(f"secret record {rid[:16]}: {err}") from None
+        except (ValueError, KeyError, TypeError):
+            self.unreadable.add(bytes.fromhex(rid))
+            raise BlobDamagedError(rid, f"secret record {rid[:16]} is malformed") from None
 
     async def read_record(self, record_id: str) -> SecretRecord:
         return (await self.read_records([record_id]))[0]
