@@ -10,7 +10,12 @@ cache", master key)`` and ``ad = "secret-kloset record cache v1" â€– store id â€
 is one decryption and one msgpack decode (about 0.15 s). The writer fills it at commit (the
 records it put, and its parent tree's from this cache), a cold ``read_tree`` after it reads.
 
-Only ``Store.read_tree`` (records as models: the console, restore, ls, cat, diff) uses it.
+The records are sealed in chunks of :data:`CHUNK` (each its own msgpack document inside the
+one sealed, compressed file), so the console can list a 50,000-record snapshot chunk by chunk
+(:meth:`RecordCache.chunked`) without holding every decoded record at once.
+
+Only ``Store.read_tree`` and ``Store.cached_tree`` (records as models: the console, restore,
+ls, cat, diff) use it.
 Everything that must see the store's own bytes (check, prune, repair, the backup's parent
 records, which decide what is re-read from the API) reads blobs. Like the index cache, it is
 only a cache: a file that does not authenticate or decode is deleted and the tree read cold;
@@ -23,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import blake3
@@ -36,15 +41,54 @@ from core.store.model import SecretRecord
 log = logging.getLogger(__name__)
 
 CONTEXT = "secret-kloset 2026-12-01 v1 record cache"
-AD = b"secret-kloset record cache v1"
+# v2: records in chunks (a v1 file fails to authenticate under it: deleted, read again)
+AD = b"secret-kloset record cache v2"
 KEEP = 8
 MAX_PLAIN = 1 << 30
 ID_LEN = 32
+CHUNK = 1000  # records per msgspec document in a file
 
 
 class _Cached(msgspec.Struct, array_like=True):
     ids: bytes  # the tree's record ids, 32 bytes each, in order
-    records: list[SecretRecord]
+    size: int  # records per chunk (every chunk but the last holds this many)
+    chunks: list[bytes]  # msgpack(list[SecretRecord]) each
+
+
+class CachedTree:
+    """A tree's record ids and its records, decoded chunk by chunk on demand."""
+
+    def __init__(self, ids: list[str], size: int, chunks: list[bytes], drop: Callable[[], None]):
+        self.ids = ids
+        self._size = size
+        self._chunks = chunks
+        self._drop = drop
+        self._decoder = msgspec.msgpack.Decoder(list[SecretRecord])
+
+    def __repr__(self) -> str:
+        return f"CachedTree({len(self.ids)} records)"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def chunk(self, i: int) -> list[SecretRecord] | None:
+        """The records of chunk ``i`` (ids ``[i * size, (i + 1) * size)``), or None when it
+        does not decode (the file is then deleted; the caller reads those from the store)."""
+        want = len(self.ids[i * self._size : (i + 1) * self._size])
+        try:
+            records = self._decoder.decode(self._chunks[i])
+        except (msgspec.MsgspecError, ValueError, TypeError):
+            records = None
+        if records is None or len(records) != want:
+            log.warning("a record cache file is damaged; it is deleted")
+            self._drop()
+            return None
+        return records
+
+    def chunks(self) -> Iterator[tuple[list[str], list[SecretRecord] | None]]:
+        """Every chunk in tree order: (its ids, its records or None, see :meth:`chunk`)."""
+        for i in range(len(self._chunks)):
+            yield self.ids[i * self._size : (i + 1) * self._size], self.chunk(i)
 
 
 class RecordCache:
@@ -66,8 +110,9 @@ class RecordCache:
         bytes.fromhex(root)  # a tree id, nothing else, names a file
         return self.directory / f"{root}.bin"
 
-    async def get(self, root: str) -> tuple[list[str], list[SecretRecord]] | None:
-        """The tree's record ids and records, or None (not cached, or a damaged file)."""
+    async def chunked(self, root: str) -> CachedTree | None:
+        """The tree's record ids and its records still encoded, chunk by chunk, or None (not
+        cached, or a damaged file: deleted)."""
         path = self._path(root)
         if path is None:
             return None
@@ -75,6 +120,11 @@ class RecordCache:
             sealed = await asyncio.to_thread(path.read_bytes)
         except OSError:
             return None
+
+        def drop() -> None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
         try:
             plain = aead_decrypt(self._key, sealed, self._ad + bytes.fromhex(root))
             size = zstandard.frame_content_size(plain)
@@ -85,24 +135,39 @@ class RecordCache:
             )
             hexed = cached.ids.hex()
             ids = [hexed[i : i + 2 * ID_LEN] for i in range(0, len(hexed), 2 * ID_LEN)]
-            if len(cached.ids) % ID_LEN or len(ids) != len(cached.records):
-                raise ValueError("ids and records differ")
+            if (
+                len(cached.ids) % ID_LEN
+                or cached.size < 1
+                or len(cached.chunks) != -(-len(ids) // cached.size)
+            ):
+                raise ValueError("ids and chunks differ")
         except (DecryptionError, ValueError, zstandard.ZstdError, msgspec.MsgspecError):
             log.warning("a record cache file is damaged; it is deleted")
-            with contextlib.suppress(OSError):
-                path.unlink()
+            drop()
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept longest
-        return ids, cached.records
+        return CachedTree(ids, cached.size, cached.chunks, drop)
+
+    async def get(self, root: str) -> tuple[list[str], list[SecretRecord]] | None:
+        """The tree's record ids and records, or None (not cached, or a damaged file)."""
+        tree = await self.chunked(root)
+        if tree is None:
+            return None
+        records: list[SecretRecord] = []
+        for _ids, chunk in tree.chunks():
+            if chunk is None:
+                return None
+            records.extend(chunk)
+        return tree.ids, records
 
     def _write(self, root: str, ids: Sequence[str], records: Sequence[SecretRecord]) -> None:
         path = self._path(root)
         if path is None:
             return
-        raw = msgspec.msgpack.Encoder().encode(  # one a thread
-            _Cached(b"".join(bytes.fromhex(i) for i in ids), list(records))
-        )
+        encoder = msgspec.msgpack.Encoder()  # one a thread
+        chunks = [encoder.encode(records[i : i + CHUNK]) for i in range(0, len(records), CHUNK)]
+        raw = encoder.encode(_Cached(b"".join(bytes.fromhex(i) for i in ids), CHUNK, chunks))
         packed = zstandard.ZstdCompressor(level=1, write_content_size=True).compress(raw)
         sealed = aead_encrypt(self._key, packed, self._ad + bytes.fromhex(root))
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -143,4 +208,4 @@ class RecordCache:
             await asyncio.gather(*list(self._writes), return_exceptions=True)
 
 
-__all__ = ["RecordCache"]
+__all__ = ["CHUNK", "CachedTree", "RecordCache"]

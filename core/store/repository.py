@@ -73,7 +73,7 @@ from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
 from core.store.reads import READ_CONCURRENCY, BlobReads
-from core.store.record_cache import RecordCache
+from core.store.record_cache import CachedTree, RecordCache
 from core.store.tree import (
     PATCH_DEPTH_MAX,
     PATCH_SHARE,
@@ -696,6 +696,16 @@ class Store(BlobReads, Maintenance):
         records = await self.read_records(ids)
         self.record_cache.put(header.tree, ids, records)
         return records
+
+    async def cached_tree(self, snapshot: str | SnapshotHeader) -> CachedTree | None:
+        """A snapshot's records from the sealed record cache, still encoded, to decode chunk
+        by chunk (the console's open of a big snapshot: its first rows at once, and never
+        every record decoded at the same time), or None when the cache does not hold its
+        tree (then :meth:`read_tree_ids` and :meth:`read_records` read the store)."""
+        header = (
+            snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
+        )
+        return await self.record_cache.chunked(header.tree)
 
     async def cache_tree_records(
         self,
