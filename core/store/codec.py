@@ -299,9 +299,12 @@ def fast_decoder(cls: type[R]) -> Callable[[bytes], R | None]:
     errors = (msgspec.ValidationError, msgspec.DecodeError, TypeError, ValueError)
 
     def fast(raw: bytes) -> R | None:
-        # the same test as _fast_from_bytes: one '"v"' token, and it is '"v":1,'
-        if versioned and not (raw.count(b'"v"') == 1 and b'"v":1,' in raw):
-            return None
+        # _fast_from_bytes's test in one pass over the bytes: the last '"v"' token is
+        # '"v":1,' and no other one starts before it (a match ending past it included)
+        if versioned:
+            at = raw.rfind(b'"v"')
+            if at < 0 or not raw.startswith(b'"v":1,', at) or raw.find(b'"v"', 0, at + 2) >= 0:
+                return None
         try:
             obj: R = typed(raw)
         except errors:

@@ -218,13 +218,19 @@ class BlobReads:
         return {bid: got[raw] for bid, raw in raw_ids.items()}
 
     async def read_blobs_raw(
-        self, blob_ids: Sequence[bytes], expected_type: int | None = None
+        self,
+        blob_ids: Sequence[bytes],
+        expected_type: int | None = None,
+        *,
+        verify_ids: bool = True,
     ) -> dict[bytes, bytes]:
         """:meth:`read_blobs` by raw (32-byte) ids: the snapshot read's path, without a hex
         conversion each way. One index query for all of them, each pack's needed span read
         once (neighbouring ranges coalesced), every blob of a span opened in one batch
         (:meth:`~core.store.crypto.Keys.open_blobs`); a blob that does not read there goes
-        through :meth:`read_blob` (the other copies, the resync and the cache rebuild)."""
+        through :meth:`read_blob` (the other copies, the resync and the cache rebuild).
+        ``verify_ids=False``: see :meth:`~core.store.crypto.Keys.open_blobs` (the bulk record
+        reads; a blob that fails is read again by read_blob, which verifies everything)."""
         wanted = list(dict.fromkeys(blob_ids))
         by_pack: dict[bytes, list[IndexEntry]] = {}
         with collector_paused():
@@ -255,7 +261,7 @@ class BlobReads:
             if data is None:
                 failed = run
             else:
-                got, failed = self._decrypt_run(run, data, start, pack_hex)
+                got, failed = self._decrypt_run(run, data, start, verify_ids)
                 out.update(got)
             for e in failed:
                 out[e.blob_id] = await self.read_blob(e.blob_id.hex(), expected_type)
@@ -282,12 +288,12 @@ class BlobReads:
         return out
 
     def _decrypt_run(
-        self, run: list[IndexEntry], data: bytes, start: int, pack_hex: str
+        self, run: list[IndexEntry], data: bytes, start: int, verify_ids: bool = True
     ) -> tuple[dict[bytes, bytes], list[IndexEntry]]:
         """Open the blobs of one read pack region: (plaintexts by raw id, entries that
         failed: another copy may be intact, and read_blob says why not)."""
         with collector_paused():
-            opened = self.keys.open_blobs(data, start, run)
+            opened = self.keys.open_blobs(data, start, run, verify_ids=verify_ids)
         out: dict[bytes, bytes] = {}
         failed: list[IndexEntry] = []
         for e, plain in zip(run, opened, strict=True):

@@ -736,14 +736,16 @@ class Store(BlobReads, Maintenance):
 
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's
-        ids already, or read it in chunks): every blob read, opened and verified, then
-        decoded through the codec's fast path (the lenient one where that declines)."""
+        ids already, or read it in chunks): every blob read and authenticated, then decoded
+        through the codec's fast path (the lenient one where that declines)."""
         out: list[SecretRecord] = []
         append = out.append
         fast = _FAST_RECORD
         with collector_paused():  # the whole read: its reads, decryptions and decodes
             raw_ids = _raw_ids(ids)
-            blobs = await self.read_blobs_raw(raw_ids, BLOB_RECORD)
+            # the AEAD binds each record's bytes to its id: the id is not hashed again
+            # (docs/FORMAT.md §5); check, prune and repair verify it
+            blobs = await self.read_blobs_raw(raw_ids, BLOB_RECORD, verify_ids=False)
             for raw_id in raw_ids:
                 blob = blobs[raw_id]
                 record = fast(blob)

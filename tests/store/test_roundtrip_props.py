@@ -160,6 +160,8 @@ def test_open_blobs_detects_any_flipped_byte_and_any_misplacement(
     damaged[victim.offset + (where // len(located)) % victim.length] ^= 1 << bit
     got = KEYS.open_blobs(bytes(damaged), 0, located)
     assert got == [None if e is victim else d for e, d in zip(located, want, strict=True)]
+    # the AEAD alone detects it: the bulk record reads, which skip the id hash, see it too
+    assert KEYS.open_blobs(bytes(damaged), 0, located, verify_ids=False) == got
     other = BLOB_DATA if victim.blob_type != BLOB_DATA else BLOB_RECORD
     moved = [e._replace(blob_type=other) if e is victim else e for e in located]
     assert KEYS.open_blobs(data, 0, moved)[located.index(victim)] is None
@@ -383,3 +385,17 @@ def KEYS_FOR(store: object) -> Keys:
     keys = store.keys  # type: ignore[attr-defined]
     assert isinstance(keys, Keys)
     return keys
+
+
+def test_only_the_id_hash_catches_a_key_holder_that_sealed_other_bytes() -> None:
+    """What verify_ids=False gives up (docs/FORMAT.md §5): a blob sealed by a holder of the
+    key under an id that is not the hash of its bytes (a faulty writer) authenticates; the
+    id check (check, prune, repair, single reads) is what reports it."""
+    data, other = b'{"a":1}' * 20, b'{"b":2}' * 20
+    bid = KEYS.blob_id(BLOB_RECORD, other)
+    sealed = KEYS.encrypt_blob(BLOB_RECORD, bid, data)  # the id of other bytes
+    loc = [IndexEntry(bid, BLOB_RECORD, bytes(32), 0, len(sealed), len(data))]
+    assert KEYS.open_blobs(sealed, 0, loc) == [None]
+    assert KEYS.open_blobs(sealed, 0, loc, verify_ids=False) == [data]
+    with pytest.raises(DecryptionError):
+        KEYS.decrypt_blob(BLOB_RECORD, bid, sealed)
