@@ -1,22 +1,22 @@
 """Decoded records of recent snapshot trees, sealed in the local cache (docs/FORMAT.md §22).
 
-Reading a snapshot cold costs, per record, an index lookup, a decryption, an inflate, an id
-check and a JSON decode: about 0.7 s for 20,000 records on a loaded machine. The records of a
+Reading a snapshot cold costs, per record, an index lookup, a decryption, an inflate and a
+JSON decode: about 0.35-0.4 s for 20,000 records on the shared machine. The records of a
 tree never change (the tree's id fixes its record ids, each record id fixes its bytes), so the
 newest trees' records are kept decoded in one file each, beside the index cache:
 ``<cache>/stores/<store id>/trees/<tree id>.bin``, ``nonce ‖ AEAD(K_cache, zstd(msgpack(ids,
-records)), ad) ‖ tag`` with ``K_cache = BLAKE3-derive("secret-kloset 2026-12-01 v1 record
-cache", master key)`` and ``ad = "secret-kloset record cache v1" ‖ store id ‖ tree id``. A read
-is one decryption and one msgpack decode (about 0.15 s). The writer fills it at commit (the
-records it put, and its parent tree's from this cache), a cold ``read_tree`` after it reads.
+size, chunks)), ad) ‖ tag`` with ``K_cache = BLAKE3-derive("secret-kloset 2026-12-01 v1 record
+cache", master key)`` and ``ad = "secret-kloset record cache v2" ‖ store id ‖ tree id``. A read
+is one decryption and one msgpack decode a chunk (about 0.15 s for 20,000). The writer fills it
+at commit (the records it put, and its parent tree's from this cache), a cold ``read_tree``
+after it reads.
 
 The records are sealed in chunks of :data:`CHUNK` (each its own msgpack document inside the
 one sealed, compressed file), so the console can list a 50,000-record snapshot chunk by chunk
 (:meth:`RecordCache.chunked`) without holding every decoded record at once.
 
 Only ``Store.read_tree`` and ``Store.cached_tree`` (records as models: the console, restore,
-ls, cat, diff) use it.
-Everything that must see the store's own bytes (check, prune, repair, the backup's parent
+ls, cat, diff) use it. Everything that must see the store's own bytes (check, prune, repair, the backup's parent
 records, which decide what is re-read from the API) reads blobs. Like the index cache, it is
 only a cache: a file that does not authenticate or decode is deleted and the tree read cold;
 at most :data:`KEEP` files are kept per store (least recently used go first).
