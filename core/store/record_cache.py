@@ -2,24 +2,26 @@
 
 Reading a snapshot cold costs, per record, an index lookup, a decryption, an inflate and a
 JSON decode: about 0.35-0.4 s for 20,000 records on the shared machine. The records of a
-tree never change (the tree's id fixes its record ids, each record id fixes its bytes), so the
-newest trees' records are kept decoded in one file each, beside the index cache:
-``<cache>/stores/<store id>/trees/<tree id>.bin``, ``nonce ‖ AEAD(K_cache, zstd(msgpack(ids,
-size, chunks)), ad) ‖ tag`` with ``K_cache = BLAKE3-derive("secret-kloset 2026-12-01 v1 record
-cache", master key)`` and ``ad = "secret-kloset record cache v2" ‖ store id ‖ tree id``. A read
-is one decryption and one msgpack decode a chunk (about 0.15 s for 20,000). The writer fills it
-at commit (the records it put, and its parent tree's from this cache), a cold ``read_tree``
-after it reads.
+tree never change (the tree's id fixes its record ids, each record id fixes its bytes), so
+the newest trees' records are kept decoded in one file each, beside the index cache:
+``<cache>/stores/<store id>/trees/<tree id>.bin``, ``nonce ‖ AEAD(K_cache, msgpack(ids,
+size, [zstd(msgpack(chunk)), …]), ad) ‖ tag`` with ``K_cache = BLAKE3-derive("secret-kloset
+2026-12-01 v1 record cache", master key)`` and ``ad = "secret-kloset record cache v2" ‖ store
+id ‖ tree id``. A read is one decryption, then one inflate and one msgpack decode a chunk
+(about 0.15 s for 20,000). The writer fills it at commit (the records it put, and its parent
+tree's from this cache), a cold ``read_tree`` after it reads.
 
-The records are sealed in chunks of :data:`CHUNK` (each its own msgpack document inside the
-one sealed, compressed file), so the console can list a 50,000-record snapshot chunk by chunk
-(:meth:`RecordCache.chunked`) without holding every decoded record at once.
+The records are sealed in chunks of :data:`CHUNK` (each its own compressed msgpack document
+inside the one sealed file), so the console lists a 50,000-record snapshot chunk by chunk
+(:meth:`RecordCache.chunked`): its first rows after one chunk, never every record decoded
+at once.
 
 Only ``Store.read_tree`` and ``Store.cached_tree`` (records as models: the console, restore,
-ls, cat, diff) use it. Everything that must see the store's own bytes (check, prune, repair, the backup's parent
-records, which decide what is re-read from the API) reads blobs. Like the index cache, it is
-only a cache: a file that does not authenticate or decode is deleted and the tree read cold;
-at most :data:`KEEP` files are kept per store (least recently used go first).
+ls, cat, diff) use it. Everything that must see the store's own bytes (check, prune, repair,
+the backup's parent records, which decide what is re-read from the API) reads blobs. Like
+the index cache, it is only a cache: a file that does not authenticate or decode is deleted
+and the tree read cold; at most :data:`KEEP` files are kept per store (least recently used
+go first).
 """
 
 from __future__ import annotations
@@ -46,19 +48,23 @@ AD = b"secret-kloset record cache v2"
 KEEP = 8
 MAX_PLAIN = 1 << 30
 ID_LEN = 32
-CHUNK = 1000  # records per msgspec document in a file
+CHUNK = 1000  # records per chunk (one zstd frame of one msgpack document) in a file
 
 
 class _Cached(msgspec.Struct, array_like=True):
     ids: bytes  # the tree's record ids, 32 bytes each, in order
     size: int  # records per chunk (every chunk but the last holds this many)
-    chunks: list[bytes]  # msgpack(list[SecretRecord]) each
+    # each a zstd frame (with its content size) of a msgpack array of records: a reader
+    # holds them compressed and inflates and decodes one when it is asked for
+    chunks: list[bytes]
 
 
 class CachedTree:
     """A tree's record ids and its records, decoded chunk by chunk on demand."""
 
-    def __init__(self, ids: list[str], size: int, chunks: list[bytes], drop: Callable[[], None]):
+    def __init__(
+        self, ids: list[str], size: int, chunks: list[bytes], drop: Callable[[], None]
+    ) -> None:
         self.ids = ids
         self._size = size
         self._chunks = chunks
@@ -75,9 +81,15 @@ class CachedTree:
         """The records of chunk ``i`` (ids ``[i * size, (i + 1) * size)``), or None when it
         does not decode (the file is then deleted; the caller reads those from the store)."""
         want = len(self.ids[i * self._size : (i + 1) * self._size])
+        frame = self._chunks[i]
+        records: list[SecretRecord] | None = None
         try:
-            records = self._decoder.decode(self._chunks[i])
-        except (msgspec.MsgspecError, ValueError, TypeError):
+            size = zstandard.frame_content_size(frame)
+            if 0 <= size <= MAX_PLAIN:
+                records = self._decoder.decode(
+                    zstandard.ZstdDecompressor().decompress(frame, max_output_size=size)
+                )
+        except (msgspec.MsgspecError, zstandard.ZstdError, ValueError, TypeError):
             records = None
         if records is None or len(records) != want:
             log.warning("a record cache file is damaged; it is deleted")
@@ -112,13 +124,10 @@ class RecordCache:
 
     async def chunked(self, root: str) -> CachedTree | None:
         """The tree's record ids and its records still encoded, chunk by chunk, or None (not
-        cached, or a damaged file: deleted)."""
+        cached, or a damaged file: deleted). The file is read and decrypted in a worker thread
+        (libsodium releases the GIL): the console's loop stays free."""
         path = self._path(root)
         if path is None:
-            return None
-        try:
-            sealed = await asyncio.to_thread(path.read_bytes)
-        except OSError:
             return None
 
         def drop() -> None:
@@ -126,28 +135,32 @@ class RecordCache:
                 path.unlink()
 
         try:
-            plain = aead_decrypt(self._key, sealed, self._ad + bytes.fromhex(root))
-            size = zstandard.frame_content_size(plain)
-            if size < 0 or size > MAX_PLAIN:
-                raise ValueError("implausible size")
-            cached = self._decoder.decode(
-                zstandard.ZstdDecompressor().decompress(plain, max_output_size=size)
-            )
-            hexed = cached.ids.hex()
-            ids = [hexed[i : i + 2 * ID_LEN] for i in range(0, len(hexed), 2 * ID_LEN)]
-            if (
-                len(cached.ids) % ID_LEN
-                or cached.size < 1
-                or len(cached.chunks) != -(-len(ids) // cached.size)
-            ):
-                raise ValueError("ids and chunks differ")
-        except (DecryptionError, ValueError, zstandard.ZstdError, msgspec.MsgspecError):
+            opened = await asyncio.to_thread(self._open, path, root)
+        except OSError:
+            return None
+        except (DecryptionError, ValueError, msgspec.MsgspecError):
             log.warning("a record cache file is damaged; it is deleted")
             drop()
             return None
+        ids, cached = opened
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept longest
         return CachedTree(ids, cached.size, cached.chunks, drop)
+
+    def _open(self, path: Path, root: str) -> tuple[list[str], _Cached]:
+        sealed = path.read_bytes()
+        cached = self._decoder.decode(
+            aead_decrypt(self._key, sealed, self._ad + bytes.fromhex(root))
+        )
+        hexed = cached.ids.hex()
+        ids = [hexed[i : i + 2 * ID_LEN] for i in range(0, len(hexed), 2 * ID_LEN)]
+        if (
+            len(cached.ids) % ID_LEN
+            or cached.size < 1
+            or len(cached.chunks) != -(-len(ids) // cached.size)
+        ):
+            raise ValueError("ids and chunks differ")
+        return ids, cached
 
     async def get(self, root: str) -> tuple[list[str], list[SecretRecord]] | None:
         """The tree's record ids and records, or None (not cached, or a damaged file)."""
@@ -166,10 +179,13 @@ class RecordCache:
         if path is None:
             return
         encoder = msgspec.msgpack.Encoder()  # one a thread
-        chunks = [encoder.encode(records[i : i + CHUNK]) for i in range(0, len(records), CHUNK)]
+        zstd = zstandard.ZstdCompressor(level=1, write_content_size=True)
+        chunks = [
+            zstd.compress(encoder.encode(records[i : i + CHUNK]))
+            for i in range(0, len(records), CHUNK)
+        ]
         raw = encoder.encode(_Cached(b"".join(bytes.fromhex(i) for i in ids), CHUNK, chunks))
-        packed = zstandard.ZstdCompressor(level=1, write_content_size=True).compress(raw)
-        sealed = aead_encrypt(self._key, packed, self._ad + bytes.fromhex(root))
+        sealed = aead_encrypt(self._key, raw, self._ad + bytes.fromhex(root))
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # atomic, not fsynced: a cache file torn by a crash fails its AEAD and is dropped
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from core.store import KdfParams, SecretRecord, Store
 from core.store import record_cache as record_cache_module
@@ -179,8 +180,10 @@ async def test_cached_tree_decodes_chunk_by_chunk(
         assert [len(ids) for ids, _r in chunks] == [64, 64, 64, 64, 44]
         assert [r for _ids, records in chunks for r in records or []] == lists[0]
         assert [i for ids, _r in chunks for i in ids] == tree.ids
-        tree._chunks[2] = b"\xc1"  # what a chunk no decoder reads would be
+        tree._chunks[2] = b"\xc1"  # what a chunk that does not inflate would be
         assert tree.chunk(1) is not None and tree.chunk(2) is None
+        tree._chunks[3] = zstandard.ZstdCompressor(write_content_size=True).compress(b"\x90")
+        assert tree.chunk(3) is None  # inflates and decodes, to the wrong number of records
         assert _files(cache) == []  # dropped: the next open reads the store
         assert await store.cached_tree(snaps[0]) is None
         assert await store.read_tree(snaps[0]) == lists[0]
