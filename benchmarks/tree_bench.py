@@ -12,7 +12,7 @@ snapshot from a freshly opened store (``read_tree``, the path the console and re
 twice: **warm**, with the writer's local cache (the sealed record cache holds the newest
 trees' records decoded, core/store/record_cache.py), and **cold**, with a fresh cache
 directory (the index cache rebuilt at open, outside the timing; then the tree, every
-record blob read, decrypted, inflated, checked and decoded).
+record blob read, authenticated, inflated and decoded: docs/FORMAT.md §5).
 
 Each side runs 3 times in one run; the load average is printed with each. Run it on a
 checkout of another branch (``git worktree add /tmp/v1 main``) with that checkout's path

@@ -224,25 +224,35 @@ class SnapshotSource:
             for start in range(0, len(cached), batch * 2):
                 yield cached[start : start + batch * 2]
             return
-        ids = await self.store.read_tree_ids(self.header)
         out: list[SecretEntry] = []
-        start = 0
-        size = first
-        while start < len(ids):
-            chunk = ids[start : start + size]
-            began = time.perf_counter()
-            records = await self.store.read_records(chunk)
-            entries = [record_entry(r, rid) for r, rid in zip(records, chunk, strict=True)]
-            took = time.perf_counter() - began
-            out.extend(entries)
-            yield entries
-            start += len(chunk)
-            if size == first:
-                size = batch
-            elif took < budget / 2:
-                size = min(size * 2, CHUNK_MAX)
-            elif took > budget and size > batch:
-                size = max(size // 2, batch)
+        warm = await self.store.cached_tree(self.header)
+        if warm is not None:  # the sealed record cache holds the tree: decode it chunk by chunk
+            for chunk, cached_records in warm.chunks():
+                records = cached_records
+                if records is None:  # that chunk does not decode: read it from the store
+                    records = await self.store.read_records(chunk)
+                entries = [record_entry(r, rid) for r, rid in zip(records, chunk, strict=True)]
+                out.extend(entries)
+                yield entries
+        else:
+            ids = await self.store.read_tree_ids(self.header)
+            start = 0
+            size = first
+            while start < len(ids):
+                chunk = ids[start : start + size]
+                began = time.perf_counter()
+                records = await self.store.read_records(chunk)
+                entries = [record_entry(r, rid) for r, rid in zip(records, chunk, strict=True)]
+                took = time.perf_counter() - began
+                out.extend(entries)
+                yield entries
+                start += len(chunk)
+                if size == first:
+                    size = batch
+                elif took < budget / 2:
+                    size = min(size * 2, CHUNK_MAX)
+                elif took > budget and size > batch:
+                    size = max(size // 2, batch)
         _TREES[key] = out
         while len(_TREES) > _TREES_KEPT:
             _TREES.pop(next(iter(_TREES)))

@@ -10,9 +10,8 @@ blob is reported damaged (:class:`~core.store.errors.BlobDamagedError`, with its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from core._gc import collector_paused
 from core.store.backends import Backend
@@ -32,6 +31,10 @@ log = logging.getLogger(__name__)
 READ_CONCURRENCY = 16
 COALESCE_GAP = 64 * 1024
 COALESCE_MAX = 8 * 1024 * 1024
+
+
+def _by_offset(entry: IndexEntry) -> int:
+    return entry.offset
 
 
 class BlobReads:
@@ -210,20 +213,39 @@ class BlobReads:
         self, blob_ids: Iterable[str], expected_type: int | None = None
     ) -> dict[str, bytes]:
         """Many blobs at once: grouped by pack, neighbouring ranges read in one request."""
+        raw_ids: dict[str, bytes] = {}
+        for bid in blob_ids:
+            if bid not in raw_ids:
+                try:
+                    raw_ids[bid] = bytes.fromhex(bid)
+                except ValueError:
+                    raise BlobNotFoundError(bid) from None
+        got = await self.read_blobs_raw(list(raw_ids.values()), expected_type)
+        return {bid: got[raw] for bid, raw in raw_ids.items()}
+
+    async def read_blobs_raw(
+        self,
+        blob_ids: Sequence[bytes],
+        expected_type: int | None = None,
+        *,
+        verify_ids: bool = True,
+    ) -> dict[bytes, bytes]:
+        """:meth:`read_blobs` by raw (32-byte) ids: the snapshot read's path, without a hex
+        conversion each way. One index query for all of them, each pack's needed span read
+        once (neighbouring ranges coalesced), every blob of a span opened in one batch
+        (:meth:`~core.store.crypto.Keys.open_blobs`); a blob that does not read there goes
+        through :meth:`read_blob` (the other copies, the resync and the cache rebuild).
+        ``verify_ids=False``: see :meth:`~core.store.crypto.Keys.open_blobs` (the bulk record
+        reads; a blob that fails is read again by read_blob, which verifies everything)."""
         wanted = list(dict.fromkeys(blob_ids))
         by_pack: dict[bytes, list[IndexEntry]] = {}
-        raw_ids: dict[str, bytes] = {}
-        for bid in wanted:
-            with contextlib.suppress(ValueError):
-                raw_ids[bid] = bytes.fromhex(bid)
         with collector_paused():
-            located = self.cache.lookup_many(list(raw_ids.values()))
-        for bid in wanted:
-            raw = raw_ids.get(bid)
-            entries = located.get(raw) if raw is not None else None
+            located = self.cache.lookup_many(wanted)
+        for raw in wanted:
+            entries = located.get(raw)
             if not entries:
-                entries = await self._locate(bid)
-            if expected_type is not None and len(entries) > 1:
+                entries = await self._locate(raw.hex())
+            if len(entries) > 1 and expected_type is not None:
                 entries = [e for e in entries if e.blob_type == expected_type] or entries
             entry = entries[0]
             found = by_pack.get(entry.pack_id)
@@ -231,12 +253,10 @@ class BlobReads:
                 by_pack[entry.pack_id] = [entry]
             else:
                 found.append(entry)
-        out: dict[str, bytes] = {}
+        out: dict[bytes, bytes] = {}
         sem = asyncio.Semaphore(READ_CONCURRENCY)
 
-        async def read_run(pack_id: bytes, run: list[IndexEntry]) -> None:
-            start = run[0].offset
-            end = max(e.offset + e.length for e in run)
+        async def read_run(pack_id: bytes, run: list[IndexEntry], start: int, end: int) -> None:
             pack_hex = pack_id.hex()
             async with sem:
                 try:
@@ -247,46 +267,46 @@ class BlobReads:
             if data is None:
                 failed = run
             else:
-                got, failed = self._decrypt_run(run, data, start, pack_hex)
+                got, failed = self._decrypt_run(run, data, start, verify_ids)
                 out.update(got)
             for e in failed:
-                out[e.blob_id.hex()] = await self.read_blob(e.blob_id.hex(), expected_type)
+                out[e.blob_id] = await self.read_blob(e.blob_id.hex(), expected_type)
 
         tasks = []
         for pack_id, entries in by_pack.items():
-            entries.sort(key=lambda e: e.offset)
+            entries.sort(key=_by_offset)
             run: list[IndexEntry] = []
+            start = end = 0
             for e in entries:
-                if run and (
-                    e.offset - (run[-1].offset + run[-1].length) > COALESCE_GAP
-                    or e.offset + e.length - run[0].offset > COALESCE_MAX
-                ):
-                    tasks.append(read_run(pack_id, run))
+                offset = e.offset
+                stop = offset + e.length
+                if run and (offset - end > COALESCE_GAP or stop - start > COALESCE_MAX):
+                    tasks.append(read_run(pack_id, run, start, end))
                     run = []
+                if not run:
+                    start = end = offset
                 run.append(e)
+                if stop > end:
+                    end = stop
             if run:
-                tasks.append(read_run(pack_id, run))
+                tasks.append(read_run(pack_id, run, start, end))
         await asyncio.gather(*tasks)
         return out
 
     def _decrypt_run(
-        self, run: list[IndexEntry], data: bytes, start: int, pack_hex: str
-    ) -> tuple[dict[str, bytes], list[IndexEntry]]:
-        """Decrypt the blobs of one read pack region: (plaintexts by id, entries that failed)."""
-        out: dict[str, bytes] = {}
-        failed: list[IndexEntry] = []
-        decrypt = self.keys.decrypt_blob  # what decrypt_entry does, without a call a blob
+        self, run: list[IndexEntry], data: bytes, start: int, verify_ids: bool = True
+    ) -> tuple[dict[bytes, bytes], list[IndexEntry]]:
+        """Open the blobs of one read pack region: (plaintexts by raw id, entries that
+        failed: another copy may be intact, and read_blob says why not)."""
         with collector_paused():
-            for e in run:
-                pos = e.offset - start
-                sealed = data[pos : pos + e.length]
-                if len(sealed) == e.length:
-                    try:
-                        out[e.blob_id.hex()] = decrypt(e.blob_type, e.blob_id, sealed)
-                        continue
-                    except DecryptionError:
-                        pass
-                failed.append(e)  # another copy may be intact (read_blob says why not)
+            opened = self.keys.open_blobs(data, start, run, verify_ids=verify_ids)
+        out: dict[bytes, bytes] = {}
+        failed: list[IndexEntry] = []
+        for e, plain in zip(run, opened, strict=True):
+            if plain is None:
+                failed.append(e)
+            else:
+                out[e.blob_id] = plain
         return out, failed
 
     async def iter_payloads(

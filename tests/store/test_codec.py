@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.store.codec import NewerVersionError, canonical_json
+from core.store.codec import NewerVersionError, canonical_json, fast_decoder
 from core.store.model import SecretRecord, SnapshotHeader, SourceInfo, VersionRecord
 
 T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -57,3 +57,29 @@ def test_a_newer_record_version_is_refused() -> None:
         SecretRecord.from_bytes(raw)
     with pytest.raises(ValueError, match="JSON object"):
         SnapshotHeader.from_bytes(b"[]")
+
+
+def test_the_bulk_fast_decoder_agrees_with_from_bytes_or_declines() -> None:
+    """fast_decoder (the snapshot read's decoder) gives from_bytes's record, or None where
+    the lenient path must decide: a newer or odd "v", an empty fallback, a time not in UTC."""
+    fast = fast_decoder(SecretRecord)
+    version = VersionRecord(revision=1, status="enabled", created_at=T, payload="ab" * 32)
+    record = SecretRecord(
+        region="fr-par", project_id="p", secret_id="s", name="n", versions=(version,)
+    )
+    raw = record.to_bytes()
+    assert fast(raw) == SecretRecord.from_bytes(raw) == record
+    newer = raw.replace(b'"v":1,', b'"v":2,')
+    assert fast(newer) is None
+    with pytest.raises(NewerVersionError):
+        SecretRecord.from_bytes(newer)
+    nested = json.loads(raw)
+    nested["ephemeral_policy"] = {"v": 1}  # a second "v" token: the lenient path decides
+    assert fast(canonical_json(nested)) is None
+    empty = raw.replace(b'"status":"enabled"', b'"status":""')
+    assert fast(empty) is None
+    assert SecretRecord.from_bytes(empty).versions[0].status == "unknown_status"
+    paris = raw.replace(b'"2026-01-02T03:04:05.000000Z"', b'"2026-01-02T04:04:05.000000+01:00"')
+    assert fast(paris) is None
+    assert SecretRecord.from_bytes(paris) == record
+    assert fast(b"[]") is None and fast(b"not json") is None

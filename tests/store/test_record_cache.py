@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from core.store import KdfParams, SecretRecord, Store
 from core.store import record_cache as record_cache_module
@@ -156,3 +157,36 @@ async def test_the_cache_keeps_the_newest_trees(
         assert len(_files(cache)) == 3
     finally:
         await store.close()
+
+
+async def test_cached_tree_decodes_chunk_by_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store.cached_tree (the console's open): the cached records in tree order, one chunk
+    decoded at a time; a chunk that does not decode is None and the file is dropped."""
+    monkeypatch.setattr(record_cache_module, "CHUNK", 64)  # 300 records: five chunks
+    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
+    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
+    try:
+        snaps, lists = await _history(store, 1)
+    finally:
+        await store.close()
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        tree = await store.cached_tree(snaps[0])
+        assert tree is not None and len(tree) == 300
+        assert tree.ids == await store.read_tree_ids(snaps[0])
+        chunks = list(tree.chunks())
+        assert [len(ids) for ids, _r in chunks] == [64, 64, 64, 64, 44]
+        assert [r for _ids, records in chunks for r in records or []] == lists[0]
+        assert [i for ids, _r in chunks for i in ids] == tree.ids
+        tree._chunks[2] = b"\xc1"  # what a chunk that does not inflate would be
+        assert tree.chunk(1) is not None and tree.chunk(2) is None
+        tree._chunks[3] = zstandard.ZstdCompressor(write_content_size=True).compress(b"\x90")
+        assert tree.chunk(3) is None  # inflates and decodes, to the wrong number of records
+        assert _files(cache) == []  # dropped: the next open reads the store
+        assert await store.cached_tree(snaps[0]) is None
+        assert await store.read_tree(snaps[0]) == lists[0]
+    finally:
+        await store.close()
+    assert len(_files(cache)) == 1  # the cold read sealed it again

@@ -220,6 +220,9 @@ class ChunkStore:
         self.ids = [f"{i:064x}" for i in range(count)]
         self.sizes: list[int] = []
 
+    async def cached_tree(self, header: Any) -> None:
+        return None  # a cold read: the record cache does not hold the tree
+
     async def read_tree_ids(self, header: Any) -> list[str]:
         return self.ids
 
@@ -251,6 +254,52 @@ async def test_a_snapshot_is_read_in_chunks_that_grow_while_they_are_quick() -> 
     async for _ in source.stream(first=100, batch=1000, budget=0.0):
         pass
     assert slow.sizes == [100, 1000, 1000, 1000, 1000, 900]
+
+
+class WarmTree:
+    """What Store.cached_tree gives: chunks of ids and their records (None: not decodable)."""
+
+    def __init__(self, store: ChunkStore, size: int, broken: int) -> None:
+        self.store, self.size, self.broken = store, size, broken
+
+    def chunks(self) -> Any:
+        ids = self.store.ids
+        for n, i in enumerate(range(0, len(ids), self.size)):
+            chunk = ids[i : i + self.size]
+            if n == self.broken:
+                yield chunk, None
+            else:
+                yield (
+                    chunk,
+                    [
+                        SecretRecord(
+                            region="fr-par", project_id="p", secret_id=f"s-{r[-6:]}", name=r[-6:]
+                        )
+                        for r in chunk
+                    ],
+                )
+
+
+class WarmStore(ChunkStore):
+    async def cached_tree(self, header: Any) -> WarmTree:  # type: ignore[override]
+        return WarmTree(self, 1000, broken=2)
+
+    async def read_tree_ids(self, header: Any) -> list[str]:
+        raise AssertionError("a warm open reads no tree")
+
+
+async def test_a_snapshot_the_record_cache_holds_is_listed_from_it_chunk_by_chunk() -> None:
+    store = WarmStore(5000)
+    header = Header()
+    header.id = "snapshot-warm"  # its own key in the console's kept trees
+    source = SnapshotSource(store, header)  # type: ignore[arg-type]
+    sizes: list[int] = []
+    got: list[str] = []
+    async for batch in source.stream():
+        sizes.append(len(batch))
+        got.extend(e.record_id for e in batch)
+    assert got == store.ids and sizes == [1000] * 5
+    assert store.sizes == [1000]  # only the chunk that did not decode was read from the store
 
 
 async def test_a_removed_browser_lets_go_of_its_entries_and_rows() -> None:
