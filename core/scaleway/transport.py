@@ -11,22 +11,29 @@ exceptions it reads.
 The default transport, :class:`Sender`, chooses by measurement how the bytes go out:
 - a run's first :data:`UPGRADE_AFTER` (16) requests go through httpx's own transport
   (httpcore, imported beside the store's key derivation by :func:`warm_up`);
-- past those, through aiohttp's pool (:mod:`core.scaleway.aiohttp_sender`), imported then,
-  in a thread, while the requests go on.
+- the next one imports aiohttp (:mod:`core.scaleway.aiohttp_sender`; once a process, in a
+  daemon thread), and it and the ones after it wait for the import, then go through
+  aiohttp's pool.
 aiohttp costs 0.1-0.15 s of CPU to import (it builds its TLS contexts at import time); with
 32 requests in flight, httpcore's pool costs 1-3 ms of CPU a request against aiohttp's 0.2-0.4
 (``benchmarks/client_cpu_bench.py``): past a few dozen concurrent requests aiohttp has paid
 for itself. A command that sends a dozen (an unchanged backup of a small project: the
-permission check and a few list pages) never imports it; measured on unchanged re-backups
-(process CPU, 4 runs each under load 3-4), 16 was as cheap as 64 at 1,000 secrets and
-0.1 s cheaper at 10,000 (the first 64 through httpcore cost more than the import).
+permission check and a few list pages, 15 requests) never imports it. Measured on 1000x3
+backups, alternating, 3 runs each (``benchmarks/backup_bench.py``'s world): the unchanged
+re-backup 0.43-0.57 s with this, 0.64-0.74 s with aiohttp from the first request; the
+first backup the same either way (2.6-3.1 s). Sending the requests past the 16th through
+httpcore while aiohttp was imported instead cost the first backup 0.3-0.5 s: the rising
+concurrency crowded httpcore's pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import ssl
+import sys
+import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -95,10 +102,71 @@ def _bulk_sender(verify: ssl.SSLContext, max_connections: int, max_body: int) ->
     return AiohttpSender(verify=verify, max_connections=max_connections, max_body=max_body)
 
 
+class _BulkImport:
+    """aiohttp's import, once per process, in a daemon thread: not one ``asyncio.run`` waits
+    for at its end, so a run that never needed aiohttp does not wait for it either."""
+
+    MODULE = "core.scaleway.aiohttp_sender"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.failed: BaseException | None = None
+
+    def imported(self) -> bool:
+        module = sys.modules.get(self.MODULE)
+        return module is not None and hasattr(module, "AiohttpSender")
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None and not self.imported():
+                self._thread = threading.Thread(
+                    target=self._run, name="aiohttp-import", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            importlib.import_module(self.MODULE)
+        except BaseException as exc:
+            self.failed = exc
+        with self._lock:
+            self._done.set()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                loop.call_soon_threadsafe(_resolve, future)
+
+    async def wait(self) -> bool:
+        """Wait for the import (started if need be); whether aiohttp can be used."""
+        self.start()
+        with self._lock:
+            if not (self._done.is_set() or self.imported()):
+                future = asyncio.get_running_loop().create_future()
+                self._waiters.append((asyncio.get_running_loop(), future))
+            else:
+                future = None
+        if future is not None:
+            await future
+        return self.imported()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_BULK = _BulkImport()
+
+
 class Sender(httpx.AsyncBaseTransport):
-    """httpx's own transport for the first ``upgrade_after`` requests, aiohttp's pool after
-    (see the module docstring). Both send the same bytes (``tests/conformance``); requests
-    already in flight on the first finish there. ``upgrade_after=None`` starts on aiohttp.
+    """httpx's own transport for a run's first ``upgrade_after`` requests, aiohttp's pool
+    after (see the module docstring): the next request starts aiohttp's import, in a daemon
+    thread, and the requests from there on wait for it. Both send the same bytes
+    (``tests/conformance``); requests already in flight on the first finish there. A process
+    that has imported aiohttp already (or ``upgrade_after=None``) starts on it.
     """
 
     def __init__(
@@ -121,48 +189,36 @@ class Sender(httpx.AsyncBaseTransport):
             ),
         )
         self.bulk: AiohttpSender | None = None
-        self._loading: asyncio.Future[AiohttpSender] | None = None
-        if upgrade_after is None:
+        if upgrade_after is None or _BULK.imported():
             self.bulk = _bulk_sender(verify, max_connections, max_body)
-
-    def _upgrade(self) -> None:
-        """Import aiohttp in a thread; once it is in, new requests go through it."""
-
-        def done(loading: asyncio.Future[AiohttpSender]) -> None:
-            if not loading.cancelled() and loading.exception() is None:
-                self.bulk = loading.result()
-
-        self._loading = asyncio.ensure_future(
-            asyncio.to_thread(_bulk_sender, self.verify, self.max_connections, self.max_body)
-        )
-        self._loading.add_done_callback(done)
 
     async def upgraded(self) -> AiohttpSender:
         """The aiohttp sender, imported now if it is not yet (tests, and callers that know
         they are about to send many requests)."""
         if self.bulk is None:
-            if self._loading is None:
-                self._upgrade()
-            assert self._loading is not None
-            self.bulk = await self._loading
+            if not await _BULK.wait():
+                raise RuntimeError("aiohttp could not be imported") from _BULK.failed
+            if self.bulk is None:
+                self.bulk = _bulk_sender(self.verify, self.max_connections, self.max_body)
         return self.bulk
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         bulk = self.bulk
-        if bulk is not None:
-            return await bulk.handle_async_request(request)
-        if self.sent >= self.upgrade_after and self._loading is None:
-            self._upgrade()
-        self.sent += 1
-        return await self.first.handle_async_request(request)
+        if bulk is None:
+            self.sent += 1
+            # Past upgrade_after, a request waits for aiohttp (imported once, in a thread):
+            # sent through httpcore meanwhile, the rising concurrency crowded its pool and
+            # cost a 1000x3 backup 0.3-0.5 s.
+            if (self.sent > self.upgrade_after and await _BULK.wait()) or _BULK.imported():
+                bulk = self.bulk = self.bulk or _bulk_sender(
+                    self.verify, self.max_connections, self.max_body
+                )
+            else:
+                return await self.first.handle_async_request(request)
+        return await bulk.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.first.aclose()
-        if self._loading is not None and not self._loading.done():
-            try:  # the import cannot be interrupted: let it end, then close what it built
-                await self._loading
-            except Exception:  # a failed import sent nothing: nothing to close
-                pass
         if self.bulk is not None:
             await self.bulk.aclose()
 

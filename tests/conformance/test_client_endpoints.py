@@ -436,30 +436,58 @@ async def test_get_api_key_reads_its_expiry(world: World) -> None:
     assert denied.value.permission_set == "IAMReadOnly"
 
 
-async def test_first_requests_go_through_httpcore_then_through_aiohttp(world: World) -> None:
-    """The default transport sends a run's first UPGRADE_AFTER requests through httpx's own
-    pool; the next one starts aiohttp's import (in a thread), and once it is in, requests go
-    through aiohttp's pool. The answers do not depend on which."""
-    import aiohttp
+_SWITCH = """
+import asyncio, sys
+from core.scaleway.client import ScalewayClient
+from core.scaleway.transport import UPGRADE_AFTER, Sender
 
-    from core.scaleway.transport import UPGRADE_AFTER, Sender
-
-    async with world.client(max_concurrency=8) as client:
-        sender = client._http._transport  # type: ignore[attr-defined]
+async def main(url, key, org, project):
+    client = ScalewayClient(key, api_url=url, organization_id=org, default_project_id=project)
+    async with client:
+        sender = client._http._transport
         assert isinstance(sender, Sender) and sender.bulk is None
-        secret = await client.create_secret(REGION, name=unique())
+        secret = await client.create_secret("fr-par", name="switch-" + project[:8])
+        ids = set()
         while sender.sent < UPGRADE_AFTER:
-            assert (await client.get_secret(REGION, secret.id)).id == secret.id
-        assert sender.bulk is None and "httpcore" in repr(sender)
-        assert (await client.get_secret(REGION, secret.id)).id == secret.id  # starts the import
-        bulk = await sender.upgraded()
-        assert sender.bulk is bulk and "aiohttp" in repr(sender)
+            ids.add((await client.get_secret("fr-par", secret.id)).id)
+        assert "aiohttp" not in sys.modules and sender.bulk is None  # all through httpcore
+        # the next requests, at once: they wait for the import, then go through aiohttp
+        got = await asyncio.gather(*(client.get_secret("fr-par", secret.id) for _ in range(8)))
+        ids.update(s.id for s in got)
+        assert ids == {secret.id}
+        assert "aiohttp" in sys.modules and sender.bulk is not None and "aiohttp" in repr(sender)
         sent = sender.sent
-        for _ in range(3):
-            assert (await client.get_secret(REGION, secret.id)).id == secret.id
-        assert sender.sent == sent  # no longer counted: aiohttp sent them
-        session = bulk.client
-        assert isinstance(session, aiohttp.ClientSession)
-        assert isinstance(session.connector, aiohttp.TCPConnector)
-        assert sum(len(c) for c in session.connector._conns.values()) == 1  # kept alive
-    assert session.closed  # the client's close closes both pools
+        await client.get_secret("fr-par", secret.id)
+        assert sender.sent == sent  # no longer counted: aiohttp sent it
+        connector = sender.bulk.client.connector
+        assert not connector._acquired and sum(len(c) for c in connector._conns.values()) >= 1
+        await client.delete_secret("fr-par", secret.id)
+    assert sender.bulk.client.closed  # the client's close closes both pools
+    # a new client in a process that has aiohttp starts on it
+    assert ScalewayClient(key, api_url=url)._http._transport.bulk is not None
+    print("ok")
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+def test_first_requests_go_through_httpcore_then_through_aiohttp(world: World) -> None:
+    """The default transport sends a run's first UPGRADE_AFTER requests through httpx's own
+    pool; the next ones wait for aiohttp's import (once a process, in a thread), then go
+    through aiohttp's pool. The answers do not depend on which. In a fresh interpreter: one
+    that has imported aiohttp (as this one has) starts on it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    args = [world.url, world.admin_key, world.organization_id, world.project_id]
+    done = subprocess.run(
+        [sys.executable, "-c", _SWITCH, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
