@@ -210,16 +210,17 @@ def _exit_now(code: int) -> NoReturn:
     Finalizing a process that imported an HTTP stack, a store and an engine (every module's
     objects freed one by one) took 60-70 ms of each run, a sixth of an unchanged backup.
     What must happen at exit still does: the standard streams are flushed and the ``atexit``
-    handlers run (logging's shutdown, finalizers). Only when a thread other than daemons is
-    still at work does the program exit the usual way, which waits for it. (mypy ends the
-    same way, for the same reason.)
+    handlers run (logging's shutdown, finalizers). The program exits the usual way when a
+    thread other than daemons is still at work (that waits for it), or under a profiler or a
+    debugger (``python -m cProfile`` writes its report after the program's code returns).
+    (mypy ends the same way, for the same reason.)
     """
     import atexit
     import threading
 
     busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if any(t.is_alive() for t in busy):
-        sys.exit(code)
+    if any(t.is_alive() for t in busy) or sys.getprofile() is not None or sys.gettrace():
+        sys.exit(code)  # a profiler or a debugger writes its report after the program ends
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.e2e.conftest import ROOT, Cli
 
@@ -73,3 +74,18 @@ def test_the_program_exits_fast_with_its_output_whole_and_atexit_run(cli: Cli) -
     failed = _entrypoint(cli, "restore", "no-such-snapshot", "--json")
     assert failed.returncode != 0 and json.loads(failed.stdout)["error"]
     assert "atexit ran" in failed.stderr
+
+
+def test_under_a_profiler_the_program_exits_the_usual_way(tmp_path: Path) -> None:
+    """``python -m cProfile -m cli.main`` writes its report after the program returns: the
+    entry point's os._exit must not cut it off."""
+    report = tmp_path / "run.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(report), "-m", "cli.main", "completion", "bash"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert report.stat().st_size > 0
