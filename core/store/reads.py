@@ -209,6 +209,11 @@ class BlobReads:
         """A version's data, decrypted and verified."""
         return await self.read_blob(blob_id, BLOB_DATA)
 
+    async def read_payloads(self, blob_ids: Sequence[str]) -> dict[str, bytes]:
+        """Many versions' data at once, decrypted and verified (:meth:`read_blobs`: a restore
+        reads its payloads a window ahead with it)."""
+        return await self.read_blobs(blob_ids, BLOB_DATA)
+
     async def read_blobs(
         self, blob_ids: Iterable[str], expected_type: int | None = None
     ) -> dict[str, bytes]:

@@ -41,6 +41,7 @@ from core.engine.restore.model import (
     VersionToAdd,
     error_text,
 )
+from core.engine.restore.payloads import PayloadsAhead, reader_for
 from core.engine.restore.plan import (
     access_data,
     choose_versions,
@@ -351,7 +352,32 @@ async def apply_plan(
     cancellation (no write starts after it; what was half-done is reported)."""
     started = time.monotonic()
     emit = safe_sink(on_event)
-    read: PayloadReader = read_payload or store.read_payload
+    ahead: PayloadsAhead | None = None
+    if read_payload is None and not dry_run:
+        # In the order the actions will ask: the plan's, each action's versions in turn.
+        order = [v.payload for a in plan.actions if a.changes for v in a.versions]
+        reader = reader_for(store, store.read_payload, order)
+        ahead = reader if isinstance(reader, PayloadsAhead) else None
+        read: PayloadReader = reader
+    else:
+        read = read_payload or store.read_payload
+    try:
+        return await _apply(client, plan, read, verify, dry_run, concurrency, emit, started)
+    finally:
+        if ahead is not None:
+            await ahead.aclose()
+
+
+async def _apply(
+    client: SecretsAPI,
+    plan: RestorePlan,
+    read: PayloadReader,
+    verify: bool,
+    dry_run: bool,
+    concurrency: int,
+    emit: EventSink,
+    started: float,
+) -> RestoreResult:
     applier = _Applier(client, read, plan, verify)
     if verify and plan.journal is not None:
         await _replan_vouched(applier, plan, concurrency)
