@@ -9,17 +9,20 @@ from pathlib import Path
 
 from tests.e2e.conftest import ROOT, Cli
 
-_REPORT = (
+# The program as its entry point runs it, telling at exit (an atexit handler) whether
+# aiohttp was imported: that it prints at all shows the atexit handlers ran.
+_ENTRYPOINT = (
     "import atexit, runpy, sys\n"
-    "atexit.register(lambda: print('aiohttp' in sys.modules, file=sys.stderr))\n"
+    "atexit.register(lambda: print('atexit ran, aiohttp', 'aiohttp' in sys.modules,"
+    " file=sys.stderr))\n"
     "sys.argv = ['secret-kloset', *sys.argv[1:]]\n"
     "runpy.run_module('cli.main', run_name='__main__', alter_sys=True)\n"
 )
 
 
-def _imports_aiohttp(cli: Cli, *args: str) -> bool:
-    proc = subprocess.run(
-        [sys.executable, "-c", _REPORT, *args],
+def _entrypoint(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _ENTRYPOINT, *args],
         cwd=ROOT,
         env=cli.process_env(),
         capture_output=True,
@@ -27,8 +30,12 @@ def _imports_aiohttp(cli: Cli, *args: str) -> bool:
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
+
+
+def _imports_aiohttp(cli: Cli, *args: str) -> bool:
+    proc = _entrypoint(cli, *args)
     assert proc.returncode == 0, proc.stderr
-    return proc.stderr.strip().splitlines()[-1] == "True"
+    return proc.stderr.strip().splitlines()[-1] == "atexit ran, aiohttp True"
 
 
 def test_an_unchanged_backup_never_imports_aiohttp(cli: Cli) -> None:
@@ -40,26 +47,6 @@ def test_an_unchanged_backup_never_imports_aiohttp(cli: Cli) -> None:
     again = cli("backup", "--json")
     assert again.code == 0 and again.json()["versions_read"] == 0  # unchanged
     assert not _imports_aiohttp(cli, "backup", "--json")
-
-
-_EXITING = (
-    "import atexit, runpy, sys\n"
-    "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
-    "sys.argv = ['secret-kloset', *sys.argv[1:]]\n"
-    "runpy.run_module('cli.main', run_name='__main__', alter_sys=True)\n"
-)
-
-
-def _entrypoint(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", _EXITING, *args],
-        cwd=ROOT,
-        env=cli.process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_the_program_exits_fast_with_its_output_whole_and_atexit_run(cli: Cli) -> None:
@@ -81,7 +68,17 @@ def test_under_a_profiler_the_program_exits_the_usual_way(tmp_path: Path) -> Non
     entry point's os._exit must not cut it off."""
     report = tmp_path / "run.prof"
     done = subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(report), "-m", "cli.main", "completion", "bash"],
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(report),
+            "-m",
+            "cli.main",
+            "completion",
+            "bash",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
