@@ -134,14 +134,11 @@ class BackupRun:
             or not self._parent_complete(secret, parent)
         ):
             return False
-        emit = self.emit
-        display = secret.full_path if self.tells_secrets else ""
-        if self.tells_secrets:
-            emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
+        display = self._started(secret)
         reused = 0
         for v in parent.versions:
             if self.tells_versions:
-                emit(
+                self.emit(
                     ev.VersionRead(
                         secret.id,
                         region,
@@ -155,33 +152,52 @@ class BackupRun:
                 reused += 1
         self.unchanged += 1
         self.versions_reused += reused
-        self.versions += len(parent.versions)
-        self.records.append((parent, record_id))
+        self._recorded(secret, parent, record_id, 0, display)
+        return True
+
+    def _started(self, secret: Secret) -> str:
+        """Tell the consumer a secret's backup begins; the path it is shown under."""
+        if not self.tells_secrets:
+            return ""
+        display = secret.full_path
+        self.emit(ev.SecretStarted(secret.id, secret.region, secret.project_id, display=display))
+        return display
+
+    def _recorded(
+        self, secret: Secret, record: SecretRecord, record_id: str, versions_read: int, display: str
+    ) -> None:
+        """Count ``record`` (stored as ``record_id``) in the run, and tell the consumer the
+        secret is done."""
+        self.versions += len(record.versions)
+        if record.error is not None:
+            self.errors.append(
+                SnapshotError(secret.id, secret.region, secret.project_id, record.error)
+            )
+        self.records.append((record, record_id))
         self.done += 1
         if self.tells_secrets:
-            emit(
+            self.emit(
                 ev.SecretDone(
                     secret.id,
-                    region,
+                    secret.region,
                     secret.project_id,
-                    Outcome.UNCHANGED,
-                    versions=len(parent.versions),
-                    versions_read=0,
-                    error=None,
+                    Outcome.FAILED
+                    if record.error
+                    else (Outcome.OK if versions_read else Outcome.UNCHANGED),
+                    versions=len(record.versions),
+                    versions_read=versions_read,
+                    error=record.error,
                     display=display,
                 )
             )
         self.progress()
-        return True
 
     async def backup_secret(self, secret: Secret, *, final: bool = True) -> None:
         """Back up one secret. A secret that fails with only transient errors (5xx, 429,
         after the client's own retries) is deferred to a second pass unless ``final``."""
         if self.reuse_parent(secret):
             return
-        region = secret.region
-        display = secret.full_path
-        self.emit(ev.SecretStarted(secret.id, region, secret.project_id, display=display))
+        display = self._started(secret)
         tally = _Tally()  # this attempt's counts: added to the run only once it is recorded
         error: str | None = None
         transient = False
@@ -206,27 +222,8 @@ class BackupRun:
             record = SecretRecord.from_api(secret, (), error=error)
         elif error is not None and record.error is None:
             record = replace(record, error=error)
-        self.versions += len(record.versions)
-        if record.error is not None:
-            self.errors.append(SnapshotError(secret.id, region, secret.project_id, record.error))
         rec_id = await self.put_record(record) if self.sink is not None else ""
-        self.records.append((record, rec_id))
-        self.done += 1
-        self.emit(
-            ev.SecretDone(
-                secret.id,
-                region,
-                secret.project_id,
-                Outcome.FAILED
-                if record.error
-                else (Outcome.OK if versions_read else Outcome.UNCHANGED),
-                versions=len(record.versions),
-                versions_read=versions_read,
-                error=record.error,
-                display=display,
-            )
-        )
-        self.progress()
+        self._recorded(secret, record, rec_id, versions_read, display)
 
     def _parent_complete(self, secret: Secret, parent: SecretRecord) -> bool:
         """The parent record holds every readable version's data, and the blobs exist."""
