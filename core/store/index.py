@@ -16,10 +16,10 @@ import contextlib
 import logging
 import sqlite3
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from core.store import envelope
 from core.store.backends import Backend
@@ -392,16 +392,7 @@ class IndexCache:
 
     def ids_in_packs(self, pack_ids: Iterable[bytes]) -> set[bytes]:
         """The ids of the blobs with a copy in one of ``pack_ids``."""
-        out: set[bytes] = set()
-        wanted = list(pack_ids)
-        for i in range(0, len(wanted), 500):
-            part = wanted[i : i + 500]
-            marks = ",".join("?" * len(part))
-            out.update(
-                r[0]
-                for r in self._db.execute(f"SELECT id FROM blobs WHERE pack IN ({marks})", part)
-            )
-        return out
+        return {r[0] for r in self._rows_where_in("id", "pack", list(pack_ids), 500)}
 
     def lookup(self, blob_id: bytes) -> list[IndexEntry]:
         rows = self._db.execute(
@@ -417,6 +408,18 @@ class IndexCache:
             out.append(IndexEntry._make(r))
         return out
 
+    def _rows_where_in(
+        self, columns: str, key: str, values: Sequence[object], chunk: int
+    ) -> Iterator[tuple[Any, ...]]:
+        """The blobs table's rows (``columns``) whose ``key`` is one of ``values``, queried
+        ``chunk`` values at a time (SQLite bounds a statement's parameters)."""
+        for i in range(0, len(values), chunk):
+            part = values[i : i + chunk]
+            marks = ",".join("?" * len(part))
+            yield from self._db.execute(
+                f"SELECT {columns} FROM blobs WHERE {key} IN ({marks})", part
+            ).fetchall()
+
     def lookup_many(
         self, blob_ids: list[bytes], chunk: int = 2000
     ) -> dict[bytes, list[IndexEntry]]:
@@ -427,21 +430,13 @@ class IndexCache:
         out: dict[bytes, list[IndexEntry]] = {}
         get = out.get
         make = IndexEntry._make
-        blob_ids = sorted(blob_ids)
-        for i in range(0, len(blob_ids), chunk):
-            part = blob_ids[i : i + chunk]
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                "SELECT id, type, pack, offset, length, raw_length FROM blobs "
-                f"WHERE id IN ({marks})",
-                part,
-            ).fetchall()
-            for r in rows:
-                found = get(r[0])
-                if found is None:
-                    out[r[0]] = [make(r)]
-                elif not any(e.pack_id == r[2] and e.offset == r[3] for e in found):
-                    found.append(make(r))  # another copy (not the same one via another delta)
+        columns = "id, type, pack, offset, length, raw_length"
+        for r in self._rows_where_in(columns, "id", sorted(blob_ids), chunk):
+            found = get(r[0])
+            if found is None:
+                out[r[0]] = [make(r)]
+            elif not any(e.pack_id == r[2] and e.offset == r[3] for e in found):
+                found.append(make(r))  # another copy (not the same one via another delta)
         return out
 
     def entries(self) -> Iterator[IndexEntry]:
@@ -475,18 +470,11 @@ class IndexCache:
     def delta_rows(self, names: Iterable[str]) -> set[tuple[str, bytes, bytes, int, int, int, int]]:
         """(delta, blob id, pack, type, offset, length, raw length) of the named deltas, as
         the cache holds them (for comparing the cache with the store's index)."""
-        out: set[tuple[str, bytes, bytes, int, int, int, int]] = set()
-        wanted = list(names)
-        for i in range(0, len(wanted), 500):
-            part = wanted[i : i + 500]
-            marks = ",".join("?" * len(part))
-            for r in self._db.execute(
-                "SELECT delta, id, pack, type, offset, length, raw_length FROM blobs "
-                f"WHERE delta IN ({marks})",
-                part,
-            ):
-                out.add((r[0], r[1], r[2], r[3], r[4], r[5], r[6]))
-        return out
+        columns = "delta, id, pack, type, offset, length, raw_length"
+        return {
+            (r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+            for r in self._rows_where_in(columns, "delta", list(names), 500)
+        }
 
     def remove_packs(self, pack_ids: Iterable[bytes]) -> None:
         self._ids = None
