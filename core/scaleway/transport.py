@@ -190,17 +190,20 @@ class Sender(httpx.AsyncBaseTransport):
         )
         self.bulk: AiohttpSender | None = None
         if upgrade_after is None or _BULK.imported():
-            self.bulk = _bulk_sender(verify, max_connections, max_body)
+            self._switch()
+
+    def _switch(self) -> AiohttpSender:
+        """The aiohttp sender, built once aiohttp is imported."""
+        if self.bulk is None:
+            self.bulk = _bulk_sender(self.verify, self.max_connections, self.max_body)
+        return self.bulk
 
     async def upgraded(self) -> AiohttpSender:
         """The aiohttp sender, imported now if it is not yet (tests, and callers that know
         they are about to send many requests)."""
-        if self.bulk is None:
-            if not await _BULK.wait():
-                raise RuntimeError("aiohttp could not be imported") from _BULK.failed
-            if self.bulk is None:
-                self.bulk = _bulk_sender(self.verify, self.max_connections, self.max_body)
-        return self.bulk
+        if self.bulk is None and not await _BULK.wait():
+            raise RuntimeError("aiohttp could not be imported") from _BULK.failed
+        return self._switch()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         bulk = self.bulk
@@ -210,9 +213,7 @@ class Sender(httpx.AsyncBaseTransport):
             # sent through httpcore meanwhile, the rising concurrency crowded its pool and
             # cost a 1000x3 backup 0.3-0.5 s.
             if (self.sent > self.upgrade_after and await _BULK.wait()) or _BULK.imported():
-                bulk = self.bulk = self.bulk or _bulk_sender(
-                    self.verify, self.max_connections, self.max_body
-                )
+                bulk = self._switch()
             else:
                 return await self.first.handle_async_request(request)
         return await bulk.handle_async_request(request)
