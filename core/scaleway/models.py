@@ -492,7 +492,7 @@ def encode(model: _Wire) -> dict[str, Any]:
 _ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
-def _encode_expr(f: _Field, index: int) -> str:
+def _encode_expr(f: _Field) -> str:
     """The expression that encodes field ``f``'s value ``v``: text as ``str``, times as
     Scaleway writes them, string lists as lists, nested models as objects, bytes as base64."""
     kind = f.kind
@@ -513,9 +513,9 @@ def _make_encoder(cls: type[_Wire]) -> Callable[[Any], dict[str, Any]]:
     """An encoding function generated once per model from its plan, as its decoder is: one
     statement per field (an emulator's list page encodes 100 secrets of 18 fields)."""
     lines = ["def encode_one(model):", "    out = {}"]
-    for i, f in enumerate(_plan(cls).fields):
+    for f in _plan(cls).fields:
         lines.append(f"    v = model.{f.name}")
-        assign = f"out[{f.name!r}] = {_encode_expr(f, i)}"
+        assign = f"out[{f.name!r}] = {_encode_expr(f)}"
         lines.append(f"    if v is not None: {assign}" if f.omit_none else f"    {assign}")
     lines.append("    return out")
     scope: dict[str, object] = {
