@@ -386,14 +386,18 @@ class Calls:
                     length = response.headers.get("Content-Length")
                     if length is not None and length.isdigit() and int(length) > limit:
                         raise self._too_large(operation)
-                    chunks = []
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > limit:
+                    if response.is_stream_consumed:  # the sender read it whole (aiohttp's)
+                        if len(response.content) > limit:
                             raise self._too_large(operation)
-                        chunks.append(chunk)
-                    response._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    else:
+                        chunks = []
+                        size = 0
+                        async for chunk in response.aiter_bytes():
+                            size += len(chunk)
+                            if size > limit:
+                                raise self._too_large(operation)
+                            chunks.append(chunk)
+                        response._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 finally:
                     await response.aclose()
         except TimeoutError:

@@ -112,13 +112,22 @@ class AiohttpSender(AiohttpTransport):
         extensions = {"http_version": b"HTTP/1.1"}
         if answer.reason:
             extensions["reason_phrase"] = answer.reason.encode()
-        return httpx.Response(
+        response = httpx.Response(
             status_code=answer.status,
             headers=answer.raw_headers,
             stream=httpx.ByteStream(body),
             request=request,
             extensions=extensions,
         )
+        if len(body) <= self.max_body:
+            # Read whole here: the caller sees ``is_stream_consumed`` and skips httpx's two
+            # layers of async iterators (a cut body is left to it, to refuse by its size).
+            if "Content-Encoding" in answer.headers:
+                response.read()  # decoded as httpx decodes
+            else:  # what read() would return, without its chunkers and identity decoder
+                response._content = body
+                response.is_stream_consumed = True
+        return response
 
     async def _body(self, answer: aiohttp.ClientResponse) -> bytes:
         """At most ``max_body + 1`` bytes of the answer; the connection goes back to the

@@ -20,9 +20,11 @@ and API keys).
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 from urllib.parse import quote
 
@@ -111,6 +113,20 @@ _SECRET = _SM + "/secrets/{secret_id}"
 _VERSION = _SECRET + "/versions/{revision}"
 _PAGE = ("page", "page_size")
 _FORMATTER = string.Formatter()
+# What ``quote(value, safe="")`` leaves as it is: ids (UUIDs), regions and revisions are.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+@cache
+def _path_params(path: str) -> tuple[str, ...]:
+    """A template's parameters, parsed once (every request asked for them)."""
+    return tuple(name for _, name, _, _ in _FORMATTER.parse(path) if name)
+
+
+def _quoted(value: object) -> str:
+    """``quote(value, safe="")``, skipped for the values it would leave as they are."""
+    text = str(value)
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +153,7 @@ class Endpoint:
     @property
     def path_params(self) -> tuple[str, ...]:
         """The path parameters, in template order."""
-        return tuple(name for _, name, _, _ in _FORMATTER.parse(self.path) if name)
+        return _path_params(self.path)
 
     @property
     def regional(self) -> bool:
@@ -150,7 +166,7 @@ class Endpoint:
 
     def url(self, **params: str) -> str:
         """The path with each parameter percent-encoded as one segment (callers validate)."""
-        return self.path.format_map({k: quote(str(v), safe="") for k, v in params.items()})
+        return self.path.format_map({k: _quoted(v) for k, v in params.items()})
 
 
 def _e(
