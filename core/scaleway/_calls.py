@@ -52,6 +52,7 @@ from core.scaleway.transport import (
     is_congestion,
     transport_error,
 )
+from core.scaleway.urls import ApiUrls
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -246,6 +247,7 @@ class Calls:
             raise ValueError("max_response_bytes must be at least 1")
         self.http = http
         self.api_url = api_url
+        self.urls = ApiUrls(api_url)
         self.retry = retry
         self.limiter = limiter
         self.stats = stats
@@ -372,12 +374,11 @@ class Calls:
         """One request and its whole answer, read within the deadline per attempt and the
         size bound (a server trickling one byte every few seconds defeats per-read
         timeouts; a 300 MB answer must not be held in memory)."""
-        # The absolute URL, parsed once: httpx's own merge with ``base_url`` and its
-        # params parse it three times (a third of its CPU per request); same bytes.
-        url = self.api_url + path
-        if params:
-            url += "?" + str(httpx.QueryParams(params))  # type: ignore[arg-type]
-        request = self.http.build_request(method, httpx.URL(url), json=body)
+        # The absolute URL, built once (:mod:`core.scaleway.urls`): httpx's own merge with
+        # ``base_url`` and its params parse it three times (a third of its CPU per
+        # request); same bytes.
+        query = str(httpx.QueryParams(params)) if params else None  # type: ignore[arg-type]
+        request = self.http.build_request(method, self.urls.url(path, query), json=body)
         try:
             async with asyncio.timeout(self.attempt_deadline):
                 response = await self.http.send(request, stream=True)
