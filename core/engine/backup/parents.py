@@ -12,7 +12,7 @@ every older snapshot that references them too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -50,25 +50,40 @@ class ParentIndex:
 
     records: dict[tuple[str, str], SecretRecord] = field(default_factory=dict)
     record_ids: dict[tuple[str, str], str] = field(default_factory=dict)
-    payloads: dict[tuple[str, str, int], VersionRecord] = field(default_factory=dict)
     parent_id: str | None = None
     # data blobs the parents reference whose stored copies are missing or damaged
     unusable: set[str] = field(default_factory=set)
     # what the loading found wrong with the store (ids only), for the run's warnings
     warnings: list[str] = field(default_factory=list)
+    # every record added, newest parent first: ``payloads`` is built from them when first
+    # asked (an unchanged backup never asks: 30,000 entries at 10,000 secrets)
+    _held: list[SecretRecord] = field(default_factory=list, repr=False)
+    _payloads: dict[tuple[str, str, int], VersionRecord] | None = field(default=None, repr=False)
 
     def add(self, record: SecretRecord, record_id: str, *, newest: bool) -> None:
         key = (record.region, record.secret_id)
         if newest and record.error is None and key not in self.records:
             self.records[key] = record
             self.record_ids[key] = record_id
-        for v in record.versions:
-            if v.payload is not None:
-                self.payloads.setdefault((record.region, record.secret_id, v.revision), v)
+        self._held.append(record)
+        self._payloads = None
+
+    @property
+    def payloads(self) -> Mapping[tuple[str, str, int], VersionRecord]:
+        """Each ``(region, secret, revision)`` the parents hold data for, and its newest record."""
+        if self._payloads is None:
+            found: dict[tuple[str, str, int], VersionRecord] = {}
+            for record in self._held:
+                for v in record.versions:
+                    if v.payload is not None:
+                        found.setdefault((record.region, record.secret_id, v.revision), v)
+            self._payloads = found
+        return self._payloads
 
     def payload_ids(self) -> set[str]:
-        """Every data blob the parents could lend."""
-        return {v.payload for v in self.payloads.values() if v.payload is not None}
+        """Every data blob the parents could lend (a version's data never changes, and a blob's
+        id is its content's: each revision has the same blob in every parent)."""
+        return {v.payload for r in self._held for v in r.versions if v.payload is not None}
 
     def usable(self, blob_id: str) -> bool:
         return blob_id not in self.unusable
@@ -171,7 +186,7 @@ async def _unusable(store: SnapshotStore, blob_ids: set[str], *, read: bool) -> 
     if not blob_ids:
         return set()
     if isinstance(store, BlobHealth):
-        return await store.unusable_blobs(sorted(blob_ids), read=read)
+        return await store.unusable_blobs(blob_ids, read=read)
     # a store without the check: at least what its index no longer holds
     return {b for b in blob_ids if not await store.has_blob(b)}
 
