@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-import msgspec
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
+from core._json import json_bytes
 from core.emulator.errors import invalid
 from core.emulator.state import ApiKey, EmulatorState, Sortable, is_uuid, sort_by
 from core.emulator.validation import normalize_folder_path, valid_name
@@ -23,12 +23,6 @@ UINT32_MAX = 2**32 - 1
 
 Body = dict[str, object]
 """A request's JSON object (empty for GET and DELETE, whose bodies are ignored)."""
-
-
-def json_bytes(payload: object) -> bytes:
-    """Compact UTF-8 JSON, as ``json.dumps(separators=(",", ":"), ensure_ascii=False)``
-    writes it (the same bytes: tests/emulator), in an eighth of the time."""
-    return msgspec.json.encode(payload)
 
 
 SECURITY_HEADERS = {

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.emulator.context import json_bytes
+from core._json import json_bytes
 from core.scaleway.models import EphemeralPolicy, Secret, format_time
 
 _JSON = st.recursive(
