@@ -52,11 +52,23 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def json_text(document: JsonValue) -> str:
+    """The document as ``json.dumps(indent=2)`` writes it (ASCII, key order kept).
+
+    json.dumps writes indented text in Python (its C encoder is for compact text only): a
+    restore's document of 1,000 secrets took ~40 ms. The compact text from the C encoder,
+    indented by msgspec, is the same text, byte for byte (tests/e2e/test_cli_json_text.py).
+    """
+    import msgspec
+
+    compact = json.dumps(document, default=_json_default).encode("ascii")
+    return msgspec.json.format(compact, indent=2).decode("ascii")
+
+
 def print_json(document: JsonValue) -> None:
     """Print exactly one JSON document (indented, key order kept) on stdout."""
     global _document_printed
-    text = json.dumps(document, indent=2, default=_json_default)
-    sys.stdout.write(text)
+    sys.stdout.write(json_text(document))
     sys.stdout.write("\n")
     sys.stdout.flush()
     _document_printed = True
