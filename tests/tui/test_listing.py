@@ -324,3 +324,17 @@ async def test_closing_the_browser_right_after_a_listing_resumes_the_collector_a
         browser.remove()
         await pilot.pause()
         assert gc.isenabled()  # the listing's pause ended with it, whatever comes next
+
+
+async def test_a_listing_freezes_its_survivors_until_the_browser_unmounts() -> None:
+    """The collector's next full pass does not walk the rows a listing made (gc.freeze), and
+    a closed browser gives them back, so nothing it held outlives it uncollected."""
+    source = StreamSource([_entry(i, "/prod/db") for i in range(1000)], batch=250)
+    app = BrowserApp(source)
+    async with app.run_test(size=(140, 42)) as pilot:
+        browser = app.query_one("#b", SecretsBrowser)
+        await wait_for(pilot, lambda: browser.loading_done)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        assert browser.table.total_count == 1000
+    assert gc.get_freeze_count() == 0

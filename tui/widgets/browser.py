@@ -31,6 +31,7 @@ from core.scaleway.models import normalize_path
 from tui.actions import Where, bindings
 from tui.errors import failure_text
 from tui.format import short_time, visible
+from tui.gcfreeze import freeze_survivors, thaw
 from tui.glyphs import MASK, NONE
 from tui.messages import HistoryRequested
 from tui.session import Session
@@ -272,6 +273,7 @@ class SecretsBrowser(ReportsFailures, Widget):
         self._folder_counts = {}
         self._folder_children = {}
         self._table.release()
+        thaw()  # the screen's own cycles (frozen with its rows) go back to the collector
 
     # ------------------------------------------------------------------ public API
 
@@ -334,11 +336,15 @@ class SecretsBrowser(ReportsFailures, Widget):
 
     @work(exclusive=True, group="browser-list", exit_on_error=False)
     async def _list_worker(self, source: SecretSource) -> None:
-        # core._gc: the collector was a third of the time. It resumes as the listing ends;
-        # its first pass then walks the 50,000 new entries and rows (0.1-0.2 s, which
-        # console_bench counts in the list's time and prints apart as the stall after it).
+        # core._gc: the collector was a third of the time. It resumes as the listing ends.
         with collector_paused():
             await self._list(source)
+            # The collector's first full pass after the pause would walk every entry and row
+            # just made (0.25 s, the UI frozen, as the list completes) and find no cycle in
+            # them: once a sweep has freed the young cycles, the survivors are frozen
+            # (tui.gcfreeze) until this browser unmounts.
+            sweep()
+            freeze_survivors()
 
     async def _list(self, source: SecretSource) -> None:
         stream = getattr(source, "stream", None)
