@@ -229,7 +229,6 @@ class BackupRun:
         """The parent record holds every readable version's data, and the blobs exist."""
         if secret.version_count != len(parent.versions):
             return False
-        unusable = self.parents.unusable  # what ``blob_present`` asks, once a record
         for v in parent.versions:
             if v.payload is None:
                 readable = v.status == VersionStatus.ENABLED or (
@@ -239,7 +238,7 @@ class BackupRun:
                     expiring = (v.ephemeral_properties or {}).get("expires_once_accessed")
                     if not expiring:
                         return False
-            elif v.payload in unusable:
+            elif not self.blob_present(v.payload):
                 return False
         return True
 
