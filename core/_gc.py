@@ -10,6 +10,13 @@ thousand objects (:func:`sweep`: a pass over what was made since the last one, a
 milliseconds), so the reference cycles it leaves behind (~100 MB over a 50,000-record
 snapshot when nothing sweeps them) are freed soon and the heap is never walked whole.
 
+After a bulk step whose results stay (a console list of 50,000 entries and rows), the
+collector's first full pass once it resumes walks all of them and finds no cycle: 0.25-0.4 s
+with the UI frozen, as the list completes. :func:`freeze_survivors` (after a :func:`sweep`)
+moves what is tracked into the collector's permanent generation (``gc.freeze``); reference
+counting still frees those objects, and :func:`thaw` gives them back to the collector's
+passes (a console screen unmounted), so a cycle among them is collected by the next one.
+
 Pauses nest and overlap (the store's read inside the console's listing, two listings at
 once): the collector resumes when the last one ends, is cancelled or fails, and only if it
 was enabled when the first began. One counter for the whole process, so a step that ends
@@ -48,3 +55,13 @@ def sweep() -> None:
     no-op when no step paused the collector, or when the program runs without it."""
     if _active and _resume:
         gc.collect(1)
+
+
+def freeze_survivors() -> None:
+    """Take every object tracked now out of the collector's passes (until :func:`thaw`)."""
+    gc.freeze()
+
+
+def thaw() -> None:
+    """Give the frozen objects back to the collector (its next full pass walks them)."""
+    gc.unfreeze()

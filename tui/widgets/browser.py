@@ -26,12 +26,11 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from core._gc import collector_paused, sweep
+from core._gc import collector_paused, freeze_survivors, sweep, thaw
 from core.scaleway.models import normalize_path
 from tui.actions import Where, bindings
 from tui.errors import failure_text
 from tui.format import short_time, visible
-from tui.gcfreeze import freeze_survivors, thaw
 from tui.glyphs import MASK, NONE
 from tui.messages import HistoryRequested
 from tui.session import Session
@@ -342,7 +341,7 @@ class SecretsBrowser(ReportsFailures, Widget):
             # The collector's first full pass after the pause would walk every entry and row
             # just made (0.25 s, the UI frozen, as the list completes) and find no cycle in
             # them: once a sweep has freed the young cycles, the survivors are frozen
-            # (tui.gcfreeze) until this browser unmounts.
+            # (core._gc) until this browser unmounts.
             sweep()
             freeze_survivors()
 
