@@ -14,10 +14,13 @@ import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from core.scaleway.models import Secret, SecretVersion, format_time, join_path
+from core.scaleway.models import format_time, join_path
 from core.store import codec
+
+if TYPE_CHECKING:  # the API's models, only read here (a store command never loads them)
+    from core.scaleway.models import Secret, SecretVersion
 
 __all__ = [
     "MODEL_VERSION",
