@@ -2,7 +2,9 @@
 
 Each command module (``cli.commands.<verb>``) exposes ``register(subparsers)``; registering is
 cheap (the arguments are added on first use, see ``cli.parser``) and a handler imports what it
-needs, so ``--help`` and each command load only their own dependencies. A handler takes the
+needs, so ``--help`` and each command load only their own dependencies. A run whose first
+argument names a command (:data:`COMMANDS`) registers that command alone: importing the other
+command modules and building their parsers was ~12 ms of every run. A handler takes the
 parsed arguments and returns an exit code.
 
 Every :class:`core.errors.KlosetError` becomes one message on stderr (cause, then the hint,
@@ -44,6 +46,55 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.find",
 )
 
+# The command a run's first argument names -> (the module of COMMAND_MODULES that adds it, the
+# module and function that add it alone). Such a run registers that command only: the other
+# command modules and their thirty parsers were ~12 ms of every run's start (issue 10). Any
+# other run (``--help``, no command, a mistyped one, ``completion``, which prints the whole
+# tree) registers them all. tests/e2e/test_cli_contract.py checks this table against the tree.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("cli.commands.console", "cli.commands.console", "register"),
+    "console": ("cli.commands.console", "cli.commands.console", "register"),
+    "profile": ("cli.commands.profile", "cli.commands.profile", "register"),
+    **{
+        name: ("cli.commands.store", f"cli.commands.{module}", function)
+        for name, module, function in (
+            ("init", "init", "register"),
+            ("snapshots", "snapshots", "register"),
+            ("ls", "ls", "register"),
+            ("cat", "cat", "register"),
+            ("diff", "diff", "register"),
+            ("check", "check", "register"),
+            ("forget", "forget", "register"),
+            ("prune", "prune", "register"),
+            ("repair", "repair", "register"),
+            ("key", "key", "register"),
+            ("locks", "locks", "register"),
+            ("unlock", "locks", "register_unlock"),
+            ("pin", "pin", "register"),
+            ("unpin", "pin", "register"),
+            ("copy-snapshots", "copy_snapshots", "register"),
+            ("store", "store", "register"),
+        )
+    },
+    **{
+        name: (f"cli.commands.{name}", f"cli.commands.{name}", "register")
+        for name in (
+            "backup",
+            "restore",
+            "copy",
+            "emulator",
+            "policy",
+            "run",
+            "jobs",
+            "coverage",
+            "schedule",
+            "drill",
+            "history",
+            "find",
+        )
+    },
+}
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -69,7 +120,8 @@ class _VersionAction(argparse.Action):
         parser.exit(message=_version() + "\n")
 
 
-def build_parser() -> CommandParser:
+def build_parser(command: str | None = None) -> CommandParser:
+    """The root parser: every command, or only ``command`` when :data:`COMMANDS` knows it."""
     parser = CommandParser(
         prog="secret-kloset",
         description=(
@@ -81,6 +133,11 @@ def build_parser() -> CommandParser:
     # Commands that need the whole tree (completion) get it from here, not by importing main.
     parser.set_defaults(root_parser=parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    entry = COMMANDS.get(command) if command is not None else None
+    if entry is not None and entry[0] in COMMAND_MODULES:
+        _, module, function = entry
+        getattr(importlib.import_module(module), function)(sub)
+        return parser
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
@@ -121,7 +178,7 @@ def main(argv: Sequence[str] | None = None, *, tune_gc: bool = False) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(arguments)
     output.reset()
-    parser = build_parser()
+    parser = build_parser(arguments[0] if arguments else None)
     try:
         args = parser.parse_args(arguments)
     except UsageExit as usage:

@@ -4,6 +4,7 @@ shell completion generated from the parser tree."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import shutil
@@ -237,6 +238,39 @@ def test_help_imports_nothing_heavy() -> None:
 def test_building_a_store_command_does_not_import_the_engines() -> None:
     code = "from cli.main import build_parser\nbuild_parser().parse_args(['snapshots', '--json'])"
     assert _imported_after(code) == []
+
+
+def _defaults(parser: argparse.ArgumentParser) -> dict[str, object]:
+    return {k: getattr(v, "__qualname__", v) for k, v in parser._defaults.items()}
+
+
+def test_a_named_command_is_registered_alone_and_the_same() -> None:
+    """main registers only the command its first argument names (cli.main.COMMANDS): each
+    entry adds that command with the parser the whole tree has; completion gets the tree."""
+    import cli.main
+
+    full = subcommands(build_parser())
+    assert set(cli.main.COMMANDS) == set(full) - {"completion"}
+    for name in cli.main.COMMANDS:
+        alone = subcommands(build_parser(name))
+        assert name in alone, name
+        assert alone[name].format_help() == full[name].format_help(), name
+        assert _defaults(alone[name]) == _defaults(full[name]), name
+    assert set(subcommands(build_parser("completion"))) == set(full)
+    assert set(subcommands(build_parser("no-such-command"))) == set(full)
+
+
+def test_a_named_command_imports_no_other_command_module() -> None:
+    code = (
+        "from cli.main import build_parser\n"
+        "build_parser('snapshots').parse_args(['snapshots', '--json'])\n"
+        "print('\\n'.join(m for m in __import__('sys').modules if m.startswith('cli.commands.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cli.commands.snapshots"]
 
 
 # --------------------------------------------------------------------------- completion
