@@ -107,6 +107,8 @@ def default_profiles_path() -> Path:
 
 @dataclass
 class _Document:
+    """The profiles file as read: its default profile and its profiles by name."""
+
     default: str | None
     profiles: dict[str, Profile]
 

@@ -148,6 +148,8 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True)
 class _Probe:
+    """One permission probe: the call to make, and whether it is on a real resource."""
+
     call: Callable[[], Awaitable[object]]
     real: bool  # on a resource that exists (the listed secret), not a random id
 

@@ -59,6 +59,8 @@ KNOWN_IDS_IN_MEMORY = 1_000_000
 
 @dataclass(slots=True)
 class IndexDelta:
+    """One index delta: the entries of the packs it adds, the deltas it supersedes."""
+
     packs: dict[bytes, list[PackEntry]] = field(default_factory=dict)
     supersedes: list[bytes] = field(default_factory=list)
 

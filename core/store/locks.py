@@ -57,6 +57,8 @@ CLOCK_SKEW = 30.0  # tolerated clock difference between hosts
 
 @dataclass(frozen=True, slots=True)
 class LockInfo:
+    """One lock file's contents: who holds the lock, since when, until when."""
+
     id: str
     exclusive: bool
     time: datetime  # when the holder first took the lock

@@ -48,6 +48,8 @@ class StoreParts(Protocol):
 
 @dataclass
 class PackInfo:
+    """One pack file: its id and size."""
+
     id: str
     size: int
 
@@ -82,6 +84,8 @@ class StoreStats:
 
 @dataclass
 class IndexStats:
+    """What the index holds in memory: blobs, packs, deltas (and the damaged ones)."""
+
     blobs: int = 0
     packs: int = 0
     deltas: int = 0

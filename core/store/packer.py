@@ -28,6 +28,8 @@ UPLOADS_IN_FLIGHT = 2
 
 @dataclass
 class WriterStats:
+    """What a writer added and reused: blobs, data, records, bytes."""
+
     blobs_added: int = 0
     blobs_reused: int = 0
     data_added: int = 0

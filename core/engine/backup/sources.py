@@ -44,6 +44,8 @@ class BackupOptions:
 
 @dataclass(frozen=True)
 class Source:
+    """One source of a backup: a project in a region (and the project's name, if known)."""
+
     region: str
     project_id: str
     project_name: str = ""

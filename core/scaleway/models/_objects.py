@@ -91,6 +91,8 @@ _ZERO: dict[_Kind, object] = {
 
 @dataclass(frozen=True, slots=True)
 class _Field:
+    """One field's wire rule, as :func:`_make_plan` read it from the model."""
+
     name: str
     kind: _Kind
     required: bool
@@ -102,6 +104,8 @@ class _Field:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
+    """A model's wire rules: its fields, their names, whether it keeps ``extra``."""
+
     fields: tuple[_Field, ...]
     names: frozenset[str]
     keeps_extra: bool

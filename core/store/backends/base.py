@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
+    """One object of a backend listing: its name, size and change tag."""
+
     name: str
     size: int
     #: changes whenever the object is rewritten (S3 ETag, local mtime+inode); None if unknown
