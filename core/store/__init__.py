@@ -9,6 +9,8 @@ async with store.writer() as w:
 ```
 """
 
+from typing import TYPE_CHECKING
+
 from core.store.config import DEFAULT_PACK_SIZE, StoreConfig
 from core.store.crypto import KdfParams
 from core.store.errors import (
@@ -27,7 +29,6 @@ from core.store.errors import (
 )
 from core.store.keys import KeyInfo
 from core.store.locks import LockHandle, LockInfo
-from core.store.maintenance import StoreStats
 from core.store.model import (
     PayloadRef,
     SecretRecord,
@@ -71,3 +72,15 @@ __all__ = [
     "WrongPassphraseError",
     "default_cache_dir",
 ]
+
+if TYPE_CHECKING:
+    from core.store.stats import StoreStats
+
+
+def __getattr__(name: str) -> object:
+    """``StoreStats``, imported on first use (a backup or ``snapshots`` never asks for it)."""
+    if name == "StoreStats":
+        from core.store.stats import StoreStats
+
+        return StoreStats
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.store import envelope
 from core.store.backends import Backend, ObjectInfo
@@ -22,6 +21,9 @@ from core.store.index import IndexCache, IndexDelta, IndexEntry, open_delta
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.pack import TRAILER_SIZE, PackEntry, index_region, parse_index_tail, parse_pack
 from core.store.tree import TreeWalk
+
+if TYPE_CHECKING:
+    from core.store.stats import IndexStats, PackInfo, StoreStats
 
 
 class StoreParts(Protocol):
@@ -46,58 +48,14 @@ class StoreParts(Protocol):
     def open_snapshot(self, name: str, data: bytes) -> SnapshotHeader: ...
 
 
-@dataclass
-class PackInfo:
-    """One pack file: its id and size."""
-
-    id: str
-    size: int
-
-
-@dataclass
-class StoreStats:
-    """Sizes and counts of a store (``store stats``)."""
-
-    snapshots: int = 0
-    packs: int = 0
-    pack_bytes: int = 0  # bytes of all packfiles on the backend
-    index_deltas: int = 0
-    index_bytes: int = 0
-    snapshot_bytes: int = 0
-    blobs: int = 0  # distinct blobs the index knows
-    data_blobs: int = 0
-    metadata_blobs: int = 0
-    data_bytes: int = 0  # plaintext bytes of the distinct data blobs
-    stored_data_bytes: int = 0  # their encrypted (compressed) size
-    keys: int = 0
-    locks: int = 0
-
-    @property
-    def total_bytes(self) -> int:
-        return self.pack_bytes + self.index_bytes + self.snapshot_bytes
-
-    def to_dict(self) -> dict[str, int]:
-        out = {k: int(v) for k, v in self.__dict__.items()}
-        out["total_bytes"] = self.total_bytes
-        return out
-
-
-@dataclass
-class IndexStats:
-    """What the index holds in memory: blobs, packs, deltas (and the damaged ones)."""
-
-    blobs: int = 0
-    packs: int = 0
-    deltas: int = 0
-    damaged_deltas: dict[str, str] = field(default_factory=dict)
-
-
 class Maintenance:
     """Maintenance primitives of :class:`~core.store.repository.Store` (a mixin)."""
 
     __slots__ = ()
 
     async def list_packs(self: StoreParts) -> list[PackInfo]:
+        from core.store.stats import PackInfo
+
         return [PackInfo(o.name, o.size) for o in await self.backend.list("packs")]
 
     async def read_pack_index(
@@ -145,6 +103,8 @@ class Maintenance:
 
     async def stats(self: StoreParts) -> StoreStats:
         """Counts and sizes, from listings and the index cache (no pack is read)."""
+        from core.store.stats import StoreStats
+
         await self.refresh_index()
         packs, deltas, snaps, keys, locks = await asyncio.gather(
             self.backend.list("packs"),
@@ -177,6 +137,8 @@ class Maintenance:
         return list(self.cache.entries())
 
     def index_stats(self: StoreParts) -> IndexStats:
+        from core.store.stats import IndexStats
+
         return IndexStats(
             blobs=self.cache.blob_count(),
             packs=len(self.cache.packs()),
@@ -225,3 +187,12 @@ class Maintenance:
 
 
 __all__ = ["IndexStats", "Maintenance", "PackInfo", "StoreParts", "StoreStats"]
+
+
+def __getattr__(name: str) -> Any:
+    """The reports' classes, from :mod:`core.store.stats` (imported on first use)."""
+    if name in ("IndexStats", "PackInfo", "StoreStats"):
+        from core.store import stats
+
+        return getattr(stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
