@@ -167,17 +167,19 @@ def run(args: argparse.Namespace) -> int:
                 )
 
     result = run_async(main())
-    from cli.hints import hint_for, message_for
     from cli.output import print_error, print_json
-    from cli.reports import print_backup
     from core.engine.backup import backup_error
 
     if args.json:
         print_json(result.to_json())
     else:
+        from cli.reports import print_backup
+
         print_backup(result)
     err = backup_error(result)
     if err is not None:
+        from cli.hints import hint_for, message_for
+
         print_error(message_for(err), hint_for(err))
         return int(ExitCode.PARTIAL)
     return int(ExitCode.OK)
