@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.credentials import keyring_store
 from core.credentials.profiles import Profile, ProfileStore
-from core.credentials.scw_config import DEFAULT_PROFILE, ScwConfig, ScwProfile, load_scw_config
+from core.credentials.scw_config import DEFAULT_PROFILE, load_scw_config
 from core.credentials.validation import (
     DEFAULT_API_URL,
     DEFAULT_REGION,
@@ -40,6 +40,7 @@ from core.credentials.validation import (
 from core.errors import ConfigError, Remedy
 
 if TYPE_CHECKING:
+    from core.credentials.scw_config import ScwConfig, ScwProfile
     from core.scaleway.client import ScalewayClient
 
 PROFILE_ENV = "SECRET_KLOSET_PROFILE"
