@@ -389,6 +389,8 @@ class IndexCache:
         if known is None:
             located = self.lookup_many(wanted)
             return [r for r in wanted if r not in located]
+        if known.issuperset(wanted):  # the usual case, tested in C
+            return []
         return [r for r in wanted if r not in known]
 
     def ids_in_packs(self, pack_ids: Iterable[bytes]) -> set[bytes]:

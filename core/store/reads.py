@@ -168,12 +168,15 @@ class BlobReads:
         """
         ids = list(dict.fromkeys(blob_ids))
         bad: set[str] = set()
-        raw: dict[str, bytes] = {}
-        for bid in ids:
-            try:
-                raw[bid] = bytes.fromhex(bid)
-            except ValueError:
-                bad.add(bid)
+        try:
+            raw = dict(zip(ids, map(bytes.fromhex, ids), strict=True))  # in C (a backup: 30,000)
+        except ValueError:
+            raw = {}
+            for bid in ids:
+                try:
+                    raw[bid] = bytes.fromhex(bid)
+                except ValueError:
+                    bad.add(bid)
         unindexed = set(self.cache.unknown(raw.values()))
         if unindexed:  # perhaps written since the cache was synced
             await self.refresh_index()
@@ -184,14 +187,17 @@ class BlobReads:
         gone = [p for p in self.cache.packs() if p.hex() not in listed]
         in_gone = self.cache.ids_in_packs(gone) & set(raw.values()) if gone else set()
         located = self.cache.lookup_many(sorted(in_gone)) if in_gone else {}
-        usable: list[str] = []
-        for bid, r in raw.items():
-            if r in unindexed or (
-                r in in_gone and not any(e.pack_hex in listed for e in located.get(r, ()))
-            ):
-                bad.add(bid)
-            else:
-                usable.append(bid)
+        if not unindexed and not in_gone:
+            usable = list(raw)  # the usual case: every blob indexed, every pack there
+        else:
+            usable = []
+            for bid, r in raw.items():
+                if r in unindexed or (
+                    r in in_gone and not any(e.pack_hex in listed for e in located.get(r, ()))
+                ):
+                    bad.add(bid)
+                else:
+                    usable.append(bid)
         if read:
             for i in range(0, len(usable), 512):
                 batch = usable[i : i + 512]
