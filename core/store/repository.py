@@ -741,7 +741,8 @@ class Store(BlobReads, Maintenance):
         out: list[SecretRecord] = []
         append = out.append
         fast = _FAST_RECORD
-        with collector_paused():  # the whole read: its reads, decryptions and decodes
+        # the whole read: its reads, decryptions and decodes; the records stay (core._gc)
+        with collector_paused(survivors=True):
             raw_ids = _raw_ids(ids)
             # the AEAD binds each record's bytes to its id: the id is not hashed again
             # (docs/FORMAT.md §5); check, prune and repair verify it

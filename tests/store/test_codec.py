@@ -74,8 +74,16 @@ def test_the_bulk_fast_decoder_agrees_with_from_bytes_or_declines() -> None:
     with pytest.raises(NewerVersionError):
         SecretRecord.from_bytes(newer)
     nested = json.loads(raw)
-    nested["ephemeral_policy"] = {"v": 1}  # a second "v" token: the lenient path decides
-    assert fast(canonical_json(nested)) is None
+    nested["ephemeral_policy"] = {"v": 2}  # a nested "v" is not the record's (read by msgspec)
+    assert fast(canonical_json(nested)) == SecretRecord.from_bytes(canonical_json(nested))
+    assert fast(canonical_json(nested)).ephemeral_policy == {"v": 2}  # type: ignore[union-attr]
+    assert fast(canonical_json({**nested, "v": 2})) is None  # the record's own "v" decides
+    repeated = raw.replace(b'"v":1,', b'"v":1,"v":2,')  # msgspec keeps the last, as from_bytes
+    assert fast(repeated) is None
+    with pytest.raises(NewerVersionError):
+        SecretRecord.from_bytes(repeated)
+    assert fast(raw.replace(b'"v":1,', b'"v":"1",')) is None  # not an integer: lenient path
+    assert fast(raw.replace(b'"v":1,', b"")) == record  # no "v": version 1
     empty = raw.replace(b'"status":"enabled"', b'"status":""')
     assert fast(empty) is None
     assert SecretRecord.from_bytes(empty).versions[0].status == "unknown_status"

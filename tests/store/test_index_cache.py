@@ -43,3 +43,28 @@ def test_ids_in_packs_are_every_blob_with_a_copy_there(tmp_path: Path) -> None:
         assert cache.ids_in_packs([]) == set()
     finally:
         cache.close()
+
+
+def test_locate_many_gives_the_copy_lookup_many_lists_first(tmp_path: Path) -> None:
+    """The bulk read's locations (plain rows): one a blob, the first copy lookup_many lists,
+    the first of the asked type when a blob has copies of several; missing ids absent."""
+    cache = _cache(tmp_path)
+    try:
+        # the same copy of A again through another delta, and a copy of C of another type
+        cache.add_delta(
+            "d2",
+            IndexDelta(packs={PACK_1: [PackEntry(0, A, 0, 10, 5), PackEntry(2, C, 20, 10, 5)]}),
+        )
+        wanted = [C, GONE, A, B]
+        listed = cache.lookup_many(wanted)
+        for blob_type in (None, 0, 2):
+            located = cache.locate_many(wanted, blob_type, chunk=2)
+            assert set(located) == {A, B, C}
+            for blob_id, loc in located.items():
+                copies = listed[blob_id]
+                typed = [e for e in copies if e.blob_type == blob_type] or copies
+                assert loc == tuple(typed[0]) and type(loc) is tuple
+        assert cache.locate_many(wanted, 2)[C][1:4] == (2, PACK_1, 20)
+        assert cache.locate_many([]) == {}
+    finally:
+        cache.close()

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static, Tree
 
@@ -133,6 +134,36 @@ def test_a_sweep_frees_the_cycles_a_chunk_left_while_the_collector_is_paused() -
         assert alive() is not None  # a cycle: reference counting cannot free it
         sweep()
         assert alive() is None
+
+
+def test_a_pause_whose_objects_stay_sweeps_them_once_as_it_ends() -> None:
+    """``survivors``: the last pause to end sweeps the young generations (one pass; a
+    nested one, or one that fails, leaves that to the collector)."""
+    passes: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with collector_paused(survivors=True):
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+            alive = weakref.ref(a)
+            del a, b
+        assert alive() is None and passes == [1] and gc.isenabled()
+        passes.clear()
+        with collector_paused():
+            with collector_paused(survivors=True):
+                pass
+            assert passes == [] and not gc.isenabled()  # the outer pause still runs
+        passes.clear()
+        with pytest.raises(RuntimeError), collector_paused(survivors=True):
+            raise RuntimeError("the read failed")
+        assert 1 not in passes and gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
 
 
 class StreamSource:
