@@ -7,12 +7,17 @@ costs 50-90 ms of every CLI run's start (issue 10: process start and imports cou
 httpx is first imported, :func:`defer_httpx_cli` puts a stand-in in its place whose ``main``
 imports the real tool only when called; any other name is looked up in the real module, so
 nothing that uses the tool can tell.
+
+Our own modules defer theirs with :func:`lazy_names`: a module keeps rarely needed classes in a
+submodule and imports it on first use of one of their names (PEP 562), so a command that
+never names them (a backup, ``snapshots``) does not create their dataclasses.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -50,3 +55,23 @@ def defer_httpx_cli() -> None:
     if "httpx" in sys.modules or _HTTPX_CLI in sys.modules:
         return
     sys.modules[_HTTPX_CLI] = _DeferredHttpxCli(_HTTPX_CLI)
+
+
+def lazy_names(
+    namespace: dict[str, Any], source: str, names: Iterable[str]
+) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for ``namespace``, a module's ``globals()``: the first
+    use of one of ``names`` imports ``source`` and binds all of them there, so every later
+    use is a plain lookup; any other name is an AttributeError, as without it."""
+    wanted = frozenset(names)
+    owner = namespace["__name__"]
+
+    def __getattr__(name: str) -> Any:
+        if name not in wanted:
+            raise AttributeError(f"module {owner!r} has no attribute {name!r}")
+        module = importlib.import_module(source)
+        for lazy in wanted:
+            namespace[lazy] = getattr(module, lazy)
+        return namespace[name]
+
+    return __getattr__

@@ -11,6 +11,7 @@ async with store.writer() as w:
 
 from typing import TYPE_CHECKING
 
+from core._imports import lazy_names
 from core.store.config import DEFAULT_PACK_SIZE, StoreConfig
 from core.store.crypto import KdfParams
 from core.store.errors import (
@@ -77,10 +78,5 @@ if TYPE_CHECKING:
     from core.store.stats import StoreStats
 
 
-def __getattr__(name: str) -> object:
-    """``StoreStats``, imported on first use (a backup or ``snapshots`` never asks for it)."""
-    if name == "StoreStats":
-        from core.store.stats import StoreStats
-
-        return StoreStats
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``StoreStats``, imported on first use (a backup or ``snapshots`` never asks for it).
+__getattr__ = lazy_names(globals(), "core.store.stats", ("StoreStats",))

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from core._imports import lazy_names
 from core.store import envelope
 from core.store.backends import Backend, ObjectInfo
 from core.store.crypto import BLOB_DATA, BLOB_RECORD, Keys
@@ -189,10 +190,5 @@ class Maintenance:
 __all__ = ["IndexStats", "Maintenance", "PackInfo", "StoreParts", "StoreStats"]
 
 
-def __getattr__(name: str) -> Any:
-    """The reports' classes, from :mod:`core.store.stats` (imported on first use)."""
-    if name in ("IndexStats", "PackInfo", "StoreStats"):
-        from core.store import stats
-
-        return getattr(stats, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The reports' classes, from :mod:`core.store.stats` (imported on first use).
+__getattr__ = lazy_names(globals(), "core.store.stats", ("IndexStats", "PackInfo", "StoreStats"))

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from core._imports import lazy_names
 from core.credentials.profiles import Profile, ProfileStore, add_profile
 from core.credentials.validation import validate_profile_name, validate_secret_key
 from core.errors import ConfigError, Remedy
@@ -165,11 +166,8 @@ def import_scw_profile(
     )
 
 
-def __getattr__(name: str) -> Any:
-    """``ScwProfile`` and ``ScwConfig``, from ``_objects``: a run without an scw config file
-    (credentials from the environment or a profile) never creates their dataclasses."""
-    if name in ("ScwConfig", "ScwProfile"):
-        from core.credentials.scw_config import _objects
-
-        return getattr(_objects, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``ScwProfile`` and ``ScwConfig``, from ``_objects``: a run without an scw config file
+# (credentials from the environment or a profile) never creates their dataclasses.
+__getattr__ = lazy_names(
+    globals(), "core.credentials.scw_config._objects", ("ScwConfig", "ScwProfile")
+)

@@ -21,7 +21,9 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from core._imports import lazy_names
 
 REGIONS: tuple[str, ...] = ("fr-par", "nl-ams", "pl-waw")
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -236,15 +238,7 @@ if TYPE_CHECKING:  # what the names are, for the type checkers
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from core.scaleway.models import _objects
-
-    namespace = globals()
-    for lazy in _LAZY:
-        namespace[lazy] = getattr(_objects, lazy)
-    return namespace[name]
+__getattr__ = lazy_names(globals(), "core.scaleway.models._objects", _LAZY)
 
 
 def __dir__() -> list[str]:
