@@ -21,6 +21,15 @@ Pauses nest and overlap (the store's read inside the console's listing, two list
 once): the collector resumes when the last one ends, is cancelled or fails, and only if it
 was enabled when the first began. One counter for the whole process, so a step that ends
 never turns the collector back on under another that is still running.
+
+A short command (a CLI backup, ``ls``, ``check``: :func:`short_run`) exits soon after its
+bulk steps, and what they made lives until then: there the last pause freezes it
+(``gc.freeze``, ~1 ms) instead of sweeping it (``gc.collect(1)`` walks all of it, ~20 ms
+per 10,000 records), and the later passes never walk it either. Measured on an unchanged
+backup of 10,000 x 3: collector time 95 -> 35 ms; ``check`` 2.6 -> 1.5 s. Reference
+counting still frees those objects; only a cycle among them waits for the exit. A resident
+process (the console, the demo, a served emulator) keeps the sweep: it lives on and its
+collector must see what a step left.
 """
 
 from __future__ import annotations
@@ -31,6 +40,14 @@ from contextlib import contextmanager
 
 _active = 0
 _resume = False  # whether the first pause found the collector enabled
+_short = False  # the process is one short command (short_run): survivors are frozen
+
+
+def short_run() -> None:
+    """Say that this process is one short command, which exits soon after its bulk steps:
+    from now on what a ``survivors`` pause made is frozen, not swept (see the module)."""
+    global _short
+    _short = True
 
 
 @contextmanager
@@ -44,7 +61,8 @@ def collector_paused(*, survivors: bool = False) -> Iterator[None]:
     it made reaches the old generation in one pass. Without it the first allocation after
     the pause walks all of it (a generation-0 pass) and ten of those later a
     generation-1 pass walks it again: 19 + 23 ms after 10,000 parent records of 3
-    versions, against one 20 ms sweep (the full passes are the same either way)."""
+    versions, against one 20 ms sweep (the full passes are the same either way). In a
+    short command (:func:`short_run`) it freezes them instead: no pass walks them again."""
     global _active, _resume
     if _active == 0:
         _resume = gc.isenabled()
@@ -58,7 +76,10 @@ def collector_paused(*, survivors: bool = False) -> Iterator[None]:
         _active -= 1
         if _active == 0 and _resume:
             if ended and survivors:
-                gc.collect(1)
+                if _short:
+                    gc.freeze()
+                else:
+                    gc.collect(1)
             gc.enable()
 
 

@@ -355,11 +355,13 @@ def test_the_program_makes_the_garbage_collector_cheap_for_its_run() -> None:
         "before = gc.get_threshold()\n"
         "main(['policy', 'list', '--policies', '/nonexistent/policies.yaml', '--json'])\n"
         "assert gc.get_threshold() == before, gc.get_threshold()\n"
-        "_tune_gc()\n"
-        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0)\n"
+        "import core._gc\n"
+        "assert not core._gc._short\n"
+        "_tune_gc(short=True)\n"
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 0, core._gc._short)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "50000 True"
+    assert result.stdout.strip().splitlines()[-1] == "50000 True True"

@@ -166,6 +166,34 @@ def test_a_pause_whose_objects_stay_sweeps_them_once_as_it_ends() -> None:
         gc.callbacks.remove(seen)
 
 
+def test_in_a_short_command_a_pause_whose_objects_stay_freezes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``short_run`` (a CLI command that exits soon): the survivors are frozen, no pass
+    walks them; a resident process (the console) keeps the sweep above."""
+    import core._gc
+
+    monkeypatch.setattr(core._gc, "_short", False)
+    core._gc.short_run()
+    assert core._gc._short
+    passes: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with collector_paused(survivors=True):
+            kept = [Node() for _ in range(100)]
+        assert passes == [] and gc.isenabled()
+        assert gc.get_freeze_count() >= len(kept)
+        assert not any(gc.is_tracked(n) and n in gc.get_objects(0) for n in kept[:3])
+    finally:
+        gc.callbacks.remove(seen)
+        gc.unfreeze()
+
+
 class StreamSource:
     """A source that lists in batches, optionally holding before the last one."""
 
