@@ -9,7 +9,8 @@ size, [zstd(msgpack(chunk)), …]), ad) ‖ tag`` with ``K_cache = BLAKE3-derive
 2026-12-01 v1 record cache", master key)`` and ``ad = "secret-kloset record cache v2" ‖ store
 id ‖ tree id``. A read is one decryption, then one inflate and one msgpack decode a chunk
 (about 0.15 s for 20,000). The writer fills it at commit (the records it put, and its parent
-tree's from this cache), a cold ``read_tree`` after it reads.
+tree's from this cache, decoded only when the new tree is sealed or read:
+:class:`PendingTree`), a cold ``read_tree`` after it reads.
 
 The records are sealed in chunks of :data:`CHUNK` (each its own compressed msgpack document
 inside the one sealed file), so the console lists a 50,000-record snapshot chunk by chunk
@@ -101,6 +102,53 @@ class CachedTree:
         """Every chunk in tree order: (its ids, its records or None, see :meth:`chunk`)."""
         for i in range(len(self._chunks)):
             yield self.ids[i * self._size : (i + 1) * self._size], self.chunk(i)
+
+
+class PendingTree:
+    """A tree committed this session whose records are not decoded yet: the ones its writer
+    put (``fresh``) and, for the rest, its base tree's sealed file (``base``), decoded only
+    when asked (the store closing seals the new tree; a read of it). A CLI backup commits and
+    exits without either: it never decodes its parent's cached records (~80 ms, 8 % of an
+    unchanged 10,000 x 3 backup, after any ``ls`` or restore had sealed the parent)."""
+
+    __slots__ = ("_base_ids", "base", "fresh", "ids", "root")
+
+    def __init__(
+        self, root: str, ids: list[str], fresh: dict[str, SecretRecord], base: CachedTree
+    ) -> None:
+        self.root = root
+        self.ids = ids
+        self.fresh = fresh
+        self.base = base
+        self._base_ids = frozenset(base.ids)
+
+    def __repr__(self) -> str:
+        return f"PendingTree({len(self.ids)} records, {len(self.fresh)} fresh)"
+
+    def covers(self) -> bool:
+        """Whether every record of the tree is at hand (put now, or in the base file)."""
+        fresh, base = self.fresh, self._base_ids
+        return all(i in fresh or i in base for i in self.ids)
+
+    def successor(
+        self, root: str, ids: Sequence[str], fresh: dict[str, SecretRecord]
+    ) -> PendingTree:
+        """The next commit's tree, on this one: the same base file, the records put since."""
+        put = {**self.fresh, **fresh}
+        new = PendingTree.__new__(PendingTree)
+        new.root, new.ids, new.base, new._base_ids = root, list(ids), self.base, self._base_ids
+        new.fresh = {i: put[i] for i in new.ids if i in put}
+        return new
+
+    def resolve(self) -> dict[str, SecretRecord] | None:
+        """The tree's records by id, or None when the base file does not decode."""
+        known: dict[str, SecretRecord] = {}
+        for chunk_ids, chunk in self.base.chunks():
+            if chunk is None:
+                return None
+            known.update(zip(chunk_ids, chunk, strict=True))
+        known.update(self.fresh)
+        return {i: known[i] for i in self.ids}
 
 
 class RecordCache:

@@ -73,7 +73,7 @@ from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
 from core.store.reads import READ_CONCURRENCY, BlobReads
-from core.store.record_cache import CachedTree, RecordCache
+from core.store.record_cache import CachedTree, PendingTree, RecordCache
 from core.store.tree import (
     PATCH_DEPTH_MAX,
     PATCH_SHARE,
@@ -163,6 +163,8 @@ class Store(BlobReads, Maintenance):
         # cache entry starts from them); sealed into the record cache when the store closes
         # (a session that commits 200 snapshots writes one file, not 200)
         self._latest_records: tuple[str, list[str], dict[str, SecretRecord]] | None = None
+        # or, when its base tree's records were in the record cache, not decoded yet
+        self._latest_pending: PendingTree | None = None
         self._rebuild_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -283,7 +285,8 @@ class Store(BlobReads, Maintenance):
             return
         self._closed = True
         try:
-            latest, self._latest_records = self._latest_records, None
+            latest = self._resolved_latest()
+            self._latest_records = None
             if latest is not None:
                 root, ids, by_id = latest
                 self.record_cache.put(root, ids, [by_id[i] for i in ids])
@@ -686,7 +689,12 @@ class Store(BlobReads, Maintenance):
         header = (
             snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
         )
-        latest = self._latest_records
+        pending = self._latest_pending
+        latest = (
+            self._resolved_latest()
+            if pending is not None and pending.root == header.tree
+            else self._latest_records
+        )
         if latest is not None and latest[0] == header.tree:
             return [latest[2][i] for i in latest[1]]
         hit = await self.record_cache.get(header.tree)
@@ -715,24 +723,45 @@ class Store(BlobReads, Maintenance):
         base: str | None,
     ) -> None:
         """After a commit: seal the new tree's records into the record cache when they are
-        all at hand (``fresh``: what the writer put; the rest from its base tree's entry)."""
+        all at hand (``fresh``: what the writer put; the rest from its base tree's entry,
+        decoded only when the new tree is sealed or read: :class:`PendingTree`)."""
         if self.record_cache.directory is None:
             return
-        known = fresh
-        if any(i not in known for i in ids):
-            base_records: dict[str, SecretRecord] | None = None
-            if self._latest_records is not None and self._latest_records[0] == base:
-                base_records = self._latest_records[2]
-            elif base is not None:
-                hit = await self.record_cache.get(base)
-                if hit is not None:
-                    base_records = dict(zip(*hit, strict=True))
-            if base_records is None:
-                return
-            known = {**base_records, **fresh}
-            if any(i not in known for i in ids):
-                return
-        self._latest_records = (root, list(ids), {i: known[i] for i in ids})
+        if all(i in fresh for i in ids):  # every record put now (a first backup)
+            self._set_latest((root, list(ids), {i: fresh[i] for i in ids}))
+            return
+        # otherwise the base tree's records must hold the rest (if not, a record reused from
+        # an older tree, the entry stays as it was)
+        pending = self._latest_pending
+        if pending is not None and pending.root == base:
+            later = pending.successor(root, ids, fresh)
+            if later.covers():
+                self._set_latest(later)
+            return
+        if self._latest_records is not None and self._latest_records[0] == base:
+            known = {**self._latest_records[2], **fresh}
+            if all(i in known for i in ids):
+                self._set_latest((root, list(ids), {i: known[i] for i in ids}))
+            return
+        tree = await self.record_cache.chunked(base) if base is not None else None
+        if tree is not None and (later := PendingTree(root, list(ids), fresh, tree)).covers():
+            self._set_latest(later)
+
+    def _set_latest(
+        self, latest: tuple[str, list[str], dict[str, SecretRecord]] | PendingTree | None
+    ) -> None:
+        if isinstance(latest, PendingTree):
+            self._latest_records, self._latest_pending = None, latest
+        else:
+            self._latest_records, self._latest_pending = latest, None
+
+    def _resolved_latest(self) -> tuple[str, list[str], dict[str, SecretRecord]] | None:
+        """The newest committed tree's records, decoding a pending one now."""
+        pending = self._latest_pending
+        if pending is not None:
+            records = pending.resolve()
+            self._set_latest(None if records is None else (pending.root, pending.ids, records))
+        return self._latest_records
 
     async def read_records(self, ids: Sequence[str]) -> list[SecretRecord]:
         """The secret records with these ids, in that order (for callers that hold a tree's

@@ -98,6 +98,60 @@ async def test_commits_fill_the_cache_and_reads_serve_from_it(
     assert len(_files(cold)) == 1
 
 
+async def test_a_commit_decodes_its_parents_cached_records_only_when_they_are_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CLI backup commits and exits: the parent's sealed records are decoded only when the
+    new tree is read or sealed (a close), never at the commit itself (PendingTree)."""
+    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
+    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
+    try:
+        snaps, lists = await _history(store, 1)
+    finally:
+        await store.close()
+    decoded = 0
+    original = record_cache_module.CachedTree.chunk
+
+    def counting(self: record_cache_module.CachedTree, i: int) -> list[SecretRecord] | None:
+        nonlocal decoded
+        decoded += 1
+        return original(self, i)
+
+    monkeypatch.setattr(record_cache_module.CachedTree, "chunk", counting)
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        more, more_lists = await _history(store, 3, lists[-1], snaps[-1], len(snaps))
+        assert decoded == 0  # three commits, each on the last: none decoded the parent
+        assert await store.read_tree(more[-1]) == more_lists[-1]  # decoded now, once
+        assert decoded == 1
+        again, again_lists = await _history(store, 1, more_lists[-1], more[-1], 5)
+        assert decoded == 1  # the next commit starts from the decoded records
+    finally:
+        await store.close()
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        more2, lists2 = await _history(store, 2, again_lists[-1], again[-1], 6)
+    finally:
+        await store.close()  # seals the pending tree: its parent's file decoded now
+    assert decoded == 2
+    monkeypatch.undo()
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        reads = 0
+        original_read = Store.read_records
+
+        async def counting_reads(self: Store, ids: object) -> list[SecretRecord]:
+            nonlocal reads
+            reads += 1
+            return await original_read(self, ids)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Store, "read_records", counting_reads)
+        assert await store.read_tree(more2[-1]) == lists2[-1]
+        assert reads == 0  # sealed by the close, from the records put and the parent's
+    finally:
+        await store.close()
+
+
 async def test_a_damaged_cache_file_is_dropped_and_the_store_read(tmp_path: Path) -> None:
     loc, cache = str(tmp_path / "store"), tmp_path / "cache"
     store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
