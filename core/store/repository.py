@@ -72,7 +72,7 @@ from core.store.locks import DEFAULT_LIFETIME, LockHandle, LockInfo, list_locks
 from core.store.maintenance import Maintenance
 from core.store.model import SecretRecord, SnapshotHeader
 from core.store.packer import BlobSink
-from core.store.reads import READ_CONCURRENCY, BlobReads
+from core.store.reads import READ_CONCURRENCY, YIELD_EVERY, BlobReads
 from core.store.record_cache import CachedTree, PendingTree, RecordCache
 from core.store.tree import (
     PATCH_DEPTH_MAX,
@@ -776,12 +776,15 @@ class Store(BlobReads, Maintenance):
             # the AEAD binds each record's bytes to its id: the id is not hashed again
             # (docs/FORMAT.md §5); check, prune and repair verify it
             blobs = await self.read_blobs_raw(raw_ids, BLOB_RECORD, verify_ids=False)
-            for raw_id in raw_ids:
-                blob = blobs[raw_id]
-                record = fast(blob)
-                if record is None:
-                    record = self._decode_record(raw_id.hex(), blob)
-                append(record)
+            for start in range(0, len(raw_ids), YIELD_EVERY):
+                if start:
+                    await asyncio.sleep(0)  # the loop's turn (core/store/reads.py)
+                for raw_id in raw_ids[start : start + YIELD_EVERY]:
+                    blob = blobs[raw_id]
+                    record = fast(blob)
+                    if record is None:
+                        record = self._decode_record(raw_id.hex(), blob)
+                    append(record)
         return out
 
     def _decode_record(self, rid: str, blob: bytes) -> SecretRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -361,6 +362,54 @@ async def test_read_blobs_and_pack_primitives(store_factory: StoreFactory) -> No
         await store.verify_object("index", d.name)
         delta = await store.read_index_delta(d.name)
         assert delta.entry_count() == 41
+
+
+async def test_a_big_read_gives_the_event_loop_a_turn_every_few_hundred_blobs(
+    store_factory: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening and decoding a snapshot's records yields every YIELD_EVERY of each, so the
+    console's pages and a backup's API listing are not stalled behind the whole read."""
+    import core.store.repository as repository
+    from core.store.crypto import Keys
+    from core.store.reads import YIELD_EVERY
+
+    store = await store_factory.init()
+    header = await backup(store, 1200)
+    ids = await store.read_tree_ids(header.id)
+    opened = decoded = 0
+    open_blobs, fast = Keys.open_blobs, repository._FAST_RECORD
+
+    def counting_open(self: Keys, data: bytes, start: int, run: Any, **kw: Any) -> Any:
+        nonlocal opened
+        opened += len(run)
+        return open_blobs(self, data, start, run, **kw)
+
+    def counting_decode(blob: bytes) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return fast(blob)
+
+    monkeypatch.setattr(Keys, "open_blobs", counting_open)
+    monkeypatch.setattr(repository, "_FAST_RECORD", counting_decode)
+    turns: list[tuple[int, int]] = []
+    done = False
+
+    async def ticker() -> None:
+        while not done:
+            turns.append((opened, decoded))
+            await asyncio.sleep(0)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    try:
+        records = await store.read_records(ids)
+    finally:
+        done = True
+        await tick
+    turns.append((opened, decoded))
+    assert len(records) == 1200 and opened == 1200 and decoded == 1200
+    assert max(b[0] - a[0] for a, b in itertools.pairwise(turns)) <= YIELD_EVERY
+    assert max(b[1] - a[1] for a, b in itertools.pairwise(turns)) <= YIELD_EVERY
 
 
 async def test_compacted_index_supersedes_old_deltas(store_factory: StoreFactory) -> None:
