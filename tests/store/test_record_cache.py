@@ -49,6 +49,33 @@ async def _history(
     return (snaps[1:] if parent is not None else snaps), lists
 
 
+def _count_store_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of ``Store.read_records`` (the store's blobs read) from now on."""
+    reads = [0]
+    original = Store.read_records
+
+    async def counting(self: Store, ids: object) -> list[SecretRecord]:
+        reads[0] += 1
+        return await original(self, ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "read_records", counting)
+    return reads
+
+
+async def _new_store(
+    tmp_path: Path, snapshots: int
+) -> tuple[str, Path, list[str], list[list[SecretRecord]]]:
+    """A new store with ``snapshots`` commits in one session, closed: its location, its
+    cache directory, the snapshot ids and each one's records."""
+    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
+    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
+    try:
+        snaps, lists = await _history(store, snapshots)
+    finally:
+        await store.close()
+    return loc, cache, snaps, lists
+
+
 def _files(cache: Path) -> list[Path]:
     return sorted(cache.rglob("trees/*.bin"))
 
@@ -56,12 +83,7 @@ def _files(cache: Path) -> list[Path]:
 async def test_commits_fill_the_cache_and_reads_serve_from_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
-    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
-    try:
-        snaps, lists = await _history(store, 1)
-    finally:
-        await store.close()
+    loc, cache, snaps, lists = await _new_store(tmp_path, 1)
     for _ in range(3):  # one backup a process: each leaves its tree's records sealed
         store = await Store.open(loc, PW, cache_dir=cache)
         try:
@@ -73,18 +95,10 @@ async def test_commits_fill_the_cache_and_reads_serve_from_it(
     assert len(_files(cache)) == 4  # one a tree (each writer had every record at hand)
     store = await Store.open(loc, PW, cache_dir=cache)
     try:
-        reads = 0
-        original = Store.read_records
-
-        async def counting(self: Store, ids: object) -> list[SecretRecord]:
-            nonlocal reads
-            reads += 1
-            return await original(self, ids)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(Store, "read_records", counting)
+        reads = _count_store_reads(monkeypatch)
         for sid, records in zip(snaps, lists, strict=True):
             assert await store.read_tree(sid) == records
-        assert reads == 0  # every tree from the cache
+        assert reads == [0]  # every tree from the cache
         monkeypatch.undo()
     finally:
         await store.close()
@@ -103,12 +117,7 @@ async def test_a_commit_decodes_its_parents_cached_records_only_when_they_are_ne
 ) -> None:
     """A CLI backup commits and exits: the parent's sealed records are decoded only when the
     new tree is read or sealed (a close), never at the commit itself (PendingTree)."""
-    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
-    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
-    try:
-        snaps, lists = await _history(store, 1)
-    finally:
-        await store.close()
+    loc, cache, snaps, lists = await _new_store(tmp_path, 1)
     decoded = 0
     original = record_cache_module.CachedTree.chunk
 
@@ -137,28 +146,15 @@ async def test_a_commit_decodes_its_parents_cached_records_only_when_they_are_ne
     monkeypatch.undo()
     store = await Store.open(loc, PW, cache_dir=cache)
     try:
-        reads = 0
-        original_read = Store.read_records
-
-        async def counting_reads(self: Store, ids: object) -> list[SecretRecord]:
-            nonlocal reads
-            reads += 1
-            return await original_read(self, ids)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(Store, "read_records", counting_reads)
+        reads = _count_store_reads(monkeypatch)
         assert await store.read_tree(more2[-1]) == lists2[-1]
-        assert reads == 0  # sealed by the close, from the records put and the parent's
+        assert reads == [0]  # sealed by the close, from the records put and the parent's
     finally:
         await store.close()
 
 
 async def test_a_damaged_cache_file_is_dropped_and_the_store_read(tmp_path: Path) -> None:
-    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
-    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
-    try:
-        snaps, lists = await _history(store, 2)
-    finally:
-        await store.close()
+    loc, cache, snaps, lists = await _new_store(tmp_path, 2)
     for f in _files(cache):
         flip_byte(f, 40)
     store = await Store.open(loc, PW, cache_dir=cache)
@@ -219,12 +215,7 @@ async def test_cached_tree_decodes_chunk_by_chunk(
     """Store.cached_tree (the console's open): the cached records in tree order, one chunk
     decoded at a time; a chunk that does not decode is None and the file is dropped."""
     monkeypatch.setattr(record_cache_module, "CHUNK", 64)  # 300 records: five chunks
-    loc, cache = str(tmp_path / "store"), tmp_path / "cache"
-    store = await Store.init(loc, PW, kdf=KdfParams.for_tests(), cache_dir=cache)
-    try:
-        snaps, lists = await _history(store, 1)
-    finally:
-        await store.close()
+    loc, cache, snaps, lists = await _new_store(tmp_path, 1)
     store = await Store.open(loc, PW, cache_dir=cache)
     try:
         tree = await store.cached_tree(snaps[0])

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,14 +140,7 @@ def test_a_sweep_frees_the_cycles_a_chunk_left_while_the_collector_is_paused() -
 def test_a_pause_whose_objects_stay_sweeps_them_once_as_it_ends() -> None:
     """``survivors``: the last pause to end sweeps the young generations (one pass; a
     nested one, or one that fails, leaves that to the collector)."""
-    passes: list[int] = []
-
-    def seen(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            passes.append(info["generation"])
-
-    gc.callbacks.append(seen)
-    try:
+    with _collections() as passes:
         with collector_paused(survivors=True):
             a, b = Node(), Node()
             a.other, b.other = b, a
@@ -162,6 +156,20 @@ def test_a_pause_whose_objects_stay_sweeps_them_once_as_it_ends() -> None:
         with pytest.raises(RuntimeError), collector_paused(survivors=True):
             raise RuntimeError("the read failed")
         assert 1 not in passes and gc.isenabled()
+
+
+@contextmanager
+def _collections() -> Iterator[list[int]]:
+    """The generation of every collector pass that starts meanwhile."""
+    passes: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        yield passes
     finally:
         gc.callbacks.remove(seen)
 
@@ -176,21 +184,14 @@ def test_in_a_short_command_a_pause_whose_objects_stay_freezes_them(
     monkeypatch.setattr(core._gc, "_short", False)
     core._gc.short_run()
     assert core._gc._short
-    passes: list[int] = []
-
-    def seen(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            passes.append(info["generation"])
-
-    gc.callbacks.append(seen)
     try:
-        with collector_paused(survivors=True):
-            kept = [Node() for _ in range(100)]
-        assert passes == [] and gc.isenabled()
+        with _collections() as passes:
+            with collector_paused(survivors=True):
+                kept = [Node() for _ in range(100)]
+            assert passes == [] and gc.isenabled()
         assert gc.get_freeze_count() >= len(kept)
         assert not any(gc.is_tracked(n) and n in gc.get_objects(0) for n in kept[:3])
     finally:
-        gc.callbacks.remove(seen)
         gc.unfreeze()
 
 
