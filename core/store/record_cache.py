@@ -108,8 +108,8 @@ class PendingTree:
     """A tree committed this session whose records are not decoded yet: the ones its writer
     put (``fresh``) and, for the rest, its base tree's sealed file (``base``), decoded only
     when asked (the store closing seals the new tree; a read of it). A CLI backup commits and
-    exits without either: it never decodes its parent's cached records (~80 ms, 8 % of an
-    unchanged 10,000 x 3 backup, after any ``ls`` or restore had sealed the parent)."""
+    exits without either: it never decodes its parent's cached records (an unchanged
+    10,000 x 3 backup whose parent any ``ls`` or restore had sealed: 0.916 -> 0.885 s)."""
 
     __slots__ = ("_base_ids", "base", "fresh", "ids", "root")
 
