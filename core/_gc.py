@@ -26,9 +26,10 @@ A short command (a CLI backup, ``ls``, ``check``: :func:`short_run`) exits soon 
 bulk steps, and what they made lives until then: there the last pause freezes it
 (``gc.freeze``, ~1 ms) instead of sweeping it (``gc.collect(1)`` walks all of it, ~20 ms
 per 10,000 records), and the later passes never walk it either. An unchanged backup of
-10,000 x 3, interleaved A/B: 0.966 -> 0.916 s. Reference counting still frees those objects; only a cycle among them waits for the exit. A resident
-process (the console, the demo, a served emulator) keeps the sweep: it lives on and its
-collector must see what a step left.
+10,000 x 3, interleaved A/B: 0.966 -> 0.916 s. Reference counting still frees those
+objects; only a cycle among them waits for the exit. A resident process (the console, the
+demo, a served emulator) keeps the sweep: it lives on and its collector must see what a
+step left.
 """
 
 from __future__ import annotations
