@@ -153,6 +153,40 @@ async def test_a_commit_decodes_its_parents_cached_records_only_when_they_are_ne
         await store.close()
 
 
+async def test_a_commit_on_a_damaged_or_undecodable_parent_file_reads_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent's sealed file is authenticated when the commit opens it, and decoded only
+    later (PendingTree): a file damaged on disk is dropped at the commit, one that fails to
+    decode later costs a cold read of the new tree; never a wrong record, nothing sealed."""
+    loc, cache, snaps, lists = await _new_store(tmp_path, 1)
+    (parent_file,) = _files(cache)
+    flip_byte(parent_file, 40)
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        more, more_lists = await _history(store, 1, lists[-1], snaps[-1], 1)
+        assert store._latest_pending is None and not parent_file.exists()
+        assert await store.read_tree(more[-1]) == more_lists[-1]  # cold, then cached
+    finally:
+        await store.close()
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        again, again_lists = await _history(store, 1, more_lists[-1], more[-1], 2)
+        assert store._latest_pending is not None
+        monkeypatch.setattr(record_cache_module.CachedTree, "chunk", lambda self, i: None)
+        assert await store.read_tree(again[-1]) == again_lists[-1]  # read cold instead
+        assert store._latest_pending is None and store._latest_records is None
+        monkeypatch.undo()
+    finally:
+        await store.close()
+    store = await Store.open(loc, PW, cache_dir=cache)
+    try:
+        for sid, records in zip([*more, *again], [*more_lists, *again_lists], strict=True):
+            assert await store.read_tree(sid) == records
+    finally:
+        await store.close()
+
+
 async def test_a_damaged_cache_file_is_dropped_and_the_store_read(tmp_path: Path) -> None:
     loc, cache, snaps, lists = await _new_store(tmp_path, 2)
     for f in _files(cache):
