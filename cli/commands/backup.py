@@ -108,7 +108,8 @@ def _arguments(p: CommandParser) -> None:
         "--rescan",
         action="store_true",
         help="list the versions of every secret, even unchanged ones (catches version status "
-        "changes that the API does not show on the secret)",
+        "changes that the API does not show on the secret), and read what the parent "
+        "snapshots lend from the store itself, not the local cache (finds damage in the store)",
     )
     concurrency_option(
         p,
@@ -154,17 +155,21 @@ def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             description=args.description,
         )
-        async with creds.client(max_concurrency=args.concurrency) as client:
-            with ProgressRenderer() as renderer:
-                return await run_backup(
-                    client,
-                    store,
-                    options,
-                    organization_id=creds.organization_id,
-                    default_project_id=creds.default_project_id,
-                    default_region=creds.default_region,
-                    on_event=renderer,
-                )
+        try:
+            async with creds.client(max_concurrency=args.concurrency) as client:
+                with ProgressRenderer() as renderer:
+                    return await run_backup(
+                        client,
+                        store,
+                        options,
+                        organization_id=creds.organization_id,
+                        default_project_id=creds.default_project_id,
+                        default_region=creds.default_region,
+                        on_event=renderer,
+                    )
+        finally:
+            # seals the committed tree's records for the next backup (docs/FORMAT.md §22)
+            await store.close()
 
     result = run_async(main())
     from cli.output import print_error, print_json

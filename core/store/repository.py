@@ -285,11 +285,8 @@ class Store(BlobReads, Maintenance):
             return
         self._closed = True
         try:
-            latest = self._resolved_latest()
+            self._seal_latest()
             self._latest_records = None
-            if latest is not None:
-                root, ids, by_id = latest
-                self.record_cache.put(root, ids, [by_id[i] for i in ids])
             await self.record_cache.drain()
         finally:
             self.cache.close()
@@ -739,6 +736,8 @@ class Store(BlobReads, Maintenance):
                 self._set_latest(later)
             return
         if self._latest_records is not None and self._latest_records[0] == base:
+            if root == base and not fresh:
+                return  # the same tree (an unchanged backup): its records are the latest
             known = {**self._latest_records[2], **fresh}
             if all(i in known for i in ids):
                 self._set_latest((root, list(ids), {i: known[i] for i in ids}))
@@ -746,6 +745,64 @@ class Store(BlobReads, Maintenance):
         tree = await self.record_cache.chunked(base) if base is not None else None
         if tree is not None and (later := PendingTree(root, list(ids), fresh, tree)).covers():
             self._set_latest(later)
+
+    async def cached_records(
+        self, snapshot: str | SnapshotHeader, ids: Sequence[str]
+    ) -> list[SecretRecord] | None:
+        """The records of a snapshot's tree whose ids the caller read from the store, from
+        this session's newest tree or the sealed record cache; None when neither holds it
+        (then :meth:`read_records` reads the store). A backup's parents (docs/BACKUP.md):
+        their record blobs are not opened, only checked for presence by the caller
+        (:meth:`unusable_blobs`), as the data they lend is; ``--rescan`` reads them.
+
+        The records stay this session's newest known tree, so a commit on it (an unchanged
+        backup: the same tree) starts from them and seals nothing new at the close."""
+        header = (
+            snapshot if isinstance(snapshot, SnapshotHeader) else await self.get_snapshot(snapshot)
+        )
+        want = list(ids)
+        pending = self._latest_pending
+        latest = (
+            self._resolved_latest()
+            if pending is not None and pending.root == header.tree
+            else self._latest_records
+        )
+        if latest is not None and latest[0] == header.tree:
+            return [latest[2][i] for i in want] if latest[1] == want else None
+        # the decode of every chunk: what it makes stays (the parents hold it; core._gc)
+        with collector_paused(survivors=True):
+            hit = await self.record_cache.get(header.tree)
+        if hit is None or hit[0] != want:
+            return None
+        self._seal_latest()  # a tree this session committed keeps its entry
+        self._set_latest((header.tree, want, dict(zip(want, hit[1], strict=True))))
+        return hit[1]
+
+    def remember_tree(
+        self, snapshot: SnapshotHeader, ids: Sequence[str], records: Sequence[SecretRecord]
+    ) -> None:
+        """A tree the caller read whole from the store (:meth:`read_records`, a backup's
+        parent): this session's newest known tree, sealed into the record cache at the close
+        (or superseded by a commit on it) unless the cache holds it."""
+        if self.record_cache.directory is None or len(ids) != len(records):
+            return
+        tree = snapshot.tree
+        latest = self._latest_pending or self._latest_records
+        current = latest.root if isinstance(latest, PendingTree) else latest and latest[0]
+        if current == tree:
+            return
+        self._seal_latest()  # a tree this session committed keeps its entry
+        want = list(ids)
+        self._set_latest((tree, want, dict(zip(want, records, strict=True))))
+
+    def _seal_latest(self) -> None:
+        """Seal this session's newest known tree into the record cache (in a worker thread)
+        unless the cache holds it already (an entry is never stale: a tree id fixes its
+        records)."""
+        latest = self._resolved_latest()
+        if latest is not None and not self.record_cache.holds(latest[0]):
+            root, ids, by_id = latest
+            self.record_cache.put(root, ids, [by_id[i] for i in ids])
 
     def _set_latest(
         self, latest: tuple[str, list[str], dict[str, SecretRecord]] | PendingTree | None

@@ -16,7 +16,9 @@ How a run goes:
    holds: a version's data never changes once created, so it is never read twice. A partial
    snapshot is used only for what it does hold; what it lacks is read again. A parent the
    store cannot read is skipped, and data blobs it would lend that are missing or damaged
-   (``--rescan``: also decrypted) are read again from the API and written afresh.
+   (``--rescan``: also decrypted) are read again from the API and written afresh. Its
+   records come from the local record cache when it holds the tree (their blobs checked as
+   the data's are; ``--rescan`` reads them from the store).
 4. **Listing and reading**, pipelined: each source's secrets are listed (both live and
    scheduled-for-deletion ones) and handed to a bounded pool of workers. A secret whose listed
    metadata equals its parent record (same ``updated_at``, ``version_count``, status, ...) and

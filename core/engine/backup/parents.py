@@ -8,6 +8,12 @@ first reuse (``unusable``): missing from the index or in a pack that is gone (ch
 listing of the packs), or with ``read_data`` (a rescan) not decrypting. Those versions are
 read again from the API, and the writer writes fresh copies of the same blobs, which heals
 every older snapshot that references them too.
+
+A parent's records come from the store's sealed record cache when it holds the tree (the
+tree a backup commits is sealed there when its store closes): an unchanged 10,000-secret
+backup then opens none of its parent's 10,000 record blobs (0.16 s of its CPU). Those
+records' blobs are checked as the data is, in the same pass (a record the store lost is
+dropped, and its secret read again); ``read_data`` reads the store's own bytes instead.
 """
 
 from __future__ import annotations
@@ -42,6 +48,19 @@ class UnusableMarker(Protocol):
     """A writer told not to deduplicate against damaged copies (``Writer`` has it)."""
 
     def mark_unusable(self, blob_ids: Iterable[str]) -> None: ...
+
+
+@runtime_checkable
+class CachedTrees(Protocol):
+    """A store that keeps recent trees' records decoded locally (``Store`` has it)."""
+
+    async def cached_records(
+        self, snapshot: str | SnapshotHeader, ids: Sequence[str]
+    ) -> list[SecretRecord] | None: ...
+
+    def remember_tree(
+        self, snapshot: SnapshotHeader, ids: Sequence[str], records: Sequence[SecretRecord]
+    ) -> None: ...
 
 
 @dataclass
@@ -88,13 +107,21 @@ class ParentIndex:
     def usable(self, blob_id: str) -> bool:
         return blob_id not in self.unusable
 
+    def drop_records(self, record_ids: set[str]) -> None:
+        """Stop offering these records for reuse (their secrets are read again); what
+        their versions' data blobs lend stays (each blob is checked on its own)."""
+        for key in [k for k, rid in self.record_ids.items() if rid in record_ids]:
+            del self.records[key], self.record_ids[key]
+
 
 @dataclass
 class _Tree:
-    """One parent snapshot as read: its readable records, and how many could not be read."""
+    """One parent snapshot as read: its readable records, how many could not be read, and
+    whether they came from the record cache (their blobs are then checked with the data)."""
 
     records: list[tuple[SecretRecord, str]]
     lost: int = 0
+    cached: bool = False
 
 
 async def _read_records(
@@ -115,8 +142,18 @@ async def _read_records(
     return first + second, lost_first + lost_second
 
 
-async def _read_tree(store: SnapshotStore, header: SnapshotHeader, warn: list[str]) -> _Tree | None:
-    """A parent's records, or None (with a warning) when its tree cannot be read."""
+def _lost_records(header: SnapshotHeader, lost: int) -> str:
+    return (
+        f"{lost} secret record(s) of parent snapshot {header.id[:8]} cannot be read: "
+        "those secrets are read again from the API"
+    )
+
+
+async def _read_tree(
+    store: SnapshotStore, header: SnapshotHeader, warn: list[str], *, read_data: bool
+) -> _Tree | None:
+    """A parent's records (from the record cache unless ``read_data``), or None (with a
+    warning) when its tree cannot be read."""
     try:
         ids = await store.read_tree_ids(header)
     except CorruptStoreError as err:
@@ -125,12 +162,16 @@ async def _read_tree(store: SnapshotStore, header: SnapshotHeader, warn: list[st
             "and what it held is read again from the API"
         )
         return None
+    cache = store if isinstance(store, CachedTrees) else None
+    if cache is not None and not read_data:
+        cached = await cache.cached_records(header, ids)
+        if cached is not None:
+            return _Tree(list(zip(cached, ids, strict=True)), cached=True)
     records, lost = await _read_records(store, ids)
     if lost:
-        warn.append(
-            f"{lost} secret record(s) of parent snapshot {header.id[:8]} cannot be read: "
-            "those secrets are read again from the API"
-        )
+        warn.append(_lost_records(header, lost))
+    elif cache is not None:  # read whole: sealed for the next backup (or a commit on it)
+        cache.remember_tree(header, ids, [r for r, _id in records])
     return _Tree(records, lost)
 
 
@@ -156,7 +197,9 @@ async def load_parents(
             if not header.covers(project=source.project_id, region=source.region):
                 continue
             if header.id not in trees:
-                trees[header.id] = await _read_tree(store, header, index.warnings)
+                trees[header.id] = await _read_tree(
+                    store, header, index.warnings, read_data=read_data
+                )
             tree = trees[header.id]
             if tree is None:
                 continue  # unreadable: the next older parent, or a full read
@@ -169,10 +212,24 @@ async def load_parents(
             if header.complete and not tree.lost:
                 break
     index.parent_id = newest.id if newest is not None else None
-    index.unusable = await _unusable(store, index.payload_ids(), read=read_data)
-    if index.unusable:
+    # one check of what the store holds: the data the parents lend, and the records offered
+    # for reuse that came from the record cache (their blobs were not opened)
+    cached = {
+        hid: {rid for _r, rid in tree.records}
+        for hid, tree in trees.items()
+        if tree is not None and tree.cached
+    }
+    reusable = set(index.record_ids.values()) & set().union(*cached.values())
+    unusable = await _unusable(store, index.payload_ids() | reusable, read=read_data)
+    index.unusable = unusable
+    if lost_records := unusable & reusable:
+        index.drop_records(lost_records)
+        for header in headers:
+            if lost := len(cached.get(header.id, set()) & lost_records):
+                index.warnings.append(_lost_records(header, lost))
+    if lost_data := len(unusable) - len(lost_records):
         index.warnings.append(
-            f"the store's copies of {len(index.unusable)} data blob(s) that earlier snapshots "
+            f"the store's copies of {lost_data} data blob(s) that earlier snapshots "
             "reference are missing or damaged: their versions are read again from the API "
             "(check the store, reading all data, then repair it)"
         )
