@@ -245,6 +245,9 @@ async def open_store_for_api(args: argparse.Namespace, *modules: str) -> Store:
         from core.scaleway.transport import warm_up
 
         await asyncio.to_thread(warm_up)
+        from core._gc import imported
+
+        imported()
     except BaseException:
         opening.cancel()
         with contextlib.suppress(BaseException):

@@ -29,7 +29,8 @@ per 10,000 records), and the later passes never walk it either. An unchanged bac
 10,000 x 3, interleaved A/B: 0.966 -> 0.916 s. Reference counting still frees those
 objects; only a cycle among them waits for the exit. A resident process (the console, the
 demo, a served emulator) keeps the sweep: it lives on and its collector must see what a
-step left.
+step left. A short command's lazy imports (the API client, an engine, aiohttp) are frozen
+too, once made (:func:`imported`), as ``cli.main`` freezes what it imported before the run.
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ def collector_paused(*, survivors: bool = False) -> Iterator[None]:
                 else:
                     gc.collect(1)
             gc.enable()
+
+
+def imported() -> None:
+    """Say that a command's lazy imports have just been made (the API client, an engine,
+    aiohttp): in a short command (:func:`short_run`) what is tracked now is frozen, as
+    ``cli.main`` freezes what it imported before the run. Modules live as long as the process,
+    so no pass needs to walk them: without it the first young pass after them walked ~50,000
+    of their objects (14 ms, an unchanged backup of 10,000 x 3). Elsewhere a no-op: a resident
+    process freezes nothing it may later drop."""
+    if _short:
+        gc.freeze()
 
 
 def sweep() -> None:

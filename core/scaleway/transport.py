@@ -132,6 +132,10 @@ class _BulkImport:
             importlib.import_module(self.MODULE)
         except BaseException as exc:
             self.failed = exc
+        else:
+            from core._gc import imported
+
+            imported()
         with self._lock:
             self._done.set()
             waiters, self._waiters = self._waiters, []
