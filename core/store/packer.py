@@ -62,8 +62,13 @@ class BlobSink:
         self.written_packs: list[str] = []
         self.written_deltas: list[str] = []
         self._uploaded_entries = 0
-        # Known blob ids in memory (one query instead of one per blob) unless the index is huge.
-        self._known: set[bytes] | None = store.cache.all_ids(limit=KNOWN_IDS_IN_MEMORY)
+        # Known blob ids in memory (one query instead of one per blob) unless the index is huge;
+        # taken at the first put, not here: a writer opens before its run lists or loads
+        # anything, and the ids (17 ms at 40,000) would hold up both. By then the parents'
+        # check has usually built the cache's set (IndexCache.unknown), and this copies it.
+        # Taken late it is no less complete: every delta this writer writes is in the cache.
+        self._known: set[bytes] | None = None
+        self._known_taken = False
         self._unusable: set[bytes] = set()
 
     def mark_unusable(self, blob_ids: Iterable[bytes]) -> None:
@@ -76,6 +81,9 @@ class BlobSink:
             return True
         if blob_id in self._unusable or blob_id in self.store.unreadable:
             return False
+        if not self._known_taken:
+            self._known = self.store.cache.all_ids(limit=KNOWN_IDS_IN_MEMORY)
+            self._known_taken = True
         if self._known is not None:
             return blob_id in self._known
         return self.store.cache.has(blob_id)
