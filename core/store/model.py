@@ -255,7 +255,7 @@ def listed_metadata(secret: Secret) -> ListedMetadata:
         secret.managed,
         policy.to_api() if policy is not None else None,
         secret.key_id,
-        tuple(str(u) for u in secret.used_by),
+        tuple(map(str, secret.used_by)),
         secret.created_at,
         secret.updated_at,
         secret.deletion_requested_at,

@@ -123,21 +123,22 @@ class BackupRun:
         False: the secret must be read (:meth:`backup_secret`)."""
         region = secret.region
         key = (region, secret.id)
-        parent = self.parents.records.get(key)
-        record_id = self.parents.record_ids.get(key)
+        parents = self.parents
+        parent = parents.records.get(key)
         if (
             parent is None
-            or record_id is None
             or self.options.rescan
             or secret.ephemeral_policy is not None
             or not unchanged_since(secret, parent)
-            or not self._parent_complete(secret, parent)
         ):
             return False
+        record_id = parents.record_ids.get(key)
+        reused = self._parent_complete(secret, parent)
+        if record_id is None or reused is None:
+            return False
         display = self._started(secret)
-        reused = 0
-        for v in parent.versions:
-            if self.tells_versions:
+        if self.tells_versions:
+            for v in parent.versions:
                 self.emit(
                     ev.VersionRead(
                         secret.id,
@@ -148,8 +149,6 @@ class BackupRun:
                         metadata_only=v.payload is None,
                     )
                 )
-            if v.payload is not None:
-                reused += 1
         self.unchanged += 1
         self.versions_reused += reused
         self._recorded(secret, parent, record_id, 0, display)
@@ -225,10 +224,13 @@ class BackupRun:
         rec_id = await self.put_record(record) if self.sink is not None else ""
         self._recorded(secret, record, rec_id, versions_read, display)
 
-    def _parent_complete(self, secret: Secret, parent: SecretRecord) -> bool:
-        """The parent record holds every readable version's data, and the blobs exist."""
+    def _parent_complete(self, secret: Secret, parent: SecretRecord) -> int | None:
+        """How many of the parent record's versions lend their data when it holds every
+        readable version's data and the blobs exist; None when it does not."""
         if secret.version_count != len(parent.versions):
-            return False
+            return None
+        usable = self.parents.usable
+        lent = 0
         for v in parent.versions:
             if v.payload is None:
                 readable = v.status == VersionStatus.ENABLED or (
@@ -237,10 +239,12 @@ class BackupRun:
                 if readable and not secret.scheduled_for_deletion:
                     expiring = (v.ephemeral_properties or {}).get("expires_once_accessed")
                     if not expiring:
-                        return False
-            elif not self.blob_present(v.payload):
-                return False
-        return True
+                        return None
+            elif not usable(v.payload):
+                return None
+            else:
+                lent += 1
+        return lent
 
     async def _read_secret(
         self, secret: Secret, tally: _Tally

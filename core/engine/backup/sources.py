@@ -165,6 +165,7 @@ async def list_source(
     listed = 0
     selected = 0
     seen: set[str] = set()  # a secret deleted between the two lists is in both
+    every = not options.selection.selectors and not options.secret_tags  # no per-secret test
 
     async def one_list(scheduled: bool) -> None:
         nonlocal listed, selected
@@ -177,7 +178,7 @@ async def list_source(
                 continue
             seen.add(secret.id)
             listed += 1
-            if not matches(options, secret):
+            if not every and not matches(options, secret):
                 continue
             selected += 1
             await put(secret)
