@@ -101,3 +101,25 @@ def test_api_key_never_keeps_a_secret_key() -> None:
     assert "1111" not in repr(key) and "secret_key" not in key.to_api()
     expiring = ApiKey.from_api({"access_key": "SCWX", "expires_at": "2027-01-01T00:00:00Z"})
     assert expiring.expires_at == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [(Secret, secret_json(tags=["a"])), (SecretVersion, version_json())],
+)
+def test_a_decoded_model_is_the_one_its_constructor_builds(
+    model: type[Secret] | type[SecretVersion], data: dict[str, object]
+) -> None:
+    # The decoder fills a bare instance's slots (not __init__): the object must be the same,
+    # equal, hashable alike, and still frozen.
+    import dataclasses
+
+    decoded = model.from_api(data)
+    built = model(**{f.name: getattr(decoded, f.name) for f in dataclasses.fields(model)})
+    assert decoded == built
+    assert hash(decoded) == hash(built)
+    assert repr(decoded) == repr(built)
+    first = dataclasses.fields(model)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(decoded, first, "x")
+    assert all(hasattr(decoded, f.name) for f in dataclasses.fields(model))
