@@ -91,3 +91,14 @@ def test_the_bulk_fast_decoder_agrees_with_from_bytes_or_declines() -> None:
     assert fast(paris) is None
     assert SecretRecord.from_bytes(paris) == record
     assert fast(b"[]") is None and fast(b"not json") is None
+
+
+def test_a_newer_version_is_refused_however_its_key_is_spelled() -> None:
+    """The "v" is what a JSON parser reads, not a search of the bytes: a key written with an
+    escape (``"\\u0076"``) beside another key that merely ends in ``\\"v"`` is still version 2."""
+    raw = SecretRecord(region="r", project_id="p", secret_id="s", name="n").to_bytes()
+    disguised = raw.replace(b'"v":1,', b'"\\u0076":2,"x\\"v":1,')
+    assert json.loads(disguised)["v"] == 2
+    with pytest.raises(NewerVersionError, match="secret record version 2"):
+        SecretRecord.from_bytes(disguised)
+    assert fast_decoder(SecretRecord)(disguised) is None
