@@ -105,6 +105,8 @@ class ParentIndex:
         return {v.payload for r in self._held for v in r.versions if v.payload is not None}
 
     def usable(self, blob_id: str) -> bool:
+        """The store's copy of a parent's data blob can be reused (:attr:`unusable` was
+        checked once, in :func:`load_parents`, for every blob the parents lend)."""
         return blob_id not in self.unusable
 
     def drop_records(self, record_ids: set[str]) -> None:

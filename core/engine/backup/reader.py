@@ -99,11 +99,6 @@ class BackupRun:
             )
         )
 
-    def blob_present(self, blob_id: str) -> bool:
-        """The store's copy of a parent's data blob can be reused (``ParentIndex.unusable``
-        was checked once for every blob the parents lend)."""
-        return self.parents.usable(blob_id)
-
     async def put_payload(self, data: bytes) -> str:
         assert self.sink is not None
         async with self.lock:
@@ -264,7 +259,7 @@ class BackupRun:
             same = known is not None and known.created_at in (None, version.created_at)
             blob = known.payload if known is not None and same else None
             held = blob is not None  # a parent holds this version's data
-            if known is not None and blob is not None and self.blob_present(blob):
+            if known is not None and blob is not None and self.parents.usable(blob):
                 payloads[version.revision] = PayloadRef(blob, known.crc32, known.size or 0)
                 tally.versions_reused += 1
                 self.emit(
