@@ -44,6 +44,7 @@ screenshots: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/client_cpu_bench.py
 	$(BIN)/python benchmarks/backup_bench.py
+	$(BIN)/python benchmarks/rebackup_floor.py
 	$(BIN)/python benchmarks/restore_reads_bench.py
 	$(BIN)/python benchmarks/store_bench.py
 	$(BIN)/python benchmarks/tree_bench.py
