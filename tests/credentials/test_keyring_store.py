@@ -337,9 +337,7 @@ def test_an_unknown_backend_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) 
     "trusted",
     ["ThirdPartyKeyring", f"{__name__}.ThirdPartyKeyring", "Other, ThirdPartyKeyring"],
 )
-def test_the_opt_in_trusts_a_backend_by_name(
-    monkeypatch: pytest.MonkeyPatch, trusted: str
-) -> None:
+def test_the_opt_in_trusts_a_backend_by_name(monkeypatch: pytest.MonkeyPatch, trusted: str) -> None:
     monkeypatch.setenv(keyring_store.TRUST_ENV, trusted)
     backend = DerivedThirdPartyKeyring()  # a base class's name trusts its subclasses
     with installed_keyring(backend):
