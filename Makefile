@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test imports
 	$(BIN)/ruff check core cli tui tests benchmarks
+	$(BIN)/ruff format --check core cli tui tests benchmarks
 
 # The architecture contracts ([tool.importlinter] in pyproject.toml): core never imports cli,
 # tui or Textual; the engines never import the emulator; core's layers hold (no cycles).
