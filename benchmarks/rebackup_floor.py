@@ -28,6 +28,7 @@ if (t) takes most of it, neither can slimming the program's own modules.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -108,7 +109,9 @@ def _init_weak_store(home: Path) -> None:
     asyncio.run(init())
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def _timed(argv: list[str], env: dict[str, str], *, unchanged: bool = False) -> tuple[float, float]:
+    """Run one row's process: its wall and CPU times. ``unchanged``: a backup that must have
+    read no value (the world does not change), or the row would measure something else."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True)
@@ -117,6 +120,8 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     if proc.returncode != 0:
         raise SystemExit(f"{argv[1:3]} failed ({proc.returncode}):\n{proc.stderr.decode()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if unchanged and json.loads(proc.stdout).get("versions_read") != 0:
+        raise SystemExit("an unchanged re-backup read values: its times would not be comparable")
     return wall, cpu
 
 
@@ -158,7 +163,7 @@ def main() -> None:
                     "e": ([py, "-c", _CLI, "backup", "--json"], env),
                 }
                 for key in rows if repeat % 2 == 0 else reversed(rows):
-                    wall, cpu = _timed(*rows[key])
+                    wall, cpu = _timed(*rows[key], unchanged=key == "e")
                     sides[key].walls.append(wall)
                     sides[key].cpus.append(cpu)
                 emulator.ask("latency", 0.0)
@@ -170,7 +175,7 @@ def main() -> None:
                     "p": ([py, "-c", "pass"], env),
                 }
                 for key in rest if repeat % 2 == 0 else reversed(rest):
-                    wall, cpu = _timed(*rest[key])
+                    wall, cpu = _timed(*rest[key], unchanged=key in ("e0", "e0k"))
                     sides[key].walls.append(wall)
                     sides[key].cpus.append(cpu)
                 print(f"repeat {repeat + 1}: {_load()}")
