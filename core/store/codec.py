@@ -283,22 +283,21 @@ def _fast_decode(cls: type[R], data: dict[str, Json]) -> R | None:
     return obj if _strictly_canonical(obj) else None
 
 
-def _fast_from_bytes(cls: type[R], raw: bytes) -> R | None:
-    """The record in one pass of msgspec's typed decoder (JSON straight to the dataclass,
-    3x faster than JSON -> dict -> dataclass), or None when the document is not exactly
-    what a writer of ours produces (the lenient path decides). The same function as a bulk
-    read's (:func:`fast_decoder`), built once per class."""
+def fast_decoder(cls: type[R]) -> Callable[[bytes], R | None]:
+    """:func:`from_bytes`'s fast path as one function, built once per class and shared by a
+    single record's decode and by bulk reads (a snapshot's records): the record in one pass
+    of msgspec's typed decoder (JSON straight to the dataclass, 3x faster than JSON -> dict
+    -> dataclass), or None when the lenient path must decide (a ``"v"`` newer than the
+    class's or not an integer, a document msgspec rejects or reads differently)."""
     fast = _FAST.get(cls)
     if fast is None:
-        fast = _FAST[cls] = fast_decoder(cls)
-    return typing.cast("R | None", fast(raw))
+        fast = _FAST[cls] = _build_fast_decoder(cls)
+    return typing.cast("Callable[[bytes], R | None]", fast)
 
 
-def fast_decoder(cls: type[R]) -> Callable[[bytes], R | None]:
-    """:func:`from_bytes`'s fast path as one function for bulk reads (a snapshot's records):
-    the record, or None when the lenient path must decide (a ``"v"`` newer than the class's
-    or not an integer, a document msgspec rejects or reads differently). The decoders and
-    the check are bound once, not looked up per record.
+def _build_fast_decoder(cls: type[R]) -> Callable[[bytes], R | None]:
+    """:func:`fast_decoder`'s function for ``cls``: the decoders and the check are bound once,
+    not looked up per record.
 
     The ``"v"`` is read by msgspec's parser itself (:class:`_Version`: every other key
     skipped in C), not by a search of the bytes: the same parser as the typed decode, so a
@@ -338,7 +337,7 @@ def fast_decoder(cls: type[R]) -> Callable[[bytes], R | None]:
 
 def from_bytes(cls: type[R], raw: bytes) -> R:
     """Decode canonical JSON; refuses a non-object and a newer ``"v"``."""
-    fast = _fast_from_bytes(cls, raw)
+    fast = fast_decoder(cls)(raw)
     if fast is not None:
         return fast
     label = getattr(cls, "RECORD_LABEL", cls.__name__)
