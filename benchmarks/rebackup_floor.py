@@ -28,13 +28,14 @@ if (t) takes most of it, neither can slimming the program's own modules.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,14 +49,9 @@ from backup_bench import (
     _init_store,
     _load,
     _median,
+    _run_cli,
     _spread,
 )
-
-_CLI = """\
-import runpy, sys
-sys.argv = ["secret-kloset", *sys.argv[1:]]
-runpy.run_module("cli.main", run_name="__main__", alter_sys=True)
-"""
 
 # What an unchanged `secret-kloset backup` imports (the modules it names; each brings its own),
 # and httpx's transport's own (httpcore, h11, anyio), which httpx imports at the first request.
@@ -109,9 +105,8 @@ def _init_weak_store(home: Path) -> None:
     asyncio.run(init())
 
 
-def _timed(argv: list[str], env: dict[str, str], *, unchanged: bool = False) -> tuple[float, float]:
-    """Run one row's process: its wall and CPU times. ``unchanged``: a backup that must have
-    read no value (the world does not change), or the row would measure something else."""
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """One import row's process: its wall and CPU times (user + system)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True)
@@ -119,10 +114,19 @@ def _timed(argv: list[str], env: dict[str, str], *, unchanged: bool = False) -> 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{argv[1:3]} failed ({proc.returncode}):\n{proc.stderr.decode()[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if unchanged and json.loads(proc.stdout).get("versions_read") != 0:
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _backup(env: dict[str, str], *, unchanged: bool = False) -> tuple[float, float]:
+    """One ``secret-kloset backup`` as ``backup_bench.py`` runs it: wall and CPU times.
+    ``unchanged``: it must have read no value (the world does not change), or the row would
+    measure something else."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = _run_cli(["backup"], env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if unchanged and run.data.get("versions_read") != 0:
         raise SystemExit("an unchanged re-backup read values: its times would not be comparable")
-    return wall, cpu
+    return run.wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -152,32 +156,28 @@ def main() -> None:
             _init_weak_store(weak)
             emulator.ask("latency", opts.latency_ms)
             for parent_env in (env, weak_env):  # the parents of every (e), (e0), (e0k)
-                _timed([py, "-c", _CLI, "backup", "--json"], parent_env)
+                _backup(parent_env)
             for repeat in range(opts.repeats):
                 fresh = Path(tmp) / f"first-{repeat}"
                 fresh_env = _env(emulator.url, fresh)
                 _init_store(fresh)
-                emulator.ask("latency", opts.latency_ms)
-                rows = {
-                    "a": ([py, "-c", _CLI, "backup", "--json"], fresh_env),
-                    "e": ([py, "-c", _CLI, "backup", "--json"], env),
+                rows: dict[str, Callable[[], tuple[float, float]]] = {
+                    "a": partial(_backup, fresh_env),
+                    "e": partial(_backup, env, unchanged=True),
                 }
-                for key in rows if repeat % 2 == 0 else reversed(rows):
-                    wall, cpu = _timed(*rows[key], unchanged=key == "e")
-                    sides[key].walls.append(wall)
-                    sides[key].cpus.append(cpu)
-                emulator.ask("latency", 0.0)
-                rest = {
-                    "e0": ([py, "-c", _CLI, "backup", "--json"], env),
-                    "e0k": ([py, "-c", _CLI, "backup", "--json"], weak_env),
-                    "i": ([py, "-c", _IMPORTS], env),
-                    "t": ([py, "-c", _THIRD_PARTY], env),
-                    "p": ([py, "-c", "pass"], env),
+                rest: dict[str, Callable[[], tuple[float, float]]] = {
+                    "e0": partial(_backup, env, unchanged=True),
+                    "e0k": partial(_backup, weak_env, unchanged=True),
+                    "i": partial(_timed, [py, "-c", _IMPORTS], env),
+                    "t": partial(_timed, [py, "-c", _THIRD_PARTY], env),
+                    "p": partial(_timed, [py, "-c", "pass"], env),
                 }
-                for key in rest if repeat % 2 == 0 else reversed(rest):
-                    wall, cpu = _timed(*rest[key], unchanged=key in ("e0", "e0k"))
-                    sides[key].walls.append(wall)
-                    sides[key].cpus.append(cpu)
+                for latency, group in ((opts.latency_ms, rows), (0.0, rest)):
+                    emulator.ask("latency", latency)
+                    for key in group if repeat % 2 == 0 else reversed(group):
+                        wall, cpu = group[key]()
+                        sides[key].walls.append(wall)
+                        sides[key].cpus.append(cpu)
                 print(f"repeat {repeat + 1}: {_load()}")
     finally:
         emulator.close()
